@@ -1,0 +1,257 @@
+"""The exceptions streamstruct raises, all under one root.
+
+The tree::
+
+    StreamStructError                    root: catch this to catch everything streamstruct raises
+    ├── SSEError                         the byte stream is not usable Server-Sent Events
+    │   └── SSELimitError                an unfinished line or event grew past the decoder's cap
+    ├── JSONParseError (ValueError)      the JSON text is invalid or ends too early; says where
+    │   └── JSONDepthError               nesting deeper than ``max_depth``
+    ├── APIError                         anything that went wrong talking to the API
+    │   ├── APIConnectionError           no response: connect failure, connection reset
+    │   │   └── APITimeoutError          connect timeout, or the stream stalled past the read timeout
+    │   ├── APIStatusError               an HTTP error status, or an error event inside a 200 stream
+    │   │   ├── BadRequestError          400
+    │   │   ├── AuthenticationError      401
+    │   │   ├── PermissionDeniedError    403
+    │   │   ├── NotFoundError            404
+    │   │   ├── ConflictError            409
+    │   │   ├── UnprocessableEntityError 422
+    │   │   ├── RateLimitError           429
+    │   │   └── InternalServerError      5xx
+    │   └── StreamInterruptedError       the connection was lost after the stream began
+    ├── ResponseError                    the model's answer cannot become the response model
+    │   ├── IncompleteOutputError        finish_reason "length"/"content_filter" before the JSON closed
+    │   ├── RefusalError                 the model refused; carries its text
+    │   └── ResponseValidationError      a field, an item or the whole object failed validation
+    └── ResponseTooLargeError            the response passed ``max_response_bytes``
+
+Every error raised once a stream has begun carries ``partial`` (the last snapshot: a partial model, a
+list of the items yielded so far, or ``None``) and ``text`` (the raw JSON text received so far), so that
+nothing received is lost. They are plain attributes, set by whoever raises the error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "IncompleteOutputError",
+    "InternalServerError",
+    "JSONDepthError",
+    "JSONParseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RefusalError",
+    "ResponseError",
+    "ResponseTooLargeError",
+    "ResponseValidationError",
+    "SSEError",
+    "SSELimitError",
+    "StreamInterruptedError",
+    "StreamStructError",
+    "UnprocessableEntityError",
+]
+
+
+class StreamStructError(Exception):
+    """The root of every error streamstruct raises.
+
+    ``partial`` is the last snapshot built before the error (``None`` when nothing was built) and
+    ``text`` the raw structured-output text received so far (``""`` before the stream began).
+    """
+
+    partial: Any = None
+    text: str = ""
+
+    def __init__(self, message: str, *, partial: Any = None, text: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.partial = partial
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SSEError(StreamStructError):
+    """The response body is not a usable Server-Sent Events stream."""
+
+
+class SSELimitError(SSEError):
+    """An unfinished SSE line or event grew past the decoder's size cap."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class JSONParseError(StreamStructError, ValueError):
+    """The JSON text is invalid, or ended before the value was complete.
+
+    ``offset`` is the character offset of the offending character (or of the end of input), counted
+    from the start of the whole text fed to the parser; ``line`` and ``column`` are 1-based.
+    ``expected`` says what the parser was looking for there.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        offset: int,
+        line: int,
+        column: int,
+        expected: str = "",
+        partial: Any = None,
+        text: str = "",
+    ) -> None:
+        super().__init__(
+            f"{message} at offset {offset} (line {line}, column {column})",
+            partial=partial,
+            text=text,
+        )
+        self.reason = message
+        self.offset = offset
+        self.line = line
+        self.column = column
+        self.expected = expected
+
+
+class JSONDepthError(JSONParseError):
+    """The JSON value nests deeper than the parser's ``max_depth``."""
+
+
+class APIError(StreamStructError):
+    """Something went wrong talking to the API."""
+
+
+class APIConnectionError(APIError):
+    """The request got no response: the connection failed or was reset before the body began."""
+
+
+class APITimeoutError(APIConnectionError):
+    """Connecting took too long, or the stream stalled longer than the read timeout."""
+
+
+class APIStatusError(APIError):
+    """The API answered with an error: an HTTP error status, or an error event inside a stream.
+
+    ``status_code`` is the HTTP status (for an in-stream error event, the code the event gave when it
+    is numeric, else the 200 of the response), ``body`` the parsed error object (the value of the
+    ``"error"`` key when present) or the raw text, ``request_id`` the ``x-request-id`` header.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        partial: Any = None,
+        text: str = "",
+    ) -> None:
+        super().__init__(message, partial=partial, text=text)
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: often an unknown model or a wrong ``base_url``."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429: rate limited, or out of quota."""
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx."""
+
+
+class StreamInterruptedError(APIError):
+    """The connection was lost, or the stream ended, before the answer was complete."""
+
+
+class ResponseError(StreamStructError):
+    """The model's answer cannot become the response model."""
+
+
+class IncompleteOutputError(ResponseError):
+    """The model stopped (``finish_reason`` ``"length"`` or ``"content_filter"``) before its JSON closed."""
+
+    def __init__(
+        self, message: str, *, finish_reason: str, partial: Any = None, text: str = ""
+    ) -> None:
+        super().__init__(message, partial=partial, text=text)
+        self.finish_reason = finish_reason
+
+
+class RefusalError(ResponseError):
+    """The model refused to answer; ``refusal`` is its text."""
+
+    def __init__(self, message: str, *, refusal: str, partial: Any = None, text: str = "") -> None:
+        super().__init__(message, partial=partial, text=text)
+        self.refusal = refusal
+
+
+class ResponseValidationError(ResponseError):
+    """A field, an item or the whole object failed pydantic validation.
+
+    ``errors`` is pydantic's list of error dicts, ``path`` where in the JSON the failing value sits,
+    ``index`` the item's position for an ``Iterable`` response and ``raw`` the failing value's JSON text
+    when it is known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[Any] | None = None,
+        path: tuple[str | int, ...] = (),
+        index: int | None = None,
+        raw: str | None = None,
+        partial: Any = None,
+        text: str = "",
+    ) -> None:
+        super().__init__(message, partial=partial, text=text)
+        self.errors = errors or []
+        self.path = path
+        self.index = index
+        self.raw = raw
+
+
+class ResponseTooLargeError(StreamStructError):
+    """The response body grew past ``max_response_bytes``."""
+
+    def __init__(self, message: str, *, limit: int, partial: Any = None, text: str = "") -> None:
+        super().__init__(message, partial=partial, text=text)
+        self.limit = limit
