@@ -1,0 +1,521 @@
+"""Chat-completion payloads → typed updates: the one place that knows the wire shapes.
+
+Sans-I/O: the stream layer decodes each SSE event's data with ``json.loads`` and hands the result
+to :meth:`ChunkDecoder.decode`; a non-streaming response body goes to :func:`parse_completion`.
+Both return a :class:`ChunkUpdate`, so the layer above has one code path for both. This module
+also owns :func:`status_error`, the mapping from an HTTP status (or an in-band error code) to the
+:class:`~streamstruct.APIStatusError` subclasses, so the HTTP layer and the stream agree.
+
+What is normalised here, and why (the servers are catalogued in the project's wire-format notes):
+
+- Only choice index 0 is followed. ``n > 1`` is not supported for structured output: chunks for
+  other choice indexes are ignored, so interleaved choices never mix into one JSON text.
+- A chunk with empty ``choices`` (Azure's first ``prompt_filter_results`` chunk, every
+  ``include_usage`` chunk) contributes only its usage. Usage is read from any chunk: OpenAI sends
+  a separate ``choices: []`` chunk, DeepSeek/Groq/Mistral put it on the finish chunk, Groq also
+  under ``x_groq.usage``.
+- ``null`` and absent mean the same ("nothing new"); unknown fields are ignored. A chunk whose
+  JSON is valid but whose shape is wrong (``choices`` not a list, ``delta`` not an object, ...)
+  raises :class:`~streamstruct.APIError` naming the path, what came and what was expected.
+- In-band errors are recognised before anything else: OpenAI's ``{"error": {...}}``, OpenRouter's
+  top-level ``error`` next to ``choices`` (with ``finish_reason: "error"``), vLLM/Mistral flat
+  bodies (``{"object": "error", ...}``) and any payload of an SSE event named ``error``. They are
+  returned as :class:`APIErrorInfo`, never raised here, so the stream layer can attach the partial
+  result before raising :meth:`APIErrorInfo.to_exception`.
+- Text may arrive as a list of typed content parts; text parts are joined, the rest skipped.
+  Reasoning side channels (``reasoning_content``, ``reasoning``) are reported apart: they are not
+  part of the structured output. The legacy ``delta.function_call`` is ignored: streamstruct never
+  sends ``functions``.
+
+Tool calls. The layer above keeps one JSON parser per :attr:`ToolCallDelta.key`; this module only
+decides which call each fragment belongs to. The rules, in order:
+
+1. An entry with an ``index`` belongs to the call currently at that index. The first call seen at
+   an index is keyed by the index itself (an ``int``). If a later entry at the same index carries a
+   *different* non-empty ``id`` than the call there, it is a new call (Ollama, SGLang and LiteLLM's
+   ``ollama_chat`` reuse index 0 for every call of a parallel turn) and it is keyed by its ``id``
+   (a ``str``); later index-only fragments at that index then go to the new call.
+2. An entry without an ``index`` but with a non-empty ``id`` (Mistral) belongs to the call with
+   that id, or starts one keyed by the id.
+3. An entry with neither (or only ``id: ""``) continues the last call seen; before any call it
+   starts the call at index 0.
+
+``id: ""`` (Alibaba/Qwen continuations) and ``name: ""`` (LM Studio continuations) are reported as
+``None``. A non-empty ``id``/``name`` is reported every time it is sent (LiteLLM repeats the id on
+every fragment): consumers keep the first value and never concatenate. ``arguments`` sent as a JSON
+object (llama.cpp) are serialised with ``json.dumps``; a whole call may arrive in one fragment
+(Groq, Mistral, xAI, Ollama). Indexes are keys, never list positions (a proxy starts at index 1).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeAlias, final
+
+from ._errors import (
+    APIError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+
+__all__ = [
+    "APIErrorInfo",
+    "ChunkDecoder",
+    "ChunkUpdate",
+    "ToolCallDelta",
+    "ToolCallKey",
+    "Usage",
+    "parse_completion",
+    "status_error",
+]
+
+ToolCallKey: TypeAlias = int | str
+"""Which tool call a fragment belongs to: the server's index, or the call's id (see the module doc)."""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the server reported them.
+
+    A count the server left out is 0, except ``total_tokens``, which is then the sum of the other
+    two: some servers send only part of the triple, and a partial count is still worth reporting.
+    """
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """One fragment of one tool call.
+
+    ``key`` says which call it belongs to (stable across fragments of that call); ``id`` and
+    ``name`` are ``None`` unless this fragment carries a non-empty value; ``arguments`` is the
+    next piece of the call's JSON arguments text (``""`` when this fragment has none).
+    """
+
+    key: ToolCallKey
+    id: str | None
+    name: str | None
+    arguments: str
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class APIErrorInfo:
+    """An error the server reported inside a 200 response (a stream event or a JSON body).
+
+    ``message`` is always a string (an object message, as Mistral sends, is JSON-encoded);
+    ``code`` and ``type`` are what the server gave; ``body`` is the error object itself (the value
+    of ``"error"`` when there is one, else the whole payload).
+    """
+
+    message: str
+    code: int | str | None
+    type: str | None
+    body: Any
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP-like status the error names, if it names one (OpenRouter, vLLM, llama.cpp do)."""
+        for candidate in (self.code, _get(self.body, "status")):
+            status = _as_status(candidate)
+            if status is not None:
+                return status
+        return None
+
+    def to_exception(self, *, request_id: str | None = None) -> APIStatusError:
+        """The exception to raise: the class follows :attr:`status_code`, else the 200 of the response."""
+        details = [f"code {self.code}"] if self.code is not None else []
+        if self.type:
+            details.append(f"type {self.type}")
+        where = f" ({', '.join(details)})" if details else ""
+        return status_error(
+            self.status_code or 200,
+            self.body,
+            request_id=request_id,
+            message=f"the server sent an error in the stream{where}: {self.message}",
+        )
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ChunkUpdate:
+    """What one chunk (or a whole non-streaming response) adds, for choice 0.
+
+    Strings are passed on as received, ``""`` included (OpenAI's first refusal delta is
+    ``refusal: ""``); ``None`` means the field was null or absent.
+    """
+
+    content: str | None = None
+    refusal: str | None = None
+    reasoning: str | None = None
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    error: APIErrorInfo | None = None
+
+
+_EMPTY: Final = ChunkUpdate()
+
+
+@final
+class ChunkDecoder:
+    """Decodes the chunks of one stream, in order. Keeps only the tool-call bookkeeping.
+
+    One decoder per response: the tool-call keys of a fragment depend on the fragments before it.
+    """
+
+    __slots__ = ("_by_id", "_by_index", "_last_key")
+
+    def __init__(self) -> None:
+        # index -> (key, id) of the call currently at that index
+        self._by_index: dict[int, tuple[ToolCallKey, str | None]] = {}
+        # id -> key, so an id-only fragment (Mistral) finds the call an indexed fragment started
+        self._by_id: dict[str, ToolCallKey] = {}
+        self._last_key: ToolCallKey | None = None
+
+    def decode(self, chunk: object, *, event: str | None = None) -> ChunkUpdate:
+        """Decode one chunk: the ``json.loads`` of an SSE event's data.
+
+        ``event`` is the SSE event name, when there was one: a payload sent as ``event: error`` is
+        an error whatever its shape. Raises :class:`~streamstruct.APIError` for a malformed chunk.
+        """
+        if not isinstance(chunk, dict):
+            raise _malformed("chunk", "the chunk", chunk, "an object")
+        error = _find_error(chunk, event=event)
+        usage = _usage(chunk)
+        if error is not None:
+            # The rest of an error chunk (OpenRouter's finish_reason "error", an empty delta)
+            # says nothing the error does not, and may be as broken as whatever failed.
+            return ChunkUpdate(error=error, usage=usage)
+        choice = _choice_zero(chunk, "chunk")
+        if choice is None:
+            return _EMPTY if usage is None else ChunkUpdate(usage=usage)
+        delta = _object_or_empty(choice.get("delta"), "chunk", "choices[0].delta")
+        return ChunkUpdate(
+            content=_text(delta.get("content"), "chunk", "choices[0].delta.content"),
+            refusal=_string(delta.get("refusal"), "chunk", "choices[0].delta.refusal"),
+            reasoning=_reasoning(delta),
+            tool_calls=self._tool_calls(delta.get("tool_calls")),
+            finish_reason=_string(choice.get("finish_reason"), "chunk", "choices[0].finish_reason"),
+            usage=usage,
+        )
+
+    def _tool_calls(self, value: object) -> tuple[ToolCallDelta, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise _malformed("chunk", "choices[0].delta.tool_calls", value, "a list")
+        deltas = []
+        for position, entry in enumerate(value):
+            path = f"choices[0].delta.tool_calls[{position}]"
+            call_id, name, arguments, index = _tool_call_fields(entry, "chunk", path)
+            deltas.append(
+                ToolCallDelta(
+                    key=self._key(index, call_id), id=call_id, name=name, arguments=arguments
+                )
+            )
+        return tuple(deltas)
+
+    def _key(self, index: int | None, call_id: str | None) -> ToolCallKey:
+        # The rules are spelled out in the module docstring; this follows them in order.
+        key: ToolCallKey
+        if index is not None:
+            current = self._by_index.get(index)
+            if current is None:
+                key = index if call_id is None else self._by_id.get(call_id, index)
+                self._by_index[index] = (key, call_id)
+            else:
+                key, current_id = current
+                if call_id is not None and current_id is not None and call_id != current_id:
+                    key = self._by_id.get(call_id, call_id)
+                    self._by_index[index] = (key, call_id)
+                elif current_id is None and call_id is not None:
+                    self._by_index[index] = (key, call_id)
+        elif call_id is not None:
+            key = self._by_id.get(call_id, call_id)
+        elif self._last_key is not None:
+            key = self._last_key
+        else:
+            key = 0
+            self._by_index[0] = (0, None)
+        if call_id is not None:
+            self._by_id.setdefault(call_id, key)
+        self._last_key = key
+        return key
+
+
+def parse_completion(body: object) -> ChunkUpdate:
+    """Parse a non-streaming ``chat.completion`` body into the same shape a stream chunk has.
+
+    The whole answer is in the one update: ``content``, ``refusal``, every tool call complete
+    (keyed by its position in ``message.tool_calls``, since there are no fragments to match), the
+    ``finish_reason`` and the usage. An error body sent with status 200 gives ``error``.
+    """
+    if not isinstance(body, dict):
+        raise _malformed("response", "the body", body, "an object")
+    error = _find_error(body, event=None)
+    usage = _usage(body)
+    if error is not None:
+        return ChunkUpdate(error=error, usage=usage)
+    choice = _choice_zero(body, "response")
+    if choice is None:
+        return ChunkUpdate(usage=usage)
+    message = _object_or_empty(choice.get("message"), "response", "choices[0].message")
+    raw_calls = message.get("tool_calls")
+    if raw_calls is not None and not isinstance(raw_calls, list):
+        raise _malformed("response", "choices[0].message.tool_calls", raw_calls, "a list")
+    calls = []
+    for position, entry in enumerate(raw_calls or ()):
+        path = f"choices[0].message.tool_calls[{position}]"
+        call_id, name, arguments, _ = _tool_call_fields(entry, "response", path)
+        calls.append(ToolCallDelta(key=position, id=call_id, name=name, arguments=arguments))
+    return ChunkUpdate(
+        content=_text(message.get("content"), "response", "choices[0].message.content"),
+        refusal=_string(message.get("refusal"), "response", "choices[0].message.refusal"),
+        reasoning=_reasoning(message),
+        tool_calls=tuple(calls),
+        finish_reason=_string(choice.get("finish_reason"), "response", "choices[0].finish_reason"),
+        usage=usage,
+    )
+
+
+_STATUS_CLASSES: Final[dict[int, type[APIStatusError]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+# How much of an unstructured error body (an HTML page from a proxy, say) goes into the message.
+_MESSAGE_LIMIT: Final = 500
+
+
+def status_error(
+    status_code: int,
+    body: object,
+    *,
+    request_id: str | None = None,
+    message: str | None = None,
+) -> APIStatusError:
+    """The :class:`~streamstruct.APIStatusError` for an HTTP error response or an in-band error.
+
+    ``body`` is the parsed JSON body, or the raw text when it was not JSON; when it is an object
+    with an ``"error"`` key, the error's value becomes the exception's ``body`` (as openai-python
+    does). ``message`` replaces the default ``"HTTP <status>: <the error's message>"``. The class
+    follows the status: 400, 401, 403, 404, 409, 422 and 429 have their own, 5xx is
+    :class:`~streamstruct.InternalServerError`, anything else the base class.
+    """
+    if isinstance(body, dict) and body.get("error") is not None:
+        body = body["error"]
+    if message is None:
+        message = (
+            f"HTTP {status_code}: {_error_message(body) or 'the response gave no error message'}"
+        )
+    cls = (
+        InternalServerError
+        if status_code >= 500
+        else _STATUS_CLASSES.get(status_code, APIStatusError)
+    )
+    return cls(message, status_code=status_code, body=body, request_id=request_id)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+_What: TypeAlias = Literal["chunk", "response"]
+
+
+def _find_error(payload: dict[str, Any], *, event: str | None) -> APIErrorInfo | None:
+    error = payload.get("error")
+    if error:
+        # OpenAI, OpenRouter, llama.cpp, Groq, vLLM (wrapped), Anthropic: a truthy "error" key,
+        # which openai-python also treats as an error whatever else the payload holds.
+        return _error_info(error)
+    if payload.get("object") == "error" or event == "error":
+        # vLLM's and Mistral's flat body, or any payload of an `event: error` SSE event.
+        return _error_info(payload)
+    return None
+
+
+def _error_info(body: object) -> APIErrorInfo:
+    code = _get(body, "code")
+    kind = _get(body, "type")
+    return APIErrorInfo(
+        message=_error_message(body) or "the server reported an error without a message",
+        code=code if isinstance(code, (int, str)) and not isinstance(code, bool) else None,
+        type=kind if isinstance(kind, str) else None,
+        body=body,
+    )
+
+
+def _error_message(body: object) -> str:
+    """The human-readable part of an error body, read defensively (any field may be any type)."""
+    if isinstance(body, dict):
+        for field in ("message", "detail"):  # "detail": FastAPI-style bodies
+            value = body.get(field)
+            if isinstance(value, str) and value:
+                return value
+            if value:
+                # Mistral's 422 sends {"message": {"detail": [...]}}: keep it, readable as JSON.
+                return _truncate(json.dumps(value, ensure_ascii=False, default=str))
+    if isinstance(body, str):
+        return _truncate(body.strip())
+    if body is None or body == {}:
+        return ""
+    return _truncate(json.dumps(body, ensure_ascii=False, default=str))
+
+
+def _truncate(text: str) -> str:
+    return text if len(text) <= _MESSAGE_LIMIT else text[:_MESSAGE_LIMIT] + "…"
+
+
+def _as_status(value: object) -> int | None:
+    if isinstance(value, str) and len(value) == 3 and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+        return value
+    return None
+
+
+def _get(body: object, key: str) -> object:
+    return body.get(key) if isinstance(body, dict) else None
+
+
+def _usage(payload: dict[str, Any]) -> Usage | None:
+    raw = payload.get("usage")
+    if raw is None:
+        raw = _get(payload.get("x_groq"), "usage")
+    # Usage is bookkeeping, not output: an odd usage object is skipped rather than fatal.
+    if not isinstance(raw, dict):
+        return None
+    prompt = _count(raw.get("prompt_tokens"))
+    completion = _count(raw.get("completion_tokens"))
+    total = _count(raw.get("total_tokens"))
+    if prompt is None and completion is None and total is None:
+        return None
+    prompt = prompt or 0
+    completion = completion or 0
+    return Usage(prompt, completion, prompt + completion if total is None else total)
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _choice_zero(payload: dict[str, Any], what: _What) -> dict[str, Any] | None:
+    choices = payload.get("choices")
+    if choices is None:
+        return None
+    if not isinstance(choices, list):
+        raise _malformed(what, "choices", choices, "a list")
+    for position, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            raise _malformed(what, f"choices[{position}]", choice, "an object")
+        index = choice.get("index")
+        if index is None:  # a choice without an index is choice 0 (nobody sends n>1 that way)
+            return choice
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise _malformed(what, f"choices[{position}].index", index, "an integer")
+        if index == 0:
+            return choice
+    return None
+
+
+def _object_or_empty(value: object, what: _What, path: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _malformed(what, path, value, "an object")
+    return value
+
+
+def _string(value: object, what: _What, path: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise _malformed(what, path, value, "a string or null")
+
+
+def _text(value: object, what: _What, path: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        # The message-content shape ([{"type": "text", "text": ...}, ...]) that some servers use
+        # for replies too; non-text parts (e.g. "thinking") are not the answer.
+        texts = [
+            part["text"]
+            for part in value
+            if isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+        ]
+        return "".join(texts) if texts else None
+    raise _malformed(what, path, value, "a string, a list of content parts or null")
+
+
+def _reasoning(delta: dict[str, Any]) -> str | None:
+    # DeepSeek/xAI/LM Studio/SGLang/old vLLM say "reasoning_content", vLLM/Ollama/OpenRouter/Cerebras
+    # "reasoning". Never fatal: it is a side channel, not the structured output.
+    for field in ("reasoning_content", "reasoning"):
+        value = delta.get(field)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _tool_call_fields(
+    entry: object, what: _What, path: str
+) -> tuple[str | None, str | None, str, int | None]:
+    """(id, name, arguments, index) of one tool-call entry, normalised as the module doc says."""
+    if not isinstance(entry, dict):
+        raise _malformed(what, path, entry, "an object")
+    index = entry.get("index")
+    if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+        raise _malformed(what, f"{path}.index", index, "an integer")
+    call_id = _string(entry.get("id"), what, f"{path}.id") or None
+    function = _object_or_empty(entry.get("function"), what, f"{path}.function")
+    name = _string(function.get("name"), what, f"{path}.function.name") or None
+    raw = function.get("arguments")
+    if raw is None:
+        arguments = ""
+    elif isinstance(raw, str):
+        arguments = raw
+    elif isinstance(raw, (dict, list)):
+        # llama.cpp #20198 sent the arguments as an object; it only ever comes whole.
+        arguments = json.dumps(raw, ensure_ascii=False)
+    else:
+        raise _malformed(what, f"{path}.function.arguments", raw, "a string or an object")
+    return call_id, name, arguments, index
+
+
+_JSON_TYPE_NAMES: Final = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def _malformed(what: _What, path: str, value: object, expected: str) -> APIError:
+    kind = _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return APIError(f"malformed {what}: {path} is {kind} ({shown}), expected {expected}")
