@@ -1,0 +1,45 @@
+"""streamstruct.testing: an OpenAI-compatible chat-completions simulator, for tests.
+
+A hand-written ASGI app (:class:`Simulator`) that streams ``chat.completion.chunk`` events as the
+OpenAI API does - scripted or schema-generated answers, in content or tool calls, with faults on
+demand - usable in process through ``httpx.ASGITransport`` or :class:`StreamingASGITransport`,
+or over real loopback sockets with :func:`serve` (needs the ``streamstruct[sim]`` extra for
+uvicorn). The pytest fixtures ``simulator`` and ``simulator_url`` come with the package's pytest
+plugin.
+
+The library never imports this package; it depends only on what streamstruct already needs.
+"""
+
+from ._generate import generate_value
+from ._server import ServedSimulator, StreamingASGITransport, serve
+from ._simulator import (
+    Disconnect,
+    ErrorEvent,
+    ErrorStatus,
+    Fault,
+    MissingDone,
+    Refusal,
+    Reply,
+    SimulatedDisconnect,
+    Simulator,
+    Stall,
+    Truncate,
+)
+
+__all__ = [
+    "Disconnect",
+    "ErrorEvent",
+    "ErrorStatus",
+    "Fault",
+    "MissingDone",
+    "Refusal",
+    "Reply",
+    "ServedSimulator",
+    "SimulatedDisconnect",
+    "Simulator",
+    "Stall",
+    "StreamingASGITransport",
+    "Truncate",
+    "generate_value",
+    "serve",
+]
