@@ -113,8 +113,9 @@ class JSONParseError(StreamStructError, ValueError):
         partial: Any = None,
         text: str = "",
     ) -> None:
+        where = f"at offset {offset} (line {line}, column {column})"
         super().__init__(
-            f"{message} at offset {offset} (line {line}, column {column})",
+            f"{message}: expected {expected} {where}" if expected else f"{message} {where}",
             partial=partial,
             text=text,
         )

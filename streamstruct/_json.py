@@ -1,0 +1,751 @@
+"""A resumable, partial-aware JSON parser: text in (any pieces), snapshots and completed values out.
+
+Sans-I/O: it knows nothing of HTTP, event loops or pydantic. It is fed text in arbitrary pieces (an
+LLM sends a few characters at a time) and keeps its state between feeds, so every character is
+examined once, whatever the chunking: feeding a document costs time linear in its length.
+
+Design, in the order the code follows it:
+
+* An explicit stack of open containers (``_Frame``), never recursion, so a 100,000-deep input is
+  refused with ``JSONDepthError`` at ``max_depth`` instead of a ``RecursionError``.
+* A small state machine (``_S_*``) for what may come next. Runs of plain string characters and
+  whitespace are consumed by compiled regular expressions (C speed); only tokens cost Python steps.
+* *Incomplete* is kept apart from *invalid*: a number, literal or escape cut by the end of a piece
+  is carried over (``_carry``, a few characters) and re-examined with the next piece, but an
+  offending character raises ``JSONParseError`` in the feed that brings it.
+* Snapshots follow jiter's ``'trailing-strings'`` partial mode. Completed values are final Python
+  objects that are never mutated again, so snapshots share them; only the containers on the open
+  path (the "spine") are copied, and only when something visible changed since the last snapshot.
+* Completion is observable below the root: every value that closes is recorded with its path and
+  its character span (``pop_completed``), and ``is_complete(path)`` is answered from the spine.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The json module's string decoder (written in C on CPython): exact for JSON strings, escapes
+# and surrogates included, and far faster than stepping through escapes in Python.
+from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
+from typing import Any, Final, NamedTuple, final
+
+from ._errors import JSONDepthError, JSONParseError
+
+__all__ = ["CompletedValue", "JSONParser", "Path"]
+
+Path = tuple[str | int, ...]
+"""Where a value sits in the document: object keys and array indexes from the root down."""
+
+
+class CompletedValue(NamedTuple):
+    """A value that has just completed: where it is, what it is, and its span in the text.
+
+    ``start`` and ``end`` are character offsets in the whole text fed to the parser, so that
+    ``text[start:end]`` is the value's own JSON.
+    """
+
+    path: Path
+    value: Any
+    start: int
+    end: int
+
+
+# What the parser expects next.
+_S_VALUE: Final = 0  # a value (at the root, after ':' or after ',' in an array)
+_S_ARRAY_FIRST: Final = 1  # a value or ']' (just after '[')
+_S_OBJECT_FIRST: Final = 2  # a key or '}' (just after '{')
+_S_KEY: Final = 3  # a key (after ',' in an object)
+_S_COLON: Final = 4  # ':' after a key
+_S_AFTER_VALUE: Final = 5  # ',' or the closing bracket of the innermost container
+_S_IN_STRING: Final = 6  # inside a string value
+_S_IN_KEY: Final = 7  # inside an object key
+_S_DONE: Final = 8  # the root value is complete: only whitespace may follow
+_S_TRAILING: Final = 9  # the root value is complete and trailing text is being ignored
+
+_ARRAY: Final = 0
+_OBJECT: Final = 1
+
+_WHITESPACE: Final = " \t\n\r"
+_SKIP_WHITESPACE: Final = re.compile(r"[ \t\n\r]*").match
+# The characters a string may hold as they are: anything but '"', '\' and the C0 controls.
+_PLAIN_RUN: Final = re.compile(r'[^"\\\x00-\x1f]*').match
+_PLAIN_ONLY: Final = re.compile(r'[^"\\\x00-\x1f]*').fullmatch
+_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?").match
+# A valid beginning of a number that the end of a piece may have cut: '-', '1.', '1e', '1e+'.
+_NUMBER_PREFIX: Final = re.compile(
+    r"-|-?(?:0|[1-9][0-9]*)(?:\.|\.[0-9]+(?:[eE][-+]?[0-9]*)?|[eE][-+]?[0-9]*)?"
+).fullmatch
+_HEX4: Final = re.compile(r"[0-9a-fA-F]{4}").fullmatch
+_HEX_PREFIX: Final = re.compile(r"[0-9a-fA-F]{0,3}").fullmatch
+_NUMBER_CHARS: Final = frozenset("0123456789+-.eE")
+_SIMPLE_ESCAPES: Final = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+}
+_CLOSERS: Final = ("]", "}")  # indexed by container kind
+_LITERALS: Final = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
+
+# A number is carried from one piece to the next while it may still grow. Re-examining it costs
+# its length each time, so a hostile endless number would be quadratic: past this length it is
+# refused. Python's own int() refuses more than 4,300 digits by default.
+MAX_NUMBER_LENGTH: Final = 10_000
+
+_MISSING: Final[Any] = object()
+
+
+@final
+class _Frame:
+    """An open container: its completed members and where the next one goes."""
+
+    __slots__ = ("items", "key", "kind", "path", "start")
+
+    def __init__(self, kind: int, items: Any, path: Path, start: int) -> None:
+        self.kind = kind
+        self.items = items  # list for an array, dict for an object: completed members only
+        self.key: str | None = None  # object: the key whose value comes (or is coming) next
+        self.path = path
+        self.start = start
+
+
+@final
+class JSONParser:
+    """Parse one JSON value fed in pieces, with snapshots of the value so far.
+
+    >>> parser = JSONParser()
+    >>> parser.feed('{"name": "Al')
+    >>> parser.snapshot()
+    {'name': 'Al'}
+    >>> parser.feed('ice", "age": 2')
+    >>> parser.snapshot()  # a number is shown only once it is complete
+    {'name': 'Alice'}
+    >>> parser.feed("8}")
+    >>> parser.close()
+    {'name': 'Alice', 'age': 28}
+
+    Options (keyword-only):
+
+    * ``max_depth``: how deeply arrays and objects may nest; deeper input raises ``JSONDepthError``.
+      The default is what ``json.loads`` manages under the default recursion limit.
+    * ``allow_trailing_text``: by default anything but whitespace after the root value is an error;
+      when true, the text after it is ignored and ``end`` tells where the value ended (an LLM may add
+      prose after its JSON).
+    * ``completion_depth``: record completed values (``pop_completed``) down to this many levels
+      below the root; ``None`` records every value, ``0`` only the root.
+    """
+
+    __slots__ = (
+        "_allow_trailing",
+        "_base",
+        "_carry",
+        "_completed",
+        "_completion_depth",
+        "_dirty",
+        "_end",
+        "_error",
+        "_last_newline",
+        "_last_snapshot",
+        "_line",
+        "_max_depth",
+        "_root",
+        "_stack",
+        "_state",
+        "_string_parts",
+        "_string_start",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_depth: int = 1000,
+        allow_trailing_text: bool = False,
+        completion_depth: int | None = None,
+    ) -> None:
+        if max_depth < 1:
+            raise ValueError(f"max_depth must be at least 1, not {max_depth}")
+        if completion_depth is not None and completion_depth < 0:
+            raise ValueError(f"completion_depth must be None or >= 0, not {completion_depth}")
+        self._max_depth = max_depth
+        self._allow_trailing = allow_trailing_text
+        # Compared with a path length; a huge number stands for "every level".
+        self._completion_depth = max_depth + 1 if completion_depth is None else completion_depth
+        self._state: int = _S_VALUE
+        self._stack: list[_Frame] = []
+        self._carry = ""  # unconsumed text: a number, literal or escape cut by the end of a piece
+        self._base = 0  # offset of the first character of the text being parsed
+        self._line = 1  # line number at ``_base``
+        self._last_newline = -1  # offset of the last newline before ``_base``
+        self._string_parts: list[str] = []
+        self._string_start = 0
+        self._root: Any = None
+        self._end: int | None = None
+        self._completed: list[CompletedValue] = []
+        self._dirty = False
+        self._last_snapshot: Any = None
+        self._error: JSONParseError | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Whether the root value is complete."""
+        return self._state >= _S_DONE
+
+    @property
+    def end(self) -> int | None:
+        """The offset just past the root value once it is complete, else ``None``."""
+        return self._end
+
+    @property
+    def offset(self) -> int:
+        """How many characters have been fed and consumed (a carried-over tail excluded)."""
+        return self._base
+
+    def feed(self, text: str) -> None:
+        """Consume the next piece of the document.
+
+        Raises ``JSONParseError`` at the first offending character. After an error the parser is
+        spent: every later call raises the same error.
+        """
+        if self._error is not None:
+            raise self._error
+        if not text:
+            return
+        # The common case while an LLM writes prose into a string: the piece holds no quote,
+        # backslash or control character, so it is all content. Worth a shortcut, as it is most
+        # of the feeds of a long text field.
+        if self._state == _S_IN_STRING and not self._carry and _PLAIN_ONLY(text) is not None:
+            self._string_parts.append(text)
+            self._base += len(text)
+            self._dirty = True
+            return
+        if self._carry:
+            text = self._carry + text
+            self._carry = ""
+        try:
+            consumed = self._parse(text)
+        except JSONParseError as error:
+            self._error = error
+            raise
+        # Line numbers are kept for error messages, as the text itself is not kept.
+        newlines = text.count("\n", 0, consumed)
+        if newlines:
+            self._line += newlines
+            self._last_newline = self._base + text.rindex("\n", 0, consumed)
+        self._base += consumed
+
+    def close(self) -> Any:
+        """End the input: return the complete value, or raise ``JSONParseError`` saying what is missing."""
+        if self._error is not None:
+            raise self._error
+        try:
+            if self._carry:
+                self._finish_carry()
+            if self._state < _S_DONE:
+                raise self._truncation_error()
+        except JSONParseError as error:
+            self._error = error
+            raise
+        return self._root
+
+    def snapshot(self) -> Any:
+        """The value parsed so far, as plain Python values; ``None`` before anything is visible.
+
+        Strings being received show the prefix received so far; numbers, ``true``, ``false`` and
+        ``null`` appear once complete; a key appears only with its value. A snapshot is never
+        changed by later feeds, and when nothing visible changed the previous one is returned.
+        """
+        if not self._dirty:
+            return self._last_snapshot
+        self._dirty = False
+        stack = self._stack
+        if not stack:
+            value = self._current_string() if self._state == _S_IN_STRING else self._root
+            self._last_snapshot = value
+            return value
+        child: Any = self._current_string() if self._state == _S_IN_STRING else _MISSING
+        for frame in reversed(stack):
+            if frame.kind == _ARRAY:
+                copy: Any = frame.items.copy()
+                if child is not _MISSING:
+                    copy.append(child)
+            else:
+                copy = frame.items.copy()
+                if child is not _MISSING:
+                    copy[frame.key] = child
+            child = copy
+        self._last_snapshot = child
+        return child
+
+    def pop_completed(self) -> list[CompletedValue]:
+        """The values that completed since the last call, children before their parents."""
+        completed = self._completed
+        self._completed = []
+        return completed
+
+    def is_complete(self, path: Path) -> bool:
+        """Whether the value at ``path`` exists and is complete."""
+        if self._state >= _S_DONE:
+            return _exists(self._root, path)
+        stack = self._stack
+        for level, key in enumerate(path):
+            if level >= len(stack):
+                return False  # below the innermost open container nothing is complete yet
+            frame = stack[level]
+            items = frame.items
+            if frame.kind == _ARRAY:
+                if not isinstance(key, int) or isinstance(key, bool):
+                    return False
+                if 0 <= key < len(items):
+                    return _exists(items[key], path[level + 1 :])
+                # The member in progress sits at index len(items); it is not complete.
+                return False
+            if not isinstance(key, str):
+                return False
+            if key == frame.key and self._member_in_progress(level):
+                return False
+            if key in items:
+                return _exists(items[key], path[level + 1 :])
+            return False
+        return False  # the root itself is open
+
+    # -- parsing ------------------------------------------------------------------------------
+
+    def _parse(self, text: str) -> int:
+        """Parse as much of ``text`` as can be decided; return how many characters were consumed.
+
+        This is the hot loop: state, stack and offsets live in locals, written back at the end.
+        """
+        state = self._state
+        stack = self._stack
+        base = self._base
+        n = len(text)
+        i = 0
+        while i < n:
+            if state >= _S_IN_STRING:
+                if state >= _S_DONE:
+                    i = _SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
+                    if i == n:
+                        break
+                    if not self._allow_trailing:
+                        raise self._fail(
+                            f"unexpected {_describe(text[i])} after the JSON value",
+                            text,
+                            i,
+                            "the end of the input",
+                        )
+                    state = _S_TRAILING  # the caller asked for the rest to be ignored
+                    i = n
+                    break
+                j = _PLAIN_RUN(text, i).end()  # type: ignore[union-attr]
+                if j > i:
+                    self._string_parts.append(text[i:j])
+                    if state == _S_IN_STRING:
+                        self._dirty = True
+                    i = j
+                    if i == n:
+                        break
+                char = text[i]
+                if char == '"':
+                    string = "".join(self._string_parts)
+                    self._string_parts = []
+                    i += 1
+                    if state == _S_IN_KEY:
+                        stack[-1].key = string
+                        state = _S_COLON
+                    else:
+                        state = self._complete(string, self._string_start, base + i)
+                elif char == "\\":
+                    decoded, i = self._escape(text, i, n)
+                    if decoded is None:
+                        break  # carried over: the escape is cut by the end of the piece
+                    self._string_parts.append(decoded)
+                    if state == _S_IN_STRING:
+                        self._dirty = True
+                else:
+                    what = "string" if state == _S_IN_STRING else "object key"
+                    raise self._fail(
+                        f"invalid control character {_describe(char)} in {what}",
+                        text,
+                        i,
+                        "a string character (control characters must be escaped)",
+                    )
+                continue
+
+            char = text[i]
+            if char in _WHITESPACE:
+                i = _SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
+                if i == n:
+                    break
+                char = text[i]
+
+            if state == _S_AFTER_VALUE:
+                kind = stack[-1].kind
+                if char == ",":
+                    state = _S_VALUE if kind == _ARRAY else _S_KEY
+                    i += 1
+                elif char == _CLOSERS[kind]:
+                    i += 1
+                    state = self._close(base + i)
+                else:
+                    raise self._fail(
+                        f"unexpected {_describe(char)} after a value",
+                        text,
+                        i,
+                        f"',' or '{_CLOSERS[kind]}'",
+                    )
+            elif state <= _S_ARRAY_FIRST:  # _S_VALUE or _S_ARRAY_FIRST
+                if char == '"':
+                    # A string whose closing quote may be in this piece is decoded whole by
+                    # the json module's decoder; if it is not (or is invalid), the careful path
+                    # below takes it character run by character run, and says what is wrong.
+                    if text.find('"', i + 1) != -1:
+                        try:
+                            string, end = _scanstring(text, i + 1, True)
+                        except ValueError:
+                            pass  # invalid or unterminated: the careful path says which
+                        else:
+                            state = self._complete(string, base + i, base + end)
+                            i = end
+                            continue
+                    self._string_start = base + i
+                    self._string_parts = []
+                    self._dirty = True
+                    state = _S_IN_STRING
+                    i += 1
+                elif char == "{" or char == "[":
+                    if len(stack) >= self._max_depth:
+                        raise self._fail(
+                            f"nesting deeper than max_depth={self._max_depth}",
+                            text,
+                            i,
+                            "a shallower value",
+                            error_class=JSONDepthError,
+                        )
+                    if stack:
+                        parent = stack[-1]
+                        key: str | int | None = (
+                            len(parent.items) if parent.kind == _ARRAY else parent.key
+                        )
+                        path: Path = (*parent.path, key)  # type: ignore[arg-type]
+                    else:
+                        path = ()
+                    if char == "{":
+                        stack.append(_Frame(_OBJECT, {}, path, base + i))
+                        state = _S_OBJECT_FIRST
+                    else:
+                        stack.append(_Frame(_ARRAY, [], path, base + i))
+                        state = _S_ARRAY_FIRST
+                    self._dirty = True
+                    i += 1
+                elif char == "-" or "0" <= char <= "9":
+                    match = _NUMBER(text, i)
+                    end = match.end() if match is not None else i
+                    if end == n or (end + 2 >= n and _NUMBER_PREFIX(text, i) is not None):
+                        if n - i > MAX_NUMBER_LENGTH:
+                            raise self._fail(
+                                f"number longer than {MAX_NUMBER_LENGTH} characters",
+                                text,
+                                i,
+                                "a shorter number",
+                            )
+                        self._carry = text[i:]  # it may go on in the next piece
+                        i = n
+                        break
+                    if match is None or text[end] in _NUMBER_CHARS:
+                        raise self._number_error(text, i, end)
+                    if match.lastindex is None:
+                        try:
+                            number: Any = int(text[i:end])
+                        except ValueError:
+                            raise self._fail(
+                                f"integer too large ({end - i} digits)",
+                                text,
+                                i,
+                                "a smaller integer",
+                            ) from None
+                    else:
+                        number = float(text[i:end])
+                    state = self._complete(number, base + i, base + end)
+                    i = end
+                elif char in _LITERALS:
+                    word, value = _LITERALS[char]
+                    size = len(word)
+                    if text.startswith(word, i):
+                        state = self._complete(value, base + i, base + i + size)
+                        i += size
+                    else:
+                        piece = text[i : i + size]
+                        for k, (got, want) in enumerate(zip(piece, word, strict=False)):
+                            if got != want:
+                                raise self._fail(
+                                    f"invalid literal (expected {word!r})", text, i + k, repr(want)
+                                )
+                        self._carry = piece  # a prefix of the word, cut by the end of the piece
+                        i = n
+                        break
+                elif char == "]" and state == _S_ARRAY_FIRST:
+                    i += 1
+                    state = self._close(base + i)
+                else:
+                    expected = "a value or ']'" if state == _S_ARRAY_FIRST else "a value"
+                    raise self._fail(f"unexpected {_describe(char)}", text, i, expected)
+            elif state == _S_COLON:
+                if char != ":":
+                    raise self._fail(
+                        f"unexpected {_describe(char)} after an object key", text, i, "':'"
+                    )
+                state = _S_VALUE
+                i += 1
+            elif char == '"':  # _S_KEY or _S_OBJECT_FIRST
+                if text.find('"', i + 1) != -1:
+                    try:
+                        string, end = _scanstring(text, i + 1, True)
+                    except ValueError:
+                        pass
+                    else:
+                        stack[-1].key = string
+                        state = _S_COLON
+                        i = end
+                        continue
+                self._string_start = base + i
+                self._string_parts = []
+                state = _S_IN_KEY
+                i += 1
+            elif char == "}" and state == _S_OBJECT_FIRST:
+                i += 1
+                state = self._close(base + i)
+            else:
+                expected = "'\"' or '}'" if state == _S_OBJECT_FIRST else "'\"' (a key)"
+                raise self._fail(
+                    f"unexpected {_describe(char)} where a key belongs", text, i, expected
+                )
+        self._state = state
+        return n - len(self._carry)
+
+    def _complete(self, value: Any, start: int, end: int) -> int:
+        """Store a completed value in its container (or as the root); return the next state."""
+        self._dirty = True
+        stack = self._stack
+        if not stack:
+            self._root = value
+            self._end = end
+            self._completed.append(CompletedValue((), value, start, end))
+            return _S_DONE
+        frame = stack[-1]
+        if frame.kind == _ARRAY:
+            if len(stack) <= self._completion_depth:
+                self._completed.append(
+                    CompletedValue((*frame.path, len(frame.items)), value, start, end)
+                )
+            frame.items.append(value)
+        else:
+            key = frame.key
+            if len(stack) <= self._completion_depth:
+                self._completed.append(CompletedValue((*frame.path, key), value, start, end))  # type: ignore[arg-type]
+            frame.items[key] = value
+            frame.key = None
+        return _S_AFTER_VALUE
+
+    def _close(self, end: int) -> int:
+        """Close the innermost container (``end`` is the offset past its bracket)."""
+        frame = self._stack.pop()
+        # Closing adds nothing visible: the last snapshot already shows every member. So the
+        # dirty flag is restored after _complete sets it.
+        dirty = self._dirty
+        state = self._complete(frame.items, frame.start, end)
+        self._dirty = dirty
+        return state
+
+    def _member_in_progress(self, level: int) -> bool:
+        """Whether the container at ``level`` has a member being received (not just its key)."""
+        if level + 1 < len(self._stack):
+            return True  # an inner container is open
+        return self._state == _S_IN_STRING or bool(self._carry)
+
+    def _current_string(self) -> str:
+        parts = self._string_parts
+        if len(parts) == 1:
+            return parts[0]
+        string = "".join(parts)
+        self._string_parts = [string]  # joined once; the next snapshot appends to it
+        return string
+
+    def _escape(self, text: str, i: int, n: int) -> tuple[str | None, int]:
+        """Decode the escape at ``text[i]`` (a backslash).
+
+        Returns the decoded text and the offset after it, or ``(None, n)`` when the escape is cut
+        by the end of the piece (then it is carried over, after checking that what is there is a
+        valid beginning, so that an error is still raised in the feed that brings it).
+        """
+        if i + 1 >= n:
+            self._carry = text[i:]
+            return None, n
+        kind = text[i + 1]
+        simple = _SIMPLE_ESCAPES.get(kind)
+        if simple is not None:
+            return simple, i + 2
+        if kind != "u":
+            raise self._fail(
+                f"invalid escape {_describe(kind)}",
+                text,
+                i + 1,
+                'one of " \\ / b f n r t u after a backslash',
+            )
+        if i + 6 > n:
+            if _HEX_PREFIX(text, i + 2, n) is None:
+                raise self._fail(
+                    "invalid \\u escape", text, self._first_non_hex(text, i + 2, n), "a hex digit"
+                )
+            self._carry = text[i:]
+            return None, n
+        if _HEX4(text, i + 2, i + 6) is None:
+            raise self._fail(
+                "invalid \\u escape", text, self._first_non_hex(text, i + 2, i + 6), "a hex digit"
+            )
+        code = int(text[i + 2 : i + 6], 16)
+        if 0xD800 <= code <= 0xDBFF:
+            # A high surrogate: a low one may follow as a second escape, making one character.
+            # Hold it back until that is known, as a half pair is not a character to show.
+            rest = text[i + 6 : i + 12]
+            if len(rest) < 6 and "\\u".startswith(rest[:2]) and _HEX_PREFIX(rest, 2) is not None:
+                self._carry = text[i:]
+                return None, n
+            if rest[:2] == "\\u" and _HEX4(rest, 2) is not None:
+                low = int(rest[2:], 16)
+                if 0xDC00 <= low <= 0xDFFF:
+                    return chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)), i + 12
+        # Lone surrogates are kept as they are, as json.loads does.
+        return chr(code), i + 6
+
+    def _first_non_hex(self, text: str, start: int, stop: int) -> int:
+        for k in range(start, stop):
+            if text[k] not in "0123456789abcdefABCDEF":
+                return k
+        return stop
+
+    def _number_error(self, text: str, i: int, end: int) -> JSONParseError:
+        """Explain why the number at ``text[i]`` is invalid; ``end`` is where the valid part stops."""
+        if end == i:  # a lone '-'
+            return self._fail("expected a digit after '-'", text, i + 1, "a digit")
+        char = text[end]
+        token = text[i:end]
+        if char in "0123456789":
+            return self._fail(
+                "leading zeros are not allowed in a number", text, end, "',', ']' or '}'"
+            )
+        if char == "." and "." not in token and "e" not in token.lower():
+            return self._fail("expected a digit after the decimal point", text, end + 1, "a digit")
+        if char in "eE" and "e" not in token.lower():
+            k = end + 1
+            if k < len(text) and text[k] in "+-":
+                k += 1
+            return self._fail("expected a digit in the exponent", text, k, "a digit")
+        return self._fail(f"unexpected {_describe(char)} in a number", text, end, "',', ']' or '}'")
+
+    def _finish_carry(self) -> None:
+        """At the end of input, finish a number or literal cut by the end of the last piece."""
+        carry = self._carry
+        if self._state in (_S_IN_STRING, _S_IN_KEY):
+            return  # a cut escape: the string is unterminated, reported by _truncation_error
+        if carry[0] in _LITERALS:
+            word = _LITERALS[carry[0]][0]
+            raise self._fail(
+                f"truncated literal {carry!r} (expected {word!r})",
+                carry,
+                len(carry),
+                repr(word[len(carry) :]),
+            )
+        # A number is complete at the end of input: parse it as if a space followed.
+        text = carry + " "
+        match = _NUMBER(text)
+        if match is None or match.end() != len(carry):
+            raise self._number_error(text, 0, match.end() if match is not None else 0)
+        self._carry = ""
+        self._parse(text)
+        self._base += len(carry)
+
+    def _truncation_error(self) -> JSONParseError:
+        """Say what is missing at the end of the input (a cut escape may still be carried)."""
+        text = self._carry
+        end = len(text)
+        state = self._state
+        if state in (_S_IN_STRING, _S_IN_KEY):
+            what = "string" if state == _S_IN_STRING else "object key"
+            return self._fail(
+                f"unterminated {what} starting at offset {self._string_start}", text, end, "'\"'"
+            )
+        if not self._stack:
+            return self._fail("no JSON value in the input", text, end, "a value")
+        frame = self._stack[-1]
+        kind = "array" if frame.kind == _ARRAY else "object"
+        expected = {
+            _S_VALUE: "a value",
+            _S_ARRAY_FIRST: "a value or ']'",
+            _S_OBJECT_FIRST: "'\"' or '}'",
+            _S_KEY: "'\"' (a key)",
+            _S_COLON: "':'",
+            _S_AFTER_VALUE: f"',' or '{_CLOSERS[frame.kind]}'",
+        }[state]
+        return self._fail(
+            f"unterminated {kind} starting at offset {frame.start}", text, end, expected
+        )
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def _fail(
+        self,
+        reason: str,
+        text: str,
+        local_offset: int,
+        expected: str,
+        *,
+        error_class: type[JSONParseError] = JSONParseError,
+    ) -> JSONParseError:
+        """Build the error for the character at ``text[local_offset]``; ``text`` starts at ``_base``.
+
+        Line and column come from the newlines counted before ``_base`` plus those in ``text`` up
+        to the offset: the document itself is not kept.
+        """
+        offset = self._base + local_offset
+        line = self._line
+        last_newline = self._last_newline
+        head = text[:local_offset]
+        newlines = head.count("\n")
+        if newlines:
+            line += newlines
+            last_newline = self._base + head.rindex("\n")
+        return error_class(
+            reason,
+            offset=offset,
+            line=line,
+            column=offset - last_newline,
+            expected=expected,
+        )
+
+
+def _describe(char: str) -> str:
+    if char.isprintable() and char != " ":
+        return repr(char)
+    return f"character U+{ord(char):04X}"
+
+
+def _exists(value: Any, path: Path) -> bool:
+    """Whether ``path`` leads somewhere inside the completed ``value``."""
+    for key in path:
+        if isinstance(value, list):
+            if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key < len(value):
+                return False
+            value = value[key]
+        elif isinstance(value, dict):
+            if not isinstance(key, str) or key not in value:
+                return False
+            value = value[key]
+        else:
+            return False
+    return True
