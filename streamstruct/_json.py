@@ -293,21 +293,27 @@ class JSONParser:
         if self._state >= _S_DONE:
             return _exists(self._root, path)
         stack = self._stack
+        depth = len(stack)
         for level, key in enumerate(path):
-            if level >= len(stack):
-                return False  # below the innermost open container nothing is complete yet
+            if level >= depth:
+                return False  # inside a string or number being written: nothing is complete
             frame = stack[level]
             items = frame.items
+            # Whether the member at ``key`` is the open container one level down, to descend into.
+            descend = level + 1 < depth and level + 1 < len(path)
             if frame.kind == _ARRAY:
                 if not isinstance(key, int) or isinstance(key, bool):
                     return False
                 if 0 <= key < len(items):
                     return _exists(items[key], path[level + 1 :])
-                # The member in progress sits at index len(items); it is not complete.
-                return False
+                if key == len(items) and descend:
+                    continue
+                return False  # not begun, or the member in progress itself
             if not isinstance(key, str):
                 return False
             if key == frame.key and self._member_in_progress(level):
+                if descend:
+                    continue
                 return False
             if key in items:
                 return _exists(items[key], path[level + 1 :])
@@ -359,7 +365,10 @@ class JSONParser:
                         stack[-1].key = string
                         state = _S_COLON
                     else:
+                        # The string was visible while it grew: closing it shows nothing new.
+                        dirty = self._dirty
                         state = self._complete(string, self._string_start, base + i)
+                        self._dirty = dirty
                 elif char == "\\":
                     decoded, i = self._escape(text, i, n)
                     if decoded is None:
@@ -459,6 +468,13 @@ class JSONParser:
                         break
                     if match is None or text[end] in _NUMBER_CHARS:
                         raise self._number_error(text, i, end)
+                    if end - i > MAX_NUMBER_LENGTH:  # the same verdict as when it is carried
+                        raise self._fail(
+                            f"number longer than {MAX_NUMBER_LENGTH} characters",
+                            text,
+                            i,
+                            "a shorter number",
+                        )
                     if match.lastindex is None:
                         try:
                             number: Any = int(text[i:end])
