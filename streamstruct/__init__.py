@@ -3,6 +3,7 @@
 The public names are re-exported here; the modules behind them are private.
 """
 
+from ._client import AsyncClient
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -28,6 +29,24 @@ from ._errors import (
     StreamStructError,
     UnprocessableEntityError,
 )
+from ._iterable import ItemsAssembler
+from ._json import CompletedValue, JSONParser
+from ._modes import Mode
+from ._partial import (
+    FieldCompleted,
+    FieldStarted,
+    Partial,
+    PartialAssembler,
+    PartialEvent,
+    Progress,
+    SnapshotEvent,
+    TextAppended,
+    progress,
+)
+from ._sse import ServerSentEvent, SSEDecoder
+from ._stream import AsyncIterableStream, AsyncPartialStream, StreamEnded, StreamEvent
+from ._sync import Client, IterableStream, PartialStream
+from ._wire import Usage
 
 __version__ = "0.1.0.dev0"
 
@@ -36,23 +55,47 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncClient",
+    "AsyncIterableStream",
+    "AsyncPartialStream",
     "AuthenticationError",
     "BadRequestError",
+    "Client",
+    "CompletedValue",
     "ConflictError",
+    "FieldCompleted",
+    "FieldStarted",
     "IncompleteOutputError",
     "InternalServerError",
+    "ItemsAssembler",
+    "IterableStream",
     "JSONDepthError",
     "JSONParseError",
+    "JSONParser",
+    "Mode",
     "NotFoundError",
+    "Partial",
+    "PartialAssembler",
+    "PartialEvent",
+    "PartialStream",
     "PermissionDeniedError",
+    "Progress",
     "RateLimitError",
     "RefusalError",
     "ResponseError",
     "ResponseTooLargeError",
     "ResponseValidationError",
+    "SSEDecoder",
     "SSEError",
     "SSELimitError",
+    "ServerSentEvent",
+    "SnapshotEvent",
+    "StreamEnded",
+    "StreamEvent",
     "StreamInterruptedError",
     "StreamStructError",
+    "TextAppended",
     "UnprocessableEntityError",
+    "Usage",
+    "progress",
 ]

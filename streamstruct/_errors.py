@@ -131,7 +131,12 @@ class JSONDepthError(JSONParseError):
 
 
 class APIError(StreamStructError):
-    """Something went wrong talking to the API."""
+    """Something went wrong talking to the API.
+
+    ``attempts`` is how many requests were made before giving up (retries included).
+    """
+
+    attempts: int = 1
 
 
 class APIConnectionError(APIError):

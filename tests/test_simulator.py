@@ -291,7 +291,7 @@ async def test_one_parallel_tool_call_per_item() -> None:
     assert [o["index"] for o in openings] == [0, 1, 2]
     assert len({o["id"] for o in openings}) == 3
     arguments = arguments_of(chunks)
-    assert [json.loads(arguments[i]) for i in range(3)] == [{"items": [p]} for p in people]
+    assert [json.loads(arguments[i]) for i in range(3)] == people
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
     # parallel_tool_calls: false limits the turn to one call holding every item.
@@ -728,7 +728,7 @@ async def test_openai_reassembles_parallel_tool_calls_in_process() -> None:
         for call in chunk.choices[0].delta.tool_calls or ():
             arguments[call.index] = arguments.get(call.index, "") + (call.function.arguments or "")
         finish = chunk.choices[0].finish_reason or finish
-    assert [json.loads(arguments[i]) for i in sorted(arguments)] == [{"items": [p]} for p in people]
+    assert [json.loads(arguments[i]) for i in sorted(arguments)] == people
     assert finish == "tool_calls"
     await client.close()
 

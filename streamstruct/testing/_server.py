@@ -247,7 +247,12 @@ class _StreamingBody(httpx.AsyncByteStream):
         self._read_timeout = read_timeout
         self._complete = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    # An iterator class rather than an async generator: httpx drops the iterator of a response it
+    # closes early, and an abandoned async generator makes trio warn (ResourceWarning).
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
         while not self._complete:
             message = await self._next()
             if message is None:  # returned without finishing the body: as uvicorn, drop it
@@ -257,7 +262,8 @@ class _StreamingBody(httpx.AsyncByteStream):
             self._complete = not message.get("more_body", False)
             body = bytes(message.get("body", b""))
             if body:
-                yield body
+                return body
+        raise StopAsyncIteration
 
     async def _next(self) -> Message | None:
         if self._read_timeout is None:

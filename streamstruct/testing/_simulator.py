@@ -244,8 +244,8 @@ class Reply:
     request; ``faults`` are added to the simulator's.
 
     ``tool_calls="per_item"`` splits a value of shape ``{"items": [...]}`` asked for with tools
-    into parallel tool calls, one per item, each with arguments ``{"items": [item]}`` (so that
-    every call is valid for the declared function); a request with ``parallel_tool_calls: false``
+    into parallel tool calls, one per item, each with the item as its arguments (as a model answers
+    when the tool's parameters are the item's schema); a request with ``parallel_tool_calls: false``
     or a value of another shape gets a single call. ``finish_reason`` replaces the one the
     simulator would send.
     """
@@ -722,7 +722,9 @@ def _plan(ask: _Ask, reply: Reply, settings: _Settings, *, number: int, request_
     if ask.tool_name is not None:
         items = value.get("items") if isinstance(value, Mapping) else None
         if reply.tool_calls == "per_item" and ask.parallel_tool_calls and isinstance(items, list):
-            texts = [_dump({"items": [item]}) for item in items] or [_dump(value)]
+            # One call per item, whose arguments are the item: how a model answers when the
+            # tool's parameters are the item's schema and parallel calls are allowed.
+            texts = [_dump(item) for item in items] or [_dump(value)]
         else:
             texts = [value if isinstance(value, str) else _dump(value)]
         calls = [(f"call_{_random_text(ids, 24)}", a) for a in texts]

@@ -1,0 +1,549 @@
+"""``AsyncClient`` and ``client.chat.completions``: requests, retries, error mapping.
+
+The only module that talks HTTP. It builds the request body from the caller's arguments and the
+mode's :class:`~streamstruct._modes.RequestPlan`, sends it with retries while no response body
+has begun, maps HTTP errors to :class:`~streamstruct.APIStatusError` subclasses, and hands the
+open response to a stream object (:mod:`._stream`).
+
+What is retried: connection failures and timeouts before a response, and the statuses 408, 409,
+429 and 5xx (unless the server says ``x-should-retry: false``, or a 429 says the quota is spent),
+with exponential backoff and jitter, honouring ``Retry-After`` up to :data:`MAX_RETRY_AFTER`
+seconds. Nothing is retried once the body of a 2xx response has begun: from then on a lost
+connection is :class:`~streamstruct.StreamInterruptedError`, since the tokens were already paid for.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import random
+import time
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import Any, Final, Literal, TypeVar, final, overload
+
+import anyio
+import httpx
+from pydantic import BaseModel
+
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+)
+from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
+from ._partial import _partial_classes
+from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
+from ._stream import AsyncIterableStream, AsyncPartialStream
+from ._wire import status_error
+
+__all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
+
+_M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
+
+DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+"""Connect within 10 s; then at most 60 s between two reads (a stalled stream raises)."""
+DEFAULT_MAX_RETRIES: Final = 2
+MAX_RETRY_AFTER: Final = 60.0
+"""The longest ``Retry-After`` honoured, in seconds; a longer one is waited for this long."""
+_MAX_BACKOFF: Final = 8.0
+_ERROR_BODY_LIMIT: Final = 1024 * 1024
+_RETRY_STATUSES: Final = frozenset({408, 409, 429})
+
+# Arguments that are streamstruct's own; every other keyword goes into the request body.
+_OWN: Final = frozenset({"mode", "strict", "max_retries", "timeout", "validation_context"})
+
+
+@final
+class AsyncClient:
+    """An asynchronous client for OpenAI-compatible chat-completion endpoints.
+
+    ``api_key`` and ``base_url`` default to the ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``
+    environment variables (``base_url`` then to ``https://api.openai.com/v1``); without a key no
+    ``Authorization`` header is sent, as local servers need none. ``timeout`` (seconds, or an
+    ``httpx.Timeout``) bounds connecting and the gap between two reads; ``max_retries`` how often a
+    failed request is retried before its body begins; ``mode`` the default :class:`Mode`;
+    ``http_client`` a caller's own ``httpx.AsyncClient`` (left open by :meth:`aclose`);
+    ``max_response_bytes`` caps one response body (``None``: no cap); ``max_depth`` caps JSON
+    nesting.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        mode: Mode | ModeName = Mode.TOOLS,
+        http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        max_depth: int = 1000,
+        backoff: float = 0.5,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self._api_key = _Secret(key) if key else None
+        url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
+        self.base_url = httpx.URL(str(url or DEFAULT_BASE_URL).rstrip("/") + "/")
+        self.timeout = _timeout(timeout)
+        self.max_retries = max_retries
+        self.mode = Mode(mode)
+        self.max_response_bytes = max_response_bytes
+        self.max_depth = max_depth
+        self.backoff = backoff
+        self._default_headers = dict(default_headers or {})
+        self._own_http = http_client is None
+        # No redirects: an API endpoint that redirects is misconfigured, and the Authorization
+        # header must never follow a redirect to another host.
+        self._http = http_client or httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        self.chat = AsyncChat(self)
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key else "none"
+        return f"AsyncClient(base_url={str(self.base_url)!r}, api_key={key}, mode={self.mode.name})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not a ``http_client`` the caller passed in)."""
+        if self._own_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream, application/json", **self._default_headers}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+        return headers
+
+    async def _send(
+        self,
+        body: Mapping[str, Any],
+        *,
+        timeout: httpx.Timeout,  # noqa: ASYNC109 - httpx's per-request timeouts, not a deadline
+        max_retries: int,
+    ) -> httpx.Response:
+        """POST ``body`` to ``/chat/completions`` with retries; return the open, successful response.
+
+        The response is streamed (its body not read): the caller owns it and must close it.
+        """
+        url = self.base_url.join("chat/completions")
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        attempt = 0
+        while True:
+            attempt += 1
+            request = self._http.build_request(
+                "POST",
+                url,
+                content=content,
+                headers={**self._headers(), "Content-Type": "application/json"},
+                timeout=timeout,
+            )
+            delay: float | None
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                error: APIError = APITimeoutError(
+                    f"timed out connecting to {_origin(url)} ({type(exc).__name__})"
+                )
+                cause: BaseException = exc
+                delay = None
+            except httpx.TransportError as exc:
+                error = APIConnectionError(
+                    f"could not connect to {_origin(url)}: {type(exc).__name__}: {exc}"
+                )
+                cause = exc
+                delay = None
+            else:
+                if response.status_code < 300:
+                    return response
+                error, delay, retryable = await self._status_error(response)
+                cause = error
+                if not retryable:
+                    error.attempts = attempt
+                    raise error
+            if attempt > max_retries:
+                error.attempts = attempt
+                if attempt > 1:
+                    error.message += f" (gave up after {attempt} attempts)"
+                raise error from (cause if cause is not error else None)
+            await anyio.sleep(self._retry_delay(attempt, delay))
+
+    async def _status_error(
+        self, response: httpx.Response
+    ) -> tuple[APIStatusError, float | None, bool]:
+        """Read an error response; return the error, the delay it asks for, whether to retry."""
+        try:
+            raw = b""
+            async for piece in response.aiter_bytes():
+                raw += piece
+                if len(raw) > _ERROR_BODY_LIMIT:
+                    break
+        except httpx.HTTPError:
+            pass  # the error status is the news; a broken error body is not
+        finally:
+            await response.aclose()
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            body: object = json.loads(text)
+        except ValueError:
+            body = text
+        status = response.status_code
+        error = status_error(status, body, request_id=response.headers.get("x-request-id"))
+        should = response.headers.get("x-should-retry")
+        if should is not None:
+            retryable = should.lower() == "true"
+        else:
+            retryable = status in _RETRY_STATUSES or status >= 500
+            if status == 429 and _code(error.body) == "insufficient_quota":
+                retryable = False  # waiting does not refill a spent quota
+        return error, _retry_after(response.headers), retryable
+
+    def _retry_delay(self, attempt: int, asked: float | None) -> float:
+        if asked is not None:
+            return min(asked, MAX_RETRY_AFTER)
+        delay = min(self.backoff * 2.0 ** (attempt - 1), _MAX_BACKOFF)
+        return delay * (1 - 0.25 * random.random())  # jitter in (0.75, 1]
+
+
+@final
+class _Secret:
+    """The API key, kept out of every repr, str and traceback that shows the client's state."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+
+def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(value, httpx.Timeout):
+        return value
+    return httpx.Timeout(value)
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode('ascii', errors='replace')}"
+
+
+def _code(body: object) -> object:
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """The delay a response asks for: ``retry-after-ms``, ``retry-after`` seconds or HTTP-date."""
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(float(value) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    when = email.utils.parsedate_to_datetime(value) if value else None
+    if when is None:
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+@final
+class AsyncChat:
+    """``client.chat``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.completions = AsyncCompletions(client)
+
+
+@final
+class AsyncCompletions:
+    """``client.chat.completions``: ``create``, ``create_partial`` and ``create_iterable``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def create_partial(
+        self,
+        *,
+        model: str,
+        response_model: type[_M],
+        messages: Sequence[Mapping[str, Any]],
+        mode: Mode | ModeName | None = None,
+        strict: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        validation_context: Any = None,
+        **body: Any,
+    ) -> AsyncPartialStream[_M]:
+        """Stream one ``response_model`` object: iterate for ``Partial[M]`` snapshots.
+
+        Nothing is sent until the stream is awaited, entered or iterated. Keywords that are not
+        streamstruct's own (``temperature``, ``max_tokens``, ``seed``, ...) go into the request body.
+        """
+        target = partial_origin(response_model)
+        plan = plan_request(target, messages, mode=mode or self._client.mode, strict=strict)
+        if plan.spec.iterable:
+            raise TypeError("create_partial takes a model; use create_iterable for Iterable[...]")
+        return AsyncPartialStream(
+            *self._stream_parts(
+                model, plan, "partial", body, max_retries, timeout, validation_context
+            )
+        )
+
+    def create_iterable(
+        self,
+        *,
+        model: str,
+        response_model: type[_T] | Any,
+        messages: Sequence[Mapping[str, Any]],
+        mode: Mode | ModeName | None = None,
+        strict: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        validation_context: Any = None,
+        **body: Any,
+    ) -> AsyncIterableStream[_T]:
+        """Stream many objects: each item is yielded, validated, the moment it closes.
+
+        ``response_model`` is the item model (``User``), a union of models (``Cat | Dog``,
+        discriminated or not), or ``Iterable[...]`` of either.
+        """
+        spec_input = response_model
+        if not _is_iterable_annotation(response_model):
+            spec_input = Iterable[response_model]  # type: ignore[valid-type]
+        plan = plan_request(spec_input, messages, mode=mode or self._client.mode, strict=strict)
+        return AsyncIterableStream(
+            *self._stream_parts(
+                model, plan, "iterable", body, max_retries, timeout, validation_context
+            )
+        )
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        response_model: type[_M],
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[False] = False,
+        mode: Mode | ModeName | None = None,
+        strict: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        validation_context: Any = None,
+        **body: Any,
+    ) -> Awaitable[_M]: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        response_model: type[_M],
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[True],
+        mode: Mode | ModeName | None = None,
+        strict: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        validation_context: Any = None,
+        **body: Any,
+    ) -> AsyncPartialStream[_M]: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        stream: bool = False,
+        mode: Mode | ModeName | None = None,
+        strict: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        validation_context: Any = None,
+        **body: Any,
+    ) -> Any: ...
+
+    def create(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        stream: bool = False,
+        mode: Mode | ModeName | None = None,
+        strict: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        validation_context: Any = None,
+        **body: Any,
+    ) -> Any:
+        """The validated ``response_model`` (``await`` it); with ``stream=True`` a stream.
+
+        With ``stream=True``, ``response_model=User`` or ``Partial[User]`` gives the stream of
+        :meth:`create_partial`, ``Iterable[User]`` that of :meth:`create_iterable`. Without it,
+        ``Iterable[User]`` gives the list of items.
+        """
+        options = {
+            "model": model,
+            "messages": messages,
+            "mode": mode,
+            "strict": strict,
+            "max_retries": max_retries,
+            "timeout": timeout,
+            "validation_context": validation_context,
+            **body,
+        }
+        iterable = _is_iterable_annotation(response_model)
+        if stream:
+            if iterable:
+                return self.create_iterable(response_model=response_model, **options)
+            return self.create_partial(response_model=response_model, **options)
+        return self._create_whole(response_model, iterable, options)
+
+    async def _create_whole(
+        self, response_model: Any, iterable: bool, options: dict[str, Any]
+    ) -> Any:
+        target = response_model if iterable else partial_origin(response_model)
+        client = self._client
+        plan = plan_request(
+            target,
+            options.pop("messages"),
+            mode=options.pop("mode") or client.mode,
+            strict=options.pop("strict"),
+        )
+        model = options.pop("model")
+        max_retries = options.pop("max_retries")
+        timeout = options.pop("timeout")
+        context = options.pop("validation_context")
+        request = _body(model, plan, options, stream=False)
+        response = await client._send(
+            request,
+            timeout=_timeout(timeout) if timeout is not None else client.timeout,
+            max_retries=client.max_retries if max_retries is None else max_retries,
+        )
+        reader: ResponseReader[Any] = ResponseReader(
+            plan,
+            kind="iterable" if iterable else "partial",
+            validation_context=context,
+            max_response_bytes=client.max_response_bytes,
+            max_depth=client.max_depth,
+            request_id=response.headers.get("x-request-id"),
+        )
+        try:
+            if "text/event-stream" in response.headers.get("content-type", ""):
+                async for data in response.aiter_raw():
+                    reader.feed(data)
+                    if reader.done_marker:
+                        break
+            else:
+                raw = await response.aread()
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    raise APIError(
+                        f"the server answered with a body that is not JSON: {raw[:200]!r}"
+                    ) from None
+                reader.feed_completion(payload)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(f"the response stalled ({exc!r})", text=reader.text) from exc
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                f"the connection was lost ({type(exc).__name__}: {exc})", text=reader.text
+            ) from exc
+        finally:
+            await response.aclose()
+        return reader.finish()
+
+    def _stream_parts(
+        self,
+        model: str,
+        plan: RequestPlan,
+        kind: str,
+        extra: dict[str, Any],
+        max_retries: int | None,
+        timeout: float | httpx.Timeout | None,
+        validation_context: Any,
+    ) -> tuple[Any, Any]:
+        client = self._client
+        request = _body(model, plan, extra, stream=True)
+        resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
+        retries = client.max_retries if max_retries is None else max_retries
+
+        async def open_response() -> httpx.Response:
+            return await client._send(request, timeout=resolved_timeout, max_retries=retries)
+
+        def make_reader(response: httpx.Response | None) -> ResponseReader[Any]:
+            return ResponseReader(
+                plan,
+                kind=kind,
+                validation_context=validation_context,
+                max_response_bytes=client.max_response_bytes,
+                max_depth=client.max_depth,
+                request_id=response.headers.get("x-request-id") if response is not None else None,
+            )
+
+        return open_response, make_reader
+
+
+def _body(
+    model: str, plan: RequestPlan, extra: Mapping[str, Any], *, stream: bool
+) -> dict[str, Any]:
+    """The request body: the caller's extra keywords, then the mode's fields, then ours."""
+    unknown = _OWN.intersection(extra)
+    if unknown:  # pragma: no cover - guarded by the signatures
+        raise TypeError(f"unexpected arguments {sorted(unknown)}")
+    body: dict[str, Any] = dict(extra)
+    body.update(plan.body)
+    body["model"] = model
+    body["messages"] = list(plan.messages)
+    body["stream"] = stream
+    if stream:
+        options = dict(body.get("stream_options") or {})
+        options.setdefault("include_usage", True)
+        body["stream_options"] = options
+    else:
+        body.pop("stream_options", None)
+    return body
+
+
+def partial_origin(response_model: Any) -> Any:
+    """The model behind ``Partial[M]`` (``M`` itself for anything else)."""
+    for model, partial in _partial_classes.items():
+        if partial is response_model:
+            return model
+    return response_model
+
+
+def _is_iterable_annotation(response_model: Any) -> bool:
+    try:
+        return response_spec(response_model).iterable
+    except TypeError:
+        return False

@@ -1,0 +1,392 @@
+"""One streamed response, sans-I/O: body bytes in, model events or items out.
+
+:class:`ResponseReader` chains the sans-I/O pieces in the order the data flows — SSE decoding
+(:mod:`._sse`), chunk decoding (:mod:`._wire`), the mode's JSON source (content, a fenced block,
+or tool-call arguments), the resumable JSON parser (:mod:`._json`) and the model side
+(:mod:`._partial` or :mod:`._iterable`) — and keeps what the caller may ask about afterwards:
+the raw JSON text, the usage, the finish reason, the refusal. It knows nothing of HTTP or of
+event loops: the stream objects in :mod:`._stream` read the network and feed it.
+
+Every error it raises once data has arrived carries ``partial`` (the last snapshot, or the items
+so far) and ``text`` (the JSON text so far).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final, Generic, TypeVar, final
+
+from ._errors import (
+    APIError,
+    IncompleteOutputError,
+    JSONParseError,
+    RefusalError,
+    ResponseTooLargeError,
+    StreamInterruptedError,
+    StreamStructError,
+)
+from ._iterable import ItemsAssembler
+from ._json import JSONParser
+from ._mdjson import FencedJSONExtractor
+from ._modes import RequestPlan
+from ._partial import PartialAssembler
+from ._sse import SSEDecoder
+from ._wire import ChunkDecoder, ChunkUpdate, ToolCallKey, Usage, parse_completion
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ResponseReader"]
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024
+"""The default cap on a response body: far above any real answer, far below a runaway server."""
+
+_INCOMPLETE_REASONS: Final = frozenset({"length", "content_filter"})
+
+_Out = TypeVar("_Out")
+
+
+@final
+class _ToolCall:
+    """One tool call's arguments as they arrive: its own text and its own parser."""
+
+    __slots__ = ("name", "parser", "parts", "reported")
+
+    def __init__(self, parser: JSONParser) -> None:
+        self.name: str | None = None
+        self.parser = parser
+        self.parts: list[str] = []
+        self.reported = False  # its item was handed out (iterable mode)
+
+
+class ResponseReader(Generic[_Out]):
+    """Decode one response, streamed (:meth:`feed`) or whole (:meth:`feed_completion`).
+
+    ``kind`` is ``"partial"`` (outputs are :class:`~streamstruct.PartialEvent` s) or ``"iterable"``
+    (outputs are validated items). :meth:`feed` returns the outputs a piece of the body produced;
+    :meth:`finish` checks the end of the response and returns the final value (the validated model,
+    or the list of items).
+    """
+
+    __slots__ = (
+        "_assembler",
+        "_bytes",
+        "_calls",
+        "_chunks",
+        "_content_parser",
+        "_depth",
+        "_fence",
+        "_first_key",
+        "_items",
+        "_kind",
+        "_max_bytes",
+        "_max_depth",
+        "_plan",
+        "_refusal",
+        "_sse",
+        "_text_parts",
+        "done_marker",
+        "finish_reason",
+        "request_id",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        plan: RequestPlan,
+        *,
+        kind: str,
+        validation_context: Any = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        max_depth: int = 1000,
+        request_id: str | None = None,
+    ) -> None:
+        self._plan = plan
+        self._kind = kind
+        self._max_bytes = max_response_bytes
+        self._bytes = 0
+        self._sse = SSEDecoder()
+        self._chunks = ChunkDecoder()
+        self._text_parts: list[str] = []
+        self._refusal: list[str] = []
+        self._fence = FencedJSONExtractor() if plan.source == "fenced_content" else None
+        self._calls: dict[ToolCallKey, _ToolCall] = {}
+        self._first_key: ToolCallKey | None = None
+        self.request_id = request_id
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.done_marker = False  # data: [DONE] came: nothing more to read
+        drop = plan.strict
+        self._assembler: PartialAssembler[Any] | None = None
+        self._items: ItemsAssembler[Any] | None = None
+        if kind == "partial":
+            model = plan.spec.models[0]
+            self._assembler = PartialAssembler(
+                model, text=self.text_so_far, context=validation_context, drop_injected_nulls=drop
+            )
+            self._depth = self._assembler.completion_depth
+        else:
+            self._items = ItemsAssembler(
+                plan.spec.item_type,
+                text=self.text_so_far,
+                context=validation_context,
+                drop_injected_nulls=drop,
+            )
+            # Tool calls: each call is one item, only the root matters. Content: {"items": [...]}.
+            self._depth = 0 if plan.source == "tool_calls" else ItemsAssembler.completion_depth
+        self._max_depth = max_depth
+        # Content modes have one parser; JSON and MD_JSON answers may have prose after the JSON.
+        self._content_parser = (
+            None
+            if plan.source == "tool_calls"
+            else JSONParser(
+                max_depth=max_depth,
+                completion_depth=self._depth,
+                allow_trailing_text=plan.mode.value in ("json", "md_json"),
+            )
+        )
+
+    # -- what the caller may ask ------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The raw JSON text received so far (for parallel tool calls, each call's, one per line)."""
+        return self.text_so_far()
+
+    def text_so_far(self) -> str:
+        if self._calls and self._kind == "iterable":
+            return "\n".join("".join(call.parts) for call in self._calls.values())
+        return "".join(self._text_parts)
+
+    @property
+    def refusal(self) -> str | None:
+        return "".join(self._refusal) if self._refusal else None
+
+    @property
+    def partial(self) -> Any:
+        """The last snapshot (partial mode) or the items validated so far (iterable mode)."""
+        if self._assembler is not None:
+            return self._assembler.snapshot
+        assert self._items is not None
+        return self._items.items
+
+    # -- feeding ----------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[_Out]:
+        """Decode a piece of a streamed body; return what it produced."""
+        self._bytes += len(data)
+        if self._max_bytes is not None and self._bytes > self._max_bytes:
+            raise self._attach(
+                ResponseTooLargeError(
+                    f"the response passed max_response_bytes={self._max_bytes} "
+                    f"({self._bytes} bytes received); raise the limit with "
+                    "AsyncClient(max_response_bytes=...) if the answer really is that large",
+                    limit=self._max_bytes,
+                )
+            )
+        try:
+            events = self._sse.feed(data)
+        except StreamStructError as error:
+            raise self._attach(error) from None
+        fed = False
+        for event in events:
+            if self.done_marker:
+                break
+            data_text = event.data
+            if data_text.startswith("[DONE]"):
+                self.done_marker = True
+                break
+            try:
+                chunk = json.loads(data_text)
+            except ValueError:
+                raise self._attach(
+                    APIError(
+                        f"the server sent an event whose data is not JSON: {data_text[:200]!r}"
+                    )
+                ) from None
+            try:
+                update = self._chunks.decode(chunk, event=event.event)
+            except StreamStructError as error:
+                raise self._attach(error) from None
+            fed = self._apply(update) or fed
+        return self._collect() if fed else []
+
+    def feed_completion(self, body: object) -> None:
+        """Take a whole, non-streamed ``chat.completion`` body."""
+        try:
+            update = parse_completion(body)
+        except StreamStructError as error:
+            raise self._attach(error) from None
+        self._apply(update)
+        self.done_marker = True
+
+    def _apply(self, update: ChunkUpdate) -> bool:
+        """Apply one chunk; return whether JSON text was fed."""
+        if update.error is not None:
+            raise self._attach(update.error.to_exception(request_id=self.request_id))
+        if update.usage is not None:
+            self.usage = update.usage
+        if update.finish_reason is not None:
+            self.finish_reason = update.finish_reason
+        if update.refusal:
+            self._refusal.append(update.refusal)
+        fed = False
+        if self._content_parser is not None:
+            if update.content:
+                text = update.content
+                if self._fence is not None:
+                    text = self._fence.feed(text)
+                if text:
+                    self._feed_parser(self._content_parser, text, self._text_parts)
+                    fed = True
+        else:
+            for delta in update.tool_calls:
+                call = self._calls.get(delta.key)
+                if call is None:
+                    call = _ToolCall(
+                        JSONParser(max_depth=self._max_depth, completion_depth=self._depth)
+                    )
+                    self._calls[delta.key] = call
+                    if self._first_key is None:
+                        self._first_key = delta.key
+                if call.name is None and delta.name:
+                    call.name = delta.name
+                if not delta.arguments:
+                    continue
+                if self._kind == "partial" and delta.key != self._first_key:
+                    continue  # one object is asked for; a second call is not part of it
+                parts = self._text_parts if self._kind == "partial" else call.parts
+                if self._kind == "iterable":
+                    self._text_parts.append(delta.arguments)
+                self._feed_parser(call.parser, delta.arguments, parts)
+                fed = True
+        return fed
+
+    def _feed_parser(self, parser: JSONParser, text: str, parts: list[str]) -> None:
+        if parser.done and parser.end is not None:
+            # Trailing prose after the JSON (allowed in the JSON modes): keep it out of ``text``.
+            parser.feed(text)
+            return
+        parts.append(text)
+        try:
+            parser.feed(text)
+        except JSONParseError as error:
+            raise self._attach(error) from None
+
+    def _collect(self) -> list[_Out]:
+        """The outputs of the text fed since the last call."""
+        if self._assembler is not None:
+            parser = self._main_parser()
+            if parser is None:
+                return []
+            return self._assembler.advance(parser)  # type: ignore[return-value]
+        assert self._items is not None
+        if self._content_parser is not None:
+            return self._items.advance(self._content_parser)
+        out: list[Any] = []
+        for call in self._calls.values():
+            if call.parser.done and not call.reported:
+                call.reported = True
+                raw = "".join(call.parts)
+                value = call.parser.close()
+                out.append(self._add_item(value, raw, call.name))
+        return out
+
+    def _add_item(self, value: Any, raw: str, tool: str | None) -> Any:
+        assert self._items is not None
+        if self._plan.strict and tool in self._plan.tools:
+            value = self._plan.drop_injected_nulls(value, tool=tool)
+        return self._items.add(value, raw=raw)
+
+    def _main_parser(self) -> JSONParser | None:
+        if self._content_parser is not None:
+            return self._content_parser
+        if self._first_key is None:
+            return None
+        return self._calls[self._first_key].parser
+
+    # -- the end ----------------------------------------------------------------------------------
+
+    def finish(self) -> Any:
+        """Check how the response ended; return the final model or the list of items.
+
+        Raises :class:`~streamstruct.RefusalError`, :class:`~streamstruct.IncompleteOutputError`,
+        :class:`~streamstruct.StreamInterruptedError` or :class:`~streamstruct.JSONParseError`
+        (all carrying the partial result and the text) when the answer is not complete.
+        """
+        self._sse.close()
+        if not self.done_marker and self.finish_reason is None:
+            raise self._attach(
+                StreamInterruptedError(
+                    "the stream ended before the answer was complete "
+                    "(no finish_reason and no [DONE] were received)"
+                )
+            )
+        refusal = self.refusal
+        received_json = bool(self._text_parts) or any(c.parts for c in self._calls.values())
+        if refusal and not received_json:
+            raise self._attach(RefusalError(f"the model refused: {refusal}", refusal=refusal))
+        if self._kind == "iterable" and self._content_parser is None:
+            return self._finish_tool_items()
+        parser = self._main_parser()
+        if parser is None or not parser.done:
+            reason = self.finish_reason
+            if reason in _INCOMPLETE_REASONS:
+                raise self._attach(
+                    IncompleteOutputError(
+                        f'the model stopped (finish_reason "{reason}") before its JSON was '
+                        "complete"
+                        + (
+                            "; raise max_tokens or ask for less"
+                            if reason == "length"
+                            else "; the output was filtered"
+                        ),
+                        finish_reason=reason or "",
+                    )
+                )
+            if parser is None or not received_json:
+                raise self._attach(
+                    StreamInterruptedError(
+                        "the response held no structured output "
+                        f"(finish_reason {self.finish_reason!r}); the model answered with "
+                        + ("a refusal" if refusal else "no JSON")
+                    )
+                )
+        assert parser is not None
+        try:
+            value = parser.close()
+        except JSONParseError as error:
+            raise self._attach(error) from None
+        # Values that completed with the last piece of text are still to be reported.
+        self._collect()
+        if self._assembler is not None:
+            return self._assembler.finish(value)
+        assert self._items is not None
+        return self._items.finish(value)
+
+    def _finish_tool_items(self) -> list[Any]:
+        assert self._items is not None
+        for call in self._calls.values():
+            if call.reported or not call.parts:
+                continue
+            try:
+                value = call.parser.close()
+            except JSONParseError as error:
+                reason = self.finish_reason
+                if reason in _INCOMPLETE_REASONS:
+                    raise self._attach(
+                        IncompleteOutputError(
+                            f'the model stopped (finish_reason "{reason}") before its last '
+                            "tool call was complete",
+                            finish_reason=reason or "",
+                        )
+                    ) from error
+                raise self._attach(error) from None
+            call.reported = True
+            self._add_item(value, "".join(call.parts), call.name)
+        return self._items.items
+
+    def _attach(self, error: StreamStructError) -> StreamStructError:
+        """Give an error the partial result and the text, so that nothing received is lost."""
+        if error.partial is None:
+            error.partial = self.partial
+        if not error.text:
+            error.text = self.text_so_far()
+        return error

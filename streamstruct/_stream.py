@@ -1,0 +1,322 @@
+"""The async stream objects: iteration, ``await``, ``async with``, ``events()``, ``get_final()``.
+
+The I/O shell around :class:`~streamstruct._reader.ResponseReader`: one loop reads the HTTP body
+and feeds the reader; everything else is bookkeeping.
+
+How the resources are handled (the response is a resource, so the stream is one too):
+
+* The response is opened on first use (``await stream``, ``async with stream``, the first
+  iteration or ``get_final()``), with retries while no body has begun.
+* It is closed when the stream ends, on error, on ``aclose()`` / ``async with`` exit, and when an
+  iteration is abandoned: each ``async for`` runs a fresh, small async generator that closes the
+  stream in its ``finally``, so a ``break`` (the generator is then dropped and finalised by the
+  event loop) or a cancellation closes the connection without waiting for the stream object
+  itself to be collected. Closing is shielded from cancellation, so a cancelled consumer still
+  hands its connection back to the pool.
+* Nothing is ever yielded from inside a cancel scope or a task group: reading happens in the
+  consumer's own task, one network read per step. That is also how snapshots coalesce: one read
+  brings whatever the server sent meanwhile, however many events that is, and only the newest
+  snapshot is yielded for it. A slow consumer gets the latest state, never a backlog.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, Union, final
+
+import anyio
+import httpx
+from typing_extensions import TypeAliasType
+
+from ._errors import APITimeoutError, StreamInterruptedError, StreamStructError
+from ._partial import FieldCompleted, FieldStarted, PartialEvent, SnapshotEvent, TextAppended
+from ._reader import ResponseReader
+from ._wire import Usage
+
+__all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEvent"]
+
+_M = TypeVar("_M")
+_T = TypeVar("_T")
+_Out = TypeVar("_Out")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    """The last event of :meth:`AsyncPartialStream.events`: the answer is complete and validated."""
+
+    value: Any
+    usage: Usage | None
+    finish_reason: str | None
+
+
+# A TypeAliasType, so that the public name belongs to streamstruct (a plain union's __module__ is
+# "typing") and reads as StreamEvent in documentation.
+StreamEvent = TypeAliasType(
+    "StreamEvent",
+    Union[FieldStarted, TextAppended, FieldCompleted, SnapshotEvent[Any], StreamEnded],  # noqa: UP007
+)
+"""What :meth:`AsyncPartialStream.events` yields."""
+
+Opener = Callable[[], Awaitable[httpx.Response]]
+ReaderFactory = Callable[[httpx.Response | None], ResponseReader[Any]]
+
+
+class _BaseStream(Generic[_Out, _M]):
+    """What the partial and the iterable streams share: opening, reading, closing."""
+
+    def __init__(self, open_response: Opener, make_reader: ReaderFactory) -> None:
+        self._open_response = open_response
+        self._make_reader = make_reader
+        self._response: httpx.Response | None = None
+        self._reader: ResponseReader[_Out] | None = None
+        self._raw: AsyncIterator[bytes] | None = None
+        self._final: Any = None
+        self._finished = False
+        self._error: BaseException | None = None
+        self._closed = False
+        self._busy = False
+
+    # -- what the caller may ask ------------------------------------------------------------------
+
+    @property
+    def usage(self) -> Usage | None:
+        """Token usage, once the server sent it (with ``stream_options.include_usage``)."""
+        return self._reader.usage if self._reader is not None else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the model stopped (``"stop"``, ``"length"``, ``"tool_calls"``, ...), once known."""
+        return self._reader.finish_reason if self._reader is not None else None
+
+    @property
+    def text(self) -> str:
+        """The raw JSON text received so far."""
+        return self._reader.text if self._reader is not None else ""
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``x-request-id`` for this response, when it sent one."""
+        return self._reader.request_id if self._reader is not None else None
+
+    @property
+    def response(self) -> httpx.Response | None:
+        """The HTTP response (status and headers), once opened."""
+        return self._response
+
+    # -- opening and closing ----------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        if self._reader is not None:
+            return
+        if self._closed:
+            raise StreamInterruptedError("the stream was closed before it was opened")
+        response = await self._open_response()
+        self._response = response
+        self._reader = self._make_reader(response)
+        content_type = response.headers.get("content-type", "")
+        if "text/event-stream" not in content_type and "application/json" in content_type:
+            # The server ignored "stream": true and answered with a whole completion.
+            try:
+                body = await response.aread()
+            finally:
+                await self._close_response()
+            self._reader.feed_completion(_json_body(body, self._reader))
+        else:
+            # The body stream itself rather than ``response.aiter_raw()``: one async generator
+            # less between us and the socket, and the one we iterate is the one we close, so an
+            # early close leaves no generator for the event loop to collect half-way (trio warns).
+            stream = response.stream
+            assert isinstance(stream, httpx.AsyncByteStream)
+            self._raw = stream.__aiter__()
+
+    async def aclose(self) -> None:
+        """Close the stream and its HTTP response (idempotent). A stream closed early stays closed."""
+        self._closed = True
+        await self._close_response()
+
+    async def _close_response(self) -> None:
+        raw, self._raw = self._raw, None
+        response = self._response
+        # Shielded: a cancelled consumer must still hand its connection back to the pool.
+        with anyio.CancelScope(shield=True):
+            if raw is not None:
+                aclose = getattr(raw, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            if response is not None and not response.is_closed:
+                await response.aclose()
+
+    async def __aenter__(self: _S) -> _S:
+        await self._open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __await__(self: _S) -> Generator[Any, None, _S]:
+        async def opened() -> _S:
+            await self._open()
+            return self
+
+        return opened().__await__()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def _next_batch(self) -> list[_Out] | None:
+        """Read until something is produced; ``None`` at the end (the final value is then set)."""
+        if self._error is not None:
+            raise self._error
+        if self._finished:
+            return None
+        if self._closed:
+            raise StreamInterruptedError(
+                "the stream was closed before the answer was complete",
+                partial=self._reader.partial if self._reader is not None else None,
+                text=self.text,
+            )
+        try:
+            await self._open()
+            reader = self._reader
+            assert reader is not None
+            while self._raw is not None and not reader.done_marker:
+                data = await self._read()
+                if data is None:
+                    break
+                out = reader.feed(data)
+                if out:
+                    return out
+            self._final = reader.finish()
+            self._finished = True
+            await self._close_response()
+            return None
+        except BaseException as error:
+            if isinstance(error, StreamStructError):
+                self._error = error
+            await self._close_response()
+            raise
+
+    async def _read(self) -> bytes | None:
+        """One network read, with transport errors translated at this boundary."""
+        assert self._raw is not None
+        reader = self._reader
+        assert reader is not None
+        try:
+            return await self._raw.__anext__()
+        except StopAsyncIteration:
+            return None
+        except httpx.TimeoutException as error:
+            raise APITimeoutError(
+                f"the stream stalled: nothing arrived within the read timeout ({error!r})",
+                partial=reader.partial,
+                text=reader.text,
+            ) from error
+        except httpx.TransportError as error:
+            raise _interrupted(
+                f"the connection was lost mid-stream ({type(error).__name__}: {error})", reader
+            ) from error
+
+    async def _drain(self) -> Any:
+        """Read to the end; return the final value."""
+        while await self._next_batch() is not None:
+            pass
+        return self._final
+
+    async def _iterate(self, pick: Callable[[list[_Out]], list[Any]]) -> AsyncGenerator[Any, None]:
+        """One iteration: batches in, picked outputs out; closes the stream however it ends."""
+        if self._busy:
+            raise RuntimeError("this stream is already being iterated")
+        self._busy = True
+        try:
+            while True:
+                batch = await self._next_batch()
+                if batch is None:
+                    return
+                for item in pick(batch):
+                    yield item
+        finally:
+            self._busy = False
+            if not self._finished:
+                await self.aclose()
+
+
+def _interrupted(message: str, reader: ResponseReader[Any]) -> StreamInterruptedError:
+    return StreamInterruptedError(message, partial=reader.partial, text=reader.text)
+
+
+def _json_body(body: bytes, reader: ResponseReader[Any]) -> object:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise _interrupted(
+            f"the server answered with JSON that does not parse: {body[:200]!r}", reader
+        ) from None
+
+
+_S = TypeVar("_S", bound="_BaseStream[Any, Any]")
+
+
+@final
+class AsyncPartialStream(_BaseStream[PartialEvent, _M]):
+    """One object, streamed: iterate for ``Partial[M]`` snapshots, then ``await get_final()``.
+
+    >>> async with client.chat.completions.create_partial(...) as stream:  # doctest: +SKIP
+    ...     async for partial in stream:
+    ...         print(partial.name, streamstruct.progress(partial).percent)
+    ...     user = await stream.get_final()
+
+    Each snapshot is yielded only when something visible changed; when the consumer is slower than
+    the network, snapshots coalesce to the newest. The last snapshot yielded is complete.
+    """
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate(_newest_snapshot)
+
+    def events(self) -> AsyncIterator[StreamEvent]:
+        """Typed events for a UI: fields started, text appended, fields completed (validated),
+        snapshots, and last :class:`StreamEnded` with the final value, usage and finish reason."""
+        return self._events()
+
+    async def _events(self) -> AsyncGenerator[StreamEvent, None]:
+        async for event in self._iterate(list):
+            yield event
+        yield StreamEnded(self._final, self.usage, self.finish_reason)
+
+    async def get_final(self) -> _M:
+        """The validated model: reads the rest of the stream if needed."""
+        return await self._drain()  # type: ignore[no-any-return]
+
+    @property
+    def partial(self) -> Any:
+        """The newest snapshot (``Partial[M]``), or None before the object began."""
+        return self._reader.partial if self._reader is not None else None
+
+
+@final
+class AsyncIterableStream(_BaseStream[Any, list[_T]]):
+    """Many objects, streamed: each item is yielded, validated, the moment it closes."""
+
+    def __aiter__(self) -> AsyncIterator[_T]:
+        return self._iterate(_as_list)
+
+    async def get_final(self) -> list[_T]:
+        """Every item: reads the rest of the stream if needed."""
+        return await self._drain()  # type: ignore[no-any-return]
+
+    @property
+    def items(self) -> list[_T]:
+        """The items validated so far."""
+        return self._reader.partial if self._reader is not None else []
+
+
+def _newest_snapshot(batch: list[PartialEvent]) -> list[Any]:
+    for event in reversed(batch):
+        if isinstance(event, SnapshotEvent):
+            return [event.partial]
+    return []
+
+
+def _as_list(batch: list[Any]) -> list[Any]:
+    return batch
