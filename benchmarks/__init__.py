@@ -1,0 +1,1 @@
+"""Benchmark harnesses: run them as scripts (``python -m benchmarks.parser``); they are not tests."""
