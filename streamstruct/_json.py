@@ -62,6 +62,10 @@ _S_IN_KEY: Final = 7  # inside an object key
 _S_DONE: Final = 8  # the root value is complete: only whitespace may follow
 _S_TRAILING: Final = 9  # the root value is complete and trailing text is being ignored
 
+# ``_plain``: the parser is inside a string value or key, with nothing carried over.
+_PLAIN_VALUE: Final = 1
+_PLAIN_KEY: Final = 2
+
 _ARRAY: Final = 0
 _OBJECT: Final = 1
 
@@ -69,7 +73,6 @@ _WHITESPACE: Final = " \t\n\r"
 _SKIP_WHITESPACE: Final = re.compile(r"[ \t\n\r]*").match
 # The characters a string may hold as they are: anything but '"', '\' and the C0 controls.
 _PLAIN_RUN: Final = re.compile(r'[^"\\\x00-\x1f]*').match
-_PLAIN_ONLY: Final = re.compile(r'[^"\\\x00-\x1f]*').fullmatch
 _NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?").match
 # A valid beginning of a number that the end of a piece may have cut: '-', '1.', '1e', '1e+'.
 _NUMBER_PREFIX: Final = re.compile(
@@ -152,6 +155,7 @@ class JSONParser:
         "_last_snapshot",
         "_line",
         "_max_depth",
+        "_plain",
         "_root",
         "_stack",
         "_state",
@@ -188,6 +192,7 @@ class JSONParser:
         self._dirty = False
         self._last_snapshot: Any = None
         self._error: JSONParseError | None = None
+        self._plain = 0  # inside a string (_PLAIN_*), nothing carried, no error: see feed()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -212,31 +217,47 @@ class JSONParser:
         Raises ``JSONParseError`` at the first offending character. After an error the parser is
         spent: every later call raises the same error.
         """
+        # The common case while an LLM writes prose into a string: the piece holds no quote,
+        # backslash or control character, so it is all content. Most feeds of a long text field
+        # take this path; ``_plain`` is true only inside a string with nothing carried over and
+        # no error, and str methods are several times cheaper than a regular expression here.
+        # (``isprintable`` is false for every control character; the few other characters it
+        # rejects, such as U+2028, just take the general path.)
+        plain = self._plain
+        if plain and text and '"' not in text and "\\" not in text and text.isprintable():
+            self._string_parts.append(text)
+            self._base += len(text)
+            if plain == _PLAIN_VALUE:
+                self._dirty = True  # a growing value shows; a growing key does not
+            return
         if self._error is not None:
             raise self._error
         if not text:
             return
-        # The common case while an LLM writes prose into a string: the piece holds no quote,
-        # backslash or control character, so it is all content. Worth a shortcut, as it is most
-        # of the feeds of a long text field.
-        if self._state == _S_IN_STRING and not self._carry and _PLAIN_ONLY(text) is not None:
-            self._string_parts.append(text)
-            self._base += len(text)
-            self._dirty = True
-            return
         if self._carry:
             text = self._carry + text
             self._carry = ""
+        self._plain = 0
         try:
             consumed = self._parse(text)
         except JSONParseError as error:
             self._error = error
             raise
+        state = self._state
+        if self._carry:
+            self._plain = 0
+        elif state == _S_IN_STRING:
+            self._plain = _PLAIN_VALUE
+        elif state == _S_IN_KEY:
+            self._plain = _PLAIN_KEY
+        else:
+            self._plain = 0
         # Line numbers are kept for error messages, as the text itself is not kept.
-        newlines = text.count("\n", 0, consumed)
-        if newlines:
-            self._line += newlines
-            self._last_newline = self._base + text.rindex("\n", 0, consumed)
+        if "\n" in text:
+            newlines = text.count("\n", 0, consumed)
+            if newlines:
+                self._line += newlines
+                self._last_newline = self._base + text.rindex("\n", 0, consumed)
         self._base += consumed
 
     def close(self) -> Any:
