@@ -4,12 +4,14 @@ A hand-written ASGI app (:class:`Simulator`) that streams ``chat.completion.chun
 OpenAI API does - scripted or schema-generated answers, in content or tool calls, with faults on
 demand - usable in process through ``httpx.ASGITransport`` or :class:`StreamingASGITransport`,
 or over real loopback sockets with :func:`serve` (needs the ``streamstruct[sim]`` extra for
-uvicorn). The pytest fixtures ``simulator`` and ``simulator_url`` come with the package's pytest
-plugin.
+uvicorn). :func:`simulated_client` (and :func:`simulated_sync_client`) build a streamstruct client
+answered by a simulator in process. The pytest fixtures ``simulator``, ``streamstruct_client``,
+``streamstruct_sync_client`` and ``simulator_url`` come with the package's pytest plugin.
 
 The library never imports this package; it depends only on what streamstruct already needs.
 """
 
+from ._clients import simulated_client, simulated_sync_client
 from ._generate import generate_value
 from ._server import ServedSimulator, StreamingASGITransport, serve
 from ._simulator import (
@@ -42,4 +44,6 @@ __all__ = [
     "Truncate",
     "generate_value",
     "serve",
+    "simulated_client",
+    "simulated_sync_client",
 ]

@@ -1,9 +1,17 @@
-"""The pytest plugin: fixtures for a fresh simulator, in process and over loopback.
+"""The pytest plugin: a fresh simulator per test, and clients pointed at it.
 
-Registered through the ``pytest11`` entry point, so installing streamstruct's test extras is
-enough: no ``conftest.py`` import. Every test gets its own :class:`Simulator` (scripts, faults
-and recorded requests never leak between tests); ``simulator_url`` serves *that* simulator, so a
-test can script it and point a real client at the URL.
+Registered through the ``pytest11`` entry point, so installing streamstruct is enough: no
+``conftest.py`` import. The fixtures:
+
+* ``simulator``: a fresh :class:`Simulator` per test (scripts, faults and recorded requests never
+  leak between tests). Override it in a ``conftest.py`` or a test module to change its settings;
+  the fixtures below follow.
+* ``streamstruct_client``: an :class:`~streamstruct.AsyncClient` answered by that simulator in
+  process (:func:`~streamstruct.testing.simulated_client`), closed after the test. It is an async
+  fixture, so the test must run under anyio (``@pytest.mark.anyio``).
+* ``streamstruct_sync_client``: the sync :class:`~streamstruct.Client` twin, for plain tests.
+* ``simulator_url``: the ``simulator`` served over loopback by uvicorn (the ``sim`` extra), for
+  clients that must make real HTTP requests (another SDK, another process).
 
 Starting and stopping uvicorn costs about 0.3 s, so one server runs for the whole session and
 forwards each request to the simulator of the test that is running (:class:`_Dispatcher`).
@@ -11,14 +19,17 @@ forwards each request to the simulator of the test that is running (:class:`_Dis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from .._client import AsyncClient
+from .._sync import Client
+from ._clients import simulated_client, simulated_sync_client
 from ._server import serve
 from ._simulator import Receive, Scope, Send, Simulator
 
-__all__ = ["simulator", "simulator_url"]
+__all__ = ["simulator", "simulator_url", "streamstruct_client", "streamstruct_sync_client"]
 
 
 class _Dispatcher:
@@ -72,6 +83,24 @@ def simulator_url(
         dispatcher.target = None
 
 
-# The fixture that hands out a streamstruct client pointed at the simulator goes here once the
-# client exists, e.g. ``simulator_client(simulator) -> streamstruct.AsyncClient`` built on
-# ``StreamingASGITransport(simulator)`` (in process, streaming, no sockets).
+@pytest.fixture
+async def streamstruct_client(simulator: Simulator) -> AsyncIterator[AsyncClient]:
+    """An :class:`~streamstruct.AsyncClient` answered in process by the ``simulator`` fixture.
+
+    Requests never leave the process (:class:`~streamstruct.testing.StreamingASGITransport`), so
+    deltas, delays, stalls and dropped connections arrive as from a server. Closed after the test.
+    Needs an anyio test (``@pytest.mark.anyio``), which runs it on that test's backend.
+    """
+    async with simulated_client(simulator) as client:
+        yield client
+
+
+@pytest.fixture
+def streamstruct_sync_client(simulator: Simulator) -> Iterator[Client]:
+    """A sync :class:`~streamstruct.Client` answered in process by the ``simulator`` fixture.
+
+    Its event loop runs in a background thread, so any plain (non-async) test can use it.
+    Closed after the test.
+    """
+    with simulated_sync_client(simulator) as client:
+        yield client

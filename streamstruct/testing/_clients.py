@@ -1,0 +1,61 @@
+"""Clients wired to a simulator in process: :func:`simulated_client` and its sync twin.
+
+Both build the client on :class:`~streamstruct.testing.StreamingASGITransport`, so no socket is
+opened, the stream arrives delta by delta as from a real server (delays, stalls and dropped
+connections included) and it all runs on asyncio and trio alike. The pytest fixtures
+``streamstruct_client`` and ``streamstruct_sync_client`` are these two, closed after the test.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import httpx
+
+from .._client import AsyncClient
+from .._sync import Client
+from ._server import ASGIApp, StreamingASGITransport
+
+__all__ = ["simulated_client", "simulated_sync_client"]
+
+# Any host does, since no request leaves the process. Both are set so that neither OPENAI_API_KEY
+# nor OPENAI_BASE_URL is read from the environment: a test must never depend on (or send to a
+# simulator's recorded headers) the developer's real credentials.
+_BASE_URL: Final = "http://simulator/v1"
+_SIMULATED_KEY: Final = "sk-simulated"
+
+
+def simulated_client(simulator: ASGIApp, **options: Any) -> AsyncClient:
+    """An :class:`~streamstruct.AsyncClient` whose requests are answered by ``simulator``.
+
+    ``options`` are any of ``AsyncClient``'s keywords but ``http_client`` (``mode``,
+    ``max_retries``, ``timeout``, ``backoff``, ...); ``api_key`` and ``base_url`` default to
+    placeholders rather than to the environment. Close it (``await client.aclose()`` or
+    ``async with``) when done; that closes its in-process transport too::
+
+        async with simulated_client(Simulator(responses=Reply({"name": "Alice"}))) as client:
+            ...
+    """
+    if "http_client" in options:
+        raise TypeError("simulated_client() builds its own http_client; pass a plain AsyncClient")
+    options.setdefault("api_key", _SIMULATED_KEY)
+    options.setdefault("base_url", _BASE_URL)
+    http = httpx.AsyncClient(transport=StreamingASGITransport(simulator), follow_redirects=False)
+    client = AsyncClient(http_client=http, **options)
+    # The http client was made here, for this client alone: closing the client must close it, as
+    # for a client that made its own (the sync Client does the same with a given transport).
+    client._own_http = True
+    return client
+
+
+def simulated_sync_client(simulator: ASGIApp, **options: Any) -> Client:
+    """A sync :class:`~streamstruct.Client` whose requests are answered by ``simulator``.
+
+    ``options`` are any of ``Client``'s keywords but ``transport`` (``backend="trio"`` runs its
+    event loop thread on trio). Close it with ``close()`` or ``with``.
+    """
+    if "transport" in options:
+        raise TypeError("simulated_sync_client() builds its own transport")
+    options.setdefault("api_key", _SIMULATED_KEY)
+    options.setdefault("base_url", _BASE_URL)
+    return Client(transport=StreamingASGITransport(simulator), **options)
