@@ -22,7 +22,10 @@ Design, in the order the code follows it:
 
 from __future__ import annotations
 
+import json
+import json.scanner
 import re
+import sys
 
 # The json module's string decoder (written in C on CPython): exact for JSON strings, escapes
 # and surrogates included, and far faster than stepping through escapes in Python.
@@ -102,6 +105,38 @@ MAX_NUMBER_LENGTH: Final = 10_000
 _MISSING: Final[Any] = object()
 
 
+class _Refused(Exception):
+    """Raised inside the C decoder's hooks for what strict JSON or this parser refuses."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(name)  # NaN, Infinity, -Infinity
+
+
+def _bounded_float(token: str) -> float:
+    if len(token) > MAX_NUMBER_LENGTH:
+        raise _Refused(token[:20])
+    return float(token)
+
+
+def _bounded_int(token: str) -> int:
+    if len(token) > MAX_NUMBER_LENGTH:
+        raise _Refused(token[:20])
+    return int(token)
+
+
+def _whole_value_scanner() -> Any:
+    decoder = json.JSONDecoder(
+        parse_float=_bounded_float, parse_int=_bounded_int, parse_constant=_refuse_constant
+    )
+    return json.scanner.make_scanner(decoder)  # type: ignore[arg-type]
+
+
+# scan(text, index) -> (value, end): the json module's scanner (C on CPython), strict about
+# control characters in strings, as JSON is.
+_SCAN_WHOLE: Final = _whole_value_scanner()
+
+
 @final
 class _Frame:
     """An open container: its completed members and where the next one goes."""
@@ -145,6 +180,8 @@ class JSONParser:
     __slots__ = (
         "_allow_trailing",
         "_base",
+        "_bulk_allowed",
+        "_bulk_ok",
         "_carry",
         "_completed",
         "_completion_depth",
@@ -192,6 +229,10 @@ class JSONParser:
         self._dirty = False
         self._last_snapshot: Any = None
         self._error: JSONParseError | None = None
+        # The C decoder nests as deep as the recursion limit allows: only where that cannot pass
+        # max_depth may it decode a container whole.
+        self._bulk_allowed = sys.getrecursionlimit() <= max_depth
+        self._bulk_ok = False
         self._plain = 0  # inside a string (_PLAIN_*), nothing carried, no error: see feed()
 
     # -- public API ---------------------------------------------------------------------------
@@ -238,6 +279,7 @@ class JSONParser:
             text = self._carry + text
             self._carry = ""
         self._plain = 0
+        self._bulk_ok = self._bulk_allowed
         try:
             consumed = self._parse(text)
         except JSONParseError as error:
@@ -457,6 +499,15 @@ class JSONParser:
                             "a shallower value",
                             error_class=JSONDepthError,
                         )
+                    if self._bulk_ok and len(stack) >= self._completion_depth:
+                        # Nothing inside this container is to be reported one by one, so if it
+                        # is whole in this piece the json module's C decoder may take it at once.
+                        whole = self._decode_whole(text, i)
+                        if whole is not None:
+                            value, end = whole
+                            state = self._complete(value, base + i, base + end)
+                            i = end
+                            continue
                     if stack:
                         parent = stack[-1]
                         key: str | int | None = (
@@ -564,6 +615,22 @@ class JSONParser:
                 )
         self._state = state
         return n - len(self._carry)
+
+    def _decode_whole(self, text: str, i: int) -> tuple[Any, int] | None:
+        """The container at ``text[i]`` decoded by the json module's C decoder, if it is whole.
+
+        Used only where nothing inside the container is to be reported on its own (see
+        ``completion_depth``), once per piece at most (a failed try costs the rest of the piece,
+        so the cost stays linear), and where the C decoder's own nesting limit (the recursion
+        limit) is within ``max_depth``. It gives exactly what the careful path gives: NaN and
+        Infinity are refused, as are numbers longer than ``MAX_NUMBER_LENGTH`` and integers
+        ``int()`` refuses. On any refusal the careful path takes the container and says why.
+        """
+        self._bulk_ok = False
+        try:
+            return _SCAN_WHOLE(text, i)  # type: ignore[no-any-return]
+        except (ValueError, StopIteration, RecursionError, _Refused):
+            return None
 
     def _complete(self, value: Any, start: int, end: int) -> int:
         """Store a completed value in its container (or as the root); return the next state."""
