@@ -66,7 +66,8 @@ class AsyncClient:
     ``Authorization`` header is sent, as local servers need none. ``timeout`` (seconds, or an
     ``httpx.Timeout``) bounds connecting and the gap between two reads; ``max_retries`` how often a
     failed request is retried before its body begins; ``mode`` the default :class:`Mode`;
-    ``http_client`` a caller's own ``httpx.AsyncClient`` (left open by :meth:`aclose`);
+    ``http_client`` a caller's own ``httpx.AsyncClient`` (left open by :meth:`aclose`), or
+    ``transport`` an httpx transport for the client's own pool (e.g. the simulator's);
     ``max_response_bytes`` caps one response body (``None``: no cap); ``max_depth`` caps JSON
     nesting.
     """
@@ -80,6 +81,7 @@ class AsyncClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         mode: Mode | ModeName = Mode.TOOLS,
         http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
@@ -101,7 +103,11 @@ class AsyncClient:
         self._own_http = http_client is None
         # No redirects: an API endpoint that redirects is misconfigured, and the Authorization
         # header must never follow a redirect to another host.
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        if http_client is not None and transport is not None:
+            raise ValueError("give http_client or transport, not both")
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self.timeout, follow_redirects=False, transport=transport
+        )
         self.chat = AsyncChat(self)
 
     def __repr__(self) -> str:
@@ -195,6 +201,10 @@ class AsyncClient:
         finally:
             await response.aclose()
         text = raw.decode("utf-8", errors="replace")
+        if self._api_key is not None:
+            # A server may quote the key it refused ("Incorrect API key provided: sk-..."): the
+            # error's message and body must not carry it into logs and tracebacks.
+            text = text.replace(self._api_key.reveal(), "<api key>")
         try:
             body: object = json.loads(text)
         except ValueError:
@@ -315,11 +325,12 @@ class AsyncCompletions:
             )
         )
 
+    @overload
     def create_iterable(
         self,
         *,
         model: str,
-        response_model: type[_T] | Any,
+        response_model: type[_T],
         messages: Sequence[Mapping[str, Any]],
         mode: Mode | ModeName | None = None,
         strict: bool | None = None,
@@ -327,7 +338,36 @@ class AsyncCompletions:
         timeout: float | httpx.Timeout | None = None,
         validation_context: Any = None,
         **body: Any,
-    ) -> AsyncIterableStream[_T]:
+    ) -> AsyncIterableStream[_T]: ...
+
+    @overload
+    def create_iterable(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        mode: Mode | ModeName | None = None,
+        strict: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        validation_context: Any = None,
+        **body: Any,
+    ) -> AsyncIterableStream[Any]: ...
+
+    def create_iterable(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        mode: Mode | ModeName | None = None,
+        strict: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        validation_context: Any = None,
+        **body: Any,
+    ) -> AsyncIterableStream[Any]:
         """Stream many objects: each item is yielded, validated, the moment it closes.
 
         ``response_model`` is the item model (``User``), a union of models (``Cat | Dog``,
@@ -335,7 +375,7 @@ class AsyncCompletions:
         """
         spec_input = response_model
         if not _is_iterable_annotation(response_model):
-            spec_input = Iterable[response_model]  # type: ignore[valid-type]
+            spec_input = Iterable[response_model]
         plan = plan_request(spec_input, messages, mode=mode or self._client.mode, strict=strict)
         return AsyncIterableStream(
             *self._stream_parts(

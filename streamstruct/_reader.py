@@ -208,14 +208,15 @@ class ResponseReader(Generic[_Out]):
             fed = self._apply(update) or fed
         return self._collect() if fed else []
 
-    def feed_completion(self, body: object) -> None:
-        """Take a whole, non-streamed ``chat.completion`` body."""
+    def feed_completion(self, body: object) -> list[_Out]:
+        """Take a whole, non-streamed ``chat.completion`` body; return what it produced."""
         try:
             update = parse_completion(body)
         except StreamStructError as error:
             raise self._attach(error) from None
-        self._apply(update)
+        fed = self._apply(update)
         self.done_marker = True
+        return self._collect() if fed else []
 
     def _apply(self, update: ChunkUpdate) -> bool:
         """Apply one chunk; return whether JSON text was fed."""

@@ -21,13 +21,16 @@ How the resources are handled (the response is a resource, so the stream is one 
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, Union, final
 
 import anyio
 import httpx
+import sniffio
 from typing_extensions import TypeAliasType
 
 from ._errors import APITimeoutError, StreamInterruptedError, StreamStructError
@@ -36,6 +39,10 @@ from ._reader import ResponseReader
 from ._wire import Usage
 
 __all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEvent"]
+
+# How much of a body may follow [DONE] before the connection is closed rather than reused.
+_DRAIN_BYTES = 64 * 1024
+_DRAIN_SECONDS = 1.0
 
 _M = TypeVar("_M")
 _T = TypeVar("_T")
@@ -77,7 +84,7 @@ class _BaseStream(Generic[_Out, _M]):
         self._finished = False
         self._error: BaseException | None = None
         self._closed = False
-        self._busy = False
+        self._pending: list[_Out] = []  # outputs produced while opening (a whole completion)
 
     # -- what the caller may ask ------------------------------------------------------------------
 
@@ -123,7 +130,7 @@ class _BaseStream(Generic[_Out, _M]):
                 body = await response.aread()
             finally:
                 await self._close_response()
-            self._reader.feed_completion(_json_body(body, self._reader))
+            self._pending = self._reader.feed_completion(_json_body(body, self._reader))
         else:
             # The body stream itself rather than ``response.aiter_raw()``: one async generator
             # less between us and the socket, and the one we iterate is the one we close, so an
@@ -181,6 +188,9 @@ class _BaseStream(Generic[_Out, _M]):
             await self._open()
             reader = self._reader
             assert reader is not None
+            if self._pending:
+                out, self._pending = self._pending, []
+                return out
             while self._raw is not None and not reader.done_marker:
                 data = await self._read()
                 if data is None:
@@ -190,13 +200,34 @@ class _BaseStream(Generic[_Out, _M]):
                     return out
             self._final = reader.finish()
             self._finished = True
-            await self._close_response()
+            await self._finish_body()
             return None
         except BaseException as error:
             if isinstance(error, StreamStructError):
                 self._error = error
             await self._close_response()
             raise
+
+    async def _finish_body(self) -> None:
+        """After ``[DONE]``, read the (normally empty) rest of the body, then close.
+
+        Reading to the end hands the connection back to the pool for reuse, where closing a
+        half-read body would throw it away. The rest is ignored, and bounded in size and time: a
+        server that keeps talking or stalls after ``[DONE]`` just has its connection closed.
+        """
+        if self._raw is not None:
+            drained = 0
+            with anyio.move_on_after(_DRAIN_SECONDS):
+                try:
+                    async for data in self._raw:
+                        drained += len(data)
+                        if drained > _DRAIN_BYTES:
+                            break
+                    else:
+                        self._raw = None  # exhausted: nothing to close but the response
+                except httpx.HTTPError:
+                    pass
+        await self._close_response()
 
     async def _read(self) -> bytes | None:
         """One network read, with transport errors translated at this boundary."""
@@ -224,22 +255,101 @@ class _BaseStream(Generic[_Out, _M]):
             pass
         return self._final
 
-    async def _iterate(self, pick: Callable[[list[_Out]], list[Any]]) -> AsyncGenerator[Any, None]:
-        """One iteration: batches in, picked outputs out; closes the stream however it ends."""
-        if self._busy:
-            raise RuntimeError("this stream is already being iterated")
-        self._busy = True
-        try:
-            while True:
-                batch = await self._next_batch()
-                if batch is None:
-                    return
-                for item in pick(batch):
-                    yield item
-        finally:
-            self._busy = False
-            if not self._finished:
-                await self.aclose()
+    def _iterate(self, pick: Callable[[list[_Out]], list[Any]]) -> _StreamIterator:
+        return _StreamIterator(self, pick)
+
+
+@final
+class _StreamIterator:
+    """One ``async for`` over a stream: batches in, picked outputs out.
+
+    A class, not an async generator: leaving the loop early must not leave a half-run generator
+    for the event loop to collect (trio warns about those). Whatever ends the iteration closes
+    the stream: the end of the answer, an error (in ``_next_batch``), ``aclose()``, and — for a
+    ``break`` with no ``async with`` around the stream — the collection of this iterator, which
+    schedules ``aclose()`` on the loop it ran on, as the loop's own async-generator hooks would.
+    """
+
+    __slots__ = ("__weakref__", "_after", "_pending", "_pick", "_schedule", "_stream")
+
+    def __init__(
+        self,
+        stream: _BaseStream[Any, Any],
+        pick: Callable[[list[Any]], list[Any]],
+        after: Callable[[], Any] | None = None,
+    ) -> None:
+        self._stream = stream
+        self._pick = pick
+        self._after = after  # a last item once the stream ended (events(): StreamEnded)
+        self._pending: collections.deque[Any] = collections.deque()
+        self._schedule = _loop_scheduler()
+
+    def __aiter__(self) -> _StreamIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        pending = self._pending
+        while not pending:
+            batch = await self._stream._next_batch()
+            if batch is None:
+                if self._after is not None:
+                    after, self._after = self._after, None
+                    return after()
+                raise StopAsyncIteration
+            pending.extend(self._pick(batch))
+        return pending.popleft()
+
+    async def aclose(self) -> None:
+        if not self._stream._finished:
+            await self._stream.aclose()
+
+    def __del__(self) -> None:
+        stream = self._stream
+        if not stream._finished and not stream._closed and stream._response is not None:
+            schedule = self._schedule
+            if schedule is not None:
+                schedule(stream.aclose)
+
+
+_background: set[Any] = set()  # tasks closing abandoned streams, kept alive until done
+
+
+def _loop_scheduler() -> Callable[[Callable[[], Awaitable[None]]], None] | None:
+    """A way to run a coroutine function later on the current event loop, from any context."""
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return None
+    if library == "trio":
+        import trio
+
+        token = trio.lowlevel.current_trio_token()
+
+        def schedule_trio(func: Callable[[], Awaitable[None]]) -> None:
+            def spawn() -> None:
+                trio.lowlevel.spawn_system_task(func)
+
+            with contextlib.suppress(trio.RunFinishedError):
+                token.run_sync_soon(spawn)
+
+        return schedule_trio
+    if library == "asyncio":
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+
+        def schedule_asyncio(func: Callable[[], Awaitable[None]]) -> None:
+            def start() -> None:
+                task: asyncio.Future[None] = asyncio.ensure_future(func(), loop=loop)
+                _background.add(task)
+                task.add_done_callback(_background.discard)
+
+            if not loop.is_closed():
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(start)
+
+        return schedule_asyncio
+    return None
 
 
 def _interrupted(message: str, reader: ResponseReader[Any]) -> StreamInterruptedError:
@@ -277,12 +387,10 @@ class AsyncPartialStream(_BaseStream[PartialEvent, _M]):
     def events(self) -> AsyncIterator[StreamEvent]:
         """Typed events for a UI: fields started, text appended, fields completed (validated),
         snapshots, and last :class:`StreamEnded` with the final value, usage and finish reason."""
-        return self._events()
+        return _StreamIterator(self, list, self._ended)
 
-    async def _events(self) -> AsyncGenerator[StreamEvent, None]:
-        async for event in self._iterate(list):
-            yield event
-        yield StreamEnded(self._final, self.usage, self.finish_reason)
+    def _ended(self) -> StreamEnded:
+        return StreamEnded(self._final, self.usage, self.finish_reason)
 
     async def get_final(self) -> _M:
         """The validated model: reads the rest of the stream if needed."""

@@ -272,16 +272,36 @@ class Completions:
         )
         return PartialStream(self._loop, stream)
 
+    @overload
     def create_iterable(
         self,
         *,
         model: str,
-        response_model: type[_T] | Any,
+        response_model: type[_T],
         messages: Sequence[Mapping[str, Any]],
         **options: Any,
-    ) -> IterableStream[_T]:
+    ) -> IterableStream[_T]: ...
+
+    @overload
+    def create_iterable(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        **options: Any,
+    ) -> IterableStream[Any]: ...
+
+    def create_iterable(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        **options: Any,
+    ) -> IterableStream[Any]:
         """As :meth:`AsyncCompletions.create_iterable`; iterate for validated items."""
-        stream: AsyncIterableStream[_T] = self._completions.create_iterable(
+        stream: AsyncIterableStream[Any] = self._completions.create_iterable(
             model=model, response_model=response_model, messages=messages, **options
         )
         return IterableStream(self._loop, stream)
