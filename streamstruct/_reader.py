@@ -21,6 +21,7 @@ from ._errors import (
     IncompleteOutputError,
     JSONParseError,
     RefusalError,
+    ResponseError,
     ResponseTooLargeError,
     StreamInterruptedError,
     StreamStructError,
@@ -261,11 +262,9 @@ class ResponseReader(Generic[_Out]):
         return fed
 
     def _feed_parser(self, parser: JSONParser, text: str, parts: list[str]) -> None:
-        if parser.done and parser.end is not None:
-            # Trailing prose after the JSON (allowed in the JSON modes): keep it out of ``text``.
-            parser.feed(text)
-            return
-        parts.append(text)
+        if not (parser.done and parser.end is not None):
+            # Text after the JSON (prose, allowed in the JSON modes) stays out of ``text``.
+            parts.append(text)
         try:
             parser.feed(text)
         except JSONParseError as error:
@@ -344,7 +343,7 @@ class ResponseReader(Generic[_Out]):
                 )
             if parser is None or not received_json:
                 raise self._attach(
-                    StreamInterruptedError(
+                    ResponseError(
                         "the response held no structured output "
                         f"(finish_reason {self.finish_reason!r}); the model answered with "
                         + ("a refusal" if refusal else "no JSON")
