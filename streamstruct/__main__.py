@@ -465,7 +465,8 @@ class _LiveView(_View):
             if start > 0 and not current.endswith("}"):
                 current = current[start:]
             if not current:
-                line = f"   {glyphs.streaming} waiting for the first item{glyphs.cursor}"
+                which = "next" if raw else "first"
+                line = f"   {glyphs.streaming} waiting for the {which} item{glyphs.cursor}"
             else:
                 head = f"   {glyphs.streaming} writing "
                 room = self._width - len(head) - len(glyphs.cursor) - len(glyphs.ellipsis)
