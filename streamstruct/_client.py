@@ -54,7 +54,9 @@ _ERROR_BODY_LIMIT: Final = 1024 * 1024
 _RETRY_STATUSES: Final = frozenset({408, 409, 429})
 
 # Arguments that are streamstruct's own; every other keyword goes into the request body.
-_OWN: Final = frozenset({"mode", "strict", "max_retries", "timeout", "validation_context"})
+_OWN: Final = frozenset(
+    {"mode", "strict", "max_retries", "timeout", "deadline", "validation_context"}
+)
 
 
 @final
@@ -69,7 +71,9 @@ class AsyncClient:
     ``http_client`` a caller's own ``httpx.AsyncClient`` (left open by :meth:`aclose`), or
     ``transport`` an httpx transport for the client's own pool (e.g. the simulator's);
     ``max_response_bytes`` caps one response body (``None``: no cap); ``max_depth`` caps JSON
-    nesting.
+    nesting; ``deadline`` (seconds, default ``None``: none) bounds a whole call - connecting,
+    retries, waiting and the whole stream - however steadily the server keeps sending
+    (:class:`~streamstruct.APITimeoutError` past it). ``docs/reliability.md`` lists every limit.
     """
 
     def __init__(
@@ -86,9 +90,11 @@ class AsyncClient:
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
         backoff: float = 0.5,
+        deadline: float | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+        _check_deadline(deadline)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = _Secret(key) if key else None
         url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
@@ -99,6 +105,7 @@ class AsyncClient:
         self.max_response_bytes = max_response_bytes
         self.max_depth = max_depth
         self.backoff = backoff
+        self.deadline = deadline
         self._default_headers = dict(default_headers or {})
         self._own_http = http_client is None
         # No redirects: an API endpoint that redirects is misconfigured, and the Authorization
@@ -307,6 +314,7 @@ class AsyncCompletions:
         strict: bool | None = None,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         validation_context: Any = None,
         **body: Any,
     ) -> AsyncPartialStream[_M]:
@@ -321,7 +329,7 @@ class AsyncCompletions:
             raise TypeError("create_partial takes a model; use create_iterable for Iterable[...]")
         return AsyncPartialStream(
             *self._stream_parts(
-                model, plan, "partial", body, max_retries, timeout, validation_context
+                model, plan, "partial", body, max_retries, timeout, deadline, validation_context
             )
         )
 
@@ -336,6 +344,7 @@ class AsyncCompletions:
         strict: bool | None = None,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         validation_context: Any = None,
         **body: Any,
     ) -> AsyncIterableStream[_T]: ...
@@ -351,6 +360,7 @@ class AsyncCompletions:
         strict: bool | None = None,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         validation_context: Any = None,
         **body: Any,
     ) -> AsyncIterableStream[Any]: ...
@@ -365,6 +375,7 @@ class AsyncCompletions:
         strict: bool | None = None,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         validation_context: Any = None,
         **body: Any,
     ) -> AsyncIterableStream[Any]:
@@ -379,7 +390,7 @@ class AsyncCompletions:
         plan = plan_request(spec_input, messages, mode=mode or self._client.mode, strict=strict)
         return AsyncIterableStream(
             *self._stream_parts(
-                model, plan, "iterable", body, max_retries, timeout, validation_context
+                model, plan, "iterable", body, max_retries, timeout, deadline, validation_context
             )
         )
 
@@ -395,6 +406,7 @@ class AsyncCompletions:
         strict: bool | None = None,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         validation_context: Any = None,
         **body: Any,
     ) -> Awaitable[_M]: ...
@@ -411,6 +423,7 @@ class AsyncCompletions:
         strict: bool | None = None,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         validation_context: Any = None,
         **body: Any,
     ) -> AsyncPartialStream[_M]: ...
@@ -427,6 +440,7 @@ class AsyncCompletions:
         strict: bool | None = None,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         validation_context: Any = None,
         **body: Any,
     ) -> Any: ...
@@ -442,6 +456,7 @@ class AsyncCompletions:
         strict: bool | None = None,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         validation_context: Any = None,
         **body: Any,
     ) -> Any:
@@ -458,6 +473,7 @@ class AsyncCompletions:
             "strict": strict,
             "max_retries": max_retries,
             "timeout": timeout,
+            "deadline": deadline,
             "validation_context": validation_context,
             **body,
         }
@@ -482,8 +498,36 @@ class AsyncCompletions:
         model = options.pop("model")
         max_retries = options.pop("max_retries")
         timeout = options.pop("timeout")
+        deadline = _resolve_deadline(options.pop("deadline"), client.deadline)
         context = options.pop("validation_context")
         request = _body(model, plan, options, stream=False)
+        if deadline is None:
+            return await self._whole(client, plan, request, iterable, timeout, max_retries, context)
+        reader_box: list[ResponseReader[Any]] = []
+        with anyio.move_on_after(deadline) as scope:
+            return await self._whole(
+                client, plan, request, iterable, timeout, max_retries, context, reader_box
+            )
+        assert scope.cancelled_caught
+        reader = reader_box[0] if reader_box else None
+        raise APITimeoutError(
+            f"the request passed its deadline of {deadline:g} s (deadline=...) before the "
+            "answer was complete",
+            partial=reader.partial if reader is not None else None,
+            text=reader.text if reader is not None else "",
+        )
+
+    async def _whole(
+        self,
+        client: AsyncClient,
+        plan: RequestPlan,
+        request: dict[str, Any],
+        iterable: bool,
+        timeout: float | httpx.Timeout | None,  # noqa: ASYNC109 - httpx's, per read
+        max_retries: int | None,
+        context: Any,
+        reader_box: list[ResponseReader[Any]] | None = None,
+    ) -> Any:
         response = await client._send(
             request,
             timeout=_timeout(timeout) if timeout is not None else client.timeout,
@@ -497,6 +541,8 @@ class AsyncCompletions:
             max_depth=client.max_depth,
             request_id=response.headers.get("x-request-id"),
         )
+        if reader_box is not None:
+            reader_box.append(reader)
         try:
             if "text/event-stream" in response.headers.get("content-type", ""):
                 async for data in response.aiter_raw():
@@ -530,8 +576,9 @@ class AsyncCompletions:
         extra: dict[str, Any],
         max_retries: int | None,
         timeout: float | httpx.Timeout | None,
+        deadline: float | None,
         validation_context: Any,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[Any, Any, float | None]:
         client = self._client
         request = _body(model, plan, extra, stream=True)
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
@@ -550,7 +597,17 @@ class AsyncCompletions:
                 request_id=response.headers.get("x-request-id") if response is not None else None,
             )
 
-        return open_response, make_reader
+        return open_response, make_reader, _resolve_deadline(deadline, client.deadline)
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and not deadline > 0:
+        raise ValueError(f"deadline must be a positive number of seconds or None, not {deadline}")
+
+
+def _resolve_deadline(per_call: float | None, default: float | None) -> float | None:
+    _check_deadline(per_call)
+    return default if per_call is None else per_call
 
 
 def _body(

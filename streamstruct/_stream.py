@@ -26,7 +26,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, Union, final
+from typing import Any, Final, Generic, TypeVar, Union, final
 
 import anyio
 import httpx
@@ -74,9 +74,15 @@ ReaderFactory = Callable[[httpx.Response | None], ResponseReader[Any]]
 class _BaseStream(Generic[_Out, _M]):
     """What the partial and the iterable streams share: opening, reading, closing."""
 
-    def __init__(self, open_response: Opener, make_reader: ReaderFactory) -> None:
+    def __init__(
+        self, open_response: Opener, make_reader: ReaderFactory, deadline: float | None = None
+    ) -> None:
         self._open_response = open_response
         self._make_reader = make_reader
+        # ``deadline`` seconds for the whole request and stream, counted from the first use; the
+        # clock time it falls at is fixed then (``_deadline_at``).
+        self._deadline = deadline
+        self._deadline_at: float | None = None
         self._response: httpx.Response | None = None
         self._reader: ResponseReader[_Out] | None = None
         self._raw: AsyncIterator[bytes] | None = None
@@ -120,7 +126,34 @@ class _BaseStream(Generic[_Out, _M]):
             return
         if self._closed:
             raise StreamInterruptedError("the stream was closed before it was opened")
-        response = await self._open_response()
+        with self._deadline_scope() as scope:
+            await self._start(await self._open_response())
+        if scope.cancelled_caught:
+            await self._close_response()
+            raise self._deadline_error()
+
+    def _deadline_scope(self) -> anyio.CancelScope | _NoDeadline:
+        """A cancel scope that ends at the stream's deadline (none: never).
+
+        Only ever entered around one awaited step (sending, one read), never around a ``yield``:
+        the consumer's code between two snapshots runs outside it.
+        """
+        if self._deadline is None:
+            return _NO_DEADLINE
+        if self._deadline_at is None:
+            self._deadline_at = anyio.current_time() + self._deadline
+        return anyio.CancelScope(deadline=self._deadline_at)
+
+    def _deadline_error(self) -> APITimeoutError:
+        reader = self._reader
+        return APITimeoutError(
+            f"the request passed its deadline of {self._deadline:g} s (deadline=...) before "
+            "the answer was complete",
+            partial=reader.partial if reader is not None else None,
+            text=reader.text if reader is not None else "",
+        )
+
+    async def _start(self, response: httpx.Response) -> None:
         self._response = response
         self._reader = self._make_reader(response)
         content_type = response.headers.get("content-type", "")
@@ -186,27 +219,38 @@ class _BaseStream(Generic[_Out, _M]):
             )
         try:
             await self._open()
-            reader = self._reader
-            assert reader is not None
-            if self._pending:
-                out, self._pending = self._pending, []
-                return out
-            while self._raw is not None and not reader.done_marker:
-                data = await self._read()
-                if data is None:
-                    break
-                out = reader.feed(data)
-                if out:
-                    return out
-            self._final = reader.finish()
-            self._finished = True
-            await self._finish_body()
-            return None
+            with self._deadline_scope() as scope:
+                out = await self._advance()
+            if scope.cancelled_caught:
+                raise self._deadline_error()
+            if out is None:
+                # The answer is complete: what follows [DONE] is drained outside the deadline, so
+                # that a deadline falling now cannot turn a complete answer into an error.
+                await self._finish_body()
+            return out
         except BaseException as error:
             if isinstance(error, StreamStructError):
                 self._error = error
             await self._close_response()
             raise
+
+    async def _advance(self) -> list[_Out] | None:
+        """Read until something is produced; ``None`` once the answer is complete."""
+        reader = self._reader
+        assert reader is not None
+        if self._pending:
+            out, self._pending = self._pending, []
+            return out
+        while self._raw is not None and not reader.done_marker:
+            data = await self._read()
+            if data is None:
+                break
+            out = reader.feed(data)
+            if out:
+                return out
+        self._final = reader.finish()
+        self._finished = True
+        return None
 
     async def _finish_body(self) -> None:
         """After ``[DONE]``, read the (normally empty) rest of the body, then close.
@@ -310,6 +354,22 @@ class _StreamIterator:
             if schedule is not None:
                 schedule(stream.aclose)
 
+
+@final
+class _NoDeadline:
+    """What ``_deadline_scope`` gives without a deadline: no scope at all, nothing to cancel."""
+
+    __slots__ = ()
+    cancelled_caught = False
+
+    def __enter__(self) -> _NoDeadline:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_DEADLINE: Final = _NoDeadline()
 
 _background: set[Any] = set()  # tasks closing abandoned streams, kept alive until done
 

@@ -191,6 +191,7 @@ class Client:
         backoff: float = 0.5,
         backend: Literal["asyncio", "trio"] = "asyncio",
         transport: httpx.AsyncBaseTransport | None = None,
+        deadline: float | None = None,
     ) -> None:
         self._loop = _Loop(backend)
         options: dict[str, Any] = {
@@ -203,6 +204,7 @@ class Client:
             "max_response_bytes": max_response_bytes,
             "max_depth": max_depth,
             "backoff": backoff,
+            "deadline": deadline,
         }
 
         async def build() -> AsyncClient:
