@@ -1111,6 +1111,7 @@ class _Memo:
         "complete",
         "consumed",
         "last",
+        "last_final",
         "node",
         "open_member",
         "open_name",
@@ -1133,6 +1134,7 @@ class _Memo:
         last: tuple[Any, Any] | None = None,
         open_name: str | int | None = None,
         open_member: Any = _HIDDEN,
+        last_final: Any = _MISSING,
     ) -> None:
         self.raw = raw
         self.node = node
@@ -1143,6 +1145,9 @@ class _Memo:
         self.stable = stable
         self.consumed = consumed
         self.last = last  # (key, raw entry) of the last consumed entry, to check it is still there
+        # The parser's own object for that entry when ``last`` holds a snapshot's copy of it (see
+        # _continues), else _MISSING.
+        self.last_final = last_final
         self.open_name = open_name
         self.open_member = open_member
 
@@ -1173,6 +1178,7 @@ class PartialAssembler(Generic[_M]):
         "_context",
         "_depth",
         "_drop",
+        "_finals",
         "_frames",
         "_memo",
         "_model",
@@ -1207,6 +1213,8 @@ class PartialAssembler(Generic[_M]):
         self._text_at: Path | None = None  # the string being written, and how much of it was sent
         self._text_len = 0
         self._memo: dict[Path, _Memo] = {}
+        # The values the parser reported complete in this advance() call, by path (see _continues).
+        self._finals: dict[Path, Any] = {}
         self._quiet: dict[Path, tuple[Any, Any]] = {}
         # Open container → keys of its members reported complete: which member of an open
         # container is still being written (only its last one can be).
@@ -1234,8 +1242,11 @@ class PartialAssembler(Generic[_M]):
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
         changed: set[Path] = set()  # the paths below which something completed
+        finals: dict[Path, Any] = {}
+        self._finals = finals
         for done in parser.pop_completed():
             path = done.path
+            finals[path] = done.value
             changed.update(path[:k] for k in range(len(path) + 1))
             if path:
                 self._closed.pop(path, None)  # its members are no longer asked about
@@ -1525,6 +1536,7 @@ class PartialAssembler(Generic[_M]):
             stable, consumed, last = previous.stable, previous.consumed, previous.last
         else:
             stable, consumed, last = ({} if is_mapping else []), 0, None
+        previous_consumed = consumed
         # The complete entries after those already consumed (every entry but the open one).
         entries: collections.abc.Iterable[tuple[str | int, Any]]
         if isinstance(raw, dict):
@@ -1542,6 +1554,16 @@ class PartialAssembler(Generic[_M]):
             member = self._member(level, key, item, quiet)
             if member is not _HIDDEN:
                 added.append((shown.name_of(key), member))
+        last_final: Any = _MISSING
+        if last is not None and consumed > previous_consumed:
+            # A member that closed in a piece that showed nothing new is, in this snapshot, the
+            # parser's copy of it from when it was open; the next snapshot holds the parser's own
+            # object. Remember that one too, so the next build still continues from here.
+            final = self._finals.get((*level.path, last[0]), _MISSING)
+            if final is not last[1]:
+                last_final = final
+        elif previous is not None and last is previous.last:
+            last_final = previous.last_final
         if added:
             if is_mapping:
                 stable = {**stable, **dict(added)}
@@ -1564,7 +1586,18 @@ class PartialAssembler(Generic[_M]):
         else:
             value = self._make(shown, stable, open_name, below, chain, complete)
         memos[level.path] = _Memo(
-            raw, level.node, shown, value, chain, complete, stable, consumed, last, open_name, below
+            raw,
+            level.node,
+            shown,
+            value,
+            chain,
+            complete,
+            stable,
+            consumed,
+            last,
+            open_name,
+            below,
+            last_final,
         )
         return value, chain
 
@@ -1649,13 +1682,26 @@ def _all_fields(value: Any) -> bool:
 
 def _continues(previous: _Memo, raw: Any) -> bool:
     """Whether ``raw`` still starts with the entries the previous build consumed (the parser
-    shares complete values by identity, so checking the last of them is enough)."""
+    shares complete values by identity, so checking the last of them is enough).
+
+    The last of them may have been the parser's copy of a member that was still open when the
+    parser's snapshot was taken and closed in a piece that showed nothing new (the snapshot was
+    not remade): the parser's own object, reported complete, then takes its place. Without
+    accepting it, a long list would be walked again from its first entry after such a member
+    (about one row in five of a streamed table).
+    """
     if previous.last is None:
         return True
     key, item = previous.last
     if isinstance(raw, dict):
-        return len(raw) >= previous.consumed and raw.get(key, _MISSING) is item
-    return isinstance(raw, list) and len(raw) >= previous.consumed and raw[key] is item
+        if len(raw) < previous.consumed:
+            return False
+        got = raw.get(key, _MISSING)
+    elif isinstance(raw, list) and len(raw) >= previous.consumed:
+        got = raw[key]
+    else:
+        return False
+    return got is item or (got is previous.last_final and got is not _MISSING)
 
 
 def _same(a: Any, b: Any) -> bool:
