@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ __all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEv
 # How much of a body may follow [DONE] before the connection is closed rather than reused.
 _DRAIN_BYTES = 64 * 1024
 _DRAIN_SECONDS = 1.0
+# Reading on a closed response's body iterator until it fails (see _finish_raw): what it may still
+# hand out was buffered before the close, so these bounds are never reached in practice.
+_FINISH_RAW_STEPS = 1024
+_FINISH_RAW_SECONDS = 1.0
 
 _M = TypeVar("_M")
 _T = TypeVar("_T")
@@ -182,12 +187,10 @@ class _BaseStream(Generic[_Out, _M]):
         response = self._response
         # Shielded: a cancelled consumer must still hand its connection back to the pool.
         with anyio.CancelScope(shield=True):
-            if raw is not None:
-                aclose = getattr(raw, "aclose", None)
-                if aclose is not None:
-                    await aclose()
             if response is not None and not response.is_closed:
                 await response.aclose()
+            if raw is not None:
+                await _finish_raw(raw)
 
     async def __aenter__(self: _S) -> _S:
         await self._open()
@@ -410,6 +413,27 @@ def _loop_scheduler() -> Callable[[Callable[[], Awaitable[None]]], None] | None:
 
         return schedule_asyncio
     return None
+
+
+async def _finish_raw(raw: AsyncIterator[bytes]) -> None:
+    """End the body iterator of a response that was just closed half-read.
+
+    httpx's and httpcore's body iterators are async generators nested four deep, and closing the
+    outermost (``aclose()``) leaves the inner ones suspended, to be finalised whenever they are
+    collected - which trio reports as a ``ResourceWarning`` for each. The response is already
+    closed (and its connection with it), so reading on makes every layer fail and so finish:
+    what the reads may still return is at most what was buffered, bounded in steps and time.
+    """
+    if inspect.isasyncgen(raw):
+        with anyio.move_on_after(_FINISH_RAW_SECONDS):
+            try:
+                for _ in range(_FINISH_RAW_STEPS):
+                    await raw.__anext__()
+            except Exception:  # whatever ends it: the response is closed
+                return
+    aclose = getattr(raw, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _interrupted(message: str, reader: ResponseReader[Any]) -> StreamInterruptedError:
