@@ -938,3 +938,22 @@ def test_simulated_disconnect_is_httpx_remote_protocol_error() -> None:
     assert TypeAdapter(list[int]).validate_python(
         generate_value({"type": "array", "items": {"type": "integer"}})
     )
+
+
+@pytest.mark.anyio
+async def test_auto_layout_answers_a_list_of_item_tools_with_one_call_per_item() -> None:
+    people = [generate_value(PERSON_SCHEMA, seed=n) for n in range(3)]
+    sim = Simulator(responses=Reply({"items": people}))  # tool_calls="auto", the default
+    item_tool = body(
+        stream=True, tools=[person_tool("Person", PERSON_SCHEMA)], tool_choice="required"
+    )
+    arguments = arguments_of(chunks_of((await post(sim, item_tool)).content))
+    assert [json.loads(arguments[i]) for i in sorted(arguments)] == people
+
+    # A tool whose own schema is the wrapper, or a named tool_choice, gets one call.
+    wrapper_tool = {**item_tool, "tools": [person_tool("People", ITEMS_SCHEMA)]}
+    arguments = arguments_of(chunks_of((await post(sim, wrapper_tool)).content))
+    assert {i: json.loads(a) for i, a in arguments.items()} == {0: {"items": people}}
+    named = {**item_tool, "tool_choice": {"type": "function", "function": {"name": "Person"}}}
+    arguments = arguments_of(chunks_of((await post(sim, named)).content))
+    assert len(arguments) == 1

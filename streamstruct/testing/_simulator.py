@@ -66,7 +66,7 @@ Send: TypeAlias = Callable[[Message], Awaitable[None]]
 
 LineEnding: TypeAlias = Literal["\n", "\r\n", "\r"]
 Style: TypeAlias = Literal["json", "md_json"]
-ToolCallLayout: TypeAlias = Literal["single", "per_item"]
+ToolCallLayout: TypeAlias = Literal["auto", "single", "per_item"]
 
 # ---------------------------------------------------------------------------------------------
 # Faults: what can go wrong, on demand. Each one is a small frozen value; a reply or the whole
@@ -246,7 +246,9 @@ class Reply:
     ``tool_calls="per_item"`` splits a value of shape ``{"items": [...]}`` asked for with tools
     into parallel tool calls, one per item, each with the item as its arguments (as a model answers
     when the tool's parameters are the item's schema); a request with ``parallel_tool_calls: false``
-    or a value of another shape gets a single call. ``finish_reason`` replaces the one the
+    or a value of another shape gets a single call. ``"auto"`` (the default) does so when the
+    request asks for a list that way: parallel calls allowed, ``tool_choice`` not naming one
+    function, and a tool with no ``items`` property of its own; ``"single"`` never does. ``finish_reason`` replaces the one the
     simulator would send.
     """
 
@@ -254,7 +256,7 @@ class Reply:
     _: KW_ONLY
     faults: Fault | Sequence[Fault] = ()
     style: Style | None = None
-    tool_calls: ToolCallLayout = "single"
+    tool_calls: ToolCallLayout = "auto"
     finish_reason: str | None = None
     chunk_size: int | Sequence[int] | None = None
     delay: float | None = None
@@ -702,6 +704,18 @@ def _embedded_schema(text: str) -> Mapping[str, Any] | None:
     return None
 
 
+def _asks_for_items(ask: _Ask) -> bool:
+    """Whether a tools request asks for a list as parallel calls, one item per call.
+
+    That is what a client asks when its tool is the item's schema (no ``items`` property of its
+    own) and any number of calls is welcome (``tool_choice`` not naming one function).
+    """
+    if ask.tool_choice_named or not ask.parallel_tool_calls:
+        return False
+    properties = ask.schema.get("properties") if isinstance(ask.schema, Mapping) else None
+    return not (isinstance(properties, Mapping) and "items" in properties)
+
+
 def _plan(ask: _Ask, reply: Reply, settings: _Settings, *, number: int, request_id: str) -> _Plan:
     """Decide the whole response to one request: status, headers, every byte and pause."""
     faults = (*settings.faults, *_faults(reply.faults))
@@ -721,7 +735,10 @@ def _plan(ask: _Ask, reply: Reply, settings: _Settings, *, number: int, request_
     content: str | None = None
     if ask.tool_name is not None:
         items = value.get("items") if isinstance(value, Mapping) else None
-        if reply.tool_calls == "per_item" and ask.parallel_tool_calls and isinstance(items, list):
+        per_item = reply.tool_calls == "per_item" or (
+            reply.tool_calls == "auto" and _asks_for_items(ask) and isinstance(items, list)
+        )
+        if per_item and ask.parallel_tool_calls and isinstance(items, list):
             # One call per item, whose arguments are the item: how a model answers when the
             # tool's parameters are the item's schema and parallel calls are allowed.
             texts = [_dump(item) for item in items] or [_dump(value)]
