@@ -10,8 +10,10 @@ The rules (``MD_JSON`` mode asks for a ```` ```json ```` block, but models vary)
 
 - Prose before the block is skipped. The block is the first fenced block whose info string is empty
   or ``json`` in any case (```` ``` ````, ```` ```json ````, ```` ```JSON ````); a block in another
-  language (```` ```python ````) is skipped whole, up to its closing fence. Fences are recognised
-  anywhere, not only at the start of a line, because models put them mid-line too.
+  language (```` ```python ````) is skipped whole, up to its closing fence. A fence that starts a
+  line (after indentation) is one; in the middle of a line a run of backticks opens a block only
+  when it says ``json`` (models put ```` ```json ```` mid-line too), and is otherwise prose, as in
+  "use ``` fences" or "run ```ls```".
 - Inside the block the text is passed on verbatim, up to the closing fence (a run of at least as
   many backticks as opened it); whatever follows the closing fence is ignored. The JSON string
   state (quotes and backslash escapes) is tracked, so backticks inside a JSON string, even three
@@ -39,8 +41,6 @@ __all__ = ["FencedJSONExtractor"]
 # The longest info string looked at (```` ```json ```` needs 4). A longer one is not a JSON fence,
 # and the cap keeps the per-extractor buffer bounded whatever the model writes.
 _MAX_INFO: Final = 32
-
-_JSON_LANGUAGES: Final = frozenset({"", "json"})
 
 # Characters that may continue an info string; anything else ends it (``` ```json{"a": 1}``` ```
 # has no newline before the JSON).
@@ -70,9 +70,12 @@ class FencedJSONExtractor:
         "_depth",
         "_escape",
         "_fence_len",
+        "_fence_midline",
         "_in_string",
         "_info",
+        "_line_blank",
         "_phase",
+        "_run_at_line_start",
         "_seen_text",
         "_ticks",
     )
@@ -86,6 +89,12 @@ class FencedJSONExtractor:
         self._in_string = False
         self._escape = False
         self._depth = 0  # bracket depth of bare JSON
+        # Whether only whitespace came since the last newline, whether the backtick run being read
+        # started so, and whether the fence being opened did not: a fence in the middle of a line
+        # ("use ``` fences", "```sh```") opens a block only when it says json, else it is prose.
+        self._line_blank = True
+        self._run_at_line_start = True
+        self._fence_midline = False
 
     @property
     def found(self) -> bool:
@@ -132,18 +141,30 @@ class FencedJSONExtractor:
                     self._phase = "bare"
                     return i
             if char == "`":
+                if not self._ticks:
+                    self._run_at_line_start = self._line_blank
                 self._ticks += 1
                 i += 1
                 continue
             if self._ticks >= 3:
                 self._fence_len = self._ticks
+                self._fence_midline = not self._run_at_line_start
                 self._ticks = 0
                 self._info = ""
                 self._phase = "info"
                 return i
+            if self._ticks:
+                self._line_blank = False  # an inline `code` run is text
             self._ticks = 0
             next_tick = text.find("`", i + 1)
-            i = n if next_tick < 0 else next_tick
+            end = n if next_tick < 0 else next_tick
+            segment = text[i:end]
+            newline = segment.rfind("\n")
+            if newline >= 0:
+                self._line_blank = not segment[newline + 1 :].strip()
+            elif segment.strip():
+                self._line_blank = False
+            i = end
         return n
 
     def _read_info(self, text: str, i: int) -> int:
@@ -151,21 +172,27 @@ class FencedJSONExtractor:
         while i < n:
             char = text[i]
             if char in "\r\n":
-                self._open(self._info)
+                self._open(self._info, at_line_start=True)
                 return i + 1
             if char not in _INFO_CHARS:
-                self._open(self._info)
+                self._open(self._info, at_line_start=False)
                 return i
             if len(self._info) >= _MAX_INFO:
-                self._open(None)
+                self._open(None, at_line_start=False)
                 return i
             self._info += char
             i += 1
         return n
 
-    def _open(self, info: str | None) -> None:
+    def _open(self, info: str | None, *, at_line_start: bool) -> None:
         language = None if info is None else info.strip().lower()
-        self._phase = "block" if language in _JSON_LANGUAGES else "skip"
+        if language == "json" or (language == "" and not self._fence_midline):
+            self._phase = "block"
+        elif self._fence_midline:
+            self._phase = "search"  # backticks in a sentence, not a block: keep looking
+            self._line_blank = at_line_start
+        else:
+            self._phase = "skip"
         self._info = ""
 
     def _skip(self, text: str, i: int) -> int:
@@ -179,6 +206,7 @@ class FencedJSONExtractor:
             if self._ticks >= self._fence_len:
                 self._ticks = 0
                 self._phase = "search"
+                self._line_blank = False  # just after the closing fence
                 return i
             self._ticks = 0
             next_tick = text.find("`", i + 1)

@@ -187,3 +187,16 @@ def test_any_json_value_in_a_block_comes_out_whole(value: object, prose: str) ->
     text, found, done = extract(list(content))
     assert (text, found, done) == (body + "\n", True, True)
     assert json.loads(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('Sure! Note: use ``` fences.\n```json\n{"a": 1}\n```', '{"a": 1}\n'),
+        ('Say ```python``` or ```sh```, then:\n```json\n{"b": 2}\n```', '{"b": 2}\n'),
+        ('inline ```json {"c": 3}``` ok', '{"c": 3}'),
+    ],
+)
+def test_backticks_in_a_sentence_do_not_open_a_block(text: str, expected: str) -> None:
+    for pieces in every_split(text):
+        assert extract(pieces)[0] == expected, pieces
