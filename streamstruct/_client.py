@@ -19,7 +19,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar, final, overload
 
 import anyio
@@ -163,6 +163,7 @@ class AsyncClient:
                 headers={**self._headers(), "Content-Type": "application/json"},
                 timeout=timeout,
             )
+            request.stream = _RequestBody(content)
             delay: float | None
             try:
                 response = await self._http.send(request, stream=True)
@@ -232,6 +233,40 @@ class AsyncClient:
             return min(asked, MAX_RETRY_AFTER)
         delay = min(self.backoff * 2.0 ** (attempt - 1), _MAX_BACKOFF)
         return delay * (1 - 0.25 * random.random())  # jitter in (0.75, 1]
+
+
+@final
+class _RequestBody(httpx.AsyncByteStream):
+    """The request body, iterated by a plain iterator rather than an async generator.
+
+    httpx's own byte stream is an async generator: a request cancelled while its body is being
+    written leaves it half-run, and trio warns when such a generator is collected.
+    """
+
+    __slots__ = ("_content",)
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _Once(self._content)
+
+
+@final
+class _Once:
+    __slots__ = ("_content",)
+
+    def __init__(self, content: bytes | None) -> None:
+        self._content = content
+
+    def __aiter__(self) -> _Once:
+        return self
+
+    async def __anext__(self) -> bytes:
+        content, self._content = self._content, None
+        if content is None:
+            raise StopAsyncIteration
+        return content
 
 
 @final

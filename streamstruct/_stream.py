@@ -96,6 +96,8 @@ class _BaseStream(Generic[_Out, _M]):
         self._error: BaseException | None = None
         self._closed = False
         self._pending: list[_Out] = []  # outputs produced while opening (a whole completion)
+        # How to close the response from a finaliser: set when it opens, on its event loop.
+        self._schedule: Callable[[Callable[[], Awaitable[None]]], None] | None = None
 
     # -- what the caller may ask ------------------------------------------------------------------
 
@@ -160,6 +162,7 @@ class _BaseStream(Generic[_Out, _M]):
 
     async def _start(self, response: httpx.Response) -> None:
         self._response = response
+        self._schedule = _loop_scheduler()
         self._reader = self._make_reader(response)
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type and "application/json" in content_type:
@@ -184,13 +187,20 @@ class _BaseStream(Generic[_Out, _M]):
 
     async def _close_response(self) -> None:
         raw, self._raw = self._raw, None
+        await _close(raw, self._response)
+
+    def __del__(self) -> None:
+        # Opened, never finished nor closed, and dropped (``await stream`` and then forgotten):
+        # close the response on its loop, or its connection would stay checked out of the pool.
         response = self._response
-        # Shielded: a cancelled consumer must still hand its connection back to the pool.
-        with anyio.CancelScope(shield=True):
-            if response is not None and not response.is_closed:
-                await response.aclose()
-            if raw is not None:
-                await _finish_raw(raw)
+        schedule = self._schedule
+        if response is not None and not response.is_closed and schedule is not None:
+            raw, self._raw = self._raw, None
+
+            async def close() -> None:
+                await _close(raw, response)
+
+            schedule(close)
 
     async def __aenter__(self: _S) -> _S:
         await self._open()
@@ -413,6 +423,18 @@ def _loop_scheduler() -> Callable[[Callable[[], Awaitable[None]]], None] | None:
 
         return schedule_asyncio
     return None
+
+
+async def _close(raw: AsyncIterator[bytes] | None, response: httpx.Response | None) -> None:
+    """Close a response and its body iterator, shielded from cancellation.
+
+    Shielded: a cancelled consumer must still hand its connection back to the pool.
+    """
+    with anyio.CancelScope(shield=True):
+        if response is not None and not response.is_closed:
+            await response.aclose()
+        if raw is not None:
+            await _finish_raw(raw)
 
 
 async def _finish_raw(raw: AsyncIterator[bytes]) -> None:

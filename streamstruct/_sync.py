@@ -46,6 +46,10 @@ class _Loop:
     def call(self, func: Callable[..., Awaitable[_R]], *args: Any) -> _R:
         return self.portal.call(func, *args)
 
+    @property
+    def running(self) -> bool:
+        return self._manager is not None
+
     def stop(self) -> None:
         with self._lock:
             manager, self._manager = self._manager, None
@@ -77,8 +81,10 @@ def _iterate(loop: _Loop, make_iterator: Callable[[], Any]) -> Generator[Any, No
                 return
             yield item
     finally:
+        # A generator abandoned after its client was closed is finalised with no loop to run
+        # on; closing the client closed every connection, so there is nothing left to close.
         aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
+        if aclose is not None and loop.running:
             loop.call(aclose)
 
 

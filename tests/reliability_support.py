@@ -97,12 +97,17 @@ Handler = Callable[[Writer, dict[str, str]], Awaitable[None]]
 
 
 async def _read_head(stream: anyio.abc.ByteStream) -> dict[str, str] | None:
+    """The request's headers, its body read and dropped; ``None`` if the client left first."""
+    try:
+        return await _read_request(stream)
+    except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+        return None
+
+
+async def _read_request(stream: anyio.abc.ByteStream) -> dict[str, str]:
     buffer = b""
     while b"\r\n\r\n" not in buffer:
-        try:
-            buffer += await stream.receive()
-        except (anyio.EndOfStream, anyio.BrokenResourceError):
-            return None
+        buffer += await stream.receive()
     head, _, rest = buffer.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {":target": lines[0].split(" ")[1]}
@@ -129,7 +134,8 @@ async def raw_server(handler: Handler) -> AsyncIterator[tuple[str, ServerLog]]:
         log.connections.append(connection)
         async with client:
             headers = await _read_head(client)
-            if headers is None:
+            if headers is None:  # the client left before its request was complete
+                connection.left()
                 return
             connection.requests.append(headers)
             writer = Writer(client, connection)
@@ -191,10 +197,11 @@ async def endless(writer: Writer, headers: dict[str, str], *, interval: float = 
 
 
 def checked_out(http: httpx.AsyncClient) -> int:
-    """Connections of ``http``'s pool that a request holds (plus requests waiting for one)."""
+    """Connections of ``http``'s pool in use: the requests the pool is serving or queueing (each
+    holds a connection until its response is closed), or the connections not idle, if more."""
     pool = http._transport._pool  # type: ignore[attr-defined]
     busy = [c for c in pool.connections if not c.is_idle() and not c.is_closed()]
-    return len(pool._requests) + len(busy)
+    return max(len(pool._requests), len(busy))
 
 
 def pool_of(client: streamstruct.AsyncClient | streamstruct.Client) -> httpx.AsyncClient:
