@@ -225,7 +225,9 @@ class JSONParser:
         self._string_start = 0
         self._root: Any = None
         self._end: int | None = None
-        self._completed: list[CompletedValue] = []
+        # (parent path, key or _MISSING for the root, value, start, end): a CompletedValue is
+        # built only when asked for (pop_completed), not for every value of a document.
+        self._completed: list[tuple[Path, Any, Any, int, int]] = []
         self._dirty = False
         self._last_snapshot: Any = None
         self._error: JSONParseError | None = None
@@ -349,7 +351,10 @@ class JSONParser:
         """The values that completed since the last call, children before their parents."""
         completed = self._completed
         self._completed = []
-        return completed
+        return [
+            CompletedValue(parent if key is _MISSING else (*parent, key), value, start, end)
+            for parent, key, value, start, end in completed
+        ]
 
     def is_complete(self, path: Path) -> bool:
         """Whether the value at ``path`` exists and is complete."""
@@ -389,12 +394,20 @@ class JSONParser:
         """Parse as much of ``text`` as can be decided; return how many characters were consumed.
 
         This is the hot loop: state, stack and offsets live in locals, written back at the end.
+        Every branch either ``continue``s or completes a value (``value``, ``start``, ``end``) and
+        falls through to the end of the loop, which stores it in its container: a method call per
+        value was a tenth of the time of a document of small records fed in 4-character pieces.
         """
         state = self._state
         stack = self._stack
         base = self._base
+        completion_depth = self._completion_depth
         n = len(text)
         i = 0
+        value: Any
+        # The json module's string decoder may take a string's text once per call (a failed try
+        # costs the rest of the piece, so that keeps the cost linear).
+        scan_ok = True
         while i < n:
             if state >= _S_IN_STRING:
                 if state >= _S_DONE:
@@ -411,208 +424,273 @@ class JSONParser:
                     state = _S_TRAILING  # the caller asked for the rest to be ignored
                     i = n
                     break
-                j = _PLAIN_RUN(text, i).end()  # type: ignore[union-attr]
-                if j > i:
-                    self._string_parts.append(text[i:j])
-                    if state == _S_IN_STRING:
-                        self._dirty = True
-                    i = j
-                    if i == n:
-                        break
-                char = text[i]
-                if char == '"':
-                    string = "".join(self._string_parts)
-                    self._string_parts = []
-                    i += 1
-                    if state == _S_IN_KEY:
-                        stack[-1].key = string
-                        state = _S_COLON
+                # The rest of the string (escapes included) in one C call: up to its closing
+                # quote, or to the end of the piece when a quote is put there. What it refuses (a
+                # control character, a bad escape, an escape cut by the end of the piece), and a
+                # high surrogate escape at the end of the piece that must wait for its low half,
+                # go the careful way below, which says what is wrong or carries the escape over.
+                run: str | None = None
+                if scan_ok:
+                    # Unless an escape may be cut by the end of the piece: a failed try raises,
+                    # which costs more than the careful path.
+                    k = text.rfind("\\", i)
+                    scan_ok = k < 0 or (k + 6 <= n or (k + 2 <= n and text[k + 1] != "u"))
+                if scan_ok:
+                    try:
+                        run, j = _scanstring(text + '"', i, True)
+                    except ValueError:
+                        pass
                     else:
-                        # The string was visible while it grew: closing it shows nothing new.
-                        dirty = self._dirty
-                        state = self._complete(string, self._string_start, base + i)
-                        self._dirty = dirty
-                elif char == "\\":
-                    decoded, i = self._escape(text, i, n)
-                    if decoded is None:
-                        break  # carried over: the escape is cut by the end of the piece
-                    self._string_parts.append(decoded)
-                    if state == _S_IN_STRING:
-                        self._dirty = True
+                        if j > n and run and "\ud800" <= run[-1] <= "\udbff":
+                            run = None
+                    scan_ok = run is not None
+                if run is not None:
+                    if run:
+                        self._string_parts.append(run)
+                        if state == _S_IN_STRING:
+                            self._dirty = True
+                    if j > n:
+                        i = n
+                        break
+                    i = j
                 else:
-                    what = "string" if state == _S_IN_STRING else "object key"
-                    raise self._fail(
-                        f"invalid control character {_describe(char)} in {what}",
-                        text,
-                        i,
-                        "a string character (control characters must be escaped)",
-                    )
-                continue
-
-            char = text[i]
-            if char in _WHITESPACE:
-                i = _SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
-                if i == n:
-                    break
-                char = text[i]
-
-            if state == _S_AFTER_VALUE:
-                kind = stack[-1].kind
-                if char == ",":
-                    state = _S_VALUE if kind == _ARRAY else _S_KEY
-                    i += 1
-                elif char == _CLOSERS[kind]:
-                    i += 1
-                    state = self._close(base + i)
-                else:
-                    raise self._fail(
-                        f"unexpected {_describe(char)} after a value",
-                        text,
-                        i,
-                        f"',' or '{_CLOSERS[kind]}'",
-                    )
-            elif state <= _S_ARRAY_FIRST:  # _S_VALUE or _S_ARRAY_FIRST
-                if char == '"':
-                    # A string whose closing quote may be in this piece is decoded whole by
-                    # the json module's decoder; if it is not (or is invalid), the careful path
-                    # below takes it character run by character run, and says what is wrong.
-                    if text.find('"', i + 1) != -1:
-                        try:
-                            string, end = _scanstring(text, i + 1, True)
-                        except ValueError:
-                            pass  # invalid or unterminated: the careful path says which
-                        else:
-                            state = self._complete(string, base + i, base + end)
-                            i = end
-                            continue
-                    self._string_start = base + i
-                    self._string_parts = []
-                    self._dirty = True
-                    state = _S_IN_STRING
-                    i += 1
-                elif char == "{" or char == "[":
-                    if len(stack) >= self._max_depth:
+                    j = _PLAIN_RUN(text, i).end()  # type: ignore[union-attr]
+                    if j > i:
+                        self._string_parts.append(text[i:j])
+                        if state == _S_IN_STRING:
+                            self._dirty = True
+                        i = j
+                        if i == n:
+                            break
+                    char = text[i]
+                    if char == "\\":
+                        decoded, i = self._escape(text, i, n)
+                        if decoded is None:
+                            break  # carried over: the escape is cut by the end of the piece
+                        self._string_parts.append(decoded)
+                        if state == _S_IN_STRING:
+                            self._dirty = True
+                        continue
+                    if char != '"':
+                        what = "string" if state == _S_IN_STRING else "object key"
                         raise self._fail(
-                            f"nesting deeper than max_depth={self._max_depth}",
+                            f"invalid control character {_describe(char)} in {what}",
                             text,
                             i,
-                            "a shallower value",
-                            error_class=JSONDepthError,
+                            "a string character (control characters must be escaped)",
                         )
-                    if self._bulk_ok and len(stack) >= self._completion_depth:
+                    i += 1
+                # The closing quote was text[i - 1].
+                string = "".join(self._string_parts)
+                self._string_parts = []
+                if state == _S_IN_KEY:
+                    stack[-1].key = string
+                    state = _S_COLON
+                    continue
+                # The string was visible while it grew: closing it shows nothing new.
+                value, start, end = string, self._string_start, base + i
+            else:
+                char = text[i]
+                if char in _WHITESPACE:
+                    i = _SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
+                    if i == n:
+                        break
+                    char = text[i]
+
+                if state == _S_AFTER_VALUE:
+                    kind = stack[-1].kind
+                    if char == ",":
+                        state = _S_VALUE if kind == _ARRAY else _S_KEY
+                        i += 1
+                        continue
+                    if char != _CLOSERS[kind]:
+                        raise self._fail(
+                            f"unexpected {_describe(char)} after a value",
+                            text,
+                            i,
+                            f"',' or '{_CLOSERS[kind]}'",
+                        )
+                    # Closing adds nothing visible: the last snapshot shows every member.
+                    i += 1
+                    frame = stack.pop()
+                    value, start, end = frame.items, frame.start, base + i
+                elif state <= _S_ARRAY_FIRST:  # _S_VALUE or _S_ARRAY_FIRST
+                    if char == '"':
+                        # A string whose closing quote may be in this piece is decoded whole by
+                        # the json module's decoder; if it is not (or is invalid), the string
+                        # state above takes it and says what is wrong.
+                        j = -1
+                        if text.find('"', i + 1) != -1:
+                            try:
+                                value, j = _scanstring(text, i + 1, True)
+                            except ValueError:
+                                j = -1  # invalid or unterminated: the careful path says which
+                        if j < 0:
+                            self._string_start = base + i
+                            self._string_parts = []
+                            self._dirty = True
+                            state = _S_IN_STRING
+                            i += 1
+                            continue
+                        self._dirty = True
+                        start, end = base + i, base + j
+                        i = j
+                    elif char == "{" or char == "[":
+                        if len(stack) >= self._max_depth:
+                            raise self._fail(
+                                f"nesting deeper than max_depth={self._max_depth}",
+                                text,
+                                i,
+                                "a shallower value",
+                                error_class=JSONDepthError,
+                            )
                         # Nothing inside this container is to be reported one by one, so if it
                         # is whole in this piece the json module's C decoder may take it at once.
-                        whole = self._decode_whole(text, i)
-                        if whole is not None:
-                            value, end = whole
-                            state = self._complete(value, base + i, base + end)
-                            i = end
-                            continue
-                    if stack:
-                        parent = stack[-1]
-                        key: str | int | None = (
-                            len(parent.items) if parent.kind == _ARRAY else parent.key
+                        whole = (
+                            self._decode_whole(text, i)
+                            if self._bulk_ok and len(stack) >= completion_depth
+                            else None
                         )
-                        path: Path = (*parent.path, key)  # type: ignore[arg-type]
-                    else:
-                        path = ()
-                    if char == "{":
-                        stack.append(_Frame(_OBJECT, {}, path, base + i))
-                        state = _S_OBJECT_FIRST
-                    else:
-                        stack.append(_Frame(_ARRAY, [], path, base + i))
-                        state = _S_ARRAY_FIRST
-                    self._dirty = True
-                    i += 1
-                elif char == "-" or "0" <= char <= "9":
-                    match = _NUMBER(text, i)
-                    end = match.end() if match is not None else i
-                    if end == n or (end + 2 >= n and _NUMBER_PREFIX(text, i) is not None):
-                        if n - i > MAX_NUMBER_LENGTH:
+                        if whole is None:
+                            if stack:
+                                parent = stack[-1]
+                                key: str | int | None = (
+                                    len(parent.items) if parent.kind == _ARRAY else parent.key
+                                )
+                                path: Path = (*parent.path, key)  # type: ignore[arg-type]
+                            else:
+                                path = ()
+                            if char == "{":
+                                stack.append(_Frame(_OBJECT, {}, path, base + i))
+                                state = _S_OBJECT_FIRST
+                            else:
+                                stack.append(_Frame(_ARRAY, [], path, base + i))
+                                state = _S_ARRAY_FIRST
+                            self._dirty = True
+                            i += 1
+                            continue
+                        self._dirty = True
+                        value, j = whole
+                        start, end = base + i, base + j
+                        i = j
+                    elif char == "-" or "0" <= char <= "9":
+                        match = _NUMBER(text, i)
+                        end = match.end() if match is not None else i
+                        if end == n or (end + 2 >= n and _NUMBER_PREFIX(text, i) is not None):
+                            if n - i > MAX_NUMBER_LENGTH:
+                                raise self._fail(
+                                    f"number longer than {MAX_NUMBER_LENGTH} characters",
+                                    text,
+                                    i,
+                                    "a shorter number",
+                                )
+                            self._carry = text[i:]  # it may go on in the next piece
+                            i = n
+                            break
+                        if match is None or text[end] in _NUMBER_CHARS:
+                            raise self._number_error(text, i, end)
+                        if end - i > MAX_NUMBER_LENGTH:  # the same verdict as when it is carried
                             raise self._fail(
                                 f"number longer than {MAX_NUMBER_LENGTH} characters",
                                 text,
                                 i,
                                 "a shorter number",
                             )
-                        self._carry = text[i:]  # it may go on in the next piece
-                        i = n
-                        break
-                    if match is None or text[end] in _NUMBER_CHARS:
-                        raise self._number_error(text, i, end)
-                    if end - i > MAX_NUMBER_LENGTH:  # the same verdict as when it is carried
-                        raise self._fail(
-                            f"number longer than {MAX_NUMBER_LENGTH} characters",
-                            text,
-                            i,
-                            "a shorter number",
-                        )
-                    if match.lastindex is None:
-                        try:
-                            number: Any = int(text[i:end])
-                        except ValueError:
-                            raise self._fail(
-                                f"integer too large ({end - i} digits)",
-                                text,
-                                i,
-                                "a smaller integer",
-                            ) from None
-                    else:
-                        number = float(text[i:end])
-                    state = self._complete(number, base + i, base + end)
-                    i = end
-                elif char in _LITERALS:
-                    word, value = _LITERALS[char]
-                    size = len(word)
-                    if text.startswith(word, i):
-                        state = self._complete(value, base + i, base + i + size)
-                        i += size
-                    else:
-                        piece = text[i : i + size]
-                        for k, (got, want) in enumerate(zip(piece, word, strict=False)):
-                            if got != want:
+                        if match.lastindex is None:
+                            try:
+                                value = int(text[i:end])
+                            except ValueError:
                                 raise self._fail(
-                                    f"invalid literal (expected {word!r})", text, i + k, repr(want)
-                                )
-                        self._carry = piece  # a prefix of the word, cut by the end of the piece
-                        i = n
-                        break
-                elif char == "]" and state == _S_ARRAY_FIRST:
-                    i += 1
-                    state = self._close(base + i)
-                else:
-                    expected = "a value or ']'" if state == _S_ARRAY_FIRST else "a value"
-                    raise self._fail(f"unexpected {_describe(char)}", text, i, expected)
-            elif state == _S_COLON:
-                if char != ":":
-                    raise self._fail(
-                        f"unexpected {_describe(char)} after an object key", text, i, "':'"
-                    )
-                state = _S_VALUE
-                i += 1
-            elif char == '"':  # _S_KEY or _S_OBJECT_FIRST
-                if text.find('"', i + 1) != -1:
-                    try:
-                        string, end = _scanstring(text, i + 1, True)
-                    except ValueError:
-                        pass
-                    else:
-                        stack[-1].key = string
-                        state = _S_COLON
+                                    f"integer too large ({end - i} digits)",
+                                    text,
+                                    i,
+                                    "a smaller integer",
+                                ) from None
+                        else:
+                            value = float(text[i:end])
+                        self._dirty = True
+                        start = base + i
                         i = end
-                        continue
-                self._string_start = base + i
-                self._string_parts = []
-                state = _S_IN_KEY
-                i += 1
-            elif char == "}" and state == _S_OBJECT_FIRST:
-                i += 1
-                state = self._close(base + i)
+                        end += base
+                    elif char in _LITERALS:
+                        word, value = _LITERALS[char]
+                        size = len(word)
+                        if not text.startswith(word, i):
+                            piece = text[i : i + size]
+                            for k, (got, want) in enumerate(zip(piece, word, strict=False)):
+                                if got != want:
+                                    raise self._fail(
+                                        f"invalid literal (expected {word!r})",
+                                        text,
+                                        i + k,
+                                        repr(want),
+                                    )
+                            self._carry = piece  # a prefix of the word, cut by the end of the piece
+                            i = n
+                            break
+                        self._dirty = True
+                        start = base + i
+                        i += size
+                        end = base + i
+                    elif char == "]" and state == _S_ARRAY_FIRST:
+                        i += 1
+                        frame = stack.pop()
+                        value, start, end = frame.items, frame.start, base + i
+                    else:
+                        expected = "a value or ']'" if state == _S_ARRAY_FIRST else "a value"
+                        raise self._fail(f"unexpected {_describe(char)}", text, i, expected)
+                elif state == _S_COLON:
+                    if char != ":":
+                        raise self._fail(
+                            f"unexpected {_describe(char)} after an object key", text, i, "':'"
+                        )
+                    state = _S_VALUE
+                    i += 1
+                    continue
+                elif char == '"':  # _S_KEY or _S_OBJECT_FIRST
+                    if text.find('"', i + 1) != -1:
+                        try:
+                            string, end = _scanstring(text, i + 1, True)
+                        except ValueError:
+                            pass
+                        else:
+                            stack[-1].key = string
+                            state = _S_COLON
+                            i = end
+                            continue
+                    self._string_start = base + i
+                    self._string_parts = []
+                    state = _S_IN_KEY
+                    i += 1
+                    continue
+                elif char == "}" and state == _S_OBJECT_FIRST:
+                    i += 1
+                    frame = stack.pop()
+                    value, start, end = frame.items, frame.start, base + i
+                else:
+                    expected = "'\"' or '}'" if state == _S_OBJECT_FIRST else "'\"' (a key)"
+                    raise self._fail(
+                        f"unexpected {_describe(char)} where a key belongs", text, i, expected
+                    )
+
+            # A value completed: store it in its container (or as the root), record it.
+            if stack:
+                frame = stack[-1]
+                if frame.kind == _ARRAY:
+                    if len(stack) <= completion_depth:
+                        self._completed.append((frame.path, len(frame.items), value, start, end))
+                    frame.items.append(value)
+                else:
+                    if len(stack) <= completion_depth:
+                        self._completed.append((frame.path, frame.key, value, start, end))
+                    frame.items[frame.key] = value
+                    frame.key = None
+                state = _S_AFTER_VALUE
             else:
-                expected = "'\"' or '}'" if state == _S_OBJECT_FIRST else "'\"' (a key)"
-                raise self._fail(
-                    f"unexpected {_describe(char)} where a key belongs", text, i, expected
-                )
+                self._root = value
+                self._end = end
+                self._completed.append(((), _MISSING, value, start, end))
+                state = _S_DONE
         self._state = state
         return n - len(self._carry)
 
@@ -631,40 +709,6 @@ class JSONParser:
             return _SCAN_WHOLE(text, i)  # type: ignore[no-any-return]
         except (ValueError, StopIteration, RecursionError, _Refused):
             return None
-
-    def _complete(self, value: Any, start: int, end: int) -> int:
-        """Store a completed value in its container (or as the root); return the next state."""
-        self._dirty = True
-        stack = self._stack
-        if not stack:
-            self._root = value
-            self._end = end
-            self._completed.append(CompletedValue((), value, start, end))
-            return _S_DONE
-        frame = stack[-1]
-        if frame.kind == _ARRAY:
-            if len(stack) <= self._completion_depth:
-                self._completed.append(
-                    CompletedValue((*frame.path, len(frame.items)), value, start, end)
-                )
-            frame.items.append(value)
-        else:
-            key = frame.key
-            if len(stack) <= self._completion_depth:
-                self._completed.append(CompletedValue((*frame.path, key), value, start, end))  # type: ignore[arg-type]
-            frame.items[key] = value
-            frame.key = None
-        return _S_AFTER_VALUE
-
-    def _close(self, end: int) -> int:
-        """Close the innermost container (``end`` is the offset past its bracket)."""
-        frame = self._stack.pop()
-        # Closing adds nothing visible: the last snapshot already shows every member. So the
-        # dirty flag is restored after _complete sets it.
-        dirty = self._dirty
-        state = self._complete(frame.items, frame.start, end)
-        self._dirty = dirty
-        return state
 
     def _member_in_progress(self, level: int) -> bool:
         """Whether the container at ``level`` has a member being received (not just its key)."""
