@@ -273,6 +273,8 @@ class JSONParser:
             if plain == _PLAIN_VALUE:
                 self._dirty = True  # a growing value shows; a growing key does not
             return
+        if plain and "\\" in text and self._take_escaped_run(text, plain):
+            return
         if self._error is not None:
             raise self._error
         if not text:
@@ -280,6 +282,12 @@ class JSONParser:
         if self._carry:
             text = self._carry + text
             self._carry = ""
+            state = self._state
+            if state in (_S_IN_STRING, _S_IN_KEY):
+                # An escape was cut by the end of the last piece.
+                kind = _PLAIN_VALUE if state == _S_IN_STRING else _PLAIN_KEY
+                if self._take_escaped_run(text, kind):
+                    return
         self._plain = 0
         self._bulk_ok = self._bulk_allowed
         try:
@@ -303,6 +311,47 @@ class JSONParser:
                 self._line += newlines
                 self._last_newline = self._base + text.rindex("\n", 0, consumed)
         self._base += consumed
+
+    def _take_escaped_run(self, text: str, plain: int) -> bool:
+        """Take a piece of string content holding escapes, decoded by the json module's C string
+        decoder. ``text`` starts inside the string, not inside an escape (a carried escape is
+        prepended to it). An escape cut by the end of the piece is carried over, once checked to
+        be a valid beginning. Returns False, having changed nothing, when the piece closes the
+        string, holds something invalid or ends with a high surrogate (which waits for its low
+        half): the general path decides those and says what is wrong.
+
+        Prose with escapes (A in the parser benchmark) fed in 4-character pieces: a fifth of the
+        pieces hold or continue an escape; here they cost about a third of the general path.
+        """
+        n = len(text)
+        end = n
+        k = text.rfind("\\")
+        if k + 6 > n:
+            # The last backslash starts an escape unless it ends a run of an even length (\\).
+            first = k
+            while first > 0 and text[first - 1] == "\\":
+                first -= 1
+            if (k - first) % 2 == 0 and (k + 2 > n or text[k + 1] == "u"):
+                if k + 2 <= n and _HEX_PREFIX(text, k + 2, n) is None:
+                    return False  # not a valid beginning of an escape: the general path says why
+                end = k
+        try:
+            run, j = _scanstring(text[:end] + '"', 0, True)
+        except ValueError:
+            return False
+        if j <= end or (run and "\ud800" <= run[-1] <= "\udbff"):
+            return False
+        if run:
+            self._string_parts.append(run)
+            if plain == _PLAIN_VALUE:
+                self._dirty = True
+        self._base += end
+        if end < n:
+            self._carry = text[end:]
+            self._plain = 0
+        else:
+            self._plain = plain
+        return True
 
     def close(self) -> Any:
         """End the input: return the complete value, or raise ``JSONParseError`` saying what is missing."""
@@ -431,10 +480,11 @@ class JSONParser:
                 # go the careful way below, which says what is wrong or carries the escape over.
                 run: str | None = None
                 if scan_ok:
-                    # Unless an escape may be cut by the end of the piece: a failed try raises,
+                    # Only for escapes: plain text is as cheap the careful way (no call). And not
+                    # when an escape may be cut by the end of the piece: a failed try raises,
                     # which costs more than the careful path.
                     k = text.rfind("\\", i)
-                    scan_ok = k < 0 or (k + 6 <= n or (k + 2 <= n and text[k + 1] != "u"))
+                    scan_ok = k >= 0 and (k + 6 <= n or (k + 2 <= n and text[k + 1] != "u"))
                 if scan_ok:
                     try:
                         run, j = _scanstring(text + '"', i, True)
