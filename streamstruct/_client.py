@@ -35,7 +35,7 @@ from ._errors import (
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._partial import _partial_classes
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
-from ._stream import AsyncIterableStream, AsyncPartialStream
+from ._stream import AsyncIterableStream, AsyncPartialStream, close_response
 from ._wire import status_error
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
@@ -175,7 +175,7 @@ class AsyncClient:
                 delay = None
             except httpx.TransportError as exc:
                 error = APIConnectionError(
-                    f"could not connect to {_origin(url)}: {type(exc).__name__}: {exc}"
+                    f"could not connect to {_origin(url)}: {type(exc).__name__}: {_reason(exc)}"
                 )
                 cause = exc
                 delay = None
@@ -293,6 +293,19 @@ def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
         return value
     return httpx.Timeout(value)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first non-empty message down the exception's causes (trio's TLS errors have none)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        if text:
+            return text
+        current = current.__cause__ or current.__context__
+    return "no reason given"
 
 
 def _origin(url: httpx.URL) -> str:
@@ -578,9 +591,15 @@ class AsyncCompletions:
         )
         if reader_box is not None:
             reader_box.append(reader)
+        body: AsyncIterator[bytes] | None = None
         try:
             if "text/event-stream" in response.headers.get("content-type", ""):
-                async for data in response.aiter_raw():
+                # The body stream itself, closed by ``close_response`` (see ``_stream``): an
+                # iteration left at [DONE] must not leave httpx's generators half-run.
+                stream = response.stream
+                assert isinstance(stream, httpx.AsyncByteStream)
+                body = stream.__aiter__()
+                async for data in body:
                     reader.feed(data)
                     if reader.done_marker:
                         break
@@ -600,7 +619,7 @@ class AsyncCompletions:
                 f"the connection was lost ({type(exc).__name__}: {exc})", text=reader.text
             ) from exc
         finally:
-            await response.aclose()
+            await close_response(body, response)
         return reader.finish()
 
     def _stream_parts(

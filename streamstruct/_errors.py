@@ -81,6 +81,17 @@ class StreamStructError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors take keyword-only arguments, which the default reduction (``cls(*args)``) cannot
+        # give back: rebuild bare, then restore every attribute (multiprocessing, caches, logs).
+        return (_rebuild, (type(self), self.message), self.__dict__)
+
+
+def _rebuild(cls: type[StreamStructError], message: str) -> StreamStructError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
+
 
 class SSEError(StreamStructError):
     """The response body is not a usable Server-Sent Events stream."""

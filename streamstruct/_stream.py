@@ -187,7 +187,7 @@ class _BaseStream(Generic[_Out, _M]):
 
     async def _close_response(self) -> None:
         raw, self._raw = self._raw, None
-        await _close(raw, self._response)
+        await close_response(raw, self._response)
 
     def __del__(self) -> None:
         # Opened, never finished nor closed, and dropped (``await stream`` and then forgotten):
@@ -198,7 +198,7 @@ class _BaseStream(Generic[_Out, _M]):
             raw, self._raw = self._raw, None
 
             async def close() -> None:
-                await _close(raw, response)
+                await close_response(raw, response)
 
             schedule(close)
 
@@ -425,7 +425,7 @@ def _loop_scheduler() -> Callable[[Callable[[], Awaitable[None]]], None] | None:
     return None
 
 
-async def _close(raw: AsyncIterator[bytes] | None, response: httpx.Response | None) -> None:
+async def close_response(raw: AsyncIterator[bytes] | None, response: httpx.Response | None) -> None:
     """Close a response and its body iterator, shielded from cancellation.
 
     Shielded: a cancelled consumer must still hand its connection back to the pool.
