@@ -504,7 +504,15 @@ class JSONParser:
                         break
                     i = j
                 else:
-                    j = _PLAIN_RUN(text, i).end()  # type: ignore[union-attr]
+                    # Plain text up to the next quote, found with str methods (a regular
+                    # expression call costs several times more for a few characters); the
+                    # regular expression only where there is a backslash or a character that
+                    # isprintable() rejects, to stop at the right one.
+                    j = text.find('"', i)
+                    if j < 0:
+                        j = n
+                    if j > i and ("\\" in text[i:j] or not text[i:j].isprintable()):
+                        j = _PLAIN_RUN(text, i).end()  # type: ignore[union-attr]
                     if j > i:
                         self._string_parts.append(text[i:j])
                         if state == _S_IN_STRING:
@@ -542,7 +550,10 @@ class JSONParser:
             else:
                 char = text[i]
                 if char in _WHITESPACE:
-                    i = _SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
+                    # Usually one space (", " and ": "): the regular expression only for a run.
+                    i += 1
+                    if i < n and text[i] in _WHITESPACE:
+                        i = _SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
                     if i == n:
                         break
                     char = text[i]
@@ -626,7 +637,13 @@ class JSONParser:
                     elif char == "-" or "0" <= char <= "9":
                         match = _NUMBER(text, i)
                         end = match.end() if match is not None else i
-                        if end == n or (end + 2 >= n and _NUMBER_PREFIX(text, i) is not None):
+                        # Cut by the end of the piece ('1.', '1e', '-'): it may go on. Only a
+                        # number character after the match can make it so (a cheap test first).
+                        if end == n or (
+                            end + 2 >= n
+                            and text[end] in _NUMBER_CHARS
+                            and _NUMBER_PREFIX(text, i) is not None
+                        ):
                             if n - i > MAX_NUMBER_LENGTH:
                                 raise self._fail(
                                     f"number longer than {MAX_NUMBER_LENGTH} characters",
