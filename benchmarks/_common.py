@@ -1,0 +1,193 @@
+"""What the suite's sections share: a figure type, the progress line, tables, optional imports.
+
+Nothing here measures anything; the sections (``parser_alternatives``, ``e2e_alternatives``,
+``concurrency``, ``memory``) do, and ``suite`` runs them in order.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import importlib.metadata
+import importlib.util
+import math
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Final, TextIO
+
+__all__ = [
+    "KB",
+    "MB",
+    "Figure",
+    "Progress",
+    "Target",
+    "gc_off",
+    "grid",
+    "installed",
+    "optional",
+    "seconds_label",
+    "size_label",
+    "version",
+]
+
+KB: Final = 1_000
+MB: Final = 1_000_000
+
+
+def optional(name: str) -> ModuleType | None:
+    """The module, or None when it is not installed (the ``bench`` extra brings the heavy ones).
+
+    Imported on first use, not with the section, so that a child process that does not need it
+    (the memory figures, the concurrency server) does not pay for importing instructor.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def installed(name: str) -> bool:
+    """Whether ``name`` can be imported, without importing it."""
+    return importlib.util.find_spec(name) is not None
+
+
+def version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@contextmanager
+def gc_off() -> Iterator[None]:
+    """The garbage collector off (after a collection) while timing; back as it was after."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@dataclass
+class Figure:
+    """One method on one input: ``seconds`` is the median total (None: not measured, see ``note``).
+
+    ``extrapolated`` says how the figure was projected when it was not measured in full.
+    """
+
+    seconds: float | None
+    runs: int = 0
+    snapshots: int | None = None
+    extrapolated: str | None = None
+    note: str = ""
+
+
+@dataclass
+class Target:
+    """One of the issue's targets, checked against this run's figures."""
+
+    what: str
+    limit: str
+    measured: str
+    passed: bool | None  # None: not measured in this run
+
+    @property
+    def verdict(self) -> str:
+        return "n/a" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+
+def size_label(size: int) -> str:
+    if size >= MB and size % MB == 0:
+        return f"{size // MB} MB"
+    if size >= KB and size % KB == 0:
+        return f"{size // KB} KB"
+    return f"{size} B"
+
+
+def seconds_label(seconds: float) -> str:
+    if seconds >= 100:
+        return f"{seconds:,.0f} s"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} us"
+
+
+def grid(header: Sequence[str], body: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """Columns padded to width: the first ``left`` left-aligned, the rest right-aligned."""
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def render(line: Sequence[str]) -> str:
+        cells = [
+            cell.ljust(width) if i < left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        return " | ".join(cells).rstrip()
+
+    rule = "-+-".join("-" * width for width in widths)
+    return [render(header), rule, *(render(line) for line in body)]
+
+
+class Progress:
+    """A progress bar on one stderr line, redrawn in place (``\\r``); plain lines when not a tty.
+
+    ``total`` steps are planned up front; ``step(label)`` starts the next one, ``note(text)``
+    prints a line above the bar (a skipped method, a projection) without breaking it.
+    """
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.total = max(1, total)
+        self.done = 0
+        self._stream = sys.stderr if stream is None else stream
+        self._enabled = enabled
+        self._tty = self._stream.isatty()
+        self._start = time.perf_counter()
+        self._label = ""
+
+    def step(self, label: str) -> None:
+        if self._label:
+            self.done = min(self.total, self.done + 1)
+        self._label = label
+        self._draw()
+
+    def note(self, text: str) -> None:
+        if not self._enabled:
+            return
+        if self._tty:
+            self._stream.write("\r\x1b[2K")
+        self._stream.write(f"  {text}\n")
+        self._draw()
+
+    def finish(self) -> None:
+        if self._label:
+            self.done = min(self.total, self.done + 1)
+        self._label = "done"
+        self._draw()
+        if self._enabled and self._tty:
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _draw(self) -> None:
+        if not self._enabled:
+            return
+        elapsed = time.perf_counter() - self._start
+        minutes, secs = divmod(int(elapsed), 60)
+        width = 24
+        filled = math.floor(width * self.done / self.total)
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"[{bar}] {self.done}/{self.total} {minutes}:{secs:02d} {self._label}"
+        if self._tty:
+            columns = shutil.get_terminal_size((100, 20)).columns
+            self._stream.write("\r\x1b[2K" + line[: columns - 1])
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()

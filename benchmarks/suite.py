@@ -1,0 +1,263 @@
+"""The whole benchmark in one command: ``python -m benchmarks``.
+
+Four sections, run in order in one process (the concurrency server and the memory figures in child
+processes), a progress bar on stderr while they run, then the tables, the targets of the issue
+with PASS/FAIL, and a plot (time against output size, log-log, every method) written to
+``docs/benchmarks.png``:
+
+1. ``parser_alternatives``: JSONParser next to json.loads, jiter, and, streamed in 4-char pieces with
+   a snapshot each time, jiter / pydantic-core / partial-json-parser re-parsing and ijson push;
+2. ``e2e_alternatives``: one recorded content-mode transcript per size (1 KB to 1 MB) replayed in
+   process into streamstruct, the openai SDK's ``.stream()`` helper and instructor, next to the floor
+   (SSE decoding and ``json.loads`` of each chunk, nothing else): CPU per SSE event;
+3. ``concurrency``: N = 1 to 1,000 concurrent streams over loopback, streamstruct and the openai
+   SDK's raw streaming against the same simulator server;
+4. ``memory``: peak resident memory streaming a 10 MB structured output.
+
+``--quick`` runs small sizes (under a minute); ``--only parser,e2e`` picks sections. Missing
+optional packages (the ``bench`` extra) skip their columns, and the output says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from benchmarks import concurrency, e2e_alternatives, memory, parser_alternatives, plot
+from benchmarks._common import KB, MB, Progress, Target, grid, version
+
+__all__ = ["FULL", "QUICK", "SECTIONS", "Settings", "SuiteResults", "format_suite", "main", "run"]
+
+SECTIONS: Final = ("parser", "e2e", "concurrency", "memory")
+DEFAULT_PLOT: Final = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.png"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How big and how long: the full run, ``--quick``, or a test's tiny one."""
+
+    parser_docs: tuple[str, ...] = ("B",)
+    parser_sizes: tuple[int, ...] = (1 * KB, 10 * KB, 100 * KB, 1 * MB)
+    parser_repeat: int = 3
+    parser_budget: float = 2.0
+    e2e_sizes: tuple[int, ...] = e2e_alternatives.DEFAULT_SIZES
+    e2e_repeat: int = 3
+    e2e_budget: float = 150.0
+    e2e_methods: tuple[str, ...] = e2e_alternatives.METHODS
+    concurrency_ns: tuple[int, ...] = concurrency.DEFAULT_N
+    concurrency_rounds: int = concurrency.ROUNDS
+    concurrency_min_streams: int = concurrency.MIN_STREAMS
+    concurrency_clients: tuple[str, ...] = concurrency.CLIENTS
+    memory_size: int = memory.DEFAULT_SIZE
+
+
+FULL: Final = Settings()
+QUICK: Final = Settings(
+    parser_sizes=(1 * KB, 10 * KB),
+    parser_repeat=1,
+    parser_budget=0.2,
+    e2e_sizes=(1 * KB, 10 * KB),
+    e2e_repeat=1,
+    e2e_budget=2.0,
+    concurrency_ns=(1, 10, 100),
+    concurrency_rounds=1,
+    concurrency_min_streams=concurrency.QUICK_MIN_STREAMS,
+    memory_size=1 * MB,
+)
+
+
+@dataclass
+class SuiteResults:
+    settings: Settings
+    meta: dict[str, Any]
+    parser: parser_alternatives.ParserResults | None = None
+    e2e: e2e_alternatives.E2EResults | None = None
+    concurrency: concurrency.ConcurrencyResults | None = None
+    memory: memory.MemoryResults | None = None
+    seconds: float = 0.0
+    plot: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def targets(self) -> list[Target]:
+        out: list[Target] = []
+        if self.e2e is not None:
+            out += e2e_alternatives.targets(self.e2e)
+        if self.concurrency is not None:
+            out += concurrency.targets(self.concurrency)
+        if self.memory is not None:
+            out += memory.targets(self.memory)
+        return out
+
+
+def _steps(settings: Settings, sections: Sequence[str]) -> int:
+    steps = 0
+    if "parser" in sections:
+        steps += parser_alternatives.planned_steps(settings.parser_docs, settings.parser_sizes)
+    if "e2e" in sections:
+        steps += e2e_alternatives.planned_steps(settings.e2e_sizes, settings.e2e_methods)
+    if "concurrency" in sections:
+        steps += concurrency.planned_steps(
+            settings.concurrency_ns, settings.concurrency_rounds, settings.concurrency_clients
+        )
+    if "memory" in sections:
+        steps += memory.planned_steps()
+    return steps
+
+
+def _meta() -> dict[str, Any]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "machine": platform.machine(),
+        "system": f"{platform.system()} {platform.release()}",
+        "cpus": os.cpu_count(),
+        "load_average_at_start": None if load is None else [round(x, 2) for x in load],
+        "streamstruct": version("streamstruct"),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def run(
+    settings: Settings = FULL,
+    *,
+    sections: Sequence[str] = SECTIONS,
+    plot_path: Path | None = DEFAULT_PLOT,
+    progress: Progress | None = None,
+) -> SuiteResults:
+    """Run the chosen sections; draw the plot when ``plot_path`` is given and matplotlib is there."""
+    results = SuiteResults(settings, _meta())
+    start = time.perf_counter()
+    if "parser" in sections:
+        results.parser = parser_alternatives.run(
+            docs=settings.parser_docs,
+            sizes=settings.parser_sizes,
+            repeat=settings.parser_repeat,
+            budget=settings.parser_budget,
+            progress=progress,
+        )
+    if "e2e" in sections:
+        results.e2e = e2e_alternatives.run(
+            sizes=settings.e2e_sizes,
+            methods=settings.e2e_methods,
+            repeat=settings.e2e_repeat,
+            budget=settings.e2e_budget,
+            progress=progress,
+        )
+    if "concurrency" in sections:
+        results.concurrency = concurrency.run(
+            ns=settings.concurrency_ns,
+            rounds=settings.concurrency_rounds,
+            min_streams=settings.concurrency_min_streams,
+            clients=settings.concurrency_clients,
+            progress=progress,
+        )
+    if "memory" in sections:
+        results.memory = memory.run(size=settings.memory_size, progress=progress)
+    results.seconds = time.perf_counter() - start
+    if plot_path is not None and (results.parser is not None or results.e2e is not None):
+        if plot.available():
+            title = (
+                f"streamstruct {results.meta['streamstruct']}, Python {results.meta['python']},"
+                f" {results.meta['cpus']} CPUs"
+            )
+            plot.write_plot(plot_path, parser=results.parser, e2e=results.e2e, title=title)
+            results.plot = str(plot_path)
+        else:
+            results.notes.append("plot skipped: matplotlib not installed")
+    return results
+
+
+def format_suite(results: SuiteResults) -> str:
+    meta = results.meta
+    load = meta["load_average_at_start"]
+    lines = [
+        f"streamstruct {meta['streamstruct']} benchmarks: Python {meta['python']}"
+        f" ({meta['implementation']}, {meta['machine']}, {meta['system']}), {meta['cpus']} CPUs"
+        + ("" if load is None else f", load average at start {load[0]:.2f}")
+        + f", {meta['started']}",
+        "",
+    ]
+    sections: list[str] = []
+    if results.parser is not None:
+        sections.append(parser_alternatives.format_results(results.parser))
+    if results.e2e is not None:
+        sections.append(e2e_alternatives.format_results(results.e2e))
+    if results.concurrency is not None:
+        sections.append(concurrency.format_results(results.concurrency))
+    if results.memory is not None:
+        sections.append(memory.format_results(results.memory))
+    lines.append("\n\n".join(sections))
+    checks = results.targets()
+    if checks:
+        lines += ["", "Targets (the issue's):"]
+        lines += grid(
+            ["target", "limit", "measured", "verdict"],
+            [[c.what, c.limit, c.measured, c.verdict] for c in checks],
+            left=1,
+        )
+    lines.append("")
+    if results.plot:
+        lines.append(f"Plot: {results.plot}")
+    lines += results.notes
+    minutes, seconds = divmod(round(results.seconds), 60)
+    lines.append(f"Total time: {minutes}:{seconds:02d}")
+    return "\n".join(lines)
+
+
+def to_json(results: SuiteResults) -> dict[str, Any]:
+    data = asdict(results)
+    data["targets"] = [{**asdict(c), "verdict": c.verdict} for c in results.targets()]
+    return data
+
+
+def _sections(text: str) -> list[str]:
+    chosen = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in SECTIONS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown sections {', '.join(unknown) or '(none)'}: choose from {', '.join(SECTIONS)}"
+        )
+    return chosen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=(__doc__ or "").split("\n\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run each (< 1 min)")
+    parser.add_argument(
+        "--only", type=_sections, default=list(SECTIONS), help="e.g. parser,e2e (default: all)"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw figures")
+    parser.add_argument(
+        "--plot", type=Path, default=DEFAULT_PLOT, help=f"the PNG (default {DEFAULT_PLOT.name})"
+    )
+    parser.add_argument("--no-plot", action="store_true", help="write no PNG")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    progress = Progress(_steps(settings, args.only), enabled=not args.no_progress)
+    results = run(
+        settings,
+        sections=args.only,
+        plot_path=None if args.no_plot else args.plot,
+        progress=progress,
+    )
+    progress.finish()
+    print(format_suite(results))
+    if args.json is not None:
+        args.json.write_text(json.dumps(to_json(results), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

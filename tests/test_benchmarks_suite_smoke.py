@@ -1,0 +1,148 @@
+"""The benchmark suite (``python -m benchmarks``) still runs: every section at a tiny size, in process.
+
+Benchmarks are not tests; this keeps ``benchmarks/suite.py`` and its sections from rotting. It
+needs none of the ``bench`` extra: the alternatives that are missing are skipped and said so, and
+the ones that are there run too, at sizes small enough for the whole file to take seconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `benchmarks` is a package beside `streamstruct`, not installed
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import (  # noqa: E402
+    _common,
+    concurrency,
+    e2e,
+    e2e_alternatives,
+    memory,
+    parser_alternatives,
+    suite,
+)
+
+TINY = suite.Settings(
+    parser_sizes=(300, 1_000),
+    parser_repeat=1,
+    parser_budget=0.02,
+    e2e_sizes=(400, 1_000),
+    e2e_repeat=1,
+    e2e_budget=0.5,
+    # the methods that need no optional package: instructor and openai only make it slower
+    e2e_methods=(
+        e2e_alternatives.FLOOR,
+        e2e_alternatives.STREAMSTRUCT,
+        e2e_alternatives.FLOOR_16K,
+        e2e_alternatives.STREAMSTRUCT_16K,
+    ),
+    concurrency_ns=(1, 3),
+    concurrency_rounds=1,
+    concurrency_min_streams=3,
+    concurrency_clients=(concurrency.STREAMSTRUCT,),
+    memory_size=20_000,
+)
+
+
+def test_the_content_transcript_is_an_openai_json_schema_stream() -> None:
+    rows = e2e_alternatives.rows_for(1_000)
+    transcript = e2e_alternatives.build_content_transcript(rows)
+    assert len(transcript.arguments.encode()) >= 1_000
+    assert len(e2e._dump(e2e.build_report(rows - 1)).encode()) < 1_000  # the fewest rows
+    payloads = [
+        frame.decode().removeprefix("data: ").removesuffix("\n\n") for frame in transcript.frames
+    ]
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == transcript.arguments
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"]["completion_tokens"] > 0
+
+
+def test_the_floor_and_streamstruct_agree_on_the_events() -> None:
+    transcript = e2e_alternatives.build_content_transcript(5)
+    floor = e2e_alternatives.measure(e2e_alternatives.FLOOR, transcript, repeat=1)
+    ours = e2e_alternatives.measure(e2e_alternatives.STREAMSTRUCT, transcript, repeat=1)
+    assert floor.seconds is not None
+    assert ours.seconds is not None
+    assert floor.snapshots == 0
+    assert ours.snapshots is not None
+    assert 0 < ours.snapshots <= transcript.events
+
+
+def test_the_memory_frames_are_the_answer() -> None:
+    content = e2e._dump(e2e.build_report(4))
+    frames = list(memory._frames(content, 7))
+    assert frames[-1] == b"data: [DONE]\n\n"
+    chunks = [json.loads(frame[len(b"data: ") :]) for frame in frames[:-1]]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
+
+
+def test_the_progress_bar_writes_plain_lines_when_not_a_terminal() -> None:
+    out = io.StringIO()
+    progress = _common.Progress(2, stream=out)
+    progress.step("one")
+    progress.note("a note")
+    progress.step("two")
+    progress.finish()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[")
+    assert lines[0].endswith("one")
+    assert "  a note" in lines
+    assert lines[-1].startswith("[" + "#" * 24 + "] 2/2")
+
+
+def test_sections_are_chosen_by_name() -> None:
+    assert suite._sections("parser, E2E") == ["parser", "e2e"]
+    with pytest.raises(Exception, match="unknown sections"):
+        suite._sections("parser,nope")
+
+
+def test_the_whole_suite_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    sections = ["parser", "e2e", "memory"]
+    if importlib.util.find_spec("uvicorn") is not None:
+        sections.insert(2, "concurrency")
+    out = io.StringIO()
+    progress = _common.Progress(suite._steps(TINY, sections), stream=out)
+    plot = tmp_path / "plot.png"
+    results = suite.run(TINY, sections=sections, plot_path=plot, progress=progress)
+    progress.finish()
+    text = suite.format_suite(results)
+
+    for heading in ("1. Parser", "2. End to end", "4. Memory", "Targets (the issue's):"):
+        assert heading in text
+    assert results.parser is not None
+    assert results.e2e is not None
+    assert [row.size for row in results.parser.rows] == [300, 1_000]
+    for entry in results.e2e.sizes:
+        for method in (e2e_alternatives.FLOOR, e2e_alternatives.STREAMSTRUCT):
+            assert entry.per_event_us(method) is not None
+        assert set(entry.figures) == set(TINY.e2e_methods)
+    if "concurrency" in sections:
+        assert results.concurrency is not None
+        assert "3. Concurrency" in text
+        ours = results.concurrency.get(concurrency.STREAMSTRUCT, 3)
+        assert ours is not None
+        assert ours.events == 3 * concurrency.events_per_stream()
+    assert results.memory is not None
+    if not results.memory.skipped:
+        peak = results.memory.get(memory.STREAMSTRUCT)
+        assert peak is not None
+        assert peak.json_bytes >= 20_000
+        assert peak.peak_kib >= peak.baseline_kib
+    verdicts = {target.verdict for target in results.targets()}
+    assert verdicts <= {"PASS", "FAIL", "n/a"}
+    assert json.loads(json.dumps(suite.to_json(results)))["settings"]["memory_size"] == 20_000
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert plot.read_bytes().startswith(b"\x89PNG")
+    else:
+        assert "plot skipped: matplotlib not installed" in text
+    assert parser_alternatives.SHORT[parser_alternatives.PARSER_STREAM] in text
