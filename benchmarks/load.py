@@ -13,7 +13,8 @@ model with nested lists (``items: list[Item]``, each with ``tags: list[Tag]``, a
 answer sent in 4-character deltas, one SSE event each, as a model writes; all are started at once
 and iterated to the end. Each final object is compared with the expected one.
 
-Printed: wall time; SSE events per second (all streams together, counted from the body the
+Printed: wall time; the client's CPU time (when it is well below the wall time, the server - a
+single uvicorn process - is the bottleneck, not the client); SSE events per second (all streams together, counted from the body the
 simulator sends); snapshots per second; the slowest stream; the client's peak memory - its
 maximum resident set size (``getrusage``) and, with ``--tracemalloc`` (slower), the peak of the
 Python heap during the run.
@@ -84,6 +85,7 @@ class Result:
     events: int
     snapshots: int
     seconds: float
+    client_cpu_seconds: float
     events_per_second: float
     snapshots_per_second: float
     slowest_stream: float
@@ -142,10 +144,12 @@ async def run_load(
         if heap:
             tracemalloc.start()
         started = time.perf_counter()
+        cpu_started = time.process_time()
         async with anyio.create_task_group() as tasks:
             for _ in range(streams):
                 tasks.start_soon(one)
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         peak_heap = None
         if heap:
             peak_heap = tracemalloc.get_traced_memory()[1] / 2**20
@@ -158,6 +162,7 @@ async def run_load(
         events=events,
         snapshots=snapshots,
         seconds=round(seconds, 3),
+        client_cpu_seconds=round(cpu, 3),
         events_per_second=round(events / seconds),
         snapshots_per_second=round(snapshots / seconds),
         slowest_stream=round(slowest, 3),
@@ -216,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"  wall time         {result.seconds:.2f} s (slowest stream {result.slowest_stream:.2f} s)"
+    )
+    print(
+        f"  client CPU        {result.client_cpu_seconds:.2f} s "
+        f"({result.client_cpu_seconds / result.seconds:.0%} of the wall time; the rest is waiting "
+        "for the server)"
     )
     print(f"  SSE events        {result.events:,} ({result.events_per_second:,} events/s)")
     print(f"  snapshots         {result.snapshots:,} ({result.snapshots_per_second:,}/s)")
