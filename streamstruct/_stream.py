@@ -192,8 +192,8 @@ class _BaseStream(Generic[_Out, _M]):
     def __del__(self) -> None:
         # Opened, never finished nor closed, and dropped (``await stream`` and then forgotten):
         # close the response on its loop, or its connection would stay checked out of the pool.
-        response = self._response
-        schedule = self._schedule
+        response = getattr(self, "_response", None)  # None if __init__ never got that far
+        schedule = getattr(self, "_schedule", None)
         if response is not None and not response.is_closed and schedule is not None:
             raw, self._raw = self._raw, None
 
