@@ -181,7 +181,6 @@ class JSONParser:
         "_allow_trailing",
         "_base",
         "_bulk_allowed",
-        "_bulk_ok",
         "_carry",
         "_completed",
         "_completion_depth",
@@ -234,7 +233,6 @@ class JSONParser:
         # The C decoder nests as deep as the recursion limit allows: only where that cannot pass
         # max_depth may it decode a container whole.
         self._bulk_allowed = sys.getrecursionlimit() <= max_depth
-        self._bulk_ok = False
         self._plain = 0  # inside a string (_PLAIN_*), nothing carried, no error: see feed()
 
     # -- public API ---------------------------------------------------------------------------
@@ -288,22 +286,12 @@ class JSONParser:
                 kind = _PLAIN_VALUE if state == _S_IN_STRING else _PLAIN_KEY
                 if self._take_escaped_run(text, kind):
                     return
-        self._plain = 0
-        self._bulk_ok = self._bulk_allowed
         try:
-            consumed = self._parse(text)
+            consumed = self._parse(text)  # it sets _plain for the next piece
         except JSONParseError as error:
             self._error = error
+            self._plain = 0
             raise
-        state = self._state
-        if self._carry:
-            self._plain = 0
-        elif state == _S_IN_STRING:
-            self._plain = _PLAIN_VALUE
-        elif state == _S_IN_KEY:
-            self._plain = _PLAIN_KEY
-        else:
-            self._plain = 0
         # Line numbers are kept for error messages, as the text itself is not kept.
         if "\n" in text:
             newlines = text.count("\n", 0, consumed)
@@ -455,8 +443,10 @@ class JSONParser:
         i = 0
         value: Any
         # The json module's string decoder may take a string's text once per call (a failed try
-        # costs the rest of the piece, so that keeps the cost linear).
+        # costs the rest of the piece, so that keeps the cost linear); so may its container
+        # decoder take a container (see _decode_whole).
         scan_ok = True
+        bulk_ok = self._bulk_allowed
         while i < n:
             if state >= _S_IN_STRING:
                 if state >= _S_DONE:
@@ -607,11 +597,10 @@ class JSONParser:
                             )
                         # Nothing inside this container is to be reported one by one, so if it
                         # is whole in this piece the json module's C decoder may take it at once.
-                        whole = (
-                            self._decode_whole(text, i)
-                            if self._bulk_ok and len(stack) >= completion_depth
-                            else None
-                        )
+                        whole = None
+                        if bulk_ok and len(stack) >= completion_depth:
+                            bulk_ok = False  # tried once per piece at most: see _decode_whole
+                            whole = self._decode_whole(text, i)
                         if whole is None:
                             if stack:
                                 parent = stack[-1]
@@ -759,7 +748,13 @@ class JSONParser:
                 self._completed.append(((), _MISSING, value, start, end))
                 state = _S_DONE
         self._state = state
-        return n - len(self._carry)
+        carry = self._carry
+        # Inside a string with nothing carried, the next pieces may take feed()'s fast paths.
+        if carry or state < _S_IN_STRING or state > _S_IN_KEY:
+            self._plain = 0
+        else:
+            self._plain = _PLAIN_VALUE if state == _S_IN_STRING else _PLAIN_KEY
+        return n - len(carry)
 
     def _decode_whole(self, text: str, i: int) -> tuple[Any, int] | None:
         """The container at ``text[i]`` decoded by the json module's C decoder, if it is whole.
@@ -771,7 +766,6 @@ class JSONParser:
         Infinity are refused, as are numbers longer than ``MAX_NUMBER_LENGTH`` and integers
         ``int()`` refuses. On any refusal the careful path takes the container and says why.
         """
-        self._bulk_ok = False
         try:
             return _SCAN_WHOLE(text, i)  # type: ignore[no-any-return]
         except (ValueError, StopIteration, RecursionError, _Refused):
