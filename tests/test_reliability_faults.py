@@ -555,3 +555,34 @@ async def test_a_chunk_of_the_wrong_shape(kind: str, chunk: object) -> None:
     assert str(error).startswith("malformed chunk: ")
     assert error.text == '{"name": "Zo'
     assert error.partial.name == "Zo"
+
+
+async def test_a_deadline_must_be_a_positive_number_of_seconds() -> None:
+    for bad in (0, -1.0):
+        with pytest.raises(ValueError, match="deadline"):
+            streamstruct.AsyncClient(api_key=KEY, deadline=bad)
+    async with streamstruct.AsyncClient(api_key=KEY, base_url="http://127.0.0.1:9/v1") as client:
+        with pytest.raises(ValueError, match="deadline"):
+            client.chat.completions.create_partial(
+                model="m", response_model=User, messages=MESSAGES, deadline=0
+            )
+
+
+async def test_the_deadline_bounds_opening_with_async_with_too() -> None:
+    async def silent(writer: Writer, headers: dict[str, str]) -> None:
+        await anyio.sleep(10)  # no status line, within the read timeout
+
+    async with (
+        raw_server(silent) as (url, log),
+        streamstruct.AsyncClient(api_key=KEY, base_url=url, deadline=0.2) as client,
+    ):
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES
+        )
+        started = anyio.current_time()
+        with pytest.raises(streamstruct.APITimeoutError, match=r"deadline of 0\.2 s"):
+            async with stream:
+                pass
+        assert anyio.current_time() - started < 2
+        assert checked_out(client._http) == 0
+        await log.last.wait_gone(within=1.0)
