@@ -12,7 +12,13 @@ How the resources are handled (the response is a resource, so the stream is one 
   stream in its ``finally``, so a ``break`` (the generator is then dropped and finalised by the
   event loop) or a cancellation closes the connection without waiting for the stream object
   itself to be collected. Closing is shielded from cancellation, so a cancelled consumer still
-  hands its connection back to the pool.
+  hands its connection back to the pool. A stream that was opened and then dropped without ever
+  being iterated is closed by its own finaliser, on the loop it was opened on.
+* A half-read response's body iterators (httpx's and httpcore's nested async generators) are run
+  to their end once the response is closed, so none is left for the collector (trio warns).
+* ``deadline``: one clock time for the whole request and stream, fixed at first use; a cancel
+  scope ending then is entered around each network step (opening, one batch of reads), never
+  around a ``yield``.
 * Nothing is ever yielded from inside a cancel scope or a task group: reading happens in the
   consumer's own task, one network read per step. That is also how snapshots coalesce: one read
   brings whatever the server sent meanwhile, however many events that is, and only the newest
