@@ -234,7 +234,7 @@ class TestAnAnswerThatDoesNotFit:
     @pytest.fixture
     def simulator(self) -> Simulator:
         # In tools mode each item is one tool call; one call holding the whole list is no User.
-        return Simulator(responses=[Reply(ALICE), Reply({"items": USERS})])
+        return Simulator(responses=[Reply(ALICE), Reply({"items": USERS}, tool_calls="single")])
 
     def test_the_error_is_reported_while_the_terminal_is_live(
         self,
