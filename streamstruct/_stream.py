@@ -8,10 +8,10 @@ How the resources are handled (the response is a resource, so the stream is one 
 * The response is opened on first use (``await stream``, ``async with stream``, the first
   iteration or ``get_final()``), with retries while no body has begun.
 * It is closed when the stream ends, on error, on ``aclose()`` / ``async with`` exit, and when an
-  iteration is abandoned: each ``async for`` runs a fresh, small async generator that closes the
-  stream in its ``finally``, so a ``break`` (the generator is then dropped and finalised by the
-  event loop) or a cancellation closes the connection without waiting for the stream object
-  itself to be collected. Closing is shielded from cancellation, so a cancelled consumer still
+  iteration is abandoned: each ``async for`` runs a fresh iterator object (not an async
+  generator, which trio warns about when dropped half-run) whose finaliser schedules ``aclose()``
+  on the loop it ran on, so a ``break`` or a cancellation closes the connection without waiting for
+  the stream object itself to be collected. Closing is shielded from cancellation, so a cancelled consumer still
   hands its connection back to the pool. A stream that was opened and then dropped without ever
   being iterated is closed by its own finaliser, on the loop it was opened on.
 * A half-read response's body iterators (httpx's and httpcore's nested async generators) are run
@@ -20,9 +20,12 @@ How the resources are handled (the response is a resource, so the stream is one 
   scope ending then is entered around each network step (opening, one batch of reads), never
   around a ``yield``.
 * Nothing is ever yielded from inside a cancel scope or a task group: reading happens in the
-  consumer's own task, one network read per step. That is also how snapshots coalesce: one read
-  brings whatever the server sent meanwhile, however many events that is, and only the newest
-  snapshot is yielded for it. A slow consumer gets the latest state, never a backlog.
+  consumer's own task, in steps. That is also how snapshots coalesce. A consumer that comes back
+  quickly gets each step as it arrives. One that took longer than ``_SLOW_CONSUMER`` with its last
+  item has let the network get ahead: the next step keeps reading while reads return at once (the
+  data is already buffered), up to ``_MAX_CATCH_UP``, and hands over one batch, of which a
+  snapshot stream yields only the newest snapshot. So a slow consumer gets the latest state, never
+  a backlog, without a background task.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import collections
 import contextlib
 import inspect
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar, Union, final
@@ -49,6 +53,12 @@ __all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEv
 
 # How much of a body may follow [DONE] before the connection is closed rather than reused.
 _DRAIN_BYTES = 64 * 1024
+# Coalescing: a consumer that took longer than _SLOW_CONSUMER with an item is slow; then reads that
+# return within _BUFFERED_READ are taken as already buffered, and are caught up on for at most
+# _MAX_CATCH_UP before the newest state is handed over.
+_SLOW_CONSUMER = 0.02
+_BUFFERED_READ = 0.001
+_MAX_CATCH_UP = 0.05
 _DRAIN_SECONDS = 1.0
 # Reading on a closed response's body iterator until it fails (see _finish_raw): what it may still
 # hand out was buffered before the close, so these bounds are never reached in practice.
@@ -101,7 +111,9 @@ class _BaseStream(Generic[_Out, _M]):
         self._finished = False
         self._error: BaseException | None = None
         self._closed = False
-        self._pending: list[_Out] = []  # outputs produced while opening (a whole completion)
+        self._pending: list[_Out] = []
+        self._handed_at: float | None = None  # when the consumer was last handed an item
+        self._consumer_slow = False  # outputs produced while opening (a whole completion)
         # How to close the response from a finaliser: set when it opens, on its event loop.
         self._schedule: Callable[[Callable[[], Awaitable[None]]], None] | None = None
 
@@ -260,13 +272,25 @@ class _BaseStream(Generic[_Out, _M]):
         if self._pending:
             out, self._pending = self._pending, []
             return out
+        batch: list[_Out] = []
+        drain_until = time.monotonic() + _MAX_CATCH_UP if self._consumer_slow else 0.0
         while self._raw is not None and not reader.done_marker:
+            started = time.monotonic()
             data = await self._read()
             if data is None:
                 break
             out = reader.feed(data)
             if out:
-                return out
+                batch.extend(out)
+                # A fast consumer gets each step as it comes. After a slow one, reads that return
+                # at once come from what is already buffered: keep reading them, so that the
+                # batch ends with the newest state (and a snapshot stream yields that one only),
+                # until a read has to wait for the network or the catching up takes too long.
+                now = time.monotonic()
+                if now >= drain_until or now - started > _BUFFERED_READ:
+                    return batch
+        if batch:
+            return batch  # the rest (the end) comes with the next call
         self._final = reader.finish()
         self._finished = True
         return None
@@ -352,14 +376,20 @@ class _StreamIterator:
 
     async def __anext__(self) -> Any:
         pending = self._pending
+        stream = self._stream
+        if stream._handed_at is not None:
+            # How long the consumer took with the last item: a slow one gets what the network
+            # delivered meanwhile as one batch (see ``_advance``), so it sees the newest state.
+            stream._consumer_slow = time.monotonic() - stream._handed_at > _SLOW_CONSUMER
         while not pending:
-            batch = await self._stream._next_batch()
+            batch = await stream._next_batch()
             if batch is None:
                 if self._after is not None:
                     after, self._after = self._after, None
                     return after()
                 raise StopAsyncIteration
             pending.extend(self._pick(batch))
+        stream._handed_at = time.monotonic()
         return pending.popleft()
 
     async def aclose(self) -> None:
