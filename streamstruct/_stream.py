@@ -45,7 +45,14 @@ import sniffio
 from typing_extensions import TypeAliasType
 
 from ._errors import APITimeoutError, StreamInterruptedError, StreamStructError
-from ._partial import FieldCompleted, FieldStarted, PartialEvent, SnapshotEvent, TextAppended
+from ._partial import (
+    FieldCompleted,
+    FieldStarted,
+    Partial,
+    PartialEvent,
+    SnapshotEvent,
+    TextAppended,
+)
 from ._reader import ResponseReader
 from ._wire import Usage
 
@@ -523,7 +530,7 @@ class AsyncPartialStream(_BaseStream[PartialEvent, _M]):
     the network, snapshots coalesce to the newest. The last snapshot yielded is complete.
     """
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> AsyncIterator[Partial[_M]]:
         return self._iterate(_newest_snapshot)
 
     def events(self) -> AsyncIterator[StreamEvent]:

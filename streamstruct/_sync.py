@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from ._client import DEFAULT_MAX_RETRIES, AsyncClient
 from ._modes import Mode, ModeName
+from ._partial import Partial
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES
 from ._stream import AsyncIterableStream, AsyncPartialStream, StreamEvent
 from ._wire import Usage
@@ -144,7 +145,7 @@ _S = TypeVar("_S", bound="_SyncStream[Any]")
 class PartialStream(_SyncStream[_M]):
     """The sync form of :class:`~streamstruct.AsyncPartialStream`."""
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Partial[_M]]:
         return _iterate(self._loop, self._stream.__aiter__)
 
     def events(self) -> Iterator[StreamEvent]:
