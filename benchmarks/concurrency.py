@@ -67,6 +67,9 @@ MIN_STREAMS: Final = 100
 QUICK_MIN_STREAMS: Final = 20
 FD_NEEDED: Final = 8_192
 ROUNDS: Final = 3
+#: generous, and the same for both clients: 1,000 connections opened at once on a busy machine
+#: must not trip a client's own default connect timeout
+TIMEOUT: Final = httpx.Timeout(120.0, connect=60.0)
 
 STREAMSTRUCT: Final = "streamstruct"
 OPENAI_RAW: Final = "openai_raw"
@@ -118,6 +121,9 @@ def _serve(rows: int) -> None:
         log_level="warning",
         access_log=False,
         backlog=4_096,
+        # the pools stay open across rounds; uvicorn's 5 s default would close the idle ones
+        # while the other client runs, racing the next request on them
+        timeout_keep_alive=3_600,
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
@@ -197,7 +203,7 @@ Stream = Callable[[], Awaitable[None]]
 
 def _streamstruct(url: str, http: httpx.AsyncClient) -> Stream:
     client = streamstruct.AsyncClient(
-        base_url=url, api_key="sk-sim", http_client=http, max_retries=0
+        base_url=url, api_key="sk-sim", http_client=http, max_retries=0, timeout=TIMEOUT
     )
 
     async def one() -> None:
@@ -217,7 +223,9 @@ def _streamstruct(url: str, http: httpx.AsyncClient) -> Stream:
 def _openai_raw(url: str, http: httpx.AsyncClient) -> Stream:
     openai = optional("openai")
     assert openai is not None
-    client = openai.AsyncOpenAI(base_url=url, api_key="sk-sim", http_client=http, max_retries=0)
+    client = openai.AsyncOpenAI(
+        base_url=url, api_key="sk-sim", http_client=http, max_retries=0, timeout=TIMEOUT
+    )
 
     async def one() -> None:
         stream = await client.chat.completions.create(
@@ -320,8 +328,7 @@ def measure_level(
 
     async def main() -> list[Measurement]:
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-        timeout = httpx.Timeout(120.0, connect=60.0)
-        pools = [httpx.AsyncClient(limits=limits, timeout=timeout) for _ in clients]
+        pools = [httpx.AsyncClient(limits=limits, timeout=TIMEOUT) for _ in clients]
         samples: dict[str, list[Measurement]] = {client: [] for client in clients}
         try:
             ones = [

@@ -409,7 +409,7 @@ def run(
 
 
 def _describe(fit: e2e.Fit) -> str:
-    at = ", ".join(size_label(round(n, -2)) if n >= 1000 else f"{n} B" for n, _ in fit.points)
+    at = ", ".join(f"{n / KB:,.0f} KB" if n >= KB else f"{n} B" for n, _ in fit.points)
     return f"{fit.linear:.3g}*bytes + {fit.quadratic:.3g}*bytes^2 s (fitted at {at})"
 
 

@@ -26,7 +26,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -136,7 +136,18 @@ def run(
     """Run the chosen sections; draw the plot when ``plot_path`` is given and matplotlib is there."""
     results = SuiteResults(settings, _meta())
     start = time.perf_counter()
-    if "parser" in sections:
+
+    def attempt(section: str, measure: Callable[[], None]) -> None:
+        # One section failing (a server that will not start, a reset connection) must not
+        # throw away the others' figures: say so, and go on.
+        try:
+            measure()
+        except Exception as exc:
+            results.notes.append(f"section {section} failed: {type(exc).__name__}: {exc}")
+            if progress is not None:
+                progress.note(f"{section} failed: {type(exc).__name__}: {exc}")
+
+    def parser() -> None:
         results.parser = parser_alternatives.run(
             docs=settings.parser_docs,
             sizes=settings.parser_sizes,
@@ -144,7 +155,8 @@ def run(
             budget=settings.parser_budget,
             progress=progress,
         )
-    if "e2e" in sections:
+
+    def e2e() -> None:
         results.e2e = e2e_alternatives.run(
             sizes=settings.e2e_sizes,
             methods=settings.e2e_methods,
@@ -152,7 +164,8 @@ def run(
             budget=settings.e2e_budget,
             progress=progress,
         )
-    if "concurrency" in sections:
+
+    def concurrent() -> None:
         results.concurrency = concurrency.run(
             ns=settings.concurrency_ns,
             rounds=settings.concurrency_rounds,
@@ -160,8 +173,18 @@ def run(
             clients=settings.concurrency_clients,
             progress=progress,
         )
-    if "memory" in sections:
+
+    def peak() -> None:
         results.memory = memory.run(size=settings.memory_size, progress=progress)
+
+    for section, measure in (
+        ("parser", parser),
+        ("e2e", e2e),
+        ("concurrency", concurrent),
+        ("memory", peak),
+    ):
+        if section in sections:
+            attempt(section, measure)
     results.seconds = time.perf_counter() - start
     if plot_path is not None and (results.parser is not None or results.e2e is not None):
         if plot.available():
