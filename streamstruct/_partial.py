@@ -1280,6 +1280,25 @@ class PartialAssembler(Generic[_M]):
                 text=text,
             ) from error
 
+    def final_snapshot(self, final: _M) -> SnapshotEvent[_M] | None:
+        """The snapshot of the validated model, when it shows more than the last one did.
+
+        Validation may fill in what the JSON left out (defaults, a null a strict schema injected
+        for an absent optional field): the last snapshot must agree with ``get_final()``, and it
+        is complete (progress 100%).
+        """
+        cls = _partial_class(self._model)
+        values = {name: getattr(final, name) for name in type(final).model_fields}
+        snapshot = cls.model_construct(**values)
+        private = snapshot.__pydantic_private__
+        assert private is not None
+        private["_streamstruct_snapshot"] = _SnapshotInfo((), True)
+        previous = self._snapshot
+        if previous is not None and previous.model_dump() == snapshot.model_dump():
+            return None
+        self._snapshot = cast(_M, snapshot)
+        return SnapshotEvent(cast(_M, snapshot))
+
     # -- completions ----------------------------------------------------------------------------
 
     def _locate(self, path: Path) -> tuple[_Node, Path] | None:

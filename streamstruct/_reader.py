@@ -13,6 +13,7 @@ so far) and ``text`` (the JSON text so far).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any, Final, Generic, TypeVar, final
 
@@ -83,9 +84,11 @@ class ResponseReader(Generic[_Out]):
         "_refusal",
         "_sse",
         "_text_parts",
+        "_uncollected",
         "done_marker",
         "finish_reason",
         "request_id",
+        "trailing",
         "usage",
     )
 
@@ -114,6 +117,8 @@ class ResponseReader(Generic[_Out]):
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.done_marker = False  # data: [DONE] came: nothing more to read
+        self.trailing: list[_Out] = []  # outputs that only the end produced (the final snapshot)
+        self._uncollected = False  # text fed to a parser and not yet collected
         drop = plan.strict
         self._assembler: PartialAssembler[Any] | None = None
         self._items: ItemsAssembler[Any] | None = None
@@ -196,7 +201,7 @@ class ResponseReader(Generic[_Out]):
                 break
             try:
                 chunk = json.loads(data_text)
-            except ValueError:
+            except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
                 raise self._attach(
                     APIError(
                         f"the server sent an event whose data is not JSON: {data_text[:200]!r}"
@@ -265,6 +270,7 @@ class ResponseReader(Generic[_Out]):
         if not (parser.done and parser.end is not None):
             # Text after the JSON (prose, allowed in the JSON modes) stays out of ``text``.
             parts.append(text)
+        self._uncollected = True
         try:
             parser.feed(text)
         except JSONParseError as error:
@@ -272,6 +278,7 @@ class ResponseReader(Generic[_Out]):
 
     def _collect(self) -> list[_Out]:
         """The outputs of the text fed since the last call."""
+        self._uncollected = False
         if self._assembler is not None:
             parser = self._main_parser()
             if parser is None:
@@ -357,7 +364,11 @@ class ResponseReader(Generic[_Out]):
         # Values that completed with the last piece of text are still to be reported.
         self._collect()
         if self._assembler is not None:
-            return self._assembler.finish(value)
+            final = self._assembler.finish(value)
+            last = self._assembler.final_snapshot(final)
+            if last is not None:
+                self.trailing.append(last)  # type: ignore[arg-type]
+            return final
         assert self._items is not None
         return self._items.finish(value)
 
@@ -385,6 +396,12 @@ class ResponseReader(Generic[_Out]):
 
     def _attach(self, error: StreamStructError) -> StreamStructError:
         """Give an error the partial result and the text, so that nothing received is lost."""
+        if self._uncollected:
+            # Text that came earlier in the same read is not reported yet: let the model side
+            # see it first, so that the partial result agrees with the text. Whatever that
+            # raises is less news than the error being raised.
+            with contextlib.suppress(StreamStructError):
+                self._collect()
         if error.partial is None:
             error.partial = self.partial
         if not error.text:

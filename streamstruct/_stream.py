@@ -261,7 +261,7 @@ class _BaseStream(Generic[_Out, _M]):
                 out = await self._advance()
             if scope.cancelled_caught:
                 raise self._deadline_error()
-            if out is None:
+            if self._finished:
                 # The answer is complete: what follows [DONE] is drained outside the deadline, so
                 # that a deadline falling now cannot turn a complete answer into an error.
                 await self._finish_body()
@@ -300,7 +300,9 @@ class _BaseStream(Generic[_Out, _M]):
             return batch  # the rest (the end) comes with the next call
         self._final = reader.finish()
         self._finished = True
-        return None
+        # What only the end produced (the snapshot of the validated model, when validation
+        # filled in defaults): the last batch.
+        return reader.trailing or None
 
     async def _finish_body(self) -> None:
         """After ``[DONE]``, read the (normally empty) rest of the body, then close.

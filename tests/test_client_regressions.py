@@ -1,0 +1,96 @@
+"""Regressions found in review: each test names what used to go wrong."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+import streamstruct
+from streamstruct._modes import plan_request
+from streamstruct._reader import ResponseReader
+from streamstruct.testing import Reply, Simulator, simulated_client
+
+MESSAGES = [{"role": "user", "content": "x"}]
+
+
+class User(BaseModel):
+    name: str
+    age: int
+
+
+class WithDefaults(BaseModel):
+    name: str
+    tags: list[str] = []
+    nick: str | None = None
+    score: float = 1.5
+
+
+def _event(payload: object) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def _arguments(text: str) -> bytes:
+    call = {"index": 0, "id": "c", "function": {"name": "User", "arguments": text}}
+    return _event({"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]})
+
+
+def _content(text: str) -> bytes:
+    return _event({"choices": [{"index": 0, "delta": {"content": text}}]})
+
+
+@pytest.mark.anyio
+async def test_an_error_event_in_the_same_read_as_json_carries_the_partial() -> None:
+    # It used to carry partial=None: the text of that read was not reported before raising.
+    body = _arguments('{"name":"Al') + _event({"error": {"message": "boom", "code": 500}})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    async with streamstruct.AsyncClient(
+        base_url="http://x/v1", transport=httpx.MockTransport(handler), max_retries=0
+    ) as client:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES
+        )
+        with pytest.raises(streamstruct.InternalServerError) as caught:
+            await stream.get_final()
+    assert caught.value.partial is not None
+    assert caught.value.partial.name == "Al"
+    assert caught.value.text == '{"name":"Al'
+
+
+def test_any_error_later_in_a_read_sees_the_text_before_it() -> None:
+    reader: ResponseReader[object] = ResponseReader(
+        plan_request(User, MESSAGES, mode="json_schema"), kind="partial"
+    )
+    with pytest.raises(streamstruct.APIError) as caught:
+        reader.feed(_content('{"name": "Zo') + b"data: {oops\n\n")
+    assert caught.value.partial is not None
+    assert caught.value.partial.name == "Zo"
+
+
+def test_a_hostile_nesting_in_a_chunk_is_a_streamstruct_error() -> None:
+    # json.loads recurses: it used to escape as RecursionError.
+    reader: ResponseReader[object] = ResponseReader(
+        plan_request(User, MESSAGES, mode="json_schema"), kind="partial"
+    )
+    with pytest.raises(streamstruct.APIError, match="not JSON"):
+        reader.feed(b"data: " + b"[" * 100_000 + b"\n\n")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["tools", "json_schema"])
+async def test_the_last_snapshot_agrees_with_get_final(mode: str) -> None:
+    # Defaults (and, in strict JSON_SCHEMA, the nulls injected for absent fields) used to show
+    # as None in the last snapshot while get_final() had the defaults.
+    async with simulated_client(Simulator(responses=Reply({"name": "Al"}))) as client:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=WithDefaults, messages=MESSAGES, mode=mode
+        )
+        snapshots = [partial async for partial in stream]
+        final = await stream.get_final()
+    assert snapshots[-1].model_dump() == final.model_dump()
+    assert streamstruct.progress(snapshots[-1]).percent == 100
