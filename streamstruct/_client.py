@@ -33,9 +33,8 @@ from ._errors import (
     APITimeoutError,
 )
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
-from ._partial import _partial_classes
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
-from ._stream import AsyncIterableStream, AsyncPartialStream, close_response
+from ._stream import AsyncIterableStream, AsyncPartialStream
 from ._wire import status_error
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
@@ -96,7 +95,7 @@ class AsyncClient:
             raise ValueError(f"max_retries must be >= 0, not {max_retries}")
         _check_deadline(deadline)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self._api_key = _Secret(key) if key else None
+        self._api_key = _api_key(key)
         url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
         self.base_url = httpx.URL(str(url or DEFAULT_BASE_URL).rstrip("/") + "/")
         self.timeout = _timeout(timeout)
@@ -168,15 +167,25 @@ class AsyncClient:
             try:
                 response = await self._http.send(request, stream=True)
             except httpx.TimeoutException as exc:
+                waiting = (
+                    "connecting to"
+                    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+                    else "waiting for a response from"
+                )
                 error: APIError = APITimeoutError(
-                    f"timed out connecting to {_origin(url)} ({type(exc).__name__})"
+                    f"timed out {waiting} {_origin(url)} ({type(exc).__name__})"
                 )
                 cause: BaseException = exc
                 delay = None
             except httpx.TransportError as exc:
+                reason = self._redact(_reason(exc))
                 error = APIConnectionError(
-                    f"could not connect to {_origin(url)}: {type(exc).__name__}: {_reason(exc)}"
+                    f"could not connect to {_origin(url)}: {type(exc).__name__}: {reason}"
                 )
+                if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):
+                    # The request itself cannot be sent (a bad header, a bad URL): no retry
+                    # helps, and the original exception may quote the header, so it is dropped.
+                    raise error from None
                 cause = exc
                 delay = None
             else:
@@ -208,11 +217,9 @@ class AsyncClient:
             pass  # the error status is the news; a broken error body is not
         finally:
             await response.aclose()
-        text = raw.decode("utf-8", errors="replace")
-        if self._api_key is not None:
-            # A server may quote the key it refused ("Incorrect API key provided: sk-..."): the
-            # error's message and body must not carry it into logs and tracebacks.
-            text = text.replace(self._api_key.reveal(), "<api key>")
+        # A server may quote the key it refused ("Incorrect API key provided: sk-..."): the
+        # error's message and body must not carry it into logs and tracebacks.
+        text = self._redact(raw.decode("utf-8", errors="replace"))
         try:
             body: object = json.loads(text)
         except ValueError:
@@ -227,6 +234,12 @@ class AsyncClient:
             if status == 429 and _code(error.body) == "insufficient_quota":
                 retryable = False  # waiting does not refill a spent quota
         return error, _retry_after(response.headers), retryable
+
+    def _redact(self, text: str) -> str:
+        """``text`` with the API key, if it holds it, replaced."""
+        if self._api_key is None:
+            return text
+        return text.replace(self._api_key.reveal(), "<api key>")
 
     def _retry_delay(self, attempt: int, asked: float | None) -> float:
         if asked is not None:
@@ -267,6 +280,23 @@ class _Once:
         if content is None:
             raise StopAsyncIteration
         return content
+
+
+def _api_key(key: str | None) -> _Secret | None:
+    """The key as it goes into the header: surrounding whitespace (a key read from a file ends
+    with a newline) is dropped, and a key that cannot be a header value is refused here, in
+    words that do not repeat it, rather than inside a request whose error would quote it."""
+    if key is None:
+        return None
+    key = key.strip()
+    if not key:
+        return None
+    if not key.isascii() or not key.isprintable():
+        raise ValueError(
+            "the API key holds characters an HTTP header cannot carry (non-ASCII or control "
+            "characters); check where it was read from"
+        )
+    return _Secret(key)
 
 
 @final
@@ -535,92 +565,18 @@ class AsyncCompletions:
     async def _create_whole(
         self, response_model: Any, iterable: bool, options: dict[str, Any]
     ) -> Any:
-        target = response_model if iterable else partial_origin(response_model)
-        client = self._client
-        plan = plan_request(
-            target,
-            options.pop("messages"),
-            mode=options.pop("mode") or client.mode,
-            strict=options.pop("strict"),
-        )
-        model = options.pop("model")
-        max_retries = options.pop("max_retries")
-        timeout = options.pop("timeout")
-        deadline = _resolve_deadline(options.pop("deadline"), client.deadline)
-        context = options.pop("validation_context")
-        request = _body(model, plan, options, stream=False)
-        if deadline is None:
-            return await self._whole(client, plan, request, iterable, timeout, max_retries, context)
-        reader_box: list[ResponseReader[Any]] = []
-        with anyio.move_on_after(deadline) as scope:
-            return await self._whole(
-                client, plan, request, iterable, timeout, max_retries, context, reader_box
-            )
-        assert scope.cancelled_caught
-        reader = reader_box[0] if reader_box else None
-        raise APITimeoutError(
-            f"the request passed its deadline of {deadline:g} s (deadline=...) before the "
-            "answer was complete",
-            partial=reader.partial if reader is not None else None,
-            text=reader.text if reader is not None else "",
-        )
-
-    async def _whole(
-        self,
-        client: AsyncClient,
-        plan: RequestPlan,
-        request: dict[str, Any],
-        iterable: bool,
-        timeout: float | httpx.Timeout | None,  # noqa: ASYNC109 - httpx's, per read
-        max_retries: int | None,
-        context: Any,
-        reader_box: list[ResponseReader[Any]] | None = None,
-    ) -> Any:
-        response = await client._send(
-            request,
-            timeout=_timeout(timeout) if timeout is not None else client.timeout,
-            max_retries=client.max_retries if max_retries is None else max_retries,
-        )
-        reader: ResponseReader[Any] = ResponseReader(
-            plan,
-            kind="iterable" if iterable else "partial",
-            validation_context=context,
-            max_response_bytes=client.max_response_bytes,
-            max_depth=client.max_depth,
-            request_id=response.headers.get("x-request-id"),
-        )
-        if reader_box is not None:
-            reader_box.append(reader)
-        body: AsyncIterator[bytes] | None = None
-        try:
-            if "text/event-stream" in response.headers.get("content-type", ""):
-                # The body stream itself, closed by ``close_response`` (see ``_stream``): an
-                # iteration left at [DONE] must not leave httpx's generators half-run.
-                stream = response.stream
-                assert isinstance(stream, httpx.AsyncByteStream)
-                body = stream.__aiter__()
-                async for data in body:
-                    reader.feed(data)
-                    if reader.done_marker:
-                        break
-            else:
-                raw = await response.aread()
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
-                    raise APIError(
-                        f"the server answered with a body that is not JSON: {raw[:200]!r}"
-                    ) from None
-                reader.feed_completion(payload)
-        except httpx.TimeoutException as exc:
-            raise APITimeoutError(f"the response stalled ({exc!r})", text=reader.text) from exc
-        except httpx.TransportError as exc:
-            raise APIConnectionError(
-                f"the connection was lost ({type(exc).__name__}: {exc})", text=reader.text
-            ) from exc
-        finally:
-            await close_response(body, response)
-        return reader.finish()
+        # One implementation: the answer is streamed and read to its end. Streaming makes
+        # ``timeout`` bound the gap between two reads rather than the whole generation (a long
+        # answer would otherwise time out, and be retried and paid for again), validates fields
+        # as they arrive, and gives errors the partial result. A server that ignores
+        # ``"stream": true`` and answers with a whole completion is read just as well.
+        stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]
+        if iterable:
+            stream = self.create_iterable(response_model=response_model, **options)
+        else:
+            stream = self.create_partial(response_model=response_model, **options)
+        async with stream:
+            return await stream.get_final()
 
     def _stream_parts(
         self,
@@ -634,7 +590,7 @@ class AsyncCompletions:
         validation_context: Any,
     ) -> tuple[Any, Any, float | None]:
         client = self._client
-        request = _body(model, plan, extra, stream=True)
+        request = _body(model, plan, extra)
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
         retries = client.max_retries if max_retries is None else max_retries
 
@@ -664,9 +620,7 @@ def _resolve_deadline(per_call: float | None, default: float | None) -> float | 
     return default if per_call is None else per_call
 
 
-def _body(
-    model: str, plan: RequestPlan, extra: Mapping[str, Any], *, stream: bool
-) -> dict[str, Any]:
+def _body(model: str, plan: RequestPlan, extra: Mapping[str, Any]) -> dict[str, Any]:
     """The request body: the caller's extra keywords, then the mode's fields, then ours."""
     unknown = _OWN.intersection(extra)
     if unknown:  # pragma: no cover - guarded by the signatures
@@ -675,22 +629,16 @@ def _body(
     body.update(plan.body)
     body["model"] = model
     body["messages"] = list(plan.messages)
-    body["stream"] = stream
-    if stream:
-        options = dict(body.get("stream_options") or {})
-        options.setdefault("include_usage", True)
-        body["stream_options"] = options
-    else:
-        body.pop("stream_options", None)
+    body["stream"] = True
+    options = dict(body.get("stream_options") or {})
+    options.setdefault("include_usage", True)
+    body["stream_options"] = options
     return body
 
 
 def partial_origin(response_model: Any) -> Any:
     """The model behind ``Partial[M]`` (``M`` itself for anything else)."""
-    for model, partial in _partial_classes.items():
-        if partial is response_model:
-            return model
-    return response_model
+    return getattr(response_model, "__streamstruct_model__", response_model)
 
 
 def _is_iterable_annotation(response_model: Any) -> bool:

@@ -44,7 +44,7 @@ import httpx
 import sniffio
 from typing_extensions import TypeAliasType
 
-from ._errors import APITimeoutError, StreamInterruptedError, StreamStructError
+from ._errors import APIError, APITimeoutError, StreamInterruptedError, StreamStructError
 from ._partial import (
     FieldCompleted,
     FieldStarted,
@@ -66,7 +66,7 @@ _DRAIN_BYTES = 64 * 1024
 _SLOW_CONSUMER = 0.02
 _BUFFERED_READ = 0.001
 _MAX_CATCH_UP = 0.05
-_DRAIN_SECONDS = 1.0
+_DRAIN_SECONDS = 0.1
 # Reading on a closed response's body iterator until it fails (see _finish_raw): what it may still
 # hand out was buffered before the close, so these bounds are never reached in practice.
 _FINISH_RAW_STEPS = 1024
@@ -190,6 +190,15 @@ class _BaseStream(Generic[_Out, _M]):
         self._schedule = _loop_scheduler()
         self._reader = self._make_reader(response)
         content_type = response.headers.get("content-type", "")
+        if content_type.startswith("text/html"):
+            # A proxy's or a login page: not an event stream, whatever its status.
+            try:
+                head = (await response.aread())[:200]
+            finally:
+                await self._close_response()
+            raise APIError(
+                f"the server answered with {content_type!r}, not an event stream: {head!r}",
+            )
         if "text/event-stream" not in content_type and "application/json" in content_type:
             # The server ignored "stream": true and answered with a whole completion.
             try:

@@ -45,6 +45,8 @@ class _Loop:
         self._lock = threading.Lock()
 
     def call(self, func: Callable[..., Awaitable[_R]], *args: Any) -> _R:
+        if self._manager is None:
+            raise RuntimeError("this Client is closed")
         return self.portal.call(func, *args)
 
     @property
@@ -56,10 +58,6 @@ class _Loop:
             manager, self._manager = self._manager, None
         if manager is not None:
             manager.__exit__(None, None, None)
-
-
-async def _next(iterator: Any) -> Any:
-    return await iterator.__anext__()
 
 
 _END = object()
@@ -358,15 +356,22 @@ class Completions:
         **options: Any,
     ) -> Any:
         """As :meth:`AsyncCompletions.create`: the validated model, or with ``stream=True`` a stream."""
-        result = self._completions.create(
-            model=model, response_model=response_model, messages=messages, stream=stream, **options
-        )
-        if isinstance(result, AsyncPartialStream):
-            return PartialStream(self._loop, result)
-        if isinstance(result, AsyncIterableStream):
+        if stream:
+            result = self._completions.create(
+                model=model,
+                response_model=response_model,
+                messages=messages,
+                stream=True,
+                **options,
+            )
+            if isinstance(result, AsyncPartialStream):
+                return PartialStream(self._loop, result)
             return IterableStream(self._loop, result)
 
         async def run() -> Any:
-            return await result
+            # The coroutine is made on the loop, only once the loop is known to be running.
+            return await self._completions.create(
+                model=model, response_model=response_model, messages=messages, **options
+            )
 
         return self._loop.call(run)

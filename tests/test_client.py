@@ -497,14 +497,16 @@ async def test_every_other_keyword_goes_into_the_body(connect: Connect, route: r
     assert body["tools"][0]["function"]["strict"] is True  # strict=True shapes the tool instead
 
 
-async def test_create_without_stream_sends_a_plain_request(
+async def test_create_without_stream_streams_and_reads_to_the_end(
     connect: Connect, route: respx.Route
 ) -> None:
+    # create() streams too (timeouts bound the gap between reads, not the whole generation);
+    # a server answering with a whole completion, as this mock does, is read just as well.
     api = await connect()
     assert await api.create(temperature=0) == User(**ALICE)
     body = sent(route)
-    assert body["stream"] is False
-    assert "stream_options" not in body
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
     assert body["temperature"] == 0
     assert body["tool_choice"] == {"type": "function", "function": {"name": "User"}}
 
@@ -515,7 +517,7 @@ async def test_create_without_stream_in_every_mode(
 ) -> None:
     api = await connect(mode=mode)
     assert await api.create() == User(**ALICE)
-    assert sent(route)["stream"] is False
+    assert sent(route)["stream"] is True
 
 
 async def test_create_without_stream_returns_the_list_for_an_iterable(

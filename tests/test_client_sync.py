@@ -185,7 +185,7 @@ def test_create_and_create_with_stream(backend: str, mode: Mode) -> None:
         assert isinstance(iterable, streamstruct.IterableStream)
         assert list(iterable) == [User(**p) for p in PEOPLE]
         assert iterable.items == [User(**p) for p in PEOPLE]
-    assert [request["stream"] for request in simulator.requests] == [False, False, True, True, True]
+    assert [request["stream"] for request in simulator.requests] == [True] * 5
 
 
 @pytest.mark.parametrize("mode", list(Mode))

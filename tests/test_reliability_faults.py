@@ -522,6 +522,12 @@ async def test_junk_that_is_not_sse(kind: str, content_type: str) -> None:
     junk = b"<html><body>502 Bad Gateway</body></html>\n\x00\xff\xfe garbage\r\n\r\n"
     async with raw_server(_answer(junk, content_type=content_type)) as (url, _log):
         outcome = await run(kind, url)
+    if content_type == "text/html":
+        # Said at once, with what came instead of an event stream.
+        error = outcome.raised(streamstruct.APIError)
+        assert "'text/html', not an event stream" in str(error)
+        assert "502 Bad Gateway" in str(error)
+        return
     error = outcome.raised(streamstruct.StreamInterruptedError)
     assert "no finish_reason and no [DONE]" in str(error)
     assert error.text == ""
