@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,7 @@ __all__ = ["FULL", "QUICK", "SECTIONS", "Settings", "SuiteResults", "format_suit
 
 SECTIONS: Final = ("parser", "e2e", "concurrency", "memory")
 DEFAULT_PLOT: Final = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.png"
+QUICK_PLOT: Final = Path(tempfile.gettempdir()) / "streamstruct-benchmarks-quick.png"
 
 
 @dataclass(frozen=True)
@@ -262,17 +264,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw figures")
     parser.add_argument(
-        "--plot", type=Path, default=DEFAULT_PLOT, help=f"the PNG (default {DEFAULT_PLOT.name})"
+        "--plot",
+        type=Path,
+        help="the PNG (default docs/benchmarks.png; with --quick, one in the temporary directory,"
+        " so that a quick run never replaces the committed plot)",
     )
     parser.add_argument("--no-plot", action="store_true", help="write no PNG")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
+    plot_path = args.plot or (QUICK_PLOT if args.quick else DEFAULT_PLOT)
     progress = Progress(_steps(settings, args.only), enabled=not args.no_progress)
     results = run(
         settings,
         sections=args.only,
-        plot_path=None if args.no_plot else args.plot,
+        plot_path=None if args.no_plot else plot_path,
         progress=progress,
     )
     progress.finish()
