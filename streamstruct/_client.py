@@ -46,6 +46,9 @@ DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
 """Connect within 10 s; then at most 60 s between two reads (a stalled stream raises)."""
 DEFAULT_MAX_RETRIES: Final = 2
+DEFAULT_LIMITS: Final = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+"""Streams hold their connection for the whole answer: httpx's default of 100 connections would
+queue the 101st concurrent stream, and its pool bookkeeping then grows with the queue."""
 MAX_RETRY_AFTER: Final = 60.0
 """The longest ``Retry-After`` honoured, in seconds; a longer one is waited for this long."""
 _MAX_BACKOFF: Final = 8.0
@@ -112,7 +115,7 @@ class AsyncClient:
         if http_client is not None and transport is not None:
             raise ValueError("give http_client or transport, not both")
         self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout, follow_redirects=False, transport=transport
+            timeout=self.timeout, follow_redirects=False, transport=transport, limits=DEFAULT_LIMITS
         )
         self.chat = AsyncChat(self)
 

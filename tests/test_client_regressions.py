@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 import streamstruct
 from streamstruct._modes import plan_request
 from streamstruct._reader import ResponseReader
-from streamstruct.testing import Reply, Simulator, simulated_client
+from streamstruct.testing import Reply, Simulator, serve, simulated_client
 
 MESSAGES = [{"role": "user", "content": "x"}]
 
@@ -135,3 +136,20 @@ async def test_an_html_page_with_status_200_is_an_api_error() -> None:
     ) as client:
         with pytest.raises(streamstruct.APIError, match="not an event stream"):
             await client.chat.completions.create(model="m", response_model=User, messages=MESSAGES)
+
+
+def test_the_served_simulator_answers_kept_alive_requests_without_nagle_delays() -> None:
+    # asyncio sets TCP_NODELAY on accepted connections only when the listening socket says
+    # IPPROTO_TCP; without it each request on a reused connection waited ~40 ms.
+    served = serve(Simulator())
+    with served:
+        assert served._socket is not None
+        assert served._socket.proto == socket.IPPROTO_TCP
+
+
+def test_the_default_pool_does_not_queue_concurrent_streams() -> None:
+    # A stream holds its connection for the whole answer: httpx's default of 100 connections
+    # queued the 101st concurrent stream.
+    client = streamstruct.AsyncClient(base_url="http://x/v1")
+    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    assert pool._max_connections >= 1000
