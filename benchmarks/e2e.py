@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import gc
 import importlib
 import importlib.metadata
 import json
@@ -54,8 +53,7 @@ import statistics
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -68,6 +66,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/e2e.py`: make the pro
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamstruct
+from benchmarks._common import gc_off
 
 __all__ = [
     "LIBRARIES",
@@ -323,22 +322,9 @@ class Sample:
     snapshots: int
 
 
-@contextmanager
-def _gc_off() -> Iterator[None]:
-    """The garbage collector off (after a collection) while timing; back as it was after."""
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 async def _timed(consume: Callable[[], Awaitable[tuple[object, int]]], expected: Report) -> Sample:
     """Time ``consume`` (which returns the final object and the snapshot count); check the object."""
-    with _gc_off():
+    with gc_off():
         cpu, wall = time.process_time(), time.perf_counter()
         final, snapshots = await consume()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -35,7 +35,6 @@ the median of several runs, and small inputs timed in loops so that each run las
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import json
 import math
@@ -46,8 +45,7 @@ import statistics
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -57,6 +55,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python benchmarks/parser.py`: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import gc_off
 from streamstruct._json import JSONParser
 
 __all__ = [
@@ -275,19 +274,6 @@ class Report:
     meta: dict[str, Any]
 
 
-@contextmanager
-def _gc_off() -> Iterator[None]:
-    """The garbage collector off (after a collection) while timing; back as it was after."""
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, int]:
     """The median seconds per call of ``fn`` over ``repeat`` runs, after one untimed warm-up.
 
@@ -299,7 +285,7 @@ def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, int]:
     estimate = time.perf_counter() - start
     number = max(1, math.ceil(MIN_SAMPLE_SECONDS / max(estimate, 1e-7)))
     samples: list[float] = []
-    with _gc_off():
+    with gc_off():
         for _ in range(repeat):
             start = time.perf_counter()
             for _ in range(number):
@@ -394,7 +380,7 @@ def _capped(runner: Runner, pieces: Sequence[Any], repeat: int, budget: float) -
     the times at half the pieces run and at all of them gives the time for every piece.
     """
     n = len(pieces)
-    with _gc_off():
+    with gc_off():
         trial = runner(pieces, budget)
     done, elapsed = trial[-1]
     if done == n:
@@ -403,7 +389,7 @@ def _capped(runner: Runner, pieces: Sequence[Any], repeat: int, budget: float) -
         runs = max(1, min(repeat, int(budget / max(elapsed, 1e-9))))
         samples: list[float] = []
         for _ in range(runs):
-            with _gc_off():
+            with gc_off():
                 samples.append(runner(pieces, math.inf)[-1][1])
         return Figure(statistics.median(samples), runs)
     half, t_half = min(trial, key=lambda point: abs(point[0] - done / 2))
