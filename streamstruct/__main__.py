@@ -154,7 +154,7 @@ async def _stream_a_list(client: AsyncClient, model: str, view: _View, report: _
     elapsed = time.perf_counter() - started
     view.list_done()
     report.usages.append(stream.usage)
-    report.timings.append(f"list: {count} users in {elapsed:.2f} s")
+    report.timings.append(f"list: {count} user{'' if count == 1 else 's'} in {elapsed:.2f} s")
 
 
 async def _run(args: argparse.Namespace, view: _View) -> None:
