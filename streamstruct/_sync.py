@@ -213,12 +213,8 @@ class Client:
         }
 
         async def build() -> AsyncClient:
-            http_client = None
-            if transport is not None:
-                http_client = httpx.AsyncClient(transport=transport, follow_redirects=False)
-            client = AsyncClient(http_client=http_client, **options)
-            client._own_http = True  # a transport given here is ours to close with the client
-            return client
+            # Made on the loop's thread: the pool belongs to that loop.
+            return AsyncClient(transport=transport, **options)
 
         self._async = self._loop.call(build)
         self._finalizer = weakref.finalize(self, _shutdown, self._loop, self._async)

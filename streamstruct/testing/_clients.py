@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import httpx
-
 from .._client import AsyncClient
 from .._sync import Client
 from ._server import ASGIApp, StreamingASGITransport
@@ -36,16 +34,13 @@ def simulated_client(simulator: ASGIApp, **options: Any) -> AsyncClient:
         async with simulated_client(Simulator(responses=Reply({"name": "Alice"}))) as client:
             ...
     """
-    if "http_client" in options:
-        raise TypeError("simulated_client() builds its own http_client; pass a plain AsyncClient")
+    if "http_client" in options or "transport" in options:
+        raise TypeError(
+            "simulated_client() gives the client its transport: pass no http_client or transport"
+        )
     options.setdefault("api_key", _SIMULATED_KEY)
     options.setdefault("base_url", _BASE_URL)
-    http = httpx.AsyncClient(transport=StreamingASGITransport(simulator), follow_redirects=False)
-    client = AsyncClient(http_client=http, **options)
-    # The http client was made here, for this client alone: closing the client must close it, as
-    # for a client that made its own (the sync Client does the same with a given transport).
-    client._own_http = True
-    return client
+    return AsyncClient(transport=StreamingASGITransport(simulator), **options)
 
 
 def simulated_sync_client(simulator: ASGIApp, **options: Any) -> Client:
