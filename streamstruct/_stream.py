@@ -34,6 +34,7 @@ import collections
 import contextlib
 import inspect
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -41,7 +42,6 @@ from typing import Any, Final, Generic, TypeVar, Union, final
 
 import anyio
 import httpx
-import sniffio
 from typing_extensions import TypeAliasType
 
 from ._errors import APIError, APITimeoutError, StreamInterruptedError, StreamStructError
@@ -441,12 +441,32 @@ _NO_DEADLINE: Final = _NoDeadline()
 _background: set[Any] = set()  # tasks closing abandoned streams, kept alive until done
 
 
+def _current_library() -> str | None:
+    """``"asyncio"`` or ``"trio"``: the event loop running this code, or None.
+
+    Asked directly rather than through sniffio, which is not a dependency (anyio 4 dropped it).
+    """
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return "asyncio"
+    trio = sys.modules.get("trio")  # only a program that imported trio can be running it
+    if trio is not None:
+        try:
+            trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            return None
+        return "trio"
+    return None
+
+
 def _loop_scheduler() -> Callable[[Callable[[], Awaitable[None]]], None] | None:
     """A way to run a coroutine function later on the current event loop, from any context."""
-    try:
-        library = sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
-        return None
+    library = _current_library()
     if library == "trio":
         import trio
 
