@@ -66,7 +66,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/e2e.py`: make the pro
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamstruct
-from benchmarks._common import gc_off
+from benchmarks._common import gc_off, grid
 
 __all__ = [
     "LIBRARIES",
@@ -683,21 +683,6 @@ def _bytes(count: int) -> str:
     return f"{count / 1e3:.1f} KB" if count >= 1_000 else f"{count} B"
 
 
-def _grid(header: Sequence[str], body: Sequence[Sequence[str]], left: int) -> list[str]:
-    """Columns padded to width: the first ``left`` left-aligned, the rest right-aligned."""
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-
-    def render(line: Sequence[str]) -> str:
-        cells = [
-            cell.ljust(width) if i < left else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ]
-        return " | ".join(cells).rstrip()
-
-    rule = "-+-".join("-" * width for width in widths)
-    return [render(header), rule, *(render(line) for line in body)]
-
-
 def _library_cells(size: Size, library: str) -> list[str]:
     figure = size.figures.get(library)
     if figure is None:
@@ -763,7 +748,7 @@ def format_report(results: Results) -> str:
             else "instructor not measured"
         ),
         "",
-        *_grid(header, body, left=1),
+        *grid(header, body, left=1),
         "",
         "CPU: time.process_time() from the request to the final validated object, the median of"
         f" {meta['repeat']} run(s)",
@@ -814,7 +799,7 @@ def format_report(results: Results) -> str:
         )
     checks = targets(results)
     lines += ["", "Targets:"]
-    lines += _grid(
+    lines += grid(
         ["target", "limit", "measured", "verdict"],
         [
             [
@@ -885,7 +870,7 @@ def profile(rows: int, *, read_bytes: int | None = READ_BYTES, top: int = 10) ->
             for key, value in ranked
         ]
         lines += ["", f"Top {top} by {title}:"]
-        lines += _grid(["function", "calls", "own s", "cum s", "us/event"], body, left=1)
+        lines += grid(["function", "calls", "own s", "cum s", "us/event"], body, left=1)
     return "\n".join(lines)
 
 

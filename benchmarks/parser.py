@@ -55,7 +55,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python benchmarks/parser.py`: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import gc_off
+from benchmarks._common import gc_off, grid
 from streamstruct._json import JSONParser
 
 __all__ = [
@@ -555,21 +555,6 @@ def targets(rows: Sequence[Row]) -> list[Target]:
     return out
 
 
-def _grid(header: Sequence[str], body: Sequence[Sequence[str]], left: int) -> list[str]:
-    """Columns padded to width: the first ``left`` left-aligned, the rest right-aligned."""
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-
-    def render(line: Sequence[str]) -> str:
-        cells = [
-            cell.ljust(width) if i < left else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ]
-        return " | ".join(cells).rstrip()
-
-    rule = "-+-".join("-" * width for width in widths)
-    return [render(header), rule, *(render(line) for line in body)]
-
-
 def format_report(report: Report) -> str:
     rows = report.rows
     meta = report.meta
@@ -642,7 +627,7 @@ def format_report(report: Report) -> str:
         f"ijson {meta['ijson'] or 'not installed'}"
         + (f" (backend {meta['ijson_backend']})" if meta["ijson_backend"] else ""),
         "",
-        *_grid(header, body, left=2),
+        *grid(header, body, left=2),
         "",
         "Throughputs in MB/s (10^6 bytes of UTF-8 per second); streamed columns: total time (MB/s).",
         "one-shot: feed(whole) + close() (every value reported; then with completion_depth=0, which lets whole containers go to the C decoder) / json.loads(str) / jiter.from_json(bytes).",
@@ -672,7 +657,7 @@ def format_report(report: Report) -> str:
         lines.append("Columns skipped: " + ", ".join(missing) + " (pip install '.[bench]').")
     checks = targets(rows)
     lines += ["", "Targets:"]
-    lines += _grid(
+    lines += grid(
         ["target", "limit", "measured", "verdict"],
         [
             [
