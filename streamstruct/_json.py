@@ -103,6 +103,9 @@ _LITERALS: Final = {"t": ("true", True), "f": ("false", False), "n": ("null", No
 MAX_NUMBER_LENGTH: Final = 10_000
 
 _MISSING: Final[Any] = object()
+# The range of high (leading) surrogates, built with chr(): the compiled build (mypyc) does not take
+# surrogates in string literals.
+_HIGH_SURROGATES: Final = (chr(0xD800), chr(0xDBFF))
 
 
 class _Refused(Exception):
@@ -327,7 +330,7 @@ class JSONParser:
             run, j = _scanstring(text[:end] + '"', 0, True)
         except ValueError:
             return False
-        if j <= end or (run and "\ud800" <= run[-1] <= "\udbff"):
+        if j <= end or (run and _HIGH_SURROGATES[0] <= run[-1] <= _HIGH_SURROGATES[1]):
             return False
         if run:
             self._string_parts.append(run)
@@ -481,7 +484,7 @@ class JSONParser:
                     except ValueError:
                         pass
                     else:
-                        if j > n and run and "\ud800" <= run[-1] <= "\udbff":
+                        if j > n and run and _HIGH_SURROGATES[0] <= run[-1] <= _HIGH_SURROGATES[1]:
                             run = None
                     scan_ok = run is not None
                 if run is not None:
