@@ -17,8 +17,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
+
+if TYPE_CHECKING:
+    from streamstruct._json import JSONParser
 
 __all__ = [
     "KB",
@@ -30,6 +34,8 @@ __all__ = [
     "grid",
     "installed",
     "optional",
+    "parser_build",
+    "pure_python_parser",
     "seconds_label",
     "size_label",
     "version",
@@ -61,6 +67,37 @@ def version(distribution: str) -> str | None:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def parser_build() -> str:
+    """Which JSON parser this interpreter imports: the mypyc build or the Python source."""
+    import streamstruct._json
+
+    return "pure Python" if streamstruct._json.__file__.endswith(".py") else "compiled (mypyc)"
+
+
+def pure_python_parser() -> type[JSONParser]:
+    """``JSONParser`` from the Python source, even where the compiled build is installed.
+
+    The source is loaded as a module of its own (``streamstruct._json_source``), so the two can be
+    measured side by side; its errors are the package's own classes.
+    """
+    import streamstruct._json
+
+    if streamstruct._json.__file__.endswith(".py"):
+        return streamstruct._json.JSONParser
+    name = "streamstruct._json_source"
+    module = sys.modules.get(name)
+    if module is None:
+        source = Path(streamstruct._json.__file__).with_name("_json.py")
+        spec = importlib.util.spec_from_file_location(name, source)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {source}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    parser_class: type[JSONParser] = module.JSONParser
+    return parser_class
 
 
 @contextmanager

@@ -55,7 +55,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python benchmarks/parser.py`: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import gc_off, grid
+from benchmarks._common import gc_off, grid, parser_build, pure_python_parser
 from streamstruct._json import JSONParser
 
 __all__ = [
@@ -90,6 +90,7 @@ ONE_SHOT_JSON = "oneshot_json"
 ONE_SHOT_JITER = "oneshot_jiter"
 FEED = "feed"
 FEED_SNAPSHOT = "feed_snapshot"
+FEED_PURE = "feed_pure"  # the pure-Python parser, fed the same way, where the compiled one is used
 JITER_REPARSE = "jiter_reparse"
 IJSON_PUSH = "ijson_push"
 METHODS = (
@@ -99,6 +100,7 @@ METHODS = (
     ONE_SHOT_JITER,
     FEED,
     FEED_SNAPSHOT,
+    FEED_PURE,
     JITER_REPARSE,
     IJSON_PUSH,
 )
@@ -307,8 +309,8 @@ def _parse_whole_untracked(text: str) -> object:
     return parser.close()
 
 
-def _feed_pieces(pieces: Sequence[str]) -> object:
-    parser = JSONParser()
+def _feed_pieces(pieces: Sequence[str], parser_class: type[JSONParser] = JSONParser) -> object:
+    parser = parser_class()
     feed = parser.feed
     for piece in pieces:
         feed(piece)
@@ -417,6 +419,11 @@ def measure(doc: str, size: int, text: str, repeat: int, budget: float) -> Row:
     figures[ONE_SHOT_JSON] = Figure(*_timed(lambda: json.loads(text), repeat))
     figures[FEED] = Figure(*_timed(lambda: _feed_pieces(pieces), repeat))
     figures[FEED_SNAPSHOT] = Figure(*_timed(lambda: _feed_pieces_with_snapshots(pieces), repeat))
+    pure = pure_python_parser()
+    if pure is JSONParser:
+        figures[FEED_PURE] = figures[FEED]  # the parser in use is the pure-Python one
+    else:
+        figures[FEED_PURE] = Figure(*_timed(lambda: _feed_pieces(pieces, pure), repeat))
     if jiter is None:
         figures[ONE_SHOT_JITER] = Figure(None, note="jiter not installed")
         figures[JITER_REPARSE] = Figure(None, note="jiter not installed")
@@ -452,6 +459,7 @@ def run(
     meta = {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
+        "parser_build": parser_build(),
         "machine": platform.machine(),
         "jiter": getattr(jiter, "__version__", None),
         "ijson": getattr(ijson, "__version__", None),
@@ -536,6 +544,8 @@ def targets(rows: Sequence[Row]) -> list[Target]:
     for doc, method, label, floor in (
         ("A", FEED, "feed in 4-char pieces", 25.0),
         ("B", FEED, "feed in 4-char pieces", 6.0),
+        ("A", FEED_PURE, "feed in 4-char pieces, pure Python", 25.0),
+        ("B", FEED_PURE, "feed in 4-char pieces, pure Python", 6.0),
         ("A", ONE_SHOT_PARSER, "one-shot", 100.0),
         ("B", ONE_SHOT_PARSER, "one-shot", 8.0),
         ("B", ONE_SHOT_BULK, "one-shot, completion_depth=0", 8.0),
@@ -568,6 +578,7 @@ def format_report(report: Report) -> str:
         "jiter",
         "4-char feed only",
         "feed + snapshot",
+        "feed, pure Python",
         "jiter re-parse",
         "ijson push",
         "speedup",
@@ -588,6 +599,7 @@ def format_report(report: Report) -> str:
                     _rate(row.mb_per_s(ONE_SHOT_JITER)),
                     _time_and_rate(row, FEED),
                     _time_and_rate(row, FEED_SNAPSHOT),
+                    _time_and_rate(row, FEED_PURE),
                     _time_and_rate(row, JITER_REPARSE),
                     _time_and_rate(row, IJSON_PUSH),
                     "n/a"
@@ -616,14 +628,15 @@ def format_report(report: Report) -> str:
                     ratio(ONE_SHOT_JITER),
                     ratio(FEED),
                     ratio(FEED_SNAPSHOT),
+                    ratio(FEED_PURE),
                     ratio(JITER_REPARSE),
                     ratio(IJSON_PUSH),
                     "",
                 ]
             )
     lines = [
-        f"JSONParser benchmark: Python {meta['python']} ({meta['implementation']}, "
-        f"{meta['machine']}), jiter {meta['jiter'] or 'not installed'}, "
+        f"JSONParser benchmark ({meta['parser_build']}): Python {meta['python']} "
+        f"({meta['implementation']}, {meta['machine']}), jiter {meta['jiter'] or 'not installed'}, "
         f"ijson {meta['ijson'] or 'not installed'}"
         + (f" (backend {meta['ijson_backend']})" if meta["ijson_backend"] else ""),
         "",
@@ -632,6 +645,8 @@ def format_report(report: Report) -> str:
         "Throughputs in MB/s (10^6 bytes of UTF-8 per second); streamed columns: total time (MB/s).",
         "one-shot: feed(whole) + close() (every value reported; then with completion_depth=0, which lets whole containers go to the C decoder) / json.loads(str) / jiter.from_json(bytes).",
         f"{PIECE_CHARS}-char pieces: JSONParser.feed per piece (+ snapshot() after every piece);",
+        "  feed, pure Python: the same feed with the parser's Python source (what an editable install",
+        "  or a machine without a C compiler runs; the same as feed only when that is what ran);",
         '  jiter re-parse: jiter.from_json(buf.encode(), partial_mode="trailing-strings") after',
         "  every piece; ijson push: ijson.parse_coro fed pre-encoded byte pieces (events only).",
         "speedup: jiter re-parse time / JSONParser feed + snapshot time.",

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from benchmarks import concurrency, e2e_alternatives, memory, parser_alternatives, plot
-from benchmarks._common import KB, MB, Progress, Target, grid, version
+from benchmarks._common import KB, MB, Progress, Target, grid, parser_build, version
 
 __all__ = ["FULL", "QUICK", "SECTIONS", "Settings", "SuiteResults", "format_suite", "main", "run"]
 
@@ -124,6 +124,7 @@ def _meta() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "load_average_at_start": None if load is None else [round(x, 2) for x in load],
         "streamstruct": version("streamstruct"),
+        "parser_build": parser_build(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
@@ -205,7 +206,8 @@ def format_suite(results: SuiteResults) -> str:
     meta = results.meta
     load = meta["load_average_at_start"]
     lines = [
-        f"streamstruct {meta['streamstruct']} benchmarks: Python {meta['python']}"
+        f"streamstruct {meta['streamstruct']} benchmarks (JSON parser: {meta['parser_build']}):"
+        f" Python {meta['python']}"
         f" ({meta['implementation']}, {meta['machine']}, {meta['system']}), {meta['cpus']} CPUs"
         + ("" if load is None else f", load average at start {load[0]:.2f}")
         + f", {meta['started']}",

@@ -85,3 +85,22 @@ def test_a_quick_run_prints_one_table_and_writes_json(
     for row in data["rows"]:
         assert row["figures"]["feed_snapshot"]["seconds"] > 0
     assert {target["verdict"] for target in data["targets"]} <= {"PASS", "FAIL", "n/a"}
+
+
+def test_the_pure_python_parser_is_the_source_and_agrees_with_the_one_in_use(
+    harness: ModuleType,
+) -> None:
+    import streamstruct._json
+
+    common = sys.modules["benchmarks._common"]
+    pure = common.pure_python_parser()
+    assert sys.modules[pure.__module__].__file__.endswith("_json.py")
+    compiled = not streamstruct._json.__file__.endswith(".py")
+    assert (pure is not streamstruct._json.JSONParser) == compiled
+    assert common.parser_build() == ("compiled (mypyc)" if compiled else "pure Python")
+    text = harness.build_b(2_000)
+    for parser_class in (pure, streamstruct._json.JSONParser):
+        parser = parser_class()
+        for start in range(0, len(text), 4):
+            parser.feed(text[start : start + 4])
+        assert parser.close() == json.loads(text)
