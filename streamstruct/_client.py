@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequenc
 from typing import Any, Final, Literal, TypeVar, final, overload
 
 import anyio
+import httpcore
 import httpx
 from pydantic import BaseModel
 
@@ -49,6 +50,8 @@ DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_LIMITS: Final = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 """Streams hold their connection for the whole answer: httpx's default of 100 connections would
 queue the 101st concurrent stream, and its pool bookkeeping then grows with the queue."""
+_EXPIRY_CHECK_SECONDS: Final = 1.0
+"""How often the pool looks for expired idle connections (it always checks one before reuse)."""
 MAX_RETRY_AFTER: Final = 60.0
 """The longest ``Retry-After`` honoured, in seconds; a longer one is waited for this long."""
 _MAX_BACKOFF: Final = 8.0
@@ -72,6 +75,7 @@ class AsyncClient:
     failed request is retried before its body begins; ``mode`` the default :class:`Mode`;
     ``http_client`` a caller's own ``httpx.AsyncClient`` (left open by :meth:`aclose`), or
     ``transport`` an httpx transport for the client's own pool (e.g. the simulator's);
+    ``limits`` (an ``httpx.Limits``, default :data:`DEFAULT_LIMITS`) sizes the client's own pool;
     ``max_response_bytes`` caps one response body (``None``: no cap); ``max_depth`` caps JSON
     nesting; ``deadline`` (seconds, default ``None``: none) bounds a whole call - connecting,
     retries, waiting and the whole stream - however steadily the server keeps sending
@@ -93,6 +97,7 @@ class AsyncClient:
         max_depth: int = 1000,
         backoff: float = 0.5,
         deadline: float | None = None,
+        limits: httpx.Limits | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, not {max_retries}")
@@ -114,8 +119,16 @@ class AsyncClient:
         # header must never follow a redirect to another host.
         if http_client is not None and transport is not None:
             raise ValueError("give http_client or transport, not both")
+        if http_client is not None and limits is not None:
+            raise ValueError("limits size the client's own pool: give http_client or limits")
+        limits = limits or DEFAULT_LIMITS
+        # ``limits`` still applies when ``transport`` is given: to the proxies httpx mounts from
+        # the environment.
         self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout, follow_redirects=False, transport=transport, limits=DEFAULT_LIMITS
+            timeout=self.timeout,
+            follow_redirects=False,
+            transport=transport or _pooled_transport(limits),
+            limits=limits,
         )
         self.chat = AsyncChat(self)
 
@@ -249,6 +262,144 @@ class AsyncClient:
             return min(asked, MAX_RETRY_AFTER)
         delay = min(self.backoff * 2.0 ** (attempt - 1), _MAX_BACKOFF)
         return delay * (1 - 0.25 * random.random())  # jitter in (0.75, 1]
+
+
+# -- the connection pool ---------------------------------------------------------------------------
+
+
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's connection pool, with the pass that hands out connections made O(connections).
+
+    httpcore 1.x runs ``_assign_requests_to_connections`` whenever a request starts or a response
+    closes, and under many concurrent kept-alive streams that pass goes wrong three ways:
+
+    * an idle connection it hands to a request stays idle until that request's task sends on it,
+      two event-loop turns later; every pass in between hands it out again, and all but one of the
+      requests that got it fail with ``ConnectionNotAvailable`` and start over (encode/httpcore#822,
+      #1110): 2 to 6 times per request measured at 10 to 1,000 streams, each time another pass;
+    * each pass probes the socket of every idle connection (a system call each), and for each idle
+      connection lists all of them again: O(connections x idle) per pass, so CPU per request grew
+      with the number of streams;
+    * that list counts all connections against ``max_keepalive_connections``, busy ones included,
+      so a connection released while more than that many were open was closed, not reused.
+
+    (The openai SDK's streams avoid all three by accident: they close the response at ``[DONE]``,
+    before its end, which throws the connection away, so their pool never holds an idle one. Ours
+    read to the end to keep the connection - a TLS handshake saved per request.)
+
+    Here a connection assigned to a request is spoken for until the request ends; idle connections
+    are counted once per pass; and only idle connections are probed for expiry, at most once per
+    :data:`_EXPIRY_CHECK_SECONDS`, and one is always probed before it is reused, as before.
+    Everything else - connecting, the request queue, closing - is httpcore's. HTTP/1.1 only, as
+    streamstruct's client asks for: an idle connection here is one that takes a single request.
+    """
+
+    _next_expiry_check = 0.0
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        requests = self._requests
+        # Spoken for: serving a request, or assigned to one that has not sent on it yet.
+        taken = {request.connection for request in requests}
+        now = time.monotonic()
+        check_expiry = now >= self._next_expiry_check
+        if check_expiry:
+            self._next_expiry_check = now + _EXPIRY_CHECK_SECONDS
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        kept: list[httpcore.AsyncConnectionInterface] = []
+        idle: list[httpcore.AsyncConnectionInterface] = []
+        for connection in self._connections:
+            if connection in taken:
+                kept.append(connection)
+            elif connection.is_closed():
+                pass  # nothing to close: just forget it
+            elif check_expiry and connection.has_expired():
+                closing.append(connection)
+            else:
+                kept.append(connection)
+                if connection.is_idle():
+                    idle.append(connection)
+        surplus = len(idle) - self._max_keepalive_connections
+        if surplus > 0:
+            closing += idle[:surplus]
+            dropped = set(idle[:surplus])
+            idle = idle[surplus:]
+            kept = [connection for connection in kept if connection not in dropped]
+        self._connections = kept
+
+        for request in requests:
+            if not request.is_queued():
+                continue
+            origin = request.request.url.origin
+            chosen = self._reusable(origin, idle, closing)
+            if chosen is None:
+                if len(self._connections) >= self._max_connections:
+                    if not idle:
+                        continue  # stays queued until a connection is released
+                    spare = idle.pop(0)  # make room: an idle connection to another origin
+                    self._connections.remove(spare)
+                    closing.append(spare)
+                chosen = self.create_connection(origin)
+                self._connections.append(chosen)
+            request.assign_to_connection(chosen)
+        return closing
+
+    def _reusable(
+        self,
+        origin: httpcore.Origin,
+        idle: list[httpcore.AsyncConnectionInterface],
+        closing: list[httpcore.AsyncConnectionInterface],
+    ) -> httpcore.AsyncConnectionInterface | None:
+        """An idle connection to ``origin``, taken off ``idle``; expired ones met are closed."""
+        index = 0
+        while index < len(idle):
+            connection = idle[index]
+            if not (connection.can_handle_request(origin) and connection.is_available()):
+                index += 1
+                continue
+            del idle[index]
+            if not connection.has_expired():
+                return connection
+            # The server hung up, or it idled too long: close it, look further.
+            self._connections.remove(connection)
+            closing.append(connection)
+        return None
+
+
+def _pooled_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's transport, with :class:`_Pool` in place of httpcore's pool where it fits.
+
+    It fits httpcore 1.x's pool, which ``_Pool`` was written against; any other pool (a later
+    httpcore, a proxy's) is left as httpx made it.
+    """
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    stock = transport._pool
+    if type(stock) is httpcore.AsyncConnectionPool and _POOL_FITS:
+        transport._pool = _Pool(
+            ssl_context=stock._ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+        )
+    return transport
+
+
+def _pool_fits() -> bool:
+    """Whether httpcore's pool has the shape ``_Pool`` relies on (httpcore 1.x's)."""
+    probe = httpcore.AsyncConnectionPool()
+    return all(
+        hasattr(probe, name)
+        for name in (
+            "_assign_requests_to_connections",
+            "_requests",
+            "_connections",
+            "_max_connections",
+            "_max_keepalive_connections",
+            "_ssl_context",
+        )
+    )
+
+
+_POOL_FITS: Final = _pool_fits()
 
 
 @final

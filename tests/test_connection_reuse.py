@@ -1,0 +1,216 @@
+"""Concurrent streams over a real loopback server keep their connections, and reuse them cheaply.
+
+A stream read to its end hands its connection back to the pool; the next request should take it
+without a fight. Under httpcore's own pool it did not: a connection handed to a request stays idle
+until that request's task sends on it, so requests starting in the same event-loop turn were all
+handed the same one, and all but one failed inside the pool (``ConnectionNotAvailable``) and
+started over - about five times per request under load, each time with a pass over every
+connection. streamstruct's own pool (``_client._Pool``) keeps a handed-out connection spoken for.
+
+Counts, never timings: connections the server accepted, requests it answered, and how often the
+pool had to take back a connection it had handed out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.abc
+import httpcore._async.connection_pool as httpcore_pool
+import httpx
+import pytest
+from pydantic import BaseModel
+
+import streamstruct
+from streamstruct._client import _Pool
+
+pytestmark = pytest.mark.anyio
+
+MESSAGES = [{"role": "user", "content": "Make up a person."}]
+STREAMS = 20
+ROUNDS = 3
+
+
+class User(BaseModel):
+    name: str
+    age: int
+
+
+def _frame(payload: object) -> bytes:
+    return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
+
+
+def _body() -> bytes:
+    text = json.dumps({"name": "Zoë", "age": 41})
+    chunks = [text[i : i + 4] for i in range(0, len(text), 4)]
+    frames = [
+        _frame({"choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]})
+        for c in chunks
+    ]
+    frames.append(_frame({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+    frames.append(_frame("[DONE]"))
+    return b"".join(frames)
+
+
+BODY = _body()
+RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n%s" % (
+    len(BODY),
+    BODY,
+)
+
+
+@dataclass
+class Seen:
+    connections: int = 0
+    requests: int = 0
+    hung_up: anyio.Event = field(default_factory=anyio.Event)  # set as a connection is closed
+
+
+@asynccontextmanager
+async def keep_alive_server(*, hang_up: bool = False) -> AsyncIterator[tuple[str, Seen]]:
+    """An HTTP/1.1 server on 127.0.0.1 answering every request with one SSE answer.
+
+    Connections are kept alive, unless ``hang_up``: then each is closed after one answer, without a
+    ``connection: close`` header, as a server whose keep-alive timer ran out does.
+    """
+    seen = Seen()
+
+    async def handle(client: anyio.abc.SocketStream) -> None:
+        seen.connections += 1
+        buffer = b""
+        async with client:
+            try:
+                while True:
+                    while b"\r\n\r\n" not in buffer:
+                        buffer += await client.receive()
+                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    length = next(
+                        int(line.split(b":", 1)[1])
+                        for line in head.lower().split(b"\r\n")
+                        if line.startswith(b"content-length:")
+                    )
+                    while len(buffer) < length:
+                        buffer += await client.receive()
+                    buffer = buffer[length:]
+                    seen.requests += 1
+                    await client.send(RESPONSE)
+                    if hang_up:
+                        break
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+        seen.hung_up.set()
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tasks:
+        tasks.start_soon(listener.serve, handle)
+        try:
+            yield f"http://127.0.0.1:{port}/v1", seen
+        finally:
+            tasks.cancel_scope.cancel()
+
+
+@pytest.fixture
+def retaken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How often httpcore's pool took back a connection it had handed to a request (one entry
+    per ``ConnectionNotAvailable`` it caught and retried)."""
+    counts: list[int] = []
+    clear = httpcore_pool.AsyncPoolRequest.clear_connection
+
+    def counted(self: httpcore_pool.AsyncPoolRequest) -> None:
+        counts.append(1)
+        clear(self)
+
+    monkeypatch.setattr(httpcore_pool.AsyncPoolRequest, "clear_connection", counted)
+    return counts
+
+
+async def _rounds(client: streamstruct.AsyncClient, streams: int, rounds: int) -> None:
+    """``rounds`` times: ``streams`` streams started in the same event-loop turn, read to the end."""
+
+    async def one() -> None:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES, mode="json_schema"
+        )
+        async for _partial in stream:
+            pass
+        assert await stream.get_final() == User(name="Zoë", age=41)
+
+    for _ in range(rounds):
+        async with anyio.create_task_group() as tasks:
+            for _ in range(streams):
+                tasks.start_soon(one)
+
+
+async def test_concurrent_streams_reuse_their_connections_without_a_fight(
+    retaken: list[int],
+) -> None:
+    async with (
+        keep_alive_server() as (url, seen),
+        streamstruct.AsyncClient(base_url=url, max_retries=0) as client,
+    ):
+        await _rounds(client, STREAMS, ROUNDS)
+        assert seen.requests == STREAMS * ROUNDS
+        # One connection per concurrent stream, opened in the first round and reused since.
+        assert seen.connections == STREAMS
+        # No request was handed a connection another one had been handed (httpcore's own pool:
+        # about STREAMS * STREAMS / 2 per round after the first).
+        assert len(retaken) == 0
+        pool = client._http._transport._pool  # type: ignore[attr-defined]
+        assert isinstance(pool, _Pool)
+        assert [c.is_idle() for c in pool.connections] == [True] * STREAMS
+
+
+async def test_the_keep_alive_cap_counts_idle_connections_only() -> None:
+    # 5 streams hold their connections while 5 more run one after the other: the one idle
+    # connection between them is under the cap of 4 and is reused each time. httpcore's own pool
+    # counted busy connections against the cap too (6 > 4), and closed it each time: 10 in all.
+    limits = httpx.Limits(max_connections=8, max_keepalive_connections=4)
+    async with (
+        keep_alive_server() as (url, seen),
+        streamstruct.AsyncClient(base_url=url, max_retries=0, limits=limits) as client,
+    ):
+        held = [
+            await client.chat.completions.create_partial(
+                model="m", response_model=User, messages=MESSAGES, mode="json_schema"
+            )
+            for _ in range(5)
+        ]
+        await _rounds(client, 1, 5)
+        for stream in held:
+            assert await stream.get_final() == User(name="Zoë", age=41)
+        assert seen.requests == 10
+        assert seen.connections == 6
+        pool = client._http._transport._pool  # type: ignore[attr-defined]
+        assert len(pool.connections) == 4  # the cap, once all are idle
+
+
+async def test_a_connection_the_server_closed_is_not_reused() -> None:
+    # The pool looks for expired idle connections at most once a second, but it always checks
+    # the one it is about to reuse: a request right after the server hung up gets a new one
+    # (with max_retries=0, a request sent on the dead connection would fail).
+    async with (
+        keep_alive_server(hang_up=True) as (url, seen),
+        streamstruct.AsyncClient(base_url=url, max_retries=0) as client,
+    ):
+        for expected in (1, 2, 3):
+            await _rounds(client, 1, 1)
+            assert seen.requests == expected
+            with anyio.fail_after(5):
+                await seen.hung_up.wait()  # closed server-side: end-of-file is on its way
+            seen.hung_up = anyio.Event()
+        assert seen.connections == 3
+
+
+def test_limits_size_the_clients_own_pool() -> None:
+    limits = httpx.Limits(max_connections=7, max_keepalive_connections=3)
+    client = streamstruct.AsyncClient(base_url="http://x/v1", limits=limits)
+    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    assert isinstance(pool, _Pool)
+    assert (pool._max_connections, pool._max_keepalive_connections) == (7, 3)
+    with pytest.raises(ValueError, match="limits"):
+        streamstruct.AsyncClient(http_client=httpx.AsyncClient(), limits=limits)
