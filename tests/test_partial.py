@@ -508,6 +508,22 @@ def test_unchanged_subtrees_are_the_same_objects() -> None:
     assert third.tags[1].label == "yyy"
 
 
+def test_a_growing_list_never_changes_an_earlier_snapshot() -> None:
+    # The assembler grows its own list of complete members in place; every snapshot must still
+    # hold a list of its own, fixed when it was taken.
+    text = '{"name": "Bob", "tags": [' + ", ".join(f'{{"label": "t{i}"}}' for i in range(12)) + "]}"
+    run = start(Person)
+    taken: list[tuple[list[str], Any]] = []
+    for k in range(0, len(text), 3):
+        run.feed(text[k : k + 3])
+        snapshot = run.assembler.snapshot
+        if snapshot is not None and snapshot.tags is not None:
+            taken.append(([tag.label for tag in snapshot.tags], snapshot))
+    assert len({len(labels) for labels, _ in taken}) >= 12  # the list shown growing
+    for labels, snapshot in taken:
+        assert [tag.label for tag in snapshot.tags] == labels
+
+
 def test_the_snapshot_is_frozen() -> None:
     run = stream(User, '{"name": "A"')
     snapshot = run.assembler.snapshot
