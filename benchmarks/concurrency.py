@@ -7,18 +7,26 @@ the client's CPU is ``time.process_time()`` of this process, the server's is rea
 is answered with the same small ``Report`` (``benchmarks.e2e``'s, a few rows, JSON in 4-character
 ``content`` deltas, no delay).
 
-For each N in 1, 10, 100, 1,000: N workers share one ``httpx.AsyncClient`` (a pool of N
-connections) and stream back to back until ``max(N, min_streams)`` streams are done; a first,
-untimed round of N streams opens the connections. Two clients on the same server:
+For each N in 1, 10, 100, 1,000: N workers share one client (a pool of N connections, all kept
+alive for the whole run: ``httpx.Limits(max_connections=N, max_keepalive_connections=N,
+keepalive_expiry=3600)``, and the same timeouts) and
+stream back to back until ``max(N, min_streams)`` streams are done; a first, untimed round of N
+streams opens the connections. Two clients on the same server, each with its pool built the way
+its users get one:
 
 - **streamstruct**: ``create_partial(response_model=Report, mode=Mode.JSON_SCHEMA)`` iterated to the
-  end, then ``get_final()`` (every snapshot a validated partial model);
+  end, then ``get_final()`` (every snapshot a validated partial model); the client's own pool
+  (``AsyncClient(limits=...)``);
 - **openai raw**: ``AsyncOpenAI.chat.completions.create(stream=True, response_format=json_schema)``
-  iterated to the end (every chunk a ``ChatCompletionChunk``; no JSON parsed, no model built).
+  iterated to the end (every chunk a ``ChatCompletionChunk``; no JSON parsed, no model built); an
+  ``httpx.AsyncClient(limits=...)`` as ``http_client``.
 
 Both ask for usage (``stream_options.include_usage``), so both get the same SSE events per stream.
-Reported: events per second (wall clock), client CPU per event, server CPU per event, and how busy
-the server was (its CPU over the wall time: near 100% means the server set the pace).
+Reported: events per second (wall clock), client CPU per event, server CPU per event, how busy
+the server was (its CPU over the wall time: near 100% means the server set the pace), and how many
+connections the server accepted during the round. streamstruct reads each body to its end and
+reuses its connections (0 new ones once the pool is open); the openai SDK closes each response at
+``[DONE]``, before its end, so httpcore drops the connection and every stream opens a new one.
 
 Run alone: ``python -m benchmarks.concurrency [--quick] [--n 1,10,100,1000]``; the server alone:
 ``python -m benchmarks.concurrency --serve`` (prints its base URL, stops when stdin closes).
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import os
 import resource
 import socket
@@ -70,6 +79,11 @@ ROUNDS: Final = 3
 #: generous, and the same for both clients: 1,000 connections opened at once on a busy machine
 #: must not trip a client's own default connect timeout
 TIMEOUT: Final = httpx.Timeout(120.0, connect=60.0)
+#: seconds an idle connection is kept, by the server and by both clients' pools: all the run
+KEEP_ALIVE: Final = 3_600
+
+#: where the server says how many connections it has accepted (outside the API's /v1)
+CONNECTIONS_PATH: Final = "/_bench/connections"
 
 STREAMSTRUCT: Final = "streamstruct"
 OPENAI_RAW: Final = "openai_raw"
@@ -104,17 +118,36 @@ def _serve(rows: int) -> None:
     import threading
 
     import uvicorn
+    from uvicorn.protocols.http.h11_impl import H11Protocol
 
     from streamstruct.testing import Simulator
 
     raise_fd_limit()
     simulator = Simulator(responses=e2e.build_report(rows), chunk_size=4)
+    accepted = 0
+
+    class Counting(H11Protocol):
+        """uvicorn's HTTP/1.1 protocol, counting the connections it is made for."""
+
+        def connection_made(self, transport: Any) -> None:
+            nonlocal accepted
+            accepted += 1
+            super().connection_made(transport)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == CONNECTIONS_PATH:
+            body = str(accepted).encode()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await simulator(scope, receive, send)
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
-        simulator,
+        app,
         interface="asgi3",
-        http="h11",
+        http=Counting,
         ws="none",
         lifespan="off",
         log_config=None,
@@ -123,7 +156,7 @@ def _serve(rows: int) -> None:
         backlog=4_096,
         # the pools stay open across rounds; uvicorn's 5 s default would close the idle ones
         # while the other client runs, racing the next request on them
-        timeout_keep_alive=3_600,
+        timeout_keep_alive=KEEP_ALIVE,
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
@@ -145,6 +178,7 @@ class ServerProcess:
     def __init__(self, rows: int = REPLY_ROWS) -> None:
         self._rows = rows
         self._process: subprocess.Popen[str] | None = None
+        self._asking: http.client.HTTPConnection | None = None
         self.url = ""
 
     def __enter__(self) -> ServerProcess:
@@ -168,6 +202,9 @@ class ServerProcess:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._asking is not None:
+            self._asking.close()
+            self._asking = None
         process, self._process = self._process, None
         if process is None:
             return
@@ -180,6 +217,15 @@ class ServerProcess:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+    def connections(self) -> int:
+        """Connections the server has accepted so far (asked on one kept-alive connection of its
+        own, counted once: differences between two calls count the clients' only)."""
+        if self._asking is None:
+            netloc = self.url.split("/")[2]
+            self._asking = http.client.HTTPConnection(netloc, timeout=60)
+        self._asking.request("GET", CONNECTIONS_PATH)
+        return int(self._asking.getresponse().read())
 
     def cpu_seconds(self) -> float | None:
         """The server process's CPU so far (user + system), or None where /proc is missing."""
@@ -199,11 +245,12 @@ _RESPONSE_FORMAT: Final = {
     "json_schema": {"name": "Report", "schema": e2e.Report.model_json_schema(), "strict": False},
 }
 Stream = Callable[[], Awaitable[None]]
+Close = Callable[[], Awaitable[None]]
 
 
-def _streamstruct(url: str, http: httpx.AsyncClient) -> Stream:
+def _streamstruct(url: str, limits: httpx.Limits) -> tuple[Stream, Close]:
     client = streamstruct.AsyncClient(
-        base_url=url, api_key="sk-sim", http_client=http, max_retries=0, timeout=TIMEOUT
+        base_url=url, api_key="sk-sim", limits=limits, max_retries=0, timeout=TIMEOUT
     )
 
     async def one() -> None:
@@ -217,12 +264,13 @@ def _streamstruct(url: str, http: httpx.AsyncClient) -> Stream:
             pass
         await stream.get_final()
 
-    return one
+    return one, client.aclose
 
 
-def _openai_raw(url: str, http: httpx.AsyncClient) -> Stream:
+def _openai_raw(url: str, limits: httpx.Limits) -> tuple[Stream, Close]:
     openai = optional("openai")
     assert openai is not None
+    http = httpx.AsyncClient(limits=limits, timeout=TIMEOUT)
     client = openai.AsyncOpenAI(
         base_url=url, api_key="sk-sim", http_client=http, max_retries=0, timeout=TIMEOUT
     )
@@ -238,10 +286,10 @@ def _openai_raw(url: str, http: httpx.AsyncClient) -> Stream:
         async for _chunk in stream:
             pass
 
-    return one
+    return one, http.aclose
 
 
-_CLIENTS: Final[dict[str, Callable[[str, httpx.AsyncClient], Stream]]] = {
+_CLIENTS: Final[dict[str, Callable[[str, httpx.Limits], tuple[Stream, Close]]]] = {
     STREAMSTRUCT: _streamstruct,
     OPENAI_RAW: _openai_raw,
 }
@@ -279,6 +327,7 @@ class Measurement:
     cpu: float
     server_cpu: float | None
     runs: int = 1
+    connections: int | None = None  # connections the server accepted during the round
 
     @property
     def events_per_second(self) -> float:
@@ -327,14 +376,15 @@ def measure_level(
     """
 
     async def main() -> list[Measurement]:
-        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-        pools = [httpx.AsyncClient(limits=limits, timeout=TIMEOUT) for _ in clients]
+        # Kept alive as long as the server keeps them: httpx's default of 5 s would close a
+        # client's idle pool while the other client runs, and its next round would reconnect.
+        limits = httpx.Limits(
+            max_connections=n, max_keepalive_connections=n, keepalive_expiry=KEEP_ALIVE
+        )
         samples: dict[str, list[Measurement]] = {client: [] for client in clients}
+        made = [_CLIENTS[client](server.url, limits) for client in clients]
+        ones = [one for one, _close in made]
         try:
-            ones = [
-                _CLIENTS[client](server.url, http)
-                for client, http in zip(clients, pools, strict=False)
-            ]
             for client, one in zip(clients, ones, strict=False):
                 if step is not None:
                     step(f"concurrency: N = {n:,}: {LABELS[client]} (opening {n:,} connections)")
@@ -343,18 +393,29 @@ def measure_level(
                 for client, one in zip(clients, ones, strict=False):
                     if step is not None:
                         step(f"concurrency: N = {n:,}: {LABELS[client]} (round {index + 1})")
+                    accepted = server.connections()
                     server_cpu = server.cpu_seconds()
                     wall, cpu = time.perf_counter(), time.process_time()
                     await _round(one, n, streams)
                     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                     after = server.cpu_seconds()
                     spent = None if server_cpu is None or after is None else after - server_cpu
+                    opened = server.connections() - accepted
                     samples[client].append(
-                        Measurement(client, n, streams, streams * events, wall, cpu, spent)
+                        Measurement(
+                            client,
+                            n,
+                            streams,
+                            streams * events,
+                            wall,
+                            cpu,
+                            spent,
+                            connections=opened,
+                        )
                     )
         finally:
-            for http in pools:
-                await http.aclose()
+            for _one, close in made:
+                await close()
         chosen: list[Measurement] = []
         for client in clients:
             ranked = sorted(samples[client], key=lambda m: m.events_per_second)
@@ -459,7 +520,13 @@ def format_results(results: ConcurrencyResults) -> str:
     header = ["N", "streams", "events"]
     for client in CLIENTS:
         label = LABELS[client]
-        header += [f"{label} events/s", f"{label} CPU us/ev", "server us/ev", "server busy"]
+        header += [
+            f"{label} events/s",
+            f"{label} CPU us/ev",
+            "server us/ev",
+            "server busy",
+            "new conns",
+        ]
     body: list[list[str]] = []
     for n in sorted({m.n for m in results.measurements}):
         first = next(m for m in results.measurements if m.n == n)
@@ -467,7 +534,7 @@ def format_results(results: ConcurrencyResults) -> str:
         for client in CLIENTS:
             m = results.get(client, n)
             if m is None:
-                line += ["-", "-", "-", "-"]
+                line += ["-", "-", "-", "-", "-"]
                 continue
             server = m.server_cpu_per_event_us
             busy = m.server_busy
@@ -476,6 +543,7 @@ def format_results(results: ConcurrencyResults) -> str:
                 f"{m.cpu_per_event_us:.1f}",
                 "?" if server is None else f"{server:.1f}",
                 "?" if busy is None else f"{busy:.0%}",
+                "?" if m.connections is None else f"{m.connections:,}",
             ]
         body.append(line)
     versions = ", ".join(f"{k} {v or 'not installed'}" for k, v in meta.get("versions", {}).items())
@@ -491,9 +559,10 @@ def format_results(results: ConcurrencyResults) -> str:
         " events/s: wall clock; CPU us/ev: this (client) process's process_time per event;"
         " server: the uvicorn process's.",
         "server busy: its CPU / wall time (near 100%: the one-process server set the pace, not the"
-        " client).",
-        "streamstruct: create_partial(Report, Mode.JSON_SCHEMA), a validated snapshot per read;"
-        " openai raw: create(stream=True), chunks only.",
+        " client). new conns: connections the server accepted during the round.",
+        "streamstruct: create_partial(Report, Mode.JSON_SCHEMA), a validated snapshot per read,"
+        " its own pool; openai raw: create(stream=True), chunks only, an httpx.AsyncClient; both"
+        " pools N connections, all kept alive.",
     ]
     for client, why in results.skipped.items():
         lines.append(f"Skipped: {LABELS[client]} ({why}; pip install 'streamstruct[bench]').")
