@@ -197,6 +197,7 @@ class Client:
         backend: Literal["asyncio", "trio"] = "asyncio",
         transport: httpx.AsyncBaseTransport | None = None,
         deadline: float | None = None,
+        limits: httpx.Limits | None = None,
     ) -> None:
         self._loop = _Loop(backend)
         options: dict[str, Any] = {
@@ -210,6 +211,7 @@ class Client:
             "max_depth": max_depth,
             "backoff": backoff,
             "deadline": deadline,
+            "limits": limits,
         }
 
         async def build() -> AsyncClient:

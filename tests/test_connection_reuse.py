@@ -214,3 +214,11 @@ def test_limits_size_the_clients_own_pool() -> None:
     assert (pool._max_connections, pool._max_keepalive_connections) == (7, 3)
     with pytest.raises(ValueError, match="limits"):
         streamstruct.AsyncClient(http_client=httpx.AsyncClient(), limits=limits)
+
+
+def test_the_sync_client_takes_limits_too() -> None:
+    limits = httpx.Limits(max_connections=5, max_keepalive_connections=2)
+    with streamstruct.Client(base_url="http://x/v1", limits=limits) as client:
+        pool = client._async._http._transport._pool  # type: ignore[attr-defined]
+        assert isinstance(pool, _Pool)
+        assert (pool._max_connections, pool._max_keepalive_connections) == (5, 2)
