@@ -122,14 +122,15 @@ class AsyncClient:
         if http_client is not None and limits is not None:
             raise ValueError("limits size the client's own pool: give http_client or limits")
         limits = limits or DEFAULT_LIMITS
-        # ``limits`` still applies when ``transport`` is given: to the proxies httpx mounts from
-        # the environment.
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout,
-            follow_redirects=False,
-            transport=transport or _pooled_transport(limits),
-            limits=limits,
-        )
+        if http_client is None:
+            # httpx builds the transport (a given one would turn off the proxies it mounts from
+            # HTTPS_PROXY and the like); then its pool is swapped for ours.
+            http_client = httpx.AsyncClient(
+                timeout=self.timeout, follow_redirects=False, transport=transport, limits=limits
+            )
+            if transport is None:
+                _use_own_pool(http_client, limits)
+        self._http = http_client
         self.chat = AsyncChat(self)
 
     def __repr__(self) -> str:
@@ -365,22 +366,23 @@ class _Pool(httpcore.AsyncConnectionPool):
         return None
 
 
-def _pooled_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """httpx's transport, with :class:`_Pool` in place of httpcore's pool where it fits.
+def _use_own_pool(http: httpx.AsyncClient, limits: httpx.Limits) -> None:
+    """Put a :class:`_Pool` in place of httpcore's in ``http``'s default transport, where it fits.
 
-    It fits httpcore 1.x's pool, which ``_Pool`` was written against; any other pool (a later
-    httpcore, a proxy's) is left as httpx made it.
+    It fits httpcore 1.x's pool, which ``_Pool`` was written against; any other (a later httpcore,
+    a proxy's) is left as httpx made it. Proxies httpx mounted from the environment keep theirs.
     """
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    transport = http._transport
+    if not (isinstance(transport, httpx.AsyncHTTPTransport) and _POOL_FITS):
+        return
     stock = transport._pool
-    if type(stock) is httpcore.AsyncConnectionPool and _POOL_FITS:
+    if type(stock) is httpcore.AsyncConnectionPool:
         transport._pool = _Pool(
             ssl_context=stock._ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
         )
-    return transport
 
 
 def _pool_fits() -> bool:

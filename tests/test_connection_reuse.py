@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import anyio
 import anyio.abc
+import httpcore
 import httpcore._async.connection_pool as httpcore_pool
 import httpx
 import pytest
@@ -222,3 +223,17 @@ def test_the_sync_client_takes_limits_too() -> None:
         pool = client._async._http._transport._pool  # type: ignore[attr-defined]
         assert isinstance(pool, _Pool)
         assert (pool._max_connections, pool._max_keepalive_connections) == (5, 2)
+
+
+def test_proxies_from_the_environment_still_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pool is swapped inside the transport httpx built, rather than given as ``transport``,
+    # which would turn off the proxies httpx mounts from the environment.
+    for name in ("HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    client = streamstruct.AsyncClient(base_url="https://api.example.com/v1")
+    http = client._http
+    proxied = http._transport_for_url(httpx.URL("https://api.example.com/v1/chat/completions"))
+    assert isinstance(proxied._pool, httpcore.AsyncHTTPProxy)  # type: ignore[attr-defined]
+    direct = http._transport_for_url(httpx.URL("http://127.0.0.1:8000/v1/chat/completions"))
+    assert isinstance(direct._pool, _Pool)  # type: ignore[attr-defined]
