@@ -549,3 +549,41 @@ def test_plan_drop_injected_nulls_is_the_identity_when_not_strict() -> None:
     assert plan_request(Cat, MESSAGES, mode="json_schema").drop_injected_nulls(reply) == {
         "kind": "cat"
     }
+
+
+class Counted(BaseModel):
+    """A model that counts how often its JSON schema is generated."""
+
+    name: str
+    schemas_made: typing.ClassVar[int] = 0
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        Counted.schemas_made += 1
+        return super().model_json_schema(*args, **kwargs)
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_a_model_schema_is_made_once_and_plans_do_not_share_what_can_change(mode: Mode) -> None:
+    first = plan_request(Counted, MESSAGES, mode=mode)
+    made = Counted.schemas_made
+    second = plan_request(Counted, MESSAGES, mode=mode)
+    assert Counted.schemas_made == made  # planned from the cache
+    assert second.body == first.body
+    assert second.messages == first.messages
+    first.body["extra"] = 1  # each plan has a body of its own to merge into
+    assert "extra" not in second.body
+    assert second.messages[0] is not first.messages[0]
+
+
+def test_an_item_type_that_cannot_be_hashed_is_planned_each_time() -> None:
+    class A(BaseModel):
+        kind: Literal["a"]
+
+    class B(BaseModel):
+        kind: Literal["b"]
+
+    item = Annotated[A | B, {"unhashable": "metadata"}]
+    plans = [plan_request(Iterable[item], MESSAGES, mode=Mode.JSON_SCHEMA) for _ in range(2)]  # type: ignore[valid-type]
+    assert plans[0].body == plans[1].body
+    assert plans[0].spec.iterable
