@@ -18,6 +18,7 @@ import email.utils
 import json
 import os
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar, final, overload
@@ -75,7 +76,8 @@ class AsyncClient:
     failed request is retried before its body begins; ``mode`` the default :class:`Mode`;
     ``http_client`` a caller's own ``httpx.AsyncClient`` (left open by :meth:`aclose`), or
     ``transport`` an httpx transport for the client's own pool (e.g. the simulator's);
-    ``limits`` (an ``httpx.Limits``, default :data:`DEFAULT_LIMITS`) sizes the client's own pool;
+    ``limits`` (an ``httpx.Limits``, default :data:`DEFAULT_LIMITS`) sizes the client's own pool,
+    and goes with neither ``http_client`` nor ``transport``, which bring their own;
     ``max_response_bytes`` caps one response body (``None``: no cap); ``max_depth`` caps JSON
     nesting; ``deadline`` (seconds, default ``None``: none) bounds a whole call - connecting,
     retries, waiting and the whole stream - however steadily the server keeps sending
@@ -121,15 +123,20 @@ class AsyncClient:
             raise ValueError("give http_client or transport, not both")
         if http_client is not None and limits is not None:
             raise ValueError("limits size the client's own pool: give http_client or limits")
-        limits = limits or DEFAULT_LIMITS
+        if transport is not None and limits is not None:
+            # httpx hands a given transport every request as it is: limits would size nothing.
+            raise ValueError("limits size the client's own pool: give transport or limits")
         if http_client is None:
             # httpx builds the transport (a given one would turn off the proxies it mounts from
             # HTTPS_PROXY and the like); then its pool is swapped for ours.
             http_client = httpx.AsyncClient(
-                timeout=self.timeout, follow_redirects=False, transport=transport, limits=limits
+                timeout=self.timeout,
+                follow_redirects=False,
+                transport=transport,
+                limits=limits or DEFAULT_LIMITS,
             )
             if transport is None:
-                _use_own_pool(http_client, limits)
+                _use_own_pool(http_client)
         self._http = http_client
         self.chat = AsyncChat(self)
 
@@ -290,9 +297,11 @@ class _Pool(httpcore.AsyncConnectionPool):
 
     Here a connection assigned to a request is spoken for until the request ends; idle connections
     are counted once per pass; and only idle connections are probed for expiry, at most once per
-    :data:`_EXPIRY_CHECK_SECONDS`, and one is always probed before it is reused, as before.
-    Everything else - connecting, the request queue, closing - is httpcore's. HTTP/1.1 only, as
-    streamstruct's client asks for: an idle connection here is one that takes a single request.
+    :data:`_EXPIRY_CHECK_SECONDS`, and one is always probed before it is reused, as before. A pass
+    is still linear in connections + requests. Everything else - connecting, the request queue,
+    closing - is httpcore's. HTTP/1.1 only (:func:`_use_own_pool` sees to it): an idle connection
+    here is one that takes a single request, and a connection that is neither idle nor closed is
+    serving the one request that holds it.
     """
 
     _next_expiry_check = 0.0
@@ -309,16 +318,24 @@ class _Pool(httpcore.AsyncConnectionPool):
         kept: list[httpcore.AsyncConnectionInterface] = []
         idle: list[httpcore.AsyncConnectionInterface] = []
         for connection in self._connections:
+            if connection.is_closed():
+                # Nothing to close: forget it, even under a request. That request, if it ever
+                # sends, gets ConnectionNotAvailable and starts over, as with httpcore's pool; one
+                # that never ends (a plain asyncio cancel inside the response's aclose() leaves it
+                # in _requests) must not pin a slot for ever.
+                continue
             if connection in taken:
                 kept.append(connection)
-            elif connection.is_closed():
-                pass  # nothing to close: just forget it
+            elif not connection.is_idle():
+                # Held by no request, yet busy: made for a request that was cancelled before it
+                # used it (a plain asyncio cancel right after another task's pass handed it over;
+                # encode/httpcore#1093). Nobody will ever connect it or hand it back.
+                closing.append(connection)
             elif check_expiry and connection.has_expired():
                 closing.append(connection)
             else:
                 kept.append(connection)
-                if connection.is_idle():
-                    idle.append(connection)
+                idle.append(connection)
         surplus = len(idle) - self._max_keepalive_connections
         if surplus > 0:
             closing += idle[:surplus]
@@ -366,42 +383,60 @@ class _Pool(httpcore.AsyncConnectionPool):
         return None
 
 
-def _use_own_pool(http: httpx.AsyncClient, limits: httpx.Limits) -> None:
+def _use_own_pool(http: httpx.AsyncClient) -> None:
     """Put a :class:`_Pool` in place of httpcore's in ``http``'s default transport, where it fits.
 
-    It fits httpcore 1.x's pool, which ``_Pool`` was written against; any other (a later httpcore,
-    a proxy's) is left as httpx made it. Proxies httpx mounted from the environment keep theirs.
+    It fits the plain HTTP/1.1 pool of the httpcore versions ``_Pool`` was checked against
+    (:data:`_POOL_FITS`), and takes over every setting httpx gave that pool. Anything else is left as
+    httpx made it: HTTP/2 (whose connections take many requests each, which ``_Pool``'s "spoken for"
+    rule would stop), a proxy's pool, including those httpx mounts from the environment
+    (``HTTPS_PROXY``, ...), or another httpcore.
     """
     transport = http._transport
-    if not (isinstance(transport, httpx.AsyncHTTPTransport) and _POOL_FITS):
+    if not (_POOL_FITS and isinstance(transport, httpx.AsyncHTTPTransport)):
         return
     stock = transport._pool
-    if type(stock) is httpcore.AsyncConnectionPool:
-        transport._pool = _Pool(
-            ssl_context=stock._ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-        )
-
-
-def _pool_fits() -> bool:
-    """Whether httpcore's pool has the shape ``_Pool`` relies on (httpcore 1.x's)."""
-    probe = httpcore.AsyncConnectionPool()
-    return all(
-        hasattr(probe, name)
-        for name in (
-            "_assign_requests_to_connections",
-            "_requests",
-            "_connections",
-            "_max_connections",
-            "_max_keepalive_connections",
-            "_ssl_context",
-        )
+    if not (
+        type(stock) is httpcore.AsyncConnectionPool
+        and stock._http1
+        and not stock._http2
+        and getattr(stock, "_proxy", None) is None  # httpcore >= 1.0.6 has pools with a proxy
+    ):
+        return
+    transport._pool = _Pool(
+        ssl_context=stock._ssl_context,
+        max_connections=stock._max_connections,
+        max_keepalive_connections=stock._max_keepalive_connections,
+        keepalive_expiry=stock._keepalive_expiry,
+        http1=stock._http1,
+        http2=stock._http2,
+        retries=stock._retries,
+        local_address=stock._local_address,
+        uds=stock._uds,
+        network_backend=stock._network_backend,
+        socket_options=stock._socket_options,
     )
 
 
-_POOL_FITS: Final = _pool_fits()
+_POOL_VERSIONS: Final = ((1, 0, 3), (1, 1, 0))
+"""The httpcore versions ``_Pool`` is known to fit, as [first, end): 1.0.0 to 1.0.2 lack
+``AsyncPoolRequest``; 1.0.3 to 1.0.9 differ in typing and ``proxy=`` only."""
+
+
+def _pool_fits(version: str) -> bool:
+    """Whether httpcore ``version``'s pool is one ``_Pool`` was written against.
+
+    ``_Pool`` overrides a private method and reads private attributes, so it is used only where
+    they are known to mean what it assumes; elsewhere the client keeps httpcore's own pool.
+    """
+    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
+    if match is None:
+        return False
+    first, end = _POOL_VERSIONS
+    return first <= (int(match[1]), int(match[2]), int(match[3])) < end
+
+
+_POOL_FITS: Final = _pool_fits(httpcore.__version__)
 
 
 @final

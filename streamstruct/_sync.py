@@ -218,7 +218,11 @@ class Client:
             # Made on the loop's thread: the pool belongs to that loop.
             return AsyncClient(transport=transport, **options)
 
-        self._async = self._loop.call(build)
+        try:
+            self._async = self._loop.call(build)
+        except BaseException:
+            self._loop.stop()  # a bad argument (e.g. transport and limits) leaves no thread behind
+            raise
         self._finalizer = weakref.finalize(self, _shutdown, self._loop, self._async)
         self.chat = Chat(self._loop, self._async)
 
