@@ -387,6 +387,19 @@ class JSONParser:
         self._last_snapshot = child
         return child
 
+    def growing_string(self) -> tuple[int, str] | None:
+        """The string value being received, if the parser is inside one: the offset of its opening
+        quote and its text so far, as a snapshot shows it. ``None`` anywhere else (between values,
+        inside an object key, once done).
+
+        While the same string stays open nothing else in the document can have changed (JSON is
+        written in order), so a caller that has shown the rest can show the new text alone, without
+        a snapshot.
+        """
+        if self._state != _S_IN_STRING or self._error is not None:
+            return None
+        return self._string_start, self._current_string()
+
     def pop_completed(self) -> list[CompletedValue]:
         """The values that completed since the last call, children before their parents."""
         completed = self._completed

@@ -51,6 +51,7 @@ from typing import (
     ForwardRef,
     Generic,
     Literal,
+    NamedTuple,
     TypeAlias,
     TypeVar,
     Union,
@@ -120,6 +121,10 @@ class _PartialModel(BaseModel):
 
     # The model this class is the partial of (a dunder: pydantic leaves it alone).
     __streamstruct_model__: ClassVar[type[BaseModel]]
+    # Every field at its default (None), in order, and whether extra keys are kept: what
+    # _snapshot_object needs to build an instance without model_construct.
+    __streamstruct_empty__: ClassVar[dict[str, None]]
+    __streamstruct_extra__: ClassVar[bool]
 
     _streamstruct_snapshot: _SnapshotInfo | None = PrivateAttr(default=None)
 
@@ -208,6 +213,8 @@ def _build_partial_class(
             "__qualname__": name,
             "__doc__": f"A partial {model.__name__}: every field optional, nothing validated.",
             "__streamstruct_model__": model,
+            "__streamstruct_empty__": dict.fromkeys(model.model_fields),
+            "__streamstruct_extra__": config.get("extra") == "allow",
             "model_config": ConfigDict(**config),  # type: ignore[typeddict-item]
         }
     )
@@ -1096,6 +1103,14 @@ class _Level:
         self.reuse = reuse
 
 
+class _Growing(NamedTuple):
+    """The last snapshot ended in a string being written (see PartialAssembler._grow)."""
+
+    start: int  # the parser's offset of the string's opening quote: which string it is
+    spine: tuple[Path, ...]  # the levels above the string, from its container up to the root
+    names: Path  # the string's user path, for TextAppended
+
+
 @final
 class _Memo:
     """What the last snapshot built at one level of the spine.
@@ -1183,6 +1198,7 @@ class PartialAssembler(Generic[_M]):
         "_drop",
         "_finals",
         "_frames",
+        "_growing",
         "_memo",
         "_model",
         "_open",
@@ -1216,6 +1232,8 @@ class PartialAssembler(Generic[_M]):
         self._text_at: Path | None = None  # the string being written, and how much of it was sent
         self._text_len = 0
         self._memo: dict[Path, _Memo] = {}
+        # Set when the last snapshot ended in a growing string: see _grow.
+        self._growing: _Growing | None = None
         # The values the parser reported complete in this advance() call, by path (see _continues).
         self._finals: dict[Path, Any] = {}
         self._quiet: dict[Path, tuple[Any, Any]] = {}
@@ -1243,11 +1261,16 @@ class PartialAssembler(Generic[_M]):
         self, parser: JSONParser
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
+        completed = parser.pop_completed()
+        if not completed and self._growing is not None:
+            grown = self._grow(parser, self._growing)
+            if grown is not None:
+                return grown
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
         changed: set[Path] = set()  # the paths below which something completed
         finals: dict[Path, Any] = {}
         self._finals = finals
-        for done in parser.pop_completed():
+        for done in completed:
             path = done.path
             finals[path] = done.value
             changed.update(path[:k] for k in range(len(path) + 1))
@@ -1460,6 +1483,11 @@ class PartialAssembler(Generic[_M]):
         raw = parser.snapshot()
         if not isinstance(raw, dict):
             return self._snapshot  # nothing yet (or not an object: finish will say so)
+        root = self._memo.get(())
+        if not changed and root is not None and root.raw is raw:
+            # The parser shows nothing new (a key, a number cut by the end of the piece): the walk
+            # below would reuse the root's memo whole (a quarter of the events of a table).
+            return None if root.value is _HIDDEN else cast(_M, root.value)
         members_closed = self._closed
 
         def closed(path: Path) -> bool:
@@ -1502,12 +1530,14 @@ class PartialAssembler(Generic[_M]):
         typed_levels = [lv for lv in levels if lv.typed and lv.path]
         if typed_levels:
             self._start(typed_levels[-1].path, typed_levels[-1].names, events)
-        if (
+        self._growing = None
+        growing = bool(
             deepest.reuse is None
             and deepest.typed
             and deepest.path
             and _grows(deepest.shown, deepest.raw)
-        ):
+        )
+        if growing:
             text: str = deepest.raw
             sent = self._text_len if self._text_at == deepest.path else 0
             if len(text) > sent:
@@ -1531,7 +1561,47 @@ class PartialAssembler(Generic[_M]):
             value, chain = self._build(level, value, chain, memos, quiet)
         self._memo = memos
         self._quiet = quiet
+        if growing and value is not _HIDDEN:
+            spine = tuple(level.path for level in reversed(levels[:-1]))
+            current = parser.growing_string()
+            if current is not None and current[1] == deepest.raw and all(p in memos for p in spine):
+                self._growing = _Growing(current[0], spine, deepest.names)
         return None if value is _HIDDEN else cast(_M, value)
+
+    def _grow(
+        self, parser: JSONParser, growing: _Growing
+    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] | None:
+        """The events for a string that grew and nothing else, or None to take the general path.
+
+        The last snapshot ended in a string value; if the parser is still inside that very string
+        (the same opening quote), nothing else can have changed since, and the new snapshot is the
+        last one with the longer string: each level on the way up is made again from what its
+        memo kept, without a parser snapshot (which copies every open container, a long list
+        included) or a walk down the spine. Most events of a streamed answer are such; this was
+        two fifths of their cost (benchmarks.e2e_alternatives, 100 KB, one event per read).
+        """
+        current = parser.growing_string()
+        if current is None or current[0] != growing.start:
+            return None
+        text = current[1]
+        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
+        if len(text) == self._text_len:
+            return events  # nothing visible: half an escape, held back
+        events.append(TextAppended(growing.names, text[self._text_len :]))
+        self._text_len = len(text)
+        below: Any = text
+        for path in growing.spine:
+            memo = self._memo[path]
+            value = self._make(
+                memo.shown, memo.stable, memo.open_name, below, memo.chain, memo.complete
+            )
+            memo.value = value
+            memo.open_member = below
+            below = value
+        self._finals = {}
+        self._snapshot = cast(_M, below)
+        events.append(SnapshotEvent(cast(_M, below)))
+        return events
 
     def _build(
         self,
@@ -1642,11 +1712,7 @@ class PartialAssembler(Generic[_M]):
         has_open = open_name is not None and below is not _HIDDEN
         if isinstance(shown, _ModelNode):
             members = {**stable, open_name: below} if has_open else stable
-            value = shown.partial_class.model_construct(**members)
-            private = value.__pydantic_private__
-            assert private is not None
-            private["_streamstruct_snapshot"] = _SnapshotInfo(chain, complete)
-            return value
+            return _snapshot_object(shown.partial_class, members, _SnapshotInfo(chain, complete))
         if isinstance(shown, _DictNode):
             return {**stable, open_name: below} if has_open else dict(stable)
         items = [*stable, below] if has_open else list(stable)
@@ -1683,6 +1749,26 @@ class PartialAssembler(Generic[_M]):
                 value = _HIDDEN
         quiet[path] = (item, value)
         return value
+
+
+def _snapshot_object(
+    cls: type[_PartialModel], members: dict[str, Any], info: _SnapshotInfo
+) -> _PartialModel:
+    """``cls.model_construct(**members)`` with its snapshot info, made directly.
+
+    A partial class is simpler than the models ``model_construct`` serves: every field defaults to
+    None, there is no post-init and one private attribute, and ``members`` is keyed by field name.
+    Setting the four attributes pydantic keeps on an instance takes a fifth of the time; one or
+    two such objects are made for almost every event of a stream (benchmarks.e2e_alternatives).
+    tests/test_partial.py checks the result against ``model_construct``'s.
+    """
+    instance = cls.__new__(cls)
+    set_attribute = object.__setattr__  # the class is frozen
+    set_attribute(instance, "__dict__", {**cls.__streamstruct_empty__, **members})
+    set_attribute(instance, "__pydantic_fields_set__", set(members))
+    set_attribute(instance, "__pydantic_extra__", {} if cls.__streamstruct_extra__ else None)
+    set_attribute(instance, "__pydantic_private__", {"_streamstruct_snapshot": info})
+    return instance
 
 
 def _default(field: FieldInfo, data: dict[str, Any]) -> Any:

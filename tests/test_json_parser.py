@@ -652,3 +652,27 @@ def test_is_complete_inside_open_containers() -> None:
     assert parser.is_complete(("a", "b"))
     assert not parser.is_complete(("a", "c"))
     assert not parser.is_complete(("a",))
+
+
+def test_growing_string_says_which_string_value_is_open_and_its_text() -> None:
+    parser = JSONParser()
+    assert parser.growing_string() is None
+    parser.feed('{"na')
+    assert parser.growing_string() is None  # inside a key
+    parser.feed('me": "Al')
+    assert parser.growing_string() == (9, "Al")  # offset of the opening quote
+    parser.feed("ice \\u00e")
+    assert parser.growing_string() == (9, "Alice ")  # half an escape is held back
+    parser.feed('9", "bio": "x')
+    assert parser.growing_string() == (32, "x")  # another string: another offset
+    parser.feed('y"}')
+    assert parser.growing_string() is None
+    assert parser.close() == {"name": "Alice é", "bio": "xy"}
+
+
+def test_growing_string_is_none_after_an_error() -> None:
+    parser = JSONParser()
+    parser.feed('["ab')
+    with pytest.raises(JSONParseError):
+        parser.feed("\x01")
+    assert parser.growing_string() is None

@@ -993,3 +993,159 @@ def test_partial_works_as_a_runtime_annotation() -> None:
     holder = Holder(last={"name": "x"})
     assert isinstance(holder.last, Partial[User])
     assert holder.last.age is None
+
+
+# -- the growing-string shortcut ------------------------------------------------------------------
+
+
+class Shelf(BaseModel):
+    owner: Person
+    words: list[str]
+    pairs: tuple[str, str] | None = None
+
+
+def _general_path_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PartialAssembler, "_grow", lambda self, parser, growing: None)
+
+
+def _trace(text: str, cuts: list[int]) -> list[tuple[str, list[tuple[Any, ...]], Any]]:
+    """Per piece: the piece, its events, and the last snapshot's progress (complete, streaming)."""
+    run = start(Shelf)
+    out: list[tuple[str, list[tuple[Any, ...]], Any]] = []
+    i = 0
+    for size in itertools.cycle(cuts):
+        if i >= len(text):
+            break
+        piece = text[i : i + size]
+        events = run.feed(piece)
+        snapshot = run.assembler.snapshot
+        shown = None if snapshot is None else progress(snapshot)
+        out.append(
+            (piece, simple(events), None if shown is None else (shown.complete, shown.streaming))
+        )
+        i += size
+    assert run.finish() == Shelf.model_validate_json(text)
+    return out
+
+
+_words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    name=_words,
+    city=_words,
+    labels=st.lists(_words, max_size=4),
+    notes=st.dictionaries(_words, _words, max_size=3),
+    words=st.lists(_words, max_size=4),
+    pairs=st.none() | st.tuples(_words, _words),
+    ascii_only=st.booleans(),
+    cuts=st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=20),
+)
+def test_the_growing_string_shortcut_changes_nothing_that_is_seen(
+    name: str,
+    city: str,
+    labels: list[str],
+    notes: dict[str, str],
+    words: list[str],
+    pairs: tuple[str, str] | None,
+    ascii_only: bool,
+    cuts: list[int],
+) -> None:
+    """Events, snapshots and progress are the same with the shortcut (a string that only grew is
+    shown from the last snapshot's memos) as with the general path alone, on any split."""
+    value = {
+        "owner": {
+            "name": name,
+            "address": {"city": city, "zip_code": "75001"},
+            "tags": [{"label": label, "weight": k} for k, label in enumerate(labels)],
+            "scores": {"a": 1},
+            "notes": notes,
+        },
+        "words": words,
+        "pairs": pairs,
+    }
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    with_shortcut = _trace(text, cuts)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _general_path_only(monkeypatch)
+        general = _trace(text, cuts)
+    assert with_shortcut == general
+
+
+def test_the_shortcut_is_taken_while_a_string_grows(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken: list[bool] = []
+    grow = PartialAssembler._grow
+
+    def spy(self: Any, parser: JSONParser, growing: Any) -> Any:
+        result = grow(self, parser, growing)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(PartialAssembler, "_grow", spy)
+    run = stream(User, '{"name": "Alice Liddell", "age": 7, "bio": "Down the rabbit hole"}', 2)
+    assert sum(taken) >= 12  # most pieces inside the two strings
+    assert run.snapshots[-1].bio == "Down the rabbit hole"
+    texts = [e.text for e in run.events if isinstance(e, TextAppended) and e.path == ("bio",)]
+    assert "".join(texts) == "Down the rabbit hole"
+
+
+@pytest.mark.parametrize("depth", [0, 1])
+def test_the_shortcut_knows_one_string_from_the_next_when_completions_are_not_reported(
+    depth: int,
+) -> None:
+    # A parser that reports fewer completions (a smaller completion_depth) says nothing when the
+    # name closes and the bio opens: the shortcut must see that it is another string.
+    fed: list[str] = []
+    run = Run(PartialAssembler(User, text=lambda: "".join(fed)), JSONParser(completion_depth=depth))
+    run.feed('{"name": "Al')
+    run.feed('ice", "age": 3, "bio": "Do')
+    run.feed("wn")
+    snapshot = run.assembler.snapshot
+    assert snapshot is not None
+    assert (snapshot.name, snapshot.age, snapshot.bio) == ("Alice", 3, "Down")
+
+
+class Aliased(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    # Each field's alias is the other's name: model_construct reads keys as aliases first.
+    first: str = Field(alias="second")
+    second: int = Field(default=0, alias="first")
+    tags: list[str] = []
+
+
+@pytest.mark.parametrize(
+    ("model", "members"),
+    [
+        (Person, {}),
+        (Person, {"name": "Bob", "tags": []}),
+        (Address, {"city": "Paris", "zip_code": "1"}),
+        (Aliased, {"tags": ["x"]}),
+    ],
+)
+def test_snapshot_objects_are_what_model_construct_makes(
+    model: type[BaseModel], members: dict[str, Any]
+) -> None:
+    from streamstruct._partial import _partial_class, _snapshot_object, _SnapshotInfo
+
+    cls = _partial_class(model)
+    info = _SnapshotInfo((), False)
+    made = _snapshot_object(cls, members, info)
+    reference = cls.model_construct(**members)
+    assert type(made) is cls
+    assert made.__dict__ == reference.__dict__
+    assert list(made.__dict__) == list(cls.model_fields)  # in field order, as model_dump shows
+    assert made.model_fields_set == reference.model_fields_set == set(members)
+    assert made.__pydantic_extra__ == reference.__pydantic_extra__
+    assert made.model_dump() == reference.model_dump()
+    assert made.__pydantic_private__ == {"_streamstruct_snapshot": info}
+    assert made == made.model_copy()
+    with pytest.raises(ValueError, match="frozen"):
+        made.tags = None  # type: ignore[attr-defined]
+
+
+def test_fields_whose_aliases_are_each_others_names_keep_their_values() -> None:
+    run = stream(Aliased, '{"second": "text", "first": 5, "tags": ["a", "b"]}', 3)
+    final = run.snapshots[-1]
+    assert (final.first, final.second, final.tags) == ("text", 5, ["a", "b"])
