@@ -550,6 +550,8 @@ def drop_injected_nulls(value: Any, annotation: Any) -> Any:
     union of models the first model whose fields hold all the value's keys (and whose ``Literal``
     fields match) is followed. Values are copied where something changes, never mutated.
     """
+    if not isinstance(value, dict | list):
+        return value  # a string, number, bool or null: nothing inside to drop (most calls)
     annotation = _unwrap(annotation)
     origin = get_origin(annotation)
     if isinstance(value, dict):
