@@ -96,6 +96,22 @@ class Writer:
 Handler = Callable[[Writer, dict[str, str]], Awaitable[None]]
 
 
+@asynccontextmanager
+async def serve_tcp(
+    handle: Callable[[anyio.abc.SocketStream], Awaitable[None]],
+) -> AsyncIterator[str]:
+    """Serve ``handle`` for each connection on 127.0.0.1 (a free port) until the block ends;
+    yields ``http://127.0.0.1:PORT``. The tests' own small HTTP servers all stand on this."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tasks:
+        tasks.start_soon(listener.serve, handle)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            tasks.cancel_scope.cancel()
+
+
 async def _read_head(stream: anyio.abc.ByteStream) -> dict[str, str] | None:
     """The request's headers, its body read and dropped; ``None`` if the client left first."""
     try:
@@ -155,14 +171,8 @@ async def raw_server(handler: Handler) -> AsyncIterator[tuple[str, ServerLog]]:
                     await handler(writer, headers)
                 tasks.cancel_scope.cancel()
 
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tasks:
-        tasks.start_soon(listener.serve, handle)
-        try:
-            yield f"http://127.0.0.1:{port}/v1", log
-        finally:
-            tasks.cancel_scope.cancel()
+    async with serve_tcp(handle) as base_url:
+        yield f"{base_url}/v1", log
 
 
 def frame(payload: object) -> bytes:

@@ -25,6 +25,7 @@ import anyio.to_thread
 import httpx
 import pytest
 from pydantic import BaseModel
+from reliability_support import serve_tcp
 
 import streamstruct
 from streamstruct import Mode
@@ -111,14 +112,8 @@ async def http_server(respond: Respond) -> AsyncIterator[tuple[str, Seen]]:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream):
                 return  # the client hung up: nothing more to say
 
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tasks:
-        tasks.start_soon(listener.serve, handle)
-        try:
-            yield f"http://127.0.0.1:{port}/v1", seen
-        finally:
-            tasks.cancel_scope.cancel()
+    async with serve_tcp(handle) as base_url:
+        yield f"{base_url}/v1", seen
 
 
 def frame(payload: object) -> bytes:

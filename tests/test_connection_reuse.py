@@ -25,6 +25,7 @@ import httpcore._async.connection_pool as httpcore_pool
 import httpx
 import pytest
 from pydantic import BaseModel
+from reliability_support import serve_tcp
 
 import streamstruct
 from streamstruct import _client
@@ -109,14 +110,8 @@ async def keep_alive_server(*, hang_up: bool = False) -> AsyncIterator[tuple[str
                 pass
         seen.hung_up.set()
 
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tasks:
-        tasks.start_soon(listener.serve, handle)
-        try:
-            yield f"http://127.0.0.1:{port}/v1", seen
-        finally:
-            tasks.cancel_scope.cancel()
+    async with serve_tcp(handle) as base_url:
+        yield f"{base_url}/v1", seen
 
 
 @pytest.fixture

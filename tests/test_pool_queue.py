@@ -17,6 +17,7 @@ import anyio.abc
 import httpcore
 import httpx
 import pytest
+from reliability_support import serve_tcp
 
 import streamstruct
 from streamstruct import _client
@@ -58,14 +59,8 @@ async def server() -> AsyncIterator[tuple[str, Seen]]:
             except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 pass
 
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tasks:
-        tasks.start_soon(listener.serve, handle)
-        try:
-            yield f"http://127.0.0.1:{port}", seen
-        finally:
-            tasks.cancel_scope.cancel()
+    async with serve_tcp(handle) as base_url:
+        yield f"{base_url}", seen
 
 
 def pooled(max_connections: int, **limits: int) -> httpx.AsyncClient:
