@@ -73,9 +73,9 @@ __all__ = [
 DEFAULT_SIZES: Final = (1 * KB, 10 * KB, 100 * KB, 1 * MB)
 PIECE_CHARS: Final = 4
 READ_BYTES: Final = 16 * 1024
-REPEAT: Final = 3
+REPEAT: Final = 5
 #: stop repeating once the runs so far add up to this much CPU
-REPEAT_SECONDS: Final = 12.0
+REPEAT_SECONDS: Final = 30.0
 
 FLOOR: Final = "floor"
 STREAMSTRUCT: Final = "streamstruct"

@@ -51,7 +51,7 @@ class Settings:
     parser_repeat: int = 3
     parser_budget: float = 2.0
     e2e_sizes: tuple[int, ...] = e2e_alternatives.DEFAULT_SIZES
-    e2e_repeat: int = 3
+    e2e_repeat: int = 5
     e2e_budget: float = 150.0
     e2e_methods: tuple[str, ...] = e2e_alternatives.METHODS
     concurrency_ns: tuple[int, ...] = concurrency.DEFAULT_N
