@@ -1,20 +1,22 @@
-"""Build hook: compile the JSON parser with mypyc when building a wheel, if a C compiler is there.
+"""Build hook: on request, compile the JSON parser with mypyc into the wheel being built.
 
 streamstruct is pure Python, and stays so: the compiled module is built from the very same
 ``streamstruct/_json.py`` (mypyc turns typed Python into a C extension), so there is one parser to
 read, test and fix. Compiled, the parser takes 4-character pieces about twice as fast (see
 docs/benchmarks.md); everything else is unchanged.
 
-* A regular wheel (``pip install .``, ``python -m build``) gets the compiled module next to the
-  source, which Python then imports in its place. If compiling fails (no C compiler, an
-  unsupported interpreter such as PyPy), the build says so and the wheel is pure Python.
-* An editable install (``pip install -e .``) is never compiled: an edit to the source must take
-  effect at once, not be shadowed by a stale extension.
-* ``STREAMSTRUCT_PURE_PYTHON=1`` in the environment skips compiling.
+* By default a build is pure Python: ``pip install .`` and ``pip install -e .`` need nothing but
+  hatchling, offline too.
+* ``STREAMSTRUCT_COMPILE=1`` in the environment (what a release's wheel builds set) asks for the
+  compiled parser: mypy and setuptools become build requirements, and a wheel that cannot be
+  compiled (no C compiler, an interpreter mypyc does not support) is an error, not a quiet
+  fallback. An editable install is never compiled, asked or not: an edit to the source must take
+  effect at once, not be shadowed by an extension built from an older one.
 
 ``python hatch_build.py --inplace`` compiles into the source tree, for benchmarking a checkout
-(delete ``streamstruct/*.so`` afterwards to go back). CI builds a real wheel, checks it is
-compiled, and runs the test suite against the compiled module taken from it.
+(delete ``streamstruct/*.so`` afterwards to go back; the test suite refuses to run against one
+older than its source). CI builds a wheel with ``STREAMSTRUCT_COMPILE=1``, checks it is compiled,
+and runs the test suite against the compiled module taken from it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 COMPILED_MODULES = ("streamstruct/_json.py",)
-PURE_PYTHON_VARIABLE = "STREAMSTRUCT_PURE_PYTHON"
+COMPILE_VARIABLE = "STREAMSTRUCT_COMPILE"
 
 # Run in a child process, so that setuptools and mypy stay out of the build backend's process.
 _SETUP_SCRIPT = """
@@ -54,10 +56,8 @@ setup(
 
 
 def wanted() -> bool:
-    """Whether to try compiling at all: CPython, and not switched off."""
-    if os.environ.get(PURE_PYTHON_VARIABLE, "").strip().lower() in ("1", "true", "yes"):
-        return False
-    return platform.python_implementation() == "CPython"
+    """Whether the build was asked to compile (``STREAMSTRUCT_COMPILE=1``)."""
+    return os.environ.get(COMPILE_VARIABLE, "").strip().lower() in ("1", "true", "yes")
 
 
 def compile_modules(destination: Path) -> list[Path]:
@@ -111,20 +111,30 @@ class CompileHook(BuildHookInterface):  # type: ignore[misc,valid-type]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if version == "editable" or not wanted():
             return
-        output = Path(self.directory, ".streamstruct-compiled")
-        shutil.rmtree(output, ignore_errors=True)
+        if platform.python_implementation() != "CPython":
+            raise RuntimeError(
+                f"{COMPILE_VARIABLE}=1: mypyc compiles for CPython only, not "
+                f"{platform.python_implementation()}; build without it for a pure-Python wheel"
+            )
+        output = Path(tempfile.mkdtemp(prefix="streamstruct-compiled-"))
+        self._compiled_output = output  # removed in finalize(), once the wheel holds the files
         try:
             built = compile_modules(output)
         except (OSError, subprocess.CalledProcessError) as error:
-            self.app.display_warning(
-                f"streamstruct: compiling the JSON parser failed ({error}); "
-                "building a pure-Python wheel, which works the same, only slower"
-            )
-            return
+            shutil.rmtree(output, ignore_errors=True)
+            raise RuntimeError(
+                f"{COMPILE_VARIABLE}=1: compiling the JSON parser with mypyc failed ({error}); "
+                "build without it for a pure-Python wheel, which works the same, only slower"
+            ) from error
         for relative in built:
             build_data["force_include"][str(output / relative)] = relative.as_posix()
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        output = getattr(self, "_compiled_output", None)
+        if output is not None:
+            shutil.rmtree(output, ignore_errors=True)
 
 
 if __name__ == "__main__":

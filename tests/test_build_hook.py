@@ -1,7 +1,7 @@
-"""The wheel build hook (hatch_build.py): compiles the JSON parser when it can, else builds pure.
+"""The wheel build hook (hatch_build.py): pure Python unless asked, compiled or failing when asked.
 
-Compiling for real is CI's job (it builds in place and runs the whole suite against the result);
-these tests pin the decisions around it.
+Compiling for real is CI's job (it builds a wheel with STREAMSTRUCT_COMPILE=1, checks it is
+compiled and runs the whole suite against it); these tests pin the decisions around it.
 """
 
 from __future__ import annotations
@@ -28,89 +28,98 @@ def load_hook() -> ModuleType:
     return module
 
 
-class FakeApp:
-    def __init__(self) -> None:
-        self.warnings: list[str] = []
-
-    def display_warning(self, message: str) -> None:
-        self.warnings.append(message)
-
-
-def make_hook(module: ModuleType, directory: Path) -> Any:
-    hook = module.CompileHook.__new__(module.CompileHook)
-    # The attributes hatchling's interface exposes, set directly: hatchling itself is not a test
-    # dependency (it lives in the isolated build environment).
-    fake_app = FakeApp()
-    type(hook).app = property(lambda self: fake_app)  # type: ignore[attr-defined]
-    type(hook).directory = property(lambda self: str(directory))  # type: ignore[attr-defined]
-    return hook
+def make_hook(module: ModuleType) -> Any:
+    # Built without hatchling's constructor: hatchling is not a test dependency (it lives in the
+    # isolated build environment), and the hook reads nothing of what it sets.
+    return module.CompileHook.__new__(module.CompileHook)
 
 
 def fresh_build_data() -> dict[str, Any]:
     return {"force_include": {}, "pure_python": True, "infer_tag": False}
 
 
+def never_called(destination: Path) -> list[Path]:
+    raise AssertionError("compiled although not asked to")
+
+
+@pytest.mark.parametrize("value", [None, "", "0", "no"])
+def test_a_build_is_pure_python_and_needs_nothing_unless_asked(
+    monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
+    module = load_hook()
+    if value is None:
+        monkeypatch.delenv("STREAMSTRUCT_COMPILE", raising=False)
+    else:
+        monkeypatch.setenv("STREAMSTRUCT_COMPILE", value)
+    monkeypatch.setattr(module, "compile_modules", never_called)
+    hook = make_hook(module)
+    assert hook.dependencies() == []  # an offline install needs hatchling alone
+    data = fresh_build_data()
+    hook.initialize("standard", data)
+    assert data == fresh_build_data()
+
+
 @pytest.mark.parametrize("value", ["1", "true", "YES"])
-def test_the_environment_variable_switches_compiling_off(
+def test_asking_to_compile_brings_mypy_and_setuptools(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     module = load_hook()
-    monkeypatch.setenv("STREAMSTRUCT_PURE_PYTHON", value)
-    assert not module.wanted()
-    assert make_hook(module, ROOT).dependencies() == []
-
-
-def test_compiling_needs_mypy_and_setuptools_at_build_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = load_hook()
-    monkeypatch.delenv("STREAMSTRUCT_PURE_PYTHON", raising=False)
-    assert module.wanted()  # the tests run on CPython
-    assert [name.split(">")[0] for name in make_hook(module, ROOT).dependencies()] == [
+    monkeypatch.setenv("STREAMSTRUCT_COMPILE", value)
+    assert [name.split(">")[0] for name in make_hook(module).dependencies()] == [
         "mypy",
         "setuptools",
     ]
 
 
-def test_an_editable_install_is_never_compiled(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_an_editable_install_is_never_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
     module = load_hook()
-    monkeypatch.delenv("STREAMSTRUCT_PURE_PYTHON", raising=False)
-    monkeypatch.setattr(module, "compile_modules", lambda destination: pytest.fail("compiled"))
+    monkeypatch.setenv("STREAMSTRUCT_COMPILE", "1")
+    monkeypatch.setattr(module, "compile_modules", never_called)
     data = fresh_build_data()
-    make_hook(module, tmp_path).initialize("editable", data)
+    make_hook(module).initialize("editable", data)
     assert data == fresh_build_data()
 
 
-def test_a_failed_compile_builds_a_pure_wheel_and_says_so(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_a_compile_that_fails_when_asked_for_fails_the_build(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     module = load_hook()
-    monkeypatch.delenv("STREAMSTRUCT_PURE_PYTHON", raising=False)
+    monkeypatch.setenv("STREAMSTRUCT_COMPILE", "1")
+    outputs: list[Path] = []
 
     def fail(destination: Path) -> list[Path]:
+        outputs.append(destination)
         raise subprocess.CalledProcessError(1, ["cc"])
 
     monkeypatch.setattr(module, "compile_modules", fail)
-    hook = make_hook(module, tmp_path)
-    data = fresh_build_data()
-    hook.initialize("standard", data)
-    assert data == fresh_build_data()
-    assert len(hook.app.warnings) == 1
-    assert "pure-Python wheel" in hook.app.warnings[0]
+    with pytest.raises(RuntimeError, match="compiling the JSON parser with mypyc failed"):
+        make_hook(module).initialize("standard", fresh_build_data())
+    assert len(outputs) == 1
+    assert not outputs[0].exists()  # nothing left behind
 
 
-def test_a_compiled_build_ships_the_extensions_with_a_platform_tag(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_a_compiled_build_ships_the_extensions_with_a_platform_tag_and_cleans_up(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     module = load_hook()
-    monkeypatch.delenv("STREAMSTRUCT_PURE_PYTHON", raising=False)
+    monkeypatch.setenv("STREAMSTRUCT_COMPILE", "1")
     built = [Path("streamstruct/_json.so"), Path("streamstruct/_json__mypyc.so")]
-    monkeypatch.setattr(module, "compile_modules", lambda destination: built)
+    outputs: list[Path] = []
+
+    def compile_into(destination: Path) -> list[Path]:
+        outputs.append(destination)
+        return built
+
+    monkeypatch.setattr(module, "compile_modules", compile_into)
+    hook = make_hook(module)
     data = fresh_build_data()
-    make_hook(module, tmp_path).initialize("standard", data)
-    output = tmp_path / ".streamstruct-compiled"
+    hook.initialize("standard", data)
+    (output,) = outputs
     assert data == {
         "force_include": {str(output / path): path.as_posix() for path in built},
         "pure_python": False,
         "infer_tag": True,
     }
+    assert output.is_dir()
+    hook.finalize("standard", data, "dist/streamstruct.whl")
+    assert not output.exists()
