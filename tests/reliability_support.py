@@ -112,6 +112,14 @@ async def serve_tcp(
             tasks.cancel_scope.cancel()
 
 
+async def receive_head(stream: anyio.abc.ByteStream, buffer: bytes) -> tuple[bytes, bytes]:
+    """Receive until ``buffer`` holds a whole request head: (the head, what came after it)."""
+    while b"\r\n\r\n" not in buffer:
+        buffer += await stream.receive()
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    return head, rest
+
+
 async def _read_head(stream: anyio.abc.ByteStream) -> dict[str, str] | None:
     """The request's headers, its body read and dropped; ``None`` if the client left first."""
     try:

@@ -25,7 +25,7 @@ import httpcore._async.connection_pool as httpcore_pool
 import httpx
 import pytest
 from pydantic import BaseModel
-from reliability_support import serve_tcp
+from reliability_support import receive_head, serve_tcp
 
 import streamstruct
 from streamstruct import _client
@@ -91,9 +91,7 @@ async def keep_alive_server(*, hang_up: bool = False) -> AsyncIterator[tuple[str
         async with client:
             try:
                 while True:
-                    while b"\r\n\r\n" not in buffer:
-                        buffer += await client.receive()
-                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    head, buffer = await receive_head(client, buffer)
                     length = next(
                         int(line.split(b":", 1)[1])
                         for line in head.lower().split(b"\r\n")

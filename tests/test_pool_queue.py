@@ -17,7 +17,7 @@ import anyio.abc
 import httpcore
 import httpx
 import pytest
-from reliability_support import serve_tcp
+from reliability_support import receive_head, serve_tcp
 
 import streamstruct
 from streamstruct import _client
@@ -49,9 +49,7 @@ async def server() -> AsyncIterator[tuple[str, Seen]]:
         async with client:
             try:
                 while True:
-                    while b"\r\n\r\n" not in buffer:
-                        buffer += await client.receive()
-                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    head, buffer = await receive_head(client, buffer)
                     if b"/slow" in head.split(b"\r\n")[0]:
                         await client.send(SLOW_HEAD)
                         await anyio.sleep_forever()
