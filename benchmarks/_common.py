@@ -16,10 +16,10 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 if TYPE_CHECKING:
     from streamstruct._json import JSONParser
@@ -28,6 +28,7 @@ __all__ = [
     "KB",
     "MB",
     "Figure",
+    "MeasuredTarget",
     "Progress",
     "Target",
     "gc_off",
@@ -38,6 +39,8 @@ __all__ = [
     "pure_python_parser",
     "seconds_label",
     "size_label",
+    "targets_json",
+    "targets_table",
     "version",
 ]
 
@@ -139,6 +142,39 @@ class Target:
     @property
     def verdict(self) -> str:
         return "n/a" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+
+@dataclass
+class MeasuredTarget:
+    """A target checked against one number (``benchmarks.parser``, ``benchmarks.e2e``)."""
+
+    what: str
+    limit: str
+    measured: float | None
+    passed: bool | None  # None: not measured in this run
+    extrapolated: bool = False  # the number is a fit's projection, not a measurement
+
+    @property
+    def verdict(self) -> str:
+        return "n/a" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+    def label(self, unit: str = "") -> str:
+        if self.measured is None:
+            return "n/a"
+        return f"{'*' if self.extrapolated else ''}{self.measured:,.1f}{unit}"
+
+
+def targets_table(checks: Sequence[MeasuredTarget], unit: str = "") -> list[str]:
+    """The targets as the table under a benchmark's output (``unit`` after each number)."""
+    return grid(
+        ["target", "limit", "measured", "verdict"],
+        [[check.what, check.limit, check.label(unit), check.verdict] for check in checks],
+        left=2,
+    )
+
+
+def targets_json(checks: Sequence[MeasuredTarget]) -> list[dict[str, Any]]:
+    return [{**asdict(check), "verdict": check.verdict} for check in checks]
 
 
 def size_label(size: int) -> str:

@@ -66,7 +66,8 @@ if __package__ in (None, ""):  # run as `python benchmarks/e2e.py`: make the pro
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamstruct
-from benchmarks._common import gc_off, grid
+from benchmarks._common import MeasuredTarget as Target
+from benchmarks._common import gc_off, grid, targets_json, targets_table
 
 __all__ = [
     "LIBRARIES",
@@ -607,19 +608,6 @@ def run(
 # -- the targets ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Target:
-    what: str
-    limit: str
-    measured: float | None
-    passed: bool | None  # None: not measured in this run
-    extrapolated: bool = False
-
-    @property
-    def verdict(self) -> str:
-        return "n/a" if self.passed is None else ("PASS" if self.passed else "FAIL")
-
-
 def _size(results: Results, rows: int) -> Size | None:
     return next((size for size in results.sizes if size.rows == rows), None)
 
@@ -799,21 +787,7 @@ def format_report(results: Results) -> str:
         )
     checks = targets(results)
     lines += ["", "Targets:"]
-    lines += grid(
-        ["target", "limit", "measured", "verdict"],
-        [
-            [
-                check.what,
-                check.limit,
-                "n/a"
-                if check.measured is None
-                else f"{'*' if check.extrapolated else ''}{check.measured:,.1f}x",
-                check.verdict,
-            ]
-            for check in checks
-        ],
-        left=2,
-    )
+    lines += targets_table(checks, "x")
     return "\n".join(lines)
 
 
@@ -822,7 +796,7 @@ def to_json(results: Results) -> dict[str, Any]:
         "meta": results.meta,
         "sizes": [asdict(size) for size in results.sizes],
         "instructor_fit": None if results.fit is None else asdict(results.fit),
-        "targets": [{**asdict(check), "verdict": check.verdict} for check in targets(results)],
+        "targets": targets_json(targets(results)),
     }
 
 

@@ -55,7 +55,15 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python benchmarks/parser.py`: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import gc_off, grid, parser_build, pure_python_parser
+from benchmarks._common import MeasuredTarget as Target
+from benchmarks._common import (
+    gc_off,
+    grid,
+    parser_build,
+    pure_python_parser,
+    targets_json,
+    targets_table,
+)
 from streamstruct._json import JSONParser
 
 __all__ = [
@@ -505,18 +513,6 @@ def _ratio(big: Row, small: Row, method: str) -> float | None:
     return None if slow is None or fast is None else slow / fast
 
 
-@dataclass
-class Target:
-    what: str
-    limit: str
-    measured: float | None
-    passed: bool | None  # None: not measured in this run
-
-    @property
-    def verdict(self) -> str:
-        return "n/a" if self.passed is None else ("PASS" if self.passed else "FAIL")
-
-
 def _find(rows: Sequence[Row], doc: str, size: int) -> Row | None:
     return next((row for row in rows if row.doc == doc and row.size == size), None)
 
@@ -672,19 +668,7 @@ def format_report(report: Report) -> str:
         lines.append("Columns skipped: " + ", ".join(missing) + " (pip install '.[bench]').")
     checks = targets(rows)
     lines += ["", "Targets:"]
-    lines += grid(
-        ["target", "limit", "measured", "verdict"],
-        [
-            [
-                check.what,
-                check.limit,
-                "n/a" if check.measured is None else f"{check.measured:,.1f}",
-                check.verdict,
-            ]
-            for check in checks
-        ],
-        left=2,
-    )
+    lines += targets_table(checks)
     return "\n".join(lines)
 
 
@@ -692,7 +676,7 @@ def to_json(report: Report) -> dict[str, Any]:
     return {
         "meta": report.meta,
         "rows": [asdict(row) for row in report.rows],
-        "targets": [{**asdict(check), "verdict": check.verdict} for check in targets(report.rows)],
+        "targets": targets_json(targets(report.rows)),
     }
 
 
