@@ -7,34 +7,22 @@ instructor. It is loaded from its file, so that it works however pytest was star
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from benchmark_support import loaded_harness
 
-HARNESS = Path(__file__).resolve().parents[1] / "benchmarks" / "e2e.py"
 ROWS = 7
 
 
 @pytest.fixture(scope="module")
 def harness() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("_streamstruct_e2e_benchmark", HARNESS)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[spec.name]
-        raise
-    yield module
-    del sys.modules[spec.name]
+    with loaded_harness("e2e.py", "_streamstruct_e2e_benchmark") as module:
+        yield module
 
 
 def _payloads(frames: tuple[bytes, ...]) -> list[str]:

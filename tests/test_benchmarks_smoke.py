@@ -6,7 +6,6 @@ its file, so that it works however pytest was started (the project root need not
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from collections.abc import Iterator
@@ -14,24 +13,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-HARNESS = Path(__file__).resolve().parents[1] / "benchmarks" / "parser.py"
+from benchmark_support import loaded_harness
 
 
 @pytest.fixture(scope="module")
 def harness() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("_streamstruct_parser_benchmark", HARNESS)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[spec.name]
-        raise
-    yield module
-    del sys.modules[spec.name]
+    with loaded_harness("parser.py", "_streamstruct_parser_benchmark") as module:
+        yield module
 
 
 @pytest.mark.parametrize("doc", ["A", "B", "C"])
