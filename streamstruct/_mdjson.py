@@ -230,19 +230,8 @@ class FencedJSONExtractor:
                 out.append("`" * self._ticks)
                 self._ticks = 0
                 start = i
-            if self._escape:
-                self._escape = False
-                i += 1
-            elif self._in_string:
-                match = _IN_STRING.search(text, i)
-                if match is None:
-                    i = n
-                    break
-                i = match.end()
-                if match.group() == "\\":
-                    self._escape = True
-                else:
-                    self._in_string = False
+            if self._in_string:  # an escape is only ever pending inside a string
+                i = self._through_string(text, i)
             else:
                 match = _BLOCK_OUTSIDE_STRING.search(text, i)
                 if match is None:
@@ -258,22 +247,27 @@ class FencedJSONExtractor:
             out.append(text[start:n])
         return n
 
+    def _through_string(self, text: str, i: int) -> int:
+        """Step through string content from ``i``: past a pending escape's character, else up to and
+        past the next backslash or closing quote (the end of ``text`` when there is neither)."""
+        if self._escape:
+            self._escape = False
+            return i + 1
+        match = _IN_STRING.search(text, i)
+        if match is None:
+            return len(text)
+        if match.group() == "\\":
+            self._escape = True
+        else:
+            self._in_string = False
+        return match.end()
+
     def _bare(self, text: str, i: int, out: list[str]) -> int:
         n = len(text)
         start = i
         while i < n:
-            if self._escape:
-                self._escape = False
-                i += 1
-            elif self._in_string:
-                match = _IN_STRING.search(text, i)
-                if match is None:
-                    break
-                i = match.end()
-                if match.group() == "\\":
-                    self._escape = True
-                else:
-                    self._in_string = False
+            if self._in_string:
+                i = self._through_string(text, i)
             else:
                 match = _BARE_OUTSIDE_STRING.search(text, i)
                 if match is None:
