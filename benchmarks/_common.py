@@ -73,10 +73,21 @@ def version(distribution: str) -> str | None:
 
 
 def parser_build() -> str:
-    """Which JSON parser this interpreter imports: the mypyc build or the Python source."""
+    """Which build of the per-event core (the JSON parser and the ``Partial`` assembler) this
+    interpreter imports: the mypyc build, the Python source, or a mix (one module built in place)."""
+    import streamstruct._assembler
     import streamstruct._json
 
-    return "pure Python" if streamstruct._json.__file__.endswith(".py") else "compiled (mypyc)"
+    compiled = [
+        name
+        for name, module in (("parser", streamstruct._json), ("assembler", streamstruct._assembler))
+        if not (module.__file__ or "").endswith(".py")
+    ]
+    if not compiled:
+        return "pure Python"
+    if len(compiled) == 2:
+        return "compiled (mypyc)"
+    return f"compiled (mypyc): {compiled[0]} only"
 
 
 def pure_python_parser() -> type[JSONParser]:

@@ -67,7 +67,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/e2e.py`: make the pro
 
 import streamstruct
 from benchmarks._common import MeasuredTarget as Target
-from benchmarks._common import gc_off, grid, targets_json, targets_table
+from benchmarks._common import gc_off, grid, parser_build, targets_json, targets_table
 
 __all__ = [
     "LIBRARIES",
@@ -592,6 +592,7 @@ def run(
         "implementation": platform.python_implementation(),
         "machine": platform.machine(),
         "streamstruct": _version("streamstruct"),
+        "build": parser_build(),
         "instructor": _version("instructor") if instructor else None,
         "openai": _version("openai") if instructor else None,
         "httpx": _version("httpx"),
@@ -729,7 +730,8 @@ def format_report(results: Results) -> str:
         "End-to-end benchmark: Partial[Report] streamed from an in-process transport "
         f"(tool call, {meta['piece_chars']}-char argument pieces)",
         f"Python {meta['python']} ({meta['implementation']}, {meta['machine']}), "
-        f"streamstruct {meta['streamstruct']}, httpx {meta['httpx']}, pydantic {meta['pydantic']}, "
+        f"streamstruct {meta['streamstruct']} ({meta.get('build', 'build not recorded')}), "
+        f"httpx {meta['httpx']}, pydantic {meta['pydantic']}, "
         + (
             f"instructor {meta['instructor']} (openai {meta['openai']}, Mode.TOOLS, AsyncOpenAI)"
             if with_instructor

@@ -3,6 +3,7 @@
 The public names are re-exported here; the modules behind them are private.
 """
 
+from ._assembler import PartialAssembler
 from ._client import AsyncClient
 from ._errors import (
     APIConnectionError,
@@ -36,7 +37,6 @@ from ._partial import (
     FieldCompleted,
     FieldStarted,
     Partial,
-    PartialAssembler,
     PartialEvent,
     Progress,
     SnapshotEvent,

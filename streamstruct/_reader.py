@@ -17,6 +17,7 @@ import contextlib
 import json
 from typing import Any, Final, Generic, TypeVar, final
 
+from ._assembler import PartialAssembler
 from ._errors import (
     APIError,
     IncompleteOutputError,
@@ -31,7 +32,6 @@ from ._iterable import ItemsAssembler
 from ._json import JSONParser
 from ._mdjson import FencedJSONExtractor
 from ._modes import RequestPlan
-from ._partial import PartialAssembler
 from ._sse import SSEDecoder
 from ._wire import ChunkDecoder, ChunkUpdate, ToolCallKey, Usage, parse_completion
 

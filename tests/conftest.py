@@ -11,27 +11,34 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _parser_module() -> Path:
-    import streamstruct._json
+#: the modules a STREAMSTRUCT_COMPILE=1 wheel carries compiled (hatch_build.COMPILED_MODULES)
+COMPILED = ("_json", "_assembler")
 
-    return Path(streamstruct._json.__file__)
+
+def _module_files() -> list[Path]:
+    import importlib
+
+    return [
+        Path(importlib.import_module(f"streamstruct.{name}").__file__ or "") for name in COMPILED
+    ]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Refuse a compiled parser older than its source (built in place, then the source edited):
-    the tests would run the old parser while the edits seemed to pass."""
-    module = _parser_module()
-    source = module.with_name("_json.py")
-    if module != source and source.exists() and source.stat().st_mtime > module.stat().st_mtime:
-        raise pytest.UsageError(
-            f"{module} is older than {source}: rebuild it (python hatch_build.py --inplace) or "
-            "delete it, or the tests run the old parser"
-        )
+    """Refuse a compiled module older than its source (built in place, then the source edited):
+    the tests would run the old code while the edits seemed to pass."""
+    for module in _module_files():
+        source = module.with_name(module.name.split(".")[0] + ".py")
+        if module != source and source.exists() and source.stat().st_mtime > module.stat().st_mtime:
+            raise pytest.UsageError(
+                f"{module} is older than {source}: rebuild it (python hatch_build.py --inplace) "
+                "or delete it, or the tests run the old code"
+            )
 
 
 def pytest_report_header() -> str:
-    """Say which JSON parser the run exercises: the source, or the mypyc build of it."""
-    module = _parser_module()
-    if module.suffix == ".py":
-        return "streamstruct JSON parser: pure Python"
-    return f"streamstruct JSON parser: compiled (mypyc), {module.name}"
+    """Say which build the run exercises: the sources, or the mypyc build of them."""
+    files = _module_files()
+    compiled = [f.name for f in files if f.suffix != ".py"]
+    if not compiled:
+        return "streamstruct parser and assembler: pure Python"
+    return "streamstruct parser and assembler: compiled (mypyc), " + ", ".join(compiled)

@@ -27,14 +27,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from source_support import python_source
 
 from streamstruct import ResponseValidationError
+from streamstruct._assembler import PartialAssembler
 from streamstruct._json import JSONParser
 from streamstruct._partial import (
     FieldCompleted,
     FieldStarted,
     Partial,
-    PartialAssembler,
     PartialEvent,
     Progress,
     SnapshotEvent,
@@ -91,9 +92,11 @@ class Run:
         return self.assembler.finish(self.parser.close())
 
 
-def start(model: type[BaseModel], **options: Any) -> Run:
+def start(
+    model: type[BaseModel], *, assembler_class: type[Any] = PartialAssembler, **options: Any
+) -> Run:
     fed: list[str] = []
-    assembler = PartialAssembler(model, text=lambda: "".join(fed), **options)
+    assembler = assembler_class(model, text=lambda: "".join(fed), **options)
     run = Run(assembler, JSONParser(completion_depth=assembler.completion_depth), fed)
     return run
 
@@ -1004,13 +1007,23 @@ class Shelf(BaseModel):
     pairs: tuple[str, str] | None = None
 
 
-def _general_path_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(PartialAssembler, "_grow", lambda self, parser, growing: None)
+def _source_assembler() -> type[Any]:
+    """PartialAssembler from the source, which a test may patch (a compiled class cannot be)."""
+    return python_source("_assembler").PartialAssembler  # type: ignore[no-any-return]
 
 
-def _trace(text: str, cuts: list[int]) -> list[tuple[str, list[tuple[Any, ...]], Any]]:
+def _general_path_only(monkeypatch: pytest.MonkeyPatch) -> type[Any]:
+    """The source PartialAssembler with the shortcut turned off."""
+    assembler_class = _source_assembler()
+    monkeypatch.setattr(assembler_class, "_grow", lambda self, parser, growing: None)
+    return assembler_class
+
+
+def _trace(
+    text: str, cuts: list[int], assembler_class: type[Any] = PartialAssembler
+) -> list[tuple[str, list[tuple[Any, ...]], Any]]:
     """Per piece: the piece, its events, and the last snapshot's progress (complete, streaming)."""
-    run = start(Shelf)
+    run = start(Shelf, assembler_class=assembler_class)
     out: list[tuple[str, list[tuple[Any, ...]], Any]] = []
     i = 0
     for size in itertools.cycle(cuts):
@@ -1066,24 +1079,29 @@ def test_the_growing_string_shortcut_changes_nothing_that_is_seen(
         "pairs": pairs,
     }
     text = json.dumps(value, ensure_ascii=ascii_only)
-    with_shortcut = _trace(text, cuts)
+    with_shortcut = _trace(text, cuts)  # the assembler as installed (compiled, maybe)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _general_path_only(monkeypatch)
-        general = _trace(text, cuts)
+        general = _trace(text, cuts, _general_path_only(monkeypatch))
     assert with_shortcut == general
 
 
 def test_the_shortcut_is_taken_while_a_string_grows(monkeypatch: pytest.MonkeyPatch) -> None:
     taken: list[bool] = []
-    grow = PartialAssembler._grow
+    assembler_class = _source_assembler()
+    grow = assembler_class._grow
 
     def spy(self: Any, parser: JSONParser, growing: Any) -> Any:
         result = grow(self, parser, growing)
         taken.append(result is not None)
         return result
 
-    monkeypatch.setattr(PartialAssembler, "_grow", spy)
-    run = stream(User, '{"name": "Alice Liddell", "age": 7, "bio": "Down the rabbit hole"}', 2)
+    monkeypatch.setattr(assembler_class, "_grow", spy)
+    run = stream(
+        User,
+        '{"name": "Alice Liddell", "age": 7, "bio": "Down the rabbit hole"}',
+        2,
+        assembler_class=assembler_class,
+    )
     assert sum(taken) >= 12  # most pieces inside the two strings
     assert run.snapshots[-1].bio == "Down the rabbit hole"
     texts = [e.text for e in run.events if isinstance(e, TextAppended) and e.path == ("bio",)]
@@ -1127,7 +1145,8 @@ class Aliased(BaseModel):
 def test_snapshot_objects_are_what_model_construct_makes(
     model: type[BaseModel], members: dict[str, Any]
 ) -> None:
-    from streamstruct._partial import _partial_class, _snapshot_object, _SnapshotInfo
+    from streamstruct._assembler import _snapshot_object
+    from streamstruct._partial import _partial_class, _SnapshotInfo
 
     cls = _partial_class(model)
     info = _SnapshotInfo((), False)

@@ -23,8 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from streamstruct._assembler import PartialAssembler
 from streamstruct._json import JSONParser
-from streamstruct._partial import Partial, PartialAssembler, SnapshotEvent
+from streamstruct._partial import Partial, SnapshotEvent
 
 CPYTHON = sys.implementation.name == "cpython"
 only_cpython = pytest.mark.skipif(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 from typing_extensions import assert_type
 
-from streamstruct._partial import Partial, PartialAssembler, SnapshotEvent, progress
+from streamstruct._assembler import PartialAssembler
+from streamstruct._partial import Partial, SnapshotEvent, progress
 
 
 class User(BaseModel):

@@ -1,0 +1,931 @@
+"""PartialAssembler: a JSON parser's progress turned into ``Partial[M]`` snapshots and field events.
+
+Sans-I/O, like the parser it reads. What a snapshot shows, and why it costs what changed rather
+than the document, is told in :mod:`streamstruct._partial`, which builds the partial classes and the
+nodes (one per type in the model) this module walks.
+
+This is the code that runs for every event of a stream, so it is kept to what mypyc compiles: a
+wheel built with ``STREAMSTRUCT_COMPILE=1`` carries it compiled, like the parser (see
+hatch_build.py); every other install runs this source.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import itertools
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Generic, NamedTuple, cast, final
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from ._errors import ResponseValidationError
+from ._json import JSONParser, Path
+from ._modes import drop_injected_nulls as _drop_injected_nulls
+from ._partial import (
+    _HIDDEN,
+    _M,
+    _MISSING,
+    FieldCompleted,
+    FieldStarted,
+    PartialEvent,
+    SnapshotEvent,
+    TextAppended,
+    _AnyNode,
+    _DictNode,
+    _FieldSpec,
+    _grows,
+    _Leaf,
+    _ModelNode,
+    _Node,
+    _partial_class,
+    _PartialModel,
+    _root_node,
+    _SequenceNode,
+    _SnapshotInfo,
+    _UnionNode,
+)
+
+__all__ = ["PartialAssembler"]
+
+
+# -- the assembler ------------------------------------------------------------------------------
+
+
+@final
+class _Frame:
+    """An open value on the spine that has complete members: their validated values."""
+
+    __slots__ = ("deferred", "done", "siblings", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str | int, Any] = {}  # JSON key → validated value (or _HIDDEN)
+        self.siblings: dict[str, Any] = {}  # a model's validated fields by name: ``info.data``
+        self.done: set[str] = set()  # a model's fields complete (validated, deferred or dropped)
+        # A model's fields complete but not validated yet, by name: their validators read
+        # ``info.data`` and a field declared before them has not come (see _Deferred).
+        self.deferred: dict[str, _Deferred] = {}
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """A complete field whose validation waits for the fields declared before it.
+
+    Pydantic validates fields in declaration order and a validator's ``info.data`` holds the
+    fields before it; a model may write them in another order. A field whose validators take
+    ``info`` is validated once every field declared before it has come (usually at once: models
+    tend to follow the schema), or when its object closes, with what is there then.
+    """
+
+    key: str
+    value: Any
+    start: int
+    end: int
+    names: Path
+
+
+@final
+class _Level:
+    """One level of the spine while a snapshot is built."""
+
+    __slots__ = (
+        "children_typed",
+        "names",
+        "node",
+        "open_key",
+        "path",
+        "raw",
+        "reuse",
+        "shown",
+        "typed",
+    )
+
+    def __init__(
+        self, raw: Any, node: _Node, path: Path, names: Path, typed: bool, reuse: _Memo | None
+    ) -> None:
+        self.raw = raw
+        self.node = node
+        self.shown = node  # for a union, the option it is shown as
+        self.path = path
+        self.names = names
+        self.typed = typed  # validated and reported on its own (not inside a union or Any)
+        self.children_typed = typed
+        self.open_key: str | int | None = None
+        self.reuse = reuse
+
+
+class _Growing(NamedTuple):
+    """The last snapshot ended in a string being written (see PartialAssembler._grow)."""
+
+    start: int  # the parser's offset of the string's opening quote: which string it is
+    spine: tuple[Path, ...]  # the levels above the string, from its container up to the root
+    names: Path  # the string's user path, for TextAppended
+
+
+@final
+class _Memo:
+    """What the last snapshot built at one level of the spine.
+
+    Complete members never change, so the next build of the level starts from ``stable`` (the
+    members shown for the first ``consumed`` entries of ``raw``, all complete) and looks only at
+    the entries after them: a long list being written costs its new items, not all of them, in
+    Python (the copy that makes a new list is a C-speed copy, as in the parser).
+    """
+
+    __slots__ = (
+        "chain",
+        "complete",
+        "consumed",
+        "last",
+        "last_final",
+        "node",
+        "open_member",
+        "open_name",
+        "raw",
+        "shown",
+        "spare",
+        "spare_size",
+        "stable",
+        "stable_size",
+        "value",
+    )
+
+    def __init__(
+        self,
+        raw: Any,
+        node: _Node,
+        shown: _Node,
+        value: Any,
+        chain: Path,
+        complete: bool,
+        stable: Any = None,
+        consumed: int = 0,
+        last: tuple[Any, Any] | None = None,
+        open_name: str | int | None = None,
+        open_member: Any = _HIDDEN,
+        last_final: Any = _MISSING,
+    ) -> None:
+        self.raw = raw
+        self.node = node
+        self.shown = shown
+        self.value = value
+        self.chain = chain
+        self.complete = complete
+        self.stable = stable
+        # A list's ``stable`` grows in place (see PartialAssembler._build): this memo's share of it.
+        self.stable_size = 0 if stable is None else len(stable)
+        self.consumed = consumed
+        self.last = last  # (key, raw entry) of the last consumed entry, to check it is still there
+        # The parser's own object for that entry when ``last`` holds a snapshot's copy of it (see
+        # _continues), else _MISSING.
+        self.last_final = last_final
+        self.open_name = open_name
+        self.open_member = open_member
+        # A list level: the list shown by the snapshot before ``value``'s, made of the first
+        # ``spare_size`` members of ``stable`` (and then the open member): see _snapshot_list.
+        self.spare: list[Any] | None = None
+        self.spare_size = 0
+
+    def pass_spare(self, previous: _Memo) -> None:
+        """Take over the lists ``previous`` (the last build of this level) showed: its value
+        becomes the spare, to be made again into a later snapshot's list if nobody kept it."""
+        if type(previous.value) is list:
+            self.spare = previous.value
+            self.spare_size = previous.stable_size
+
+
+@final
+class PartialAssembler(Generic[_M]):
+    """Turn a JSON parser's progress into snapshots of ``model`` and field events.
+
+    Feed the parser a text delta, then call :meth:`advance` with it: it returns, in document order,
+    :class:`FieldStarted`, :class:`TextAppended` and :class:`FieldCompleted` events for what began,
+    grew and closed, and a :class:`SnapshotEvent` when the snapshot visibly changed. Each value is
+    validated when it closes; an invalid one raises :class:`~streamstruct.ResponseValidationError`
+    from :meth:`advance`. Once the parser's value is complete, :meth:`finish` validates the whole
+    model.
+
+    The assembler takes the parser's completed values (``pop_completed``): nobody else may. The
+    parser must record them deep enough: create it with
+    ``JSONParser(completion_depth=assembler.completion_depth)`` (or ``None``, every level).
+
+    ``text``, a callable returning the text fed to the parser so far, gives errors their ``raw`` and
+    ``text``; it is called only when raising. ``context`` is passed to pydantic validation.
+    ``drop_injected_nulls=True`` (when a strict schema was sent) treats a ``null`` the schema
+    injected for an optional field as absent, as :func:`~streamstruct._modes.drop_injected_nulls`.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_context",
+        "_depth",
+        "_drop",
+        "_finals",
+        "_frames",
+        "_growing",
+        "_memo",
+        "_model",
+        "_open",
+        "_quiet",
+        "_root",
+        "_root_done",
+        "_snapshot",
+        "_text",
+        "_text_at",
+        "_text_len",
+    )
+
+    def __init__(
+        self,
+        model: type[_M],
+        *,
+        text: Callable[[], str] | None = None,
+        context: Any = None,
+        drop_injected_nulls: bool = False,
+    ) -> None:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise TypeError(f"PartialAssembler takes a pydantic model class, not {model!r}")
+        self._model = model
+        self._root, self._depth = _root_node(model)
+        self._text = text
+        self._context = context
+        self._drop = drop_injected_nulls
+        self._frames: dict[Path, _Frame] = {}
+        # The values begun and not complete (FieldStarted sent): (JSON path, user path), a chain.
+        self._open: list[tuple[Path, Path]] = []
+        self._text_at: Path | None = None  # the string being written, and how much of it was sent
+        self._text_len = 0
+        self._memo: dict[Path, _Memo] = {}
+        # Set when the last snapshot ended in a growing string: see _grow.
+        self._growing: _Growing | None = None
+        # The values the parser reported complete in this advance() call, by path (see _continues).
+        self._finals: dict[Path, Any] = {}
+        self._quiet: dict[Path, tuple[Any, Any]] = {}
+        # Open container → keys of its members reported complete: which member of an open
+        # container is still being written (only its last one can be).
+        self._closed: dict[Path, set[str | int]] = {}
+        self._snapshot: _M | None = None
+        self._root_done = False
+
+    @property
+    def model(self) -> type[_M]:
+        return self._model
+
+    @property
+    def completion_depth(self) -> int | None:
+        """The ``completion_depth`` the parser needs (``None``: every level, for recursive models)."""
+        return self._depth
+
+    @property
+    def snapshot(self) -> _M | None:
+        """The last snapshot (a ``Partial[M]`` instance), or None before the object began."""
+        return self._snapshot
+
+    def advance(
+        self, parser: JSONParser
+    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
+        """Report what changed in ``parser`` since the last call (see the class docstring)."""
+        completed = parser.pop_completed()
+        if not completed and self._growing is not None:
+            grown = self._grow(parser, self._growing)
+            if grown is not None:
+                return grown
+        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
+        changed: set[Path] = set()  # the paths below which something completed
+        finals: dict[Path, Any] = {}
+        self._finals = finals
+        for done in completed:
+            path = done.path
+            finals[path] = done.value
+            changed.update(path[:k] for k in range(len(path) + 1))
+            if path:
+                self._closed.pop(path, None)  # its members are no longer asked about
+                self._closed.setdefault(path[:-1], set()).add(path[-1])
+                self._complete(path, done.value, done.start, done.end, events)
+            else:
+                self._root_done = True
+                root = self._frames.get(())
+                if root is not None and root.deferred:
+                    self._flush(self._root, root, (), events, closing=True)
+        snapshot = self._rebuild(parser, changed, events)
+        if snapshot is not None and snapshot is not self._snapshot:
+            self._snapshot = snapshot
+            events.append(SnapshotEvent(snapshot))
+        return events
+
+    def finish(self, value: Any) -> _M:
+        """Validate the complete value (``parser.close()``) as the model, model validators included."""
+        if self._drop:
+            value = _drop_injected_nulls(value, self._model)
+        try:
+            return self._model.model_validate(value, context=self._context)
+        except ValidationError as error:
+            text = self._text() if self._text is not None else ""
+            errors: list[Any] = list(error.errors(include_url=False))
+            raise ResponseValidationError(
+                f"the response is not a valid {self._model.__name__}: {_summary(errors)}",
+                errors=errors,
+                raw=text or None,
+                partial=self._snapshot,
+                text=text,
+            ) from error
+
+    def final_snapshot(self, final: _M) -> SnapshotEvent[_M] | None:
+        """The snapshot of the validated model, when it shows more than the last one did.
+
+        Validation may fill in what the JSON left out (defaults, a null a strict schema injected
+        for an absent optional field): the last snapshot must agree with ``get_final()``, and it
+        is complete (progress 100%).
+        """
+        cls = _partial_class(self._model)
+        values = {name: getattr(final, name) for name in type(final).model_fields}
+        snapshot = cls.model_construct(**values)
+        private = snapshot.__pydantic_private__
+        assert private is not None
+        private["_streamstruct_snapshot"] = _SnapshotInfo((), True)
+        previous = self._snapshot
+        if previous is not None and previous.model_dump() == snapshot.model_dump():
+            return None
+        self._snapshot = cast(_M, snapshot)
+        return SnapshotEvent(cast(_M, snapshot))
+
+    # -- completions ----------------------------------------------------------------------------
+
+    def _locate(self, path: Path) -> tuple[_Node, Path] | None:
+        """The node at ``path`` and its user path, or None when ``path`` is not typed on its own."""
+        node: _Node = self._root
+        names: list[str | int] = []
+        for key in path:
+            child = node.child(key)  # None below a union or Any, and for unknown keys
+            if child is None:
+                return None
+            names.append(node.name_of(key))
+            node = child
+        return node, tuple(names)
+
+    def _complete(
+        self, path: Path, value: Any, start: int, end: int, events: list[PartialEvent]
+    ) -> None:
+        located = self._locate(path[:-1])
+        if located is None:
+            return  # inside a union or Any: validated with the value that holds it
+        parent, parent_names = located
+        key = path[-1]
+        node = parent.child(key)
+        if node is None:
+            return  # a key the model does not know: pydantic's verdict comes at finish
+        names = (*parent_names, parent.name_of(key))
+        frame = self._frames.get(path[:-1])
+        if frame is None:
+            frame = self._frames[path[:-1]] = _Frame()
+        own = self._frames.pop(path, None)  # its members' values are no longer needed...
+        if own is not None and own.deferred and isinstance(node, _ModelNode):
+            self._flush(node, own, path, events, closing=True)  # ...once all are validated
+        self._start(path[:-1], parent_names, events)
+        depth = len(path)
+        started = len(self._open) >= depth and self._open[depth - 1][0] == path
+        del self._open[depth - 1 :]
+        spec = parent.fields[cast(str, key)] if isinstance(parent, _ModelNode) else None
+        if self._drop:
+            if value is None and spec is not None and key in cast(_ModelNode, parent).droppable:
+                frame.values[key] = _HIDDEN  # "absent": the default applies, at finish
+                frame.done.add(spec.name)
+                if frame.deferred:
+                    self._flush(cast(_ModelNode, parent), frame, path[:-1], events, closing=False)
+                return
+            value = _drop_injected_nulls(value, parent.child_annotation(key))
+        if not started:
+            events.append(FieldStarted(names))
+        if _grows(node, value):
+            rest = value[self._text_len :] if self._text_at == path else value
+            if rest:
+                events.append(TextAppended(names, rest))
+        if self._text_at == path:
+            self._text_at = None
+        if spec is None:
+            self._validate(parent, frame, key, value, start, end, names, path, events)
+            return
+        model = cast(_ModelNode, parent)
+        frame.done.add(spec.name)
+        if spec.reads_data and not _ready(model, frame, spec):
+            frame.deferred[spec.name] = _Deferred(cast(str, key), value, start, end, names)
+            frame.values[key] = value if _grows(node, value) else _HIDDEN  # shown as written
+            return
+        self._validate(parent, frame, key, value, start, end, names, path, events)
+        if frame.deferred:
+            self._flush(model, frame, path[:-1], events, closing=False)
+
+    def _validate(
+        self,
+        parent: _Node,
+        frame: _Frame,
+        key: str | int,
+        value: Any,
+        start: int,
+        end: int,
+        names: Path,
+        path: Path,
+        events: list[PartialEvent],
+    ) -> None:
+        try:
+            validated = parent.validate_child(key, value, frame.siblings, self._context)
+        except ValidationError as error:
+            raise self._error(error, path, start, end, isinstance(parent, _ModelNode)) from error
+        frame.values[key] = validated
+        if isinstance(parent, _ModelNode):
+            frame.siblings[cast(str, names[-1])] = validated
+        events.append(FieldCompleted(names, validated))
+
+    def _flush(
+        self,
+        model: _ModelNode,
+        frame: _Frame,
+        path: Path,
+        events: list[PartialEvent],
+        *,
+        closing: bool,
+    ) -> None:
+        """Validate the deferred fields of the object at ``path`` that can be now, in declaration
+        order; all of them when the object is ``closing``."""
+        if closing:
+            # Fields that did not come take their defaults, which pydantic puts in info.data too.
+            for spec in model.by_name.values():
+                field = model.cls.model_fields.get(spec.name)
+                if spec.name not in frame.done and field is not None and not field.is_required():
+                    frame.siblings[spec.name] = _default(field, frame.siblings)
+        for name in sorted(frame.deferred, key=lambda n: model.by_name[n].order):
+            if closing or _ready(model, frame, model.by_name[name]):
+                waiting = frame.deferred.pop(name)
+                at = (*path, waiting.key)
+                self._validate(
+                    model,
+                    frame,
+                    waiting.key,
+                    waiting.value,
+                    waiting.start,
+                    waiting.end,
+                    waiting.names,
+                    at,
+                    events,
+                )
+                self._memo.pop(path, None)  # its snapshot showed the value unvalidated: rebuild
+
+    def _start(self, path: Path, names: Path, events: list[PartialEvent]) -> None:
+        """Send FieldStarted for ``path`` and the paths above it that were not reported yet."""
+        stack = self._open
+        for depth in range(1, len(path) + 1):
+            if len(stack) >= depth and stack[depth - 1][0] == path[:depth]:
+                continue
+            del stack[depth - 1 :]
+            stack.append((path[:depth], names[:depth]))
+            events.append(FieldStarted(names[:depth]))
+
+    def _error(
+        self, error: ValidationError, path: Path, start: int, end: int, field: bool
+    ) -> ResponseValidationError:
+        # pydantic's locations are relative to what was validated (the field by name, or the item):
+        # made absolute, in JSON keys, like the locations of a whole-model validation.
+        errors: list[Any] = []
+        for detail in error.errors(include_url=False):
+            loc = detail["loc"][1:] if field else detail["loc"]
+            errors.append({**detail, "loc": (*path, *loc)})
+        text = self._text() if self._text is not None else ""
+        return ResponseValidationError(
+            f"invalid value at {_format_path(path)}: {_summary(errors, len(path))}",
+            errors=errors,
+            path=path,
+            raw=text[start:end] if self._text is not None else None,
+            partial=self._snapshot,
+            text=text,
+        )
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    def _rebuild(
+        self, parser: JSONParser, changed: set[Path], events: list[PartialEvent]
+    ) -> _M | None:
+        raw = parser.snapshot()
+        if not isinstance(raw, dict):
+            return self._snapshot  # nothing yet (or not an object: finish will say so)
+        root = self._memo.get(())
+        if not changed and root is not None and root.raw is raw:
+            # The parser shows nothing new (a key, a number cut by the end of the piece): the walk
+            # below would reuse the root's memo whole (a quarter of the events of a table).
+            return None if root.value is _HIDDEN else cast(_M, root.value)
+        members_closed = self._closed
+
+        def closed(path: Path) -> bool:
+            # The completions reported so far answer; the parser is asked only about what it was
+            # not told to report (a parser made with a smaller completion_depth).
+            keys = members_closed.get(path[:-1])
+            return (keys is not None and path[-1] in keys) or parser.is_complete(path)
+
+        # Walk down the spine, from the root to the value being written.
+        levels: list[_Level] = []
+        node: _Node = self._root
+        path: Path = ()
+        names: Path = ()
+        typed = True
+        while True:
+            memo = self._memo.get(path)
+            if memo is not None and memo.raw is raw and memo.node is node and path not in changed:
+                levels.append(_Level(raw, node, path, names, typed, memo))
+                break  # the same object, nothing completed in it: nothing below changed either
+            level = _Level(raw, node, path, names, typed, None)
+            levels.append(level)
+            while isinstance(level.shown, _UnionNode):
+                level.shown = level.shown.choose(raw, path, closed)
+                level.children_typed = False
+            if path or not self._root_done:
+                level.open_key = level.shown.open_key(raw, path, closed)
+            if level.open_key is None:
+                break
+            child = level.shown.child(level.open_key)
+            if child is None:
+                level.open_key = None  # a member nothing is known of: not shown
+                break
+            names = (*names, level.shown.name_of(level.open_key))
+            path = (*path, level.open_key)
+            raw = raw[level.open_key]
+            node = child
+            typed = level.children_typed
+
+        deepest = levels[-1]
+        typed_levels = [lv for lv in levels if lv.typed and lv.path]
+        if typed_levels:
+            self._start(typed_levels[-1].path, typed_levels[-1].names, events)
+        self._growing = None
+        growing = bool(
+            deepest.reuse is None
+            and deepest.typed
+            and deepest.path
+            and _grows(deepest.shown, deepest.raw)
+        )
+        if growing:
+            text: str = deepest.raw
+            sent = self._text_len if self._text_at == deepest.path else 0
+            if len(text) > sent:
+                events.append(TextAppended(deepest.names, text[sent:]))
+            self._text_at = deepest.path
+            self._text_len = len(text)
+
+        # Build back up: each level from its complete members and the level below.
+        memos: dict[Path, _Memo] = {}
+        quiet: dict[Path, tuple[Any, Any]] = {}
+        value: Any = _HIDDEN
+        chain: Path = ()
+        for level in reversed(levels):
+            if level.reuse is not None:
+                value, chain = level.reuse.value, level.reuse.chain
+                # Keep what was built below it, for when it changes again.
+                size = len(level.path)
+                memos.update((p, m) for p, m in self._memo.items() if p[:size] == level.path)
+                quiet.update((p, q) for p, q in self._quiet.items() if p[:size] == level.path)
+                continue
+            value, chain = self._build(level, value, chain, memos, quiet)
+        self._memo = memos
+        self._quiet = quiet
+        if growing and value is not _HIDDEN:
+            spine = tuple(level.path for level in reversed(levels[:-1]))
+            current = parser.growing_string()
+            if current is not None and current[1] == deepest.raw and all(p in memos for p in spine):
+                self._growing = _Growing(current[0], spine, deepest.names)
+        return None if value is _HIDDEN else cast(_M, value)
+
+    def _grow(
+        self, parser: JSONParser, growing: _Growing
+    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] | None:
+        """The events for a string that grew and nothing else, or None to take the general path.
+
+        The last snapshot ended in a string value; if the parser is still inside that very string
+        (the same opening quote), nothing else can have changed since, and the new snapshot is the
+        last one with the longer string: each level on the way up is made again from what its
+        memo kept, without a parser snapshot (which copies every open container, a long list
+        included) or a walk down the spine. Most events of a streamed answer are such; this was
+        two fifths of their cost (benchmarks.e2e_alternatives, 100 KB, one event per read).
+        """
+        current = parser.growing_string()
+        if current is None or current[0] != growing.start:
+            return None
+        text = current[1]
+        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
+        if len(text) == self._text_len:
+            return events  # nothing visible: half an escape, held back
+        events.append(TextAppended(growing.names, text[self._text_len :]))
+        self._text_len = len(text)
+        below: Any = text
+        for path in growing.spine:
+            memo = self._memo[path]
+            value = _make(
+                memo.shown, memo.stable, memo.open_name, below, memo.chain, memo.complete, memo
+            )
+            if type(value) is list:
+                # The memo now stands for the new snapshot: the list it showed becomes the spare.
+                memo.spare, memo.spare_size = memo.value, memo.stable_size
+            memo.value = value
+            memo.open_member = below
+            below = value
+        self._finals = {}
+        self._snapshot = cast(_M, below)
+        events.append(SnapshotEvent(cast(_M, below)))
+        return events
+
+    def _build(
+        self,
+        level: _Level,
+        below: Any,
+        below_chain: Path,
+        memos: dict[Path, _Memo],
+        quiet: dict[Path, tuple[Any, Any]],
+    ) -> tuple[Any, Path]:
+        shown = level.shown
+        raw = level.raw
+        open_key = level.open_key
+        complete = not level.path and self._root_done
+        if isinstance(shown, _AnyNode):
+            return raw, ()
+        if isinstance(shown, _Leaf):
+            return (raw if shown.grows and isinstance(raw, str) else _HIDDEN), ()
+        is_mapping = isinstance(shown, _ModelNode | _DictNode)
+        if not isinstance(raw, dict if is_mapping else list):
+            return _HIDDEN, ()
+        previous = self._memo.get(level.path)
+        stable: Any
+        if previous is not None and previous.shown is shown and _continues(previous, raw):
+            stable, consumed, last = previous.stable, previous.consumed, previous.last
+            if not is_mapping and len(stable) != previous.stable_size:
+                stable = stable[: previous.stable_size]  # grown by a build that did not finish
+        else:
+            stable, consumed, last = ({} if is_mapping else []), 0, None
+        previous_consumed = consumed
+        # The complete entries after those already consumed (every entry but the open one).
+        entries: collections.abc.Iterable[tuple[str | int, Any]]
+        if isinstance(raw, dict):
+            entries = itertools.islice(raw.items(), consumed, None)
+        else:
+            entries = zip(range(consumed, len(raw)), raw[consumed:], strict=True)
+        added: list[tuple[str | int, Any]] = []
+        for key, item in entries:
+            if key == open_key:
+                break
+            consumed += 1
+            last = (key, item)
+            if isinstance(shown, _ModelNode) and key not in shown.fields:
+                continue  # a key the model does not know: not shown
+            member = self._member(level, key, item, quiet)
+            if member is not _HIDDEN:
+                added.append((shown.name_of(key), member))
+        last_final: Any = _MISSING
+        if last is not None and consumed > previous_consumed:
+            # A member that closed in a piece that showed nothing new is, in this snapshot, the
+            # parser's copy of it from when it was open; the next snapshot holds the parser's own
+            # object. Remember that one too, so the next build still continues from here.
+            final = self._finals.get((*level.path, last[0]), _MISSING)
+            if final is not last[1]:
+                last_final = final
+        elif previous is not None and last is previous.last:
+            last_final = previous.last_final
+        if added:
+            if is_mapping:
+                stable = {**stable, **dict(added)}
+            else:
+                # Grown in place: a list's ``stable`` is this assembler's own (a snapshot gets a
+                # copy, in _make), and copying it here too cost a third of a long table's
+                # snapshots (benchmarks.e2e, 20,000 rows read 16 KiB at a time).
+                stable.extend(member for _, member in added)
+        open_name: str | int | None = None
+        chain: Path = ()
+        if open_key is not None:
+            open_name = shown.name_of(open_key)
+            chain = (open_name, *below_chain)
+        if (
+            previous is not None
+            and not added
+            and stable is previous.stable
+            and open_name == previous.open_name
+            and _same(below, previous.open_member)
+            and previous.chain == chain
+            and (previous.complete == complete or _all_fields(previous.value))
+        ):
+            value = previous.value  # nothing visible changed: the same object as before
+        else:
+            # Only a build that continues the previous one may remake its lists (see _snapshot_list).
+            continued = previous if previous is not None and stable is previous.stable else None
+            value = _make(shown, stable, open_name, below, chain, complete, continued)
+        memo = _Memo(
+            raw,
+            level.node,
+            shown,
+            value,
+            chain,
+            complete,
+            stable,
+            consumed,
+            last,
+            open_name,
+            below,
+            last_final,
+        )
+        if previous is not None and value is not previous.value and stable is previous.stable:
+            memo.pass_spare(previous)
+        elif previous is not None and value is previous.value:
+            memo.spare, memo.spare_size = previous.spare, previous.spare_size
+        memos[level.path] = memo
+        return value, chain
+
+    def _member(
+        self, level: _Level, key: str | int, item: Any, quiet: dict[Path, tuple[Any, Any]]
+    ) -> Any:
+        """The value shown for a complete member of an open level."""
+        if level.children_typed:
+            frame = self._frames.get(level.path)
+            if frame is not None:
+                known = frame.values.get(key, _MISSING)
+                if known is not _MISSING:
+                    return known
+        # Not validated on its own: inside a union (where the option is a guess until the union
+        # value closes), or the parser did not record it. Validated quietly, once, for display
+        # only; if it fails it is not shown, and the real verdict comes with its container.
+        path = (*level.path, key)
+        cached = self._quiet.get(path)
+        if cached is not None and cached[0] is item:
+            quiet[path] = cached
+            return cached[1]
+        shown = level.shown
+        if self._drop and item is None and isinstance(shown, _ModelNode) and key in shown.droppable:
+            value = _HIDDEN
+        else:
+            try:
+                prepared = (
+                    _drop_injected_nulls(item, shown.child_annotation(key)) if self._drop else item
+                )
+                value = shown.validate_child(key, prepared, {}, self._context)
+            except Exception:  # a field validator may raise anything on half a context
+                value = _HIDDEN
+        quiet[path] = (item, value)
+        return value
+
+
+def _make(
+    shown: _Node,
+    stable: Any,
+    open_name: str | int | None,
+    below: Any,
+    chain: Path,
+    complete: bool,
+    memo: _Memo | None,
+) -> Any:
+    """A new snapshot object for one level: its complete members, then the open one. ``memo``:
+    the last build of this level when this one continues it (its spare list may be remade)."""
+    has_open = open_name is not None and below is not _HIDDEN
+    if isinstance(shown, _ModelNode):
+        members = {**stable, open_name: below} if has_open else stable
+        return _snapshot_object(shown.partial_class, members, _SnapshotInfo(chain, complete))
+    if isinstance(shown, _DictNode):
+        return {**stable, open_name: below} if has_open else dict(stable)
+    if isinstance(shown, _SequenceNode) and shown.as_tuple:
+        return (*stable, below) if has_open else tuple(stable)
+    items = _snapshot_list(stable, memo)
+    if has_open:
+        items.append(below)
+    return items
+
+
+def _snapshot_list(stable: list[Any], memo: _Memo | None) -> list[Any]:
+    """A list holding the members of ``stable``, for a new snapshot: a copy, or the spare list of
+    ``memo`` made again when nothing but this assembler holds it.
+
+    Every snapshot shows a list of its own (a snapshot kept by the caller never changes), and a
+    copy of a long list costs every one of its members: for a table being written, one copy per
+    snapshot makes the stream quadratic (benchmarks.e2e_alternatives, one event per read: 49 us
+    per event at 1 MB against 29 at 100 KB, 41 with this). The list shown two snapshots ago is
+    usually garbage by now: the consumer moved on from that snapshot. When its reference count
+    says nobody but this function holds it (CPython's count is exact, and every other holder - a
+    snapshot kept, the list itself kept, an iterator over it - adds to it), it is brought up to
+    date in place: its open member dropped, the members completed since appended, so a
+    snapshot's list costs what was added, not its length.
+    """
+    if memo is None:
+        return stable.copy()
+    spare_size = memo.spare_size
+    spare, references = _detach_spare(memo)
+    if spare is not None and references == _ALONE and len(stable) >= spare_size:
+        del spare[spare_size:]
+        spare += stable[spare_size:]  # (islice would step through the first ones)
+        return spare
+    return stable.copy()
+
+
+def _detach_spare(memo: _Memo) -> tuple[list[Any] | None, int]:
+    """``memo.spare``, taken off the memo, and its reference count then (0 where counts are not
+    exact): equal to ``_ALONE`` when nothing else holds it."""
+    spare = memo.spare
+    memo.spare = None
+    return spare, (sys.getrefcount(spare) if _RECYCLE and spare is not None else 0)
+
+
+def _alone() -> int:
+    """What _detach_spare counts for a list nothing else holds, measured by the same code."""
+    memo = _Memo(None, cast(_Node, None), cast(_Node, None), None, (), False)
+    memo.spare = []
+    return _detach_spare(memo)[1]
+
+
+#: Whether _snapshot_list may remake a list: only where reference counts are exact (CPython).
+_RECYCLE: Final = sys.implementation.name == "cpython" and hasattr(sys, "getrefcount")
+_ALONE: Final = _alone() if _RECYCLE else -1
+
+
+def _snapshot_object(
+    cls: type[_PartialModel], members: dict[str, Any], info: _SnapshotInfo
+) -> _PartialModel:
+    """``cls.model_construct(**members)`` with its snapshot info, made directly.
+
+    A partial class is simpler than the models ``model_construct`` serves: every field defaults to
+    None, there is no post-init and one private attribute, and ``members`` is keyed by field name.
+    Setting the four attributes pydantic keeps on an instance takes a fifth of the time; one or
+    two such objects are made for almost every event of a stream (benchmarks.e2e_alternatives).
+    tests/test_partial.py checks the result against ``model_construct``'s.
+    """
+    instance = cls.__new__(cls)
+    set_attribute = object.__setattr__  # the class is frozen
+    set_attribute(instance, "__dict__", {**cls.__streamstruct_empty__, **members})
+    set_attribute(instance, "__pydantic_fields_set__", set(members))
+    set_attribute(instance, "__pydantic_extra__", {} if cls.__streamstruct_extra__ else None)
+    set_attribute(instance, "__pydantic_private__", {"_streamstruct_snapshot": info})
+    return instance
+
+
+def _default(field: FieldInfo, data: dict[str, Any]) -> Any:
+    """A field's default, its factory called (given the data so far when it takes it)."""
+    try:
+        return field.get_default(call_default_factory=True, validated_data=dict(data))
+    except TypeError:  # pydantic < 2.10: factories take no data
+        return field.get_default(call_default_factory=True)
+
+
+def _ready(model: _ModelNode, frame: _Frame, spec: _FieldSpec) -> bool:
+    """Whether every field declared before ``spec`` is complete in ``frame``."""
+    return all(
+        other.name in frame.done for other in model.by_name.values() if other.order < spec.order
+    )
+
+
+def _all_fields(value: Any) -> bool:
+    """Whether a snapshot object holds every field: then its closing changes nothing visible, not
+    even its progress (100% already), and it is not rebuilt just to be marked complete."""
+    return isinstance(value, BaseModel) and len(value.model_fields_set) == len(
+        type(value).model_fields
+    )
+
+
+def _continues(previous: _Memo, raw: Any) -> bool:
+    """Whether ``raw`` still starts with the entries the previous build consumed (the parser
+    shares complete values by identity, so checking the last of them is enough).
+
+    The last of them may have been the parser's copy of a member that was still open when the
+    parser's snapshot was taken and closed in a piece that showed nothing new (the snapshot was
+    not remade): the parser's own object, reported complete, then takes its place. Without
+    accepting it, a long list would be walked again from its first entry after such a member
+    (about one row in five of a streamed table).
+    """
+    if previous.last is None:
+        return True
+    key, item = previous.last
+    if isinstance(raw, dict):
+        if len(raw) < previous.consumed:
+            return False
+        got = raw.get(key, _MISSING)
+    elif isinstance(raw, list) and len(raw) >= previous.consumed:
+        got = raw[key]
+    else:
+        return False
+    return got is item or (got is previous.last_final and got is not _MISSING)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """The same value for display: the same object, or equal strings (a string is rebuilt)."""
+    return a is b or (type(a) is str and type(b) is str and a == b)
+
+
+def _format_path(path: Path) -> str:
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text or "the root"
+
+
+def _summary(errors: list[Any], skip: int = 0) -> str:
+    """The first of pydantic's errors in a sentence (its location past the first ``skip`` keys),
+    and how many more there are."""
+    if not errors:
+        return "validation failed"
+    first = errors[0]
+    where = _format_path(tuple(first["loc"][skip:])) if len(first["loc"]) > skip else ""
+    text = str(first["msg"]) + (f" (at {where})" if where else "")
+    if len(errors) > 1:
+        text += f" and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''}"
+    return text
