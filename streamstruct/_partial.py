@@ -1,8 +1,9 @@
 """Partial[M]: the partial classes, snapshot → model, per-field completion, early validation.
 
-Sans-I/O: nothing here reads the network or awaits. :class:`~streamstruct.PartialAssembler` (in ``_assembler``) is handed the JSON
-parser after each text delta and answers with typed events; the stream layer owns the parser and the
-text, and only relays what comes out.
+Sans-I/O: nothing here reads the network or awaits. :class:`~streamstruct.PartialAssembler` (in
+``_assembler``, the code that runs for every event) is handed the JSON parser after each text delta
+and answers with typed events; the stream layer owns the parser and the text, and only relays what
+comes out.
 
 What a snapshot shows (a ``Partial[M]`` instance, ``model_construct``-ed, never re-validated):
 
