@@ -434,17 +434,21 @@ def _projected_snapshots(results: list[E2ESize], method: str, transcript: e2e.Tr
 
 
 def targets(results: E2EResults) -> list[Target]:
+    """The issue's targets, for streamstruct read both ways: one event per read (a live model's
+    pace: a snapshot per visible change) and 16 KiB per read (a replay at full speed)."""
     out: list[Target] = []
-    for entry in results.sizes:
-        ratio = entry.over_floor(STREAMSTRUCT)
-        out.append(
-            Target(
-                f"e2e {size_label(entry.size)}: streamstruct per event / floor",
-                "<= 3x",
-                "n/a" if ratio is None else f"{ratio:.2f}x",
-                None if ratio is None else ratio <= 3,
+    ways = ((STREAMSTRUCT, ""), (STREAMSTRUCT_16K, ", 16 KiB reads"))
+    for method, how in ways:
+        for entry in results.sizes:
+            ratio = entry.over_floor(method)
+            out.append(
+                Target(
+                    f"e2e {size_label(entry.size)}: streamstruct per event / floor{how}",
+                    "<= 3x",
+                    "n/a" if ratio is None else f"{ratio:.2f}x",
+                    None if ratio is None else ratio <= 3,
+                )
             )
-        )
     at = results.at(100 * KB)
     for slow, floor in ((OPENAI, 2.0), (INSTRUCTOR, 100.0)):
         ratio = None if at is None else at.ratio(slow, STREAMSTRUCT)
@@ -458,19 +462,20 @@ def targets(results: E2EResults) -> list[Target]:
             )
         )
     small, big = results.at(100 * KB), results.at(1 * MB)
-    growth = None
-    if small is not None and big is not None:
-        a, b = small.figures.get(STREAMSTRUCT), big.figures.get(STREAMSTRUCT)
-        if a is not None and b is not None and a.seconds and b.seconds:
-            growth = b.seconds / a.seconds
-    out.append(
-        Target(
-            "e2e streamstruct: total time 1 MB / 100 KB",
-            "<= 12x",
-            "n/a" if growth is None else f"{growth:.1f}x",
-            None if growth is None else growth <= 12,
+    for method, how in ways:
+        growth = None
+        if small is not None and big is not None:
+            a, b = small.figures.get(method), big.figures.get(method)
+            if a is not None and b is not None and a.seconds and b.seconds:
+                growth = b.seconds / a.seconds
+        out.append(
+            Target(
+                f"e2e streamstruct: total time 1 MB / 100 KB{how}",
+                "<= 12x",
+                "n/a" if growth is None else f"{growth:.1f}x",
+                None if growth is None else growth <= 12,
+            )
         )
-    )
     return out
 
 
