@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from ._errors import ResponseValidationError
-from ._json import JSONParser, Path
+from ._json import JSONParser, Path, _unchanged, recycling_trusted
 from ._modes import drop_injected_nulls as _drop_injected_nulls
 from ._partial import (
     _HIDDEN,
@@ -800,19 +800,20 @@ def _snapshot_list(stable: list[Any], memo: _Memo | None) -> list[Any]:
 
     Every snapshot shows a list of its own (a snapshot kept by the caller never changes), and a
     copy of a long list costs every one of its members: for a table being written, one copy per
-    snapshot makes the stream quadratic (benchmarks.e2e_alternatives, one event per read: 49 us
-    per event at 1 MB against 29 at 100 KB, 41 with this). The list shown two snapshots ago is
-    usually garbage by now: the consumer moved on from that snapshot. When its reference count
-    says nobody but this function holds it (CPython's count is exact, and every other holder - a
-    snapshot kept, the list itself kept, an iterator over it - adds to it), it is brought up to
-    date in place: its open member dropped, the members completed since appended, so a
-    snapshot's list costs what was added, not its length.
+    snapshot made the stream quadratic (benchmarks.e2e_alternatives, one event per read: 49 us
+    per event at 1 MB against 29 at 100 KB; 27 and 27 with this and the parser's own reuse). The
+    list shown two snapshots ago is usually garbage by now: the consumer moved on from that
+    snapshot. When its reference count says nobody but this function holds it (CPython's count is
+    exact, and every other holder - a snapshot kept, the list itself kept, an iterator over it -
+    adds to it) and it looks as it was made (see ``_json._unchanged``), it is brought up to date
+    in place: its open member dropped, the members completed since appended, so a snapshot's list
+    costs what was added, not its length.
     """
     if memo is None:
         return stable.copy()
     spare_size = memo.spare_size
     spare, references = _detach_spare(memo)
-    if spare is not None and references == _ALONE and len(stable) >= spare_size:
+    if spare is not None and references == _ALONE and _unchanged(spare, spare_size, stable):
         del spare[spare_size:]
         spare += stable[spare_size:]  # (islice would step through the first ones)
         return spare
@@ -821,7 +822,7 @@ def _snapshot_list(stable: list[Any], memo: _Memo | None) -> list[Any]:
 
 def _detach_spare(memo: _Memo) -> tuple[list[Any] | None, int]:
     """``memo.spare``, taken off the memo, and its reference count then (0 where counts are not
-    exact): equal to ``_ALONE`` when nothing else holds it."""
+    trusted): equal to ``_ALONE`` when nothing else holds it."""
     spare = memo.spare
     memo.spare = None
     return spare, (sys.getrefcount(spare) if _RECYCLE and spare is not None else 0)
@@ -834,8 +835,8 @@ def _alone() -> int:
     return _detach_spare(memo)[1]
 
 
-#: Whether _snapshot_list may remake a list: only where reference counts are exact (CPython).
-_RECYCLE: Final = sys.implementation.name == "cpython" and hasattr(sys, "getrefcount")
+#: Whether _snapshot_list may remake a list (see ``_json.recycling_trusted``).
+_RECYCLE: Final = recycling_trusted()
 _ALONE: Final = _alone() if _RECYCLE else -1
 
 

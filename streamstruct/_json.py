@@ -26,6 +26,7 @@ import json
 import json.scanner
 import re
 import sys
+import sysconfig
 
 # The json module's string decoder (written in C on CPython): exact for JSON strings, escapes
 # and surrogates included, and far faster than stepping through escapes in Python.
@@ -380,14 +381,18 @@ class JSONParser:
         Strings being received show the prefix received so far; numbers, ``true``, ``false`` and
         ``null`` appear once complete; a key appears only with its value. A snapshot is never
         changed by later feeds, and when nothing visible changed the previous one is returned.
+
+        Snapshots are read-only: they share their complete values with each other, and the lists
+        of an old snapshot nobody holds any more are reused for new ones. Copy what you want to
+        change (``copy.deepcopy``, or ``list(...)`` of a list).
         """
         if not self._dirty:
             return self._last_snapshot
-        self._dirty = False
         stack = self._stack
         if not stack:
             value = self._current_string() if self._state == _S_IN_STRING else self._root
             self._last_snapshot = value
+            self._dirty = False
             return value
         child: Any = self._current_string() if self._state == _S_IN_STRING else _MISSING
         for frame in reversed(stack):
@@ -401,6 +406,7 @@ class JSONParser:
                     copy[frame.key] = child
             child = copy
         self._last_snapshot = child
+        self._dirty = False  # only now: a copy that failed (MemoryError) is made again next time
         return child
 
     def growing_string(self) -> tuple[int, str] | None:
@@ -985,24 +991,39 @@ def _array_copy(frame: _Frame) -> list[Any]:
     items: list[Any] = frame.items
     spare_size = frame.spare_size
     spare, references = _detach_spare(frame)
-    frame.spare, frame.spare_size = frame.given, frame.given_size
-    frame.given_size = len(items)
-    if spare is not None and references == _ALONE and len(items) >= spare_size:
+    if spare is not None and references == _ALONE and _unchanged(spare, spare_size, items):
         del spare[spare_size:]
         spare += items[spare_size:]
-        frame.given = spare
-        return spare
-    copy = items.copy()
-    frame.given = copy
+        copy = spare
+    else:
+        copy = items.copy()
+    # Rotated once the new copy exists: an exception above (MemoryError) leaves them as they were.
+    frame.spare, frame.spare_size = frame.given, frame.given_size
+    frame.given, frame.given_size = copy, len(items)
     return copy
 
 
 def _detach_spare(frame: _Frame) -> tuple[list[Any] | None, int]:
     """``frame.spare``, taken off the frame, and its reference count then (0 where counts are not
-    exact): equal to ``_ALONE`` when nothing else holds it."""
+    trusted): equal to ``_ALONE`` when nothing else holds it."""
     spare = frame.spare
     frame.spare = None
     return spare, (sys.getrefcount(spare) if _RECYCLE and spare is not None else 0)
+
+
+def _unchanged(spare: list[Any], size: int, members: list[Any]) -> bool:
+    """Whether ``spare`` still looks as it was made: ``members[:size]`` and at most the member
+    then in progress.
+
+    Snapshots are read-only, but a caller may have changed one in place (sorted or emptied a
+    list) before letting it go; its first and last members and its length catch the usual ways
+    (``sort`` moving the first or last, ``clear``, ``pop``, ``append``, ``insert``,
+    ``reverse``), and then it is not reused. Checking every member would cost what a copy does.
+    """
+    length = len(spare)
+    if not (size <= length <= size + 1) or len(members) < size:
+        return False
+    return size == 0 or (spare[0] is members[0] and spare[size - 1] is members[size - 1])
 
 
 def _alone() -> int:
@@ -1013,8 +1034,29 @@ def _alone() -> int:
     return _detach_spare(frame)[1]
 
 
-#: Whether _array_copy may remake a copy: only where reference counts are exact (CPython).
-_RECYCLE: Final = sys.implementation.name == "cpython" and hasattr(sys, "getrefcount")
+def recycling_trusted() -> bool:
+    """Whether a reference count may decide that a snapshot's list can be reused.
+
+    Only on CPython, where counts are exact, with the GIL (a free-threaded build's counts are not
+    checked here), on versions where how a frame holds its locals was checked (3.11-3.14; a JIT
+    that kept fewer references than the interpreted calibration would make a held list look
+    free), and not under a tracer at import: on 3.11 and 3.12 a debugger that reads ``f_locals``
+    adds a reference to the calibration (it would then be one too high, and a list held once
+    more would pass). Where this says no, every snapshot copies its lists, as a plain copy would.
+    """
+    jit = getattr(sys, "_jit", None)
+    return (
+        sys.implementation.name == "cpython"
+        and (3, 11) <= sys.version_info[:2] <= (3, 14)
+        and not sysconfig.get_config_var("Py_GIL_DISABLED")
+        and not (jit is not None and jit.is_enabled())
+        and sys.gettrace() is None
+        and sys.getprofile() is None
+    )
+
+
+#: Whether _array_copy may remake a copy (see recycling_trusted).
+_RECYCLE: Final = recycling_trusted()
 _ALONE: Final = _alone() if _RECYCLE else -1
 
 

@@ -13,6 +13,7 @@ import copy
 import itertools
 import json
 import statistics
+import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -22,7 +23,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
+from source_support import python_source
 
+import streamstruct._json
 from streamstruct._assembler import PartialAssembler
 from streamstruct._json import JSONParser
 from streamstruct._partial import Partial, SnapshotEvent
@@ -254,3 +257,193 @@ def test_partial_remakes_the_list_nobody_holds(traced: None) -> None:
         costs.append(cost)
         del snapshot
     assert statistics.median(costs) < 8_000, costs
+
+
+# -- every snapshot is what a run that never reuses a list shows ----------------------------------
+
+
+class Entry(BaseModel):
+    id: int
+    text: str
+    tags: list[str]
+
+
+class Journal(BaseModel):
+    title: str
+    entries: list[Entry]
+    notes: list[str]
+
+
+def journal_text(entries: int, words: int) -> str:
+    """Long strings, so that most pieces only grow a string (the assembler's shortcut)."""
+    return json.dumps(
+        {
+            "title": "a journal",
+            "entries": [
+                {"id": i, "text": " ".join(["word"] * (words + i % 3)), "tags": ["t"] * (i % 3)}
+                for i in range(entries)
+            ],
+            "notes": [f"note {i} " * (1 + i % 4) for i in range(entries)],
+        }
+    )
+
+
+class Pair:
+    """A parser and an assembler fed together."""
+
+    def __init__(self) -> None:
+        self.assembler = PartialAssembler(Journal)
+        self.parser = JSONParser(completion_depth=self.assembler.completion_depth)
+
+    def feed(self, piece: str) -> tuple[Any, Any]:
+        self.parser.feed(piece)
+        self.assembler.advance(self.parser)
+        return self.assembler.snapshot, self.parser.snapshot()
+
+
+MUTATIONS = {
+    "nothing": lambda values: None,
+    "reverse": lambda values: values.reverse(),
+    "pop": lambda values: values.pop() if values else None,
+    "clear": lambda values: values.clear(),
+    "append": lambda values: values.append("junk"),
+    "insert": lambda values: values.insert(0, "junk"),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    entries=st.integers(1, 12),
+    words=st.integers(0, 6),
+    cuts=st.lists(st.integers(1, 9), min_size=1, max_size=30),
+    mutation=st.sampled_from(sorted(MUTATIONS)),
+)
+def test_every_snapshot_matches_a_run_that_keeps_them_all(
+    entries: int, words: int, cuts: list[int], mutation: str
+) -> None:
+    """One pair's caller keeps only its latest snapshots (and may even change their lists before
+    letting them go, which snapshots do not allow but must survive where it can be seen); the
+    other pair's caller keeps everything, so none of its lists is ever reused. Both must show
+    the same thing after every piece, but for a snapshot handed out again because nothing
+    changed: that one is the caller's own, changed by its own hand."""
+    text = journal_text(entries, words)
+    dropping, keeping = Pair(), Pair()
+    alone = JSONParser()  # a parser used on its own, whose caller changes what it shows
+    kept: list[Any] = []
+    change = MUTATIONS[mutation]
+    last: tuple[Any, Any] = (None, None)  # what the caller holds: the latest of each
+    i = 0
+    for size in itertools.cycle(cuts):
+        if i >= len(text):
+            break
+        piece = text[i : i + size]
+        i += size
+        snapshot, _ = dropping.feed(piece)
+        alone.feed(piece)
+        raw = alone.snapshot()
+        reference, reference_raw = keeping.feed(piece)
+        kept.append((reference, reference_raw))
+        # Only a list still open is the snapshot's own: a complete one is shared by every later
+        # snapshot (changing it shows everywhere, reuse or not).
+        if snapshot is not last[0]:
+            assert dump(snapshot) == dump(reference)
+            notes_open = not dropping.parser.is_complete(("notes",))
+            if snapshot is not None and snapshot.notes is not None and notes_open:
+                change(snapshot.notes)
+        if raw is not last[1]:
+            assert raw == copy.deepcopy(reference_raw)
+            entries_open = not alone.is_complete(("entries",))
+            if isinstance(raw, dict) and isinstance(raw.get("entries"), list) and entries_open:
+                change(raw["entries"])
+        last = (snapshot, raw)  # the one before is let go
+        del snapshot, raw
+    final = dropping.assembler.finish(dropping.parser.close())
+    assert final == Journal.model_validate_json(text)
+
+
+def test_a_snapshot_that_failed_half_way_leaves_the_next_ones_right() -> None:
+    # A MemoryError while making a snapshot's copy (here from a list that fails once, standing in
+    # for a failed allocation) must leave the parser's record of its copies as it was.
+    class FailsOnce(list[Any]):
+        armed = False
+
+        def _fail_if_armed(self) -> None:
+            if FailsOnce.armed:
+                FailsOnce.armed = False
+                raise MemoryError
+
+        def copy(self) -> list[Any]:
+            self._fail_if_armed()
+            return list(self)
+
+        def __getitem__(self, index: Any) -> Any:
+            if isinstance(index, slice):
+                self._fail_if_armed()
+            return super().__getitem__(index)
+
+    parser = JSONParser()
+    parser.feed("[0, ")
+    parser.snapshot()
+    try:
+        parser._stack[0].items = FailsOnce(parser._stack[0].items)
+    except TypeError:
+        # The compiled parser's frame takes a list and nothing else: run it in the Python source.
+        parser = python_source("_json").JSONParser()
+        parser.feed("[0, ")
+        parser.snapshot()
+        parser._stack[0].items = FailsOnce(parser._stack[0].items)
+    shown = []
+    for k in range(1, 12):
+        parser.feed(f"{k}, ")
+        if k == 4:
+            FailsOnce.armed = True
+            with pytest.raises(MemoryError):
+                parser.snapshot()
+        shown.append((k, parser.snapshot()))
+    for k, snapshot in shown:
+        assert snapshot == list(range(k + 1))
+
+
+@only_cpython
+def test_a_tracer_at_import_turns_the_reuse_off() -> None:
+    # On 3.11 and 3.12 a tracer that reads f_locals adds a reference to the calibration, which
+    # would then accept a list held once more: imported under one, nothing is reused.
+    script = """
+import sys
+def tracer(frame, event, arg):
+    frame.f_locals
+    return tracer
+sys.settrace(tracer)
+import streamstruct._assembler as assembler, streamstruct._json as parser
+sys.settrace(None)
+print(parser._RECYCLE, assembler._RECYCLE)
+p = parser.JSONParser()
+p.feed("[0, ")
+kept = [p.snapshot()]
+for k in range(1, 20):
+    p.feed(f"{k}, ")
+    kept.append(p.snapshot())
+assert kept == [list(range(k + 1)) for k in range(20)], kept
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    compiled = not streamstruct._json.__file__.endswith(".py")
+    # A compiled module runs no Python frames for a tracer to see, but the gate is the same.
+    assert done.stdout.split() == ["False", "False"], (compiled, done.stdout)
+
+
+@only_cpython
+def test_partial_remakes_the_list_while_only_a_string_grows(traced: None) -> None:
+    # Long strings: most pieces take the shortcut that remakes the snapshot from the last one.
+    text = journal_text(1_500, 30)
+    cut = text.index('{"id": 1400,')
+    pair = Pair()
+    pair.feed(text[:cut])
+    costs = []
+    for k in range(cut, cut + 400, 4):
+        piece = text[k : k + 4]
+        _, cost = allocated_during(lambda: pair.feed(piece))  # noqa: B023 (called at once)
+        costs.append(cost)
+    assert statistics.median(costs) < 6_000, costs
