@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO, cast
 
 if TYPE_CHECKING:
     from streamstruct._json import JSONParser
@@ -153,6 +153,26 @@ class Target:
     @property
     def verdict(self) -> str:
         return "n/a" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+    @classmethod
+    def ratio(
+        cls,
+        what: str,
+        ratio: float | None,
+        *,
+        at_most: float | None = None,
+        at_least: float | None = None,
+        shown: str = "{:.2f}x",
+        mark: str = "",
+    ) -> Target:
+        """A target on a ratio: ``ratio <= at_most`` or ``ratio >= at_least`` (None: not measured)."""
+        if (at_most is None) == (at_least is None):
+            raise ValueError("give exactly one of at_most and at_least")
+        limit = f"<= {at_most:g}x" if at_most is not None else f">= {at_least:g}x"
+        if ratio is None:
+            return cls(what, limit, "n/a", None)
+        passed = ratio <= at_most if at_most is not None else ratio >= cast(float, at_least)
+        return cls(what, limit, mark + shown.format(ratio), passed)
 
 
 @dataclass

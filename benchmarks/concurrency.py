@@ -490,11 +490,10 @@ def targets(results: ConcurrencyResults) -> list[Target]:
         else high.cpu_per_event_us / low.cpu_per_event_us
     )
     out.append(
-        Target(
+        Target.ratio(
             f"concurrency: streamstruct CPU/event at N = {big:,} / at N = {one:,}",
-            "<= 1.5x",
-            "n/a" if ratio is None else f"{ratio:.2f}x",
-            None if ratio is None else ratio <= 1.5,
+            ratio,
+            at_most=1.5,
         )
     )
     for n in ns:
@@ -505,11 +504,10 @@ def targets(results: ConcurrencyResults) -> list[Target]:
             else ours.events_per_second / theirs.events_per_second
         )
         out.append(
-            Target(
+            Target.ratio(
                 f"concurrency N = {n:,}: streamstruct events/s / openai raw events/s",
-                ">= 1x",
-                "n/a" if value is None else f"{value:.2f}x",
-                None if value is None else value >= 1,
+                value,
+                at_least=1,
             )
         )
     return out

@@ -440,25 +440,23 @@ def targets(results: E2EResults) -> list[Target]:
     ways = ((STREAMSTRUCT, ""), (STREAMSTRUCT_16K, ", 16 KiB reads"))
     for method, how in ways:
         for entry in results.sizes:
-            ratio = entry.over_floor(method)
             out.append(
-                Target(
+                Target.ratio(
                     f"e2e {size_label(entry.size)}: streamstruct per event / floor{how}",
-                    "<= 3x",
-                    "n/a" if ratio is None else f"{ratio:.2f}x",
-                    None if ratio is None else ratio <= 3,
+                    entry.over_floor(method),
+                    at_most=3,
                 )
             )
     at = results.at(100 * KB)
     for slow, floor in ((OPENAI, 2.0), (INSTRUCTOR, 100.0)):
-        ratio = None if at is None else at.ratio(slow, STREAMSTRUCT)
         mark = "*" if at is not None and (f := at.figures.get(slow)) and f.extrapolated else ""
         out.append(
-            Target(
+            Target.ratio(
                 f"e2e 100 KB: {LABELS[slow]} / streamstruct",
-                f">= {floor:g}x",
-                "n/a" if ratio is None else f"{mark}{ratio:,.1f}x",
-                None if ratio is None else ratio >= floor,
+                None if at is None else at.ratio(slow, STREAMSTRUCT),
+                at_least=floor,
+                shown="{:,.1f}x",
+                mark=mark,
             )
         )
     small, big = results.at(100 * KB), results.at(1 * MB)
@@ -469,11 +467,11 @@ def targets(results: E2EResults) -> list[Target]:
             if a is not None and b is not None and a.seconds and b.seconds:
                 growth = b.seconds / a.seconds
         out.append(
-            Target(
+            Target.ratio(
                 f"e2e streamstruct: total time 1 MB / 100 KB{how}",
-                "<= 12x",
-                "n/a" if growth is None else f"{growth:.1f}x",
-                None if growth is None else growth <= 12,
+                growth,
+                at_most=12,
+                shown="{:.1f}x",
             )
         )
     return out

@@ -281,11 +281,10 @@ def run(
 def targets(results: MemoryResults) -> list[Target]:
     peak = results.get(STREAMSTRUCT)
     return [
-        Target(
+        Target.ratio(
             f"memory {size_label(results.size)}: streamstruct peak above baseline / output size",
-            f"<= {CEILING:g}x",
-            "n/a" if peak is None else f"{peak.ratio:.2f}x",
-            None if peak is None else peak.ratio <= CEILING,
+            None if peak is None else peak.ratio,
+            at_most=CEILING,
         )
     ]
 

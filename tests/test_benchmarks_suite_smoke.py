@@ -146,3 +146,16 @@ def test_the_whole_suite_runs_at_a_tiny_size(tmp_path: Path) -> None:
     else:
         assert "plot skipped: matplotlib not installed" in text
     assert parser_alternatives.SHORT[parser_alternatives.PARSER_STREAM] in text
+
+
+def test_a_ratio_target_says_its_limit_its_figure_and_its_verdict() -> None:
+    target = _common.Target.ratio("x / y", 2.5, at_most=3)
+    assert (target.limit, target.measured, target.verdict) == ("<= 3x", "2.50x", "PASS")
+    target = _common.Target.ratio("x / y", 3.01, at_most=3)
+    assert target.verdict == "FAIL"
+    target = _common.Target.ratio("a / b", 99.94, at_least=100, shown="{:,.1f}x", mark="*")
+    assert (target.limit, target.measured, target.verdict) == (">= 100x", "*99.9x", "FAIL")
+    target = _common.Target.ratio("a / b", None, at_least=1)
+    assert (target.measured, target.verdict) == ("n/a", "n/a")
+    with pytest.raises(ValueError, match="exactly one"):
+        _common.Target.ratio("a / b", 1.0)
