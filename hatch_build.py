@@ -10,14 +10,15 @@ see docs/benchmarks.md. Everything else is unchanged.
 * By default a build is pure Python: ``pip install .`` and ``pip install -e .`` need nothing but
   hatchling, offline too.
 * ``STREAMSTRUCT_COMPILE=1`` in the environment (what a release's wheel builds set) asks for the
-  compiled parser: mypy and setuptools become build requirements, and a wheel that cannot be
+  compiled parser and assembler: mypy and setuptools become build requirements, and a wheel that cannot be
   compiled (no C compiler, an interpreter mypyc does not support) is an error, not a quiet
   fallback. An editable install is never compiled, asked or not: an edit to the source must take
   effect at once, not be shadowed by an extension built from an older one.
 
 ``python hatch_build.py --inplace`` compiles into the source tree, for benchmarking a checkout
-(delete ``streamstruct/*.so`` afterwards to go back; the test suite refuses to run against a
-module older than its source). CI builds a wheel with ``STREAMSTRUCT_COMPILE=1``, checks it is
+(delete all of ``streamstruct/*.so`` afterwards to go back, never some: the compiled assembler
+links to the compiled parser; the test suite refuses to run against a module older than its
+source). CI builds a wheel with ``STREAMSTRUCT_COMPILE=1``, checks it is
 compiled, and runs the test suite against the compiled modules taken from it.
 """
 
@@ -127,7 +128,7 @@ class CompileHook(BuildHookInterface):  # type: ignore[misc,valid-type]
             shutil.rmtree(output, ignore_errors=True)
             raise RuntimeError(
                 f"{COMPILE_VARIABLE}=1: compiling with mypyc failed ({error}); "
-                "build without it for a pure-Python wheel, which works the same, only slower"
+                "build without it for a pure-Python wheel: the same streams, only slower"
             ) from error
         for relative in built:
             build_data["force_include"][str(output / relative)] = relative.as_posix()

@@ -74,20 +74,15 @@ def version(distribution: str) -> str | None:
 
 def parser_build() -> str:
     """Which build of the per-event core (the JSON parser and the ``Partial`` assembler) this
-    interpreter imports: the mypyc build, the Python source, or a mix (one module built in place)."""
+    interpreter imports: the mypyc build or the Python source. (They come together: the compiled
+    assembler links to the compiled parser.)"""
     import streamstruct._assembler
-    import streamstruct._json
 
-    compiled = [
-        name
-        for name, module in (("parser", streamstruct._json), ("assembler", streamstruct._assembler))
-        if not (module.__file__ or "").endswith(".py")
-    ]
-    if not compiled:
-        return "pure Python"
-    if len(compiled) == 2:
-        return "compiled (mypyc)"
-    return f"compiled (mypyc): {compiled[0]} only"
+    return (
+        "pure Python"
+        if (streamstruct._assembler.__file__ or "").endswith(".py")
+        else ("compiled (mypyc)")
+    )
 
 
 def pure_python_parser() -> type[JSONParser]:

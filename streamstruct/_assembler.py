@@ -325,13 +325,14 @@ class PartialAssembler(Generic[_M]):
         except ValidationError as error:
             text = self._text() if self._text is not None else ""
             errors: list[Any] = list(error.errors(include_url=False))
-            raise ResponseValidationError(
+            failure = ResponseValidationError(
                 f"the response is not a valid {self._model.__name__}: {_summary(errors)}",
                 errors=errors,
                 raw=text or None,
                 partial=self._snapshot,
                 text=text,
-            ) from error
+            )
+            raise _caused_by(failure, error) from error
 
     def final_snapshot(self, final: _M) -> SnapshotEvent[_M] | None:
         """The snapshot of the validated model, when it shows more than the last one did.
@@ -433,7 +434,8 @@ class PartialAssembler(Generic[_M]):
         try:
             validated = parent.validate_child(key, value, frame.siblings, self._context)
         except ValidationError as error:
-            raise self._error(error, path, start, end, isinstance(parent, _ModelNode)) from error
+            failure = self._error(error, path, start, end, isinstance(parent, _ModelNode))
+            raise _caused_by(failure, error) from error
         frame.values[key] = validated
         if isinstance(parent, _ModelNode):
             frame.siblings[cast(str, names[-1])] = validated
@@ -767,6 +769,13 @@ class PartialAssembler(Generic[_M]):
                 value = _HIDDEN
         quiet[path] = (item, value)
         return value
+
+
+def _caused_by(failure: ResponseValidationError, cause: BaseException) -> ResponseValidationError:
+    """``failure`` with ``cause`` as its ``__cause__``: what ``raise failure from cause`` does, which
+    mypyc-compiled code does not (it drops the ``from`` clause)."""
+    failure.__cause__ = cause  # also sets __suppress_context__
+    return failure
 
 
 def _make(

@@ -30,8 +30,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         source = module.with_name(module.name.split(".")[0] + ".py")
         if module != source and source.exists() and source.stat().st_mtime > module.stat().st_mtime:
             raise pytest.UsageError(
-                f"{module} is older than {source}: rebuild it (python hatch_build.py --inplace) "
-                "or delete it, or the tests run the old code"
+                f"{module} is older than {source}: rebuild (python hatch_build.py --inplace) or "
+                "delete all of streamstruct/*.so, or the tests run the old code"
             )
 
 

@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -1168,3 +1169,27 @@ def test_fields_whose_aliases_are_each_others_names_keep_their_values() -> None:
     run = stream(Aliased, '{"second": "text", "first": 5, "tags": ["a", "b"]}', 3)
     final = run.snapshots[-1]
     assert (final.first, final.second, final.tags) == ("text", 5, ["a", "b"])
+
+
+def test_a_validation_error_is_caused_by_pydantics() -> None:
+    # Both ways a value fails - on its own as it closes, and the whole model at the end - keep
+    # pydantic's ValidationError as the cause, compiled or not (mypyc drops a `from` clause).
+    with pytest.raises(ResponseValidationError) as caught:
+        stream(User, '{"name": "Alice", "age": "xy", "bio": ""}')
+    assert isinstance(caught.value.__cause__, ValidationError)
+    assert caught.value.__suppress_context__
+
+    class Checked(BaseModel):
+        low: int
+        high: int
+
+        @model_validator(mode="after")
+        def ordered(self) -> Checked:
+            if self.low > self.high:
+                raise ValueError("low above high")
+            return self
+
+    run = stream(Checked, '{"low": 2, "high": 1}')
+    with pytest.raises(ResponseValidationError) as caught:
+        run.finish()
+    assert isinstance(caught.value.__cause__, ValidationError)
