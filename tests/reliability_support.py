@@ -23,14 +23,22 @@ from typing import Any
 import anyio
 import anyio.abc
 import httpx
+import pytest
 
 import streamstruct
+from streamstruct import _client
 
 KEY = "sk-reliability-SECRET-4d2e9f81c7a3"
 MESSAGES = [{"role": "user", "content": "Make up a person."}]
 
 
 # -- the raw server --------------------------------------------------------------------------------
+
+
+#: For tests of the client's own connection pool, used only with the httpcore it was written for.
+needs_pool = pytest.mark.skipif(
+    not _client._POOL_FITS, reason="another httpcore: the client keeps httpcore's own pool"
+)
 
 
 @dataclass
@@ -118,6 +126,47 @@ async def receive_head(stream: anyio.abc.ByteStream, buffer: bytes) -> tuple[byt
         buffer += await stream.receive()
     head, _, rest = buffer.partition(b"\r\n\r\n")
     return head, rest
+
+
+@asynccontextmanager
+async def serve_kept_alive(
+    respond: Callable[[anyio.abc.SocketStream, bytes], Awaitable[bool]],
+    *,
+    on_connect: Callable[[], None] | None = None,
+    on_close: Callable[[], None] | None = None,
+) -> AsyncIterator[str]:
+    """An HTTP/1.1 server on 127.0.0.1 that keeps its connections: for each request (its body read
+    by ``content-length`` and dropped) ``respond(client, head)`` answers, and says whether the
+    connection goes on. Yields the base URL."""
+
+    async def handle(client: anyio.abc.SocketStream) -> None:
+        if on_connect is not None:
+            on_connect()
+        buffer = b""
+        async with client:
+            try:
+                while True:
+                    head, buffer = await receive_head(client, buffer)
+                    length = next(
+                        (
+                            int(line.split(b":", 1)[1])
+                            for line in head.lower().split(b"\r\n")
+                            if line.startswith(b"content-length:")
+                        ),
+                        0,
+                    )
+                    while len(buffer) < length:
+                        buffer += await client.receive()
+                    buffer = buffer[length:]
+                    if not await respond(client, head):
+                        break
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+        if on_close is not None:
+            on_close()
+
+    async with serve_tcp(handle) as base_url:
+        yield base_url
 
 
 async def _read_head(stream: anyio.abc.ByteStream) -> dict[str, str] | None:

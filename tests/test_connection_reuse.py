@@ -25,17 +25,12 @@ import httpcore._async.connection_pool as httpcore_pool
 import httpx
 import pytest
 from pydantic import BaseModel
-from reliability_support import receive_head, serve_tcp
+from reliability_support import needs_pool, serve_kept_alive
 
 import streamstruct
-from streamstruct import _client
 from streamstruct._client import _Pool
 
 pytestmark = pytest.mark.anyio
-needs_pool = pytest.mark.skipif(
-    not _client._POOL_FITS, reason="another httpcore: the client keeps httpcore's own pool"
-)
-
 MESSAGES = [{"role": "user", "content": "Make up a person."}]
 STREAMS = 20
 ROUNDS = 3
@@ -85,31 +80,19 @@ async def keep_alive_server(*, hang_up: bool = False) -> AsyncIterator[tuple[str
     """
     seen = Seen()
 
-    async def handle(client: anyio.abc.SocketStream) -> None:
+    def connected() -> None:
         seen.connections += 1
-        buffer = b""
-        async with client:
-            try:
-                while True:
-                    head, buffer = await receive_head(client, buffer)
-                    length = next(
-                        int(line.split(b":", 1)[1])
-                        for line in head.lower().split(b"\r\n")
-                        if line.startswith(b"content-length:")
-                    )
-                    while len(buffer) < length:
-                        buffer += await client.receive()
-                    buffer = buffer[length:]
-                    seen.requests += 1
-                    await client.send(RESPONSE)
-                    if hang_up:
-                        break
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass
-        seen.hung_up.set()
 
-    async with serve_tcp(handle) as base_url:
-        yield f"{base_url}/v1", seen
+    def closed() -> None:
+        seen.hung_up.set()  # the event of the moment: a test replaces it after each
+
+    async def respond(client: anyio.abc.SocketStream, head: bytes) -> bool:
+        seen.requests += 1
+        await client.send(RESPONSE)
+        return not hang_up
+
+    async with serve_kept_alive(respond, on_connect=connected, on_close=closed) as url:
+        yield f"{url}/v1", seen
 
 
 @pytest.fixture

@@ -17,17 +17,13 @@ import anyio.abc
 import httpcore
 import httpx
 import pytest
-from reliability_support import receive_head, serve_tcp
+from reliability_support import needs_pool, serve_kept_alive
 
 import streamstruct
 from streamstruct import _client
 from streamstruct._client import _Pool
 
 pytestmark = pytest.mark.anyio
-needs_pool = pytest.mark.skipif(
-    not _client._POOL_FITS, reason="another httpcore: the client keeps httpcore's own pool"
-)
-
 FAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 SLOW_HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n" + b"x" * 10  # then nothing
 
@@ -43,22 +39,18 @@ async def server() -> AsyncIterator[tuple[str, Seen]]:
     ten bytes of a 1,000-byte body, then holds the connection."""
     seen = Seen()
 
-    async def handle(client: anyio.abc.SocketStream) -> None:
+    def connected() -> None:
         seen.connections += 1
-        buffer = b""
-        async with client:
-            try:
-                while True:
-                    head, buffer = await receive_head(client, buffer)
-                    if b"/slow" in head.split(b"\r\n")[0]:
-                        await client.send(SLOW_HEAD)
-                        await anyio.sleep_forever()
-                    await client.send(FAST)
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass
 
-    async with serve_tcp(handle) as base_url:
-        yield f"{base_url}", seen
+    async def respond(client: anyio.abc.SocketStream, head: bytes) -> bool:
+        if b"/slow" in head.split(b"\r\n")[0]:
+            await client.send(SLOW_HEAD)
+            await anyio.sleep_forever()
+        await client.send(FAST)
+        return True
+
+    async with serve_kept_alive(respond, on_connect=connected) as base_url:
+        yield base_url, seen
 
 
 def pooled(max_connections: int, **limits: int) -> httpx.AsyncClient:
