@@ -149,9 +149,12 @@ async def test_asyncio_task_cancel() -> None:
 async def test_move_on_after() -> None:
     async with endless_stream() as (client, log, streams):
         stream = streams.pop()
-        with anyio.move_on_after(0.1) as scope:
-            async for _ in stream:
-                pass
+        # Expires a little after something came, not at a fixed time from now: on a busy
+        # machine the server may not have answered by then.
+        with anyio.move_on_after(10) as scope:
+            async for partial in stream:
+                if partial.name and scope.deadline - anyio.current_time() > 1:
+                    scope.deadline = anyio.current_time() + 0.05
         assert scope.cancelled_caught
         assert checked_out(client._http) == 0
         await left_promptly(log)
@@ -169,8 +172,19 @@ async def test_a_move_on_after_while_opening() -> None:
         stream = client.chat.completions.create_partial(
             model="m", response_model=User, messages=MESSAGES
         )
-        with anyio.move_on_after(0.1):
-            await stream
+
+        async def expire_once_the_request_is_in(scope: anyio.CancelScope) -> None:
+            # Not after a fixed 0.1 s: on a busy machine the server may not have accepted the
+            # connection by then, and there would be nothing to see leave.
+            while not (log.connections and log.last.requests):  # noqa: ASYNC110 - the server's log
+                await anyio.sleep(0.005)
+            scope.deadline = anyio.current_time()
+
+        with anyio.move_on_after(10) as scope:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(expire_once_the_request_is_in, scope)
+                await stream
+        assert scope.cancelled_caught
         assert checked_out(client._http) == 0
         await left_promptly(log)
 
