@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 from ._errors import ResponseValidationError
 from ._json import JSONParser, Path
 from ._modes import drop_injected_nulls as _drop_injected_nulls
+from ._modes import injects_nulls
 
 __all__ = [
     "ItemsAssembler",
@@ -176,7 +177,7 @@ class ItemsAssembler(Generic[_T]):
         self._adapter = _adapter(item_type)
         self._text = text
         self._context = context
-        self._drop = drop_injected_nulls
+        self._drop = drop_injected_nulls and injects_nulls(item_type)  # else nothing to drop
         self._items: list[_T] = []
 
     @property
@@ -195,8 +196,7 @@ class ItemsAssembler(Generic[_T]):
             index = _item_index(done.path)
             if index is None:
                 continue
-            raw = self._text()[done.start : done.end] if self._text is not None else None
-            new.append(self._validate(done.value, index, done.path, raw))
+            new.append(self._validate(done.value, index, done.path, (done.start, done.end)))
         return new
 
     def add(self, value: Any, *, raw: str | None = None) -> _T:
@@ -235,7 +235,12 @@ class ItemsAssembler(Generic[_T]):
             text=text,
         )
 
-    def _validate(self, value: Any, index: int, path: Path, raw: str | None) -> _T:
+    def _validate(
+        self, value: Any, index: int, path: Path, raw: str | tuple[int, int] | None
+    ) -> _T:
+        """Validate one item; ``raw`` is its JSON, or its span in the text (sliced only for an
+        error: the whole text is joined to slice it, which for every item made a long list of
+        items quadratic)."""
         if self._drop:
             value = _drop_injected_nulls(value, self._item_type)
         try:
@@ -246,6 +251,8 @@ class ItemsAssembler(Generic[_T]):
                 for detail in error.errors(include_url=False)
             ]
             text = self._text() if self._text is not None else ""
+            if isinstance(raw, tuple):
+                raw = text[raw[0] : raw[1]] if self._text is not None else None
             where = ".".join(str(part) for part in errors[0]["loc"][len(path) :])
             raise ResponseValidationError(
                 f"item {index} is invalid: {errors[0]['msg']}"

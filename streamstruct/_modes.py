@@ -51,6 +51,7 @@ from typing import (
     Annotated,
     Any,
     Final,
+    ForwardRef,
     Literal,
     TypeAlias,
     TypeGuard,
@@ -540,6 +541,28 @@ def injected_null_keys(model: type[BaseModel]) -> frozenset[str]:
     field's default applies.
     """
     return _model_fields(model)[1]
+
+
+def injects_nulls(annotation: Any) -> bool:
+    """Whether a value of ``annotation`` can hold a key :func:`drop_injected_nulls` would drop:
+    whether any model reachable from it has a field in :func:`injected_null_keys`. When not,
+    dropping changes nothing and can be skipped."""
+    return _injects_nulls(annotation, set())
+
+
+def _injects_nulls(annotation: Any, seen: set[int]) -> bool:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, str | ForwardRef):
+        return True  # not resolved: assume the worst
+    if _has_fields(annotation):
+        if id(annotation) in seen:
+            return False  # a recursive model: answered where it was first met
+        seen.add(id(annotation))
+        annotations, droppable = _model_fields(annotation)
+        return bool(droppable) or any(_injects_nulls(a, seen) for a in annotations.values())
+    if get_origin(annotation) is Literal:
+        return False
+    return any(_injects_nulls(arg, seen) for arg in get_args(annotation) if arg is not Ellipsis)
 
 
 def drop_injected_nulls(value: Any, annotation: Any) -> Any:

@@ -249,3 +249,34 @@ def test_iterable_item_type() -> None:
     assert iterable_item_type(Iterable[Pet]) == Pet
     assert iterable_item_type(list[User]) is None
     assert iterable_item_type(User) is None
+
+
+def test_the_text_is_read_only_for_an_error() -> None:
+    # Joining the whole text to slice out each item's JSON made a long list quadratic: the text
+    # is only asked for when an item fails (for its raw JSON and the error's text).
+    items = [json.dumps({"name": f"user {i}", "age": i}) for i in range(50)]
+    text, ends = wrapper([*items, '{"name": "Eve", "age": "old"}'])
+    fed: list[str] = []
+    asked = 0
+
+    def so_far() -> str:
+        nonlocal asked
+        asked += 1
+        return "".join(fed)
+
+    assembler = ItemsAssembler(User, text=so_far)
+    parser = JSONParser(completion_depth=assembler.completion_depth)
+    pieces = [*chunks(text[: ends[-1]], 3), text[ends[-1]]]  # the last closes the bad item
+    for piece in pieces[:-1]:
+        fed.append(piece)
+        parser.feed(piece)
+        assembler.advance(parser)
+    assert len(assembler.items) == 50
+    assert asked == 0
+    fed.append(pieces[-1])
+    parser.feed(pieces[-1])
+    with pytest.raises(ResponseValidationError) as caught:
+        assembler.advance(parser)
+    assert asked == 1
+    assert caught.value.raw == '{"name": "Eve", "age": "old"}'
+    assert caught.value.index == 50

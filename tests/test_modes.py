@@ -18,6 +18,7 @@ from streamstruct._modes import (
     ResponseSpec,
     drop_injected_nulls,
     injected_null_keys,
+    injects_nulls,
     plan_request,
     response_spec,
     strict_json_schema,
@@ -508,6 +509,44 @@ def test_injected_null_keys() -> None:
         "coords",
         "nickAlias",
     }
+
+
+class _Plain(BaseModel):
+    name: str
+    nick: str | None = None  # admits null: nothing is injected for it
+    kind: Literal["plain"] = "plain"  # a one-value Literal stays required
+
+
+class _Holder(BaseModel):
+    plains: list[_Plain]
+    by_name: dict[str, tuple[_Plain, ...]]
+
+
+class _Tree(BaseModel):
+    label: str
+    children: list[_Tree] = Field(default_factory=list)
+
+
+class _DeepTree(BaseModel):
+    children: list[_DeepTree] | None = None
+    leaf: Annotated[list[Address], Field(min_length=1)]
+
+
+def test_injects_nulls_looks_through_every_model_reachable() -> None:
+    assert not injects_nulls(_Plain)
+    assert not injects_nulls(_Holder)
+    assert not injects_nulls(list[_Plain] | None)
+    assert injects_nulls(_Tree)  # children has a default and is not nullable
+    assert injects_nulls(_DeepTree)  # through Annotated, a list, and past the recursion
+    assert injects_nulls(Person)
+    assert injects_nulls(Iterable[Cat | Dog])
+    assert injects_nulls(dict[str, list[Address]])
+    assert not injects_nulls(int)
+    assert not injects_nulls(Literal["a", "b"])
+    assert injects_nulls("Address")  # not resolved: assumed to
+    # Skipping the walk is safe: where injects_nulls says no, dropping changes nothing.
+    value = {"plains": [{"name": "a", "nick": None, "kind": "plain"}], "by_name": {}}
+    assert drop_injected_nulls(value, _Holder) == value
 
 
 def test_drop_injected_nulls_follows_the_annotation() -> None:
