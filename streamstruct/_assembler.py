@@ -24,6 +24,7 @@ from pydantic.fields import FieldInfo
 from ._errors import ResponseValidationError
 from ._json import JSONParser, Path, _unchanged, recycling_trusted
 from ._modes import drop_injected_nulls as _drop_injected_nulls
+from ._modes import injects_nulls
 from ._partial import (
     _HIDDEN,
     _M,
@@ -139,6 +140,7 @@ class _Memo:
         "chain",
         "complete",
         "consumed",
+        "info",
         "last",
         "last_final",
         "node",
@@ -188,6 +190,9 @@ class _Memo:
         # ``spare_size`` members of ``stable`` (and then the open member): see _snapshot_list.
         self.spare: list[Any] | None = None
         self.spare_size = 0
+        # An object level: the info its snapshot objects carry, the same while chain and complete
+        # are (immutable, so shared: one object less to make per snapshot and level).
+        self.info: _SnapshotInfo | None = None
 
     def pass_spare(self, previous: _Memo) -> None:
         """Take over the lists ``previous`` (the last build of this level) showed: its value
@@ -216,6 +221,11 @@ class PartialAssembler(Generic[_M]):
     ``text``; it is called only when raising. ``context`` is passed to pydantic validation.
     ``drop_injected_nulls=True`` (when a strict schema was sent) treats a ``null`` the schema
     injected for an optional field as absent, as :func:`~streamstruct._modes.drop_injected_nulls`.
+
+    ``field_events=False`` leaves out the field events (:attr:`field_events` may change it
+    between calls): only snapshots are returned, for a consumer that reads nothing else, which
+    then pays nothing for them. What was started and sent is still tracked, so events turned on
+    later continue where the stream is (a text delta is the text since the last one sent or not).
     """
 
     __slots__ = (
@@ -223,6 +233,7 @@ class PartialAssembler(Generic[_M]):
         "_context",
         "_depth",
         "_drop",
+        "_events",
         "_finals",
         "_frames",
         "_growing",
@@ -245,6 +256,7 @@ class PartialAssembler(Generic[_M]):
         text: Callable[[], str] | None = None,
         context: Any = None,
         drop_injected_nulls: bool = False,
+        field_events: bool = True,
     ) -> None:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise TypeError(f"PartialAssembler takes a pydantic model class, not {model!r}")
@@ -252,7 +264,10 @@ class PartialAssembler(Generic[_M]):
         self._root, self._depth = _root_node(model)
         self._text = text
         self._context = context
-        self._drop = drop_injected_nulls
+        # Nothing to drop when no model the answer can hold has such a field: the walk per
+        # completed value was a tenth of a table's cost (benchmarks.e2e_alternatives).
+        self._drop = drop_injected_nulls and injects_nulls(model)
+        self._events = field_events
         self._frames: dict[Path, _Frame] = {}
         # The values begun and not complete (FieldStarted sent): (JSON path, user path), a chain.
         self._open: list[tuple[Path, Path]] = []
@@ -278,6 +293,15 @@ class PartialAssembler(Generic[_M]):
     def completion_depth(self) -> int | None:
         """The ``completion_depth`` the parser needs (``None``: every level, for recursive models)."""
         return self._depth
+
+    @property
+    def field_events(self) -> bool:
+        """Whether :meth:`advance` returns field events, or only snapshots."""
+        return self._events
+
+    @field_events.setter
+    def field_events(self, wanted: bool) -> None:
+        self._events = wanted
 
     @property
     def snapshot(self) -> _M | None:
@@ -398,12 +422,13 @@ class PartialAssembler(Generic[_M]):
                     self._flush(cast(_ModelNode, parent), frame, path[:-1], events, closing=False)
                 return
             value = _drop_injected_nulls(value, parent.child_annotation(key))
-        if not started:
-            events.append(FieldStarted(names))
-        if _grows(node, value):
-            rest = value[self._text_len :] if self._text_at == path else value
-            if rest:
-                events.append(TextAppended(names, rest))
+        if self._events:
+            if not started:
+                events.append(FieldStarted(names))
+            if _grows(node, value):
+                rest = value[self._text_len :] if self._text_at == path else value
+                if rest:
+                    events.append(TextAppended(names, rest))
         if self._text_at == path:
             self._text_at = None
         if spec is None:
@@ -439,7 +464,8 @@ class PartialAssembler(Generic[_M]):
         frame.values[key] = validated
         if isinstance(parent, _ModelNode):
             frame.siblings[cast(str, names[-1])] = validated
-        events.append(FieldCompleted(names, validated))
+        if self._events:
+            events.append(FieldCompleted(names, validated))
 
     def _flush(
         self,
@@ -483,7 +509,8 @@ class PartialAssembler(Generic[_M]):
                 continue
             del stack[depth - 1 :]
             stack.append((path[:depth], names[:depth]))
-            events.append(FieldStarted(names[:depth]))
+            if self._events:
+                events.append(FieldStarted(names[:depth]))
 
     def _error(
         self, error: ValidationError, path: Path, start: int, end: int, field: bool
@@ -569,7 +596,7 @@ class PartialAssembler(Generic[_M]):
         if growing:
             text: str = deepest.raw
             sent = self._text_len if self._text_at == deepest.path else 0
-            if len(text) > sent:
+            if len(text) > sent and self._events:
                 events.append(TextAppended(deepest.names, text[sent:]))
             self._text_at = deepest.path
             self._text_len = len(text)
@@ -616,14 +643,15 @@ class PartialAssembler(Generic[_M]):
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
         if len(text) == self._text_len:
             return events  # nothing visible: half an escape, held back
-        events.append(TextAppended(growing.names, text[self._text_len :]))
+        if self._events:
+            events.append(TextAppended(growing.names, text[self._text_len :]))
         self._text_len = len(text)
         below: Any = text
         for path in growing.spine:
             memo = self._memo[path]
-            value = _make(
-                memo.shown, memo.stable, memo.open_name, below, memo.chain, memo.complete, memo
-            )
+            if memo.info is None and isinstance(memo.shown, _ModelNode):
+                memo.info = _SnapshotInfo(memo.chain, memo.complete)
+            value = _make(memo.shown, memo.stable, memo.open_name, below, memo.info, memo)
             if type(value) is list:
                 # The memo now stands for the new snapshot: the list it showed becomes the spare.
                 memo.spare, memo.spare_size = memo.value, memo.stable_size
@@ -713,10 +741,21 @@ class PartialAssembler(Generic[_M]):
             and (previous.complete == complete or _all_fields(previous.value))
         ):
             value = previous.value  # nothing visible changed: the same object as before
+            info = previous.info if previous.complete == complete else None
         else:
+            info = None
+            if isinstance(shown, _ModelNode):
+                info = (
+                    previous.info
+                    if previous is not None
+                    and previous.info is not None
+                    and previous.chain == chain
+                    and previous.complete == complete
+                    else _SnapshotInfo(chain, complete)
+                )
             # Only a build that continues the previous one may remake its lists (see _snapshot_list).
             continued = previous if previous is not None and stable is previous.stable else None
-            value = _make(shown, stable, open_name, below, chain, complete, continued)
+            value = _make(shown, stable, open_name, below, info, continued)
         memo = _Memo(
             raw,
             level.node,
@@ -735,6 +774,7 @@ class PartialAssembler(Generic[_M]):
             memo.pass_spare(previous)
         elif previous is not None and value is previous.value:
             memo.spare, memo.spare_size = previous.spare, previous.spare_size
+        memo.info = info
         memos[level.path] = memo
         return value, chain
 
@@ -783,16 +823,18 @@ def _make(
     stable: Any,
     open_name: str | int | None,
     below: Any,
-    chain: Path,
-    complete: bool,
+    info: _SnapshotInfo | None,
     memo: _Memo | None,
 ) -> Any:
-    """A new snapshot object for one level: its complete members, then the open one. ``memo``:
-    the last build of this level when this one continues it (its spare list may be remade)."""
+    """A new snapshot object for one level: its complete members, then the open one. ``info``:
+    an object level's snapshot info. ``memo``: the last build of this level when this one
+    continues it (its spare list may be remade)."""
     has_open = open_name is not None and below is not _HIDDEN
     if isinstance(shown, _ModelNode):
-        members = {**stable, open_name: below} if has_open else stable
-        return _snapshot_object(shown.partial_class, members, _SnapshotInfo(chain, complete))
+        assert info is not None
+        if has_open:
+            return _snapshot_object(shown.partial_class, stable, info, cast(str, open_name), below)
+        return _snapshot_object(shown.partial_class, stable, info)
     if isinstance(shown, _DictNode):
         return {**stable, open_name: below} if has_open else dict(stable)
     if isinstance(shown, _SequenceNode) and shown.as_tuple:
@@ -850,9 +892,14 @@ _ALONE: Final = _alone() if _RECYCLE else -1
 
 
 def _snapshot_object(
-    cls: type[_PartialModel], members: dict[str, Any], info: _SnapshotInfo
+    cls: type[_PartialModel],
+    members: dict[str, Any],
+    info: _SnapshotInfo,
+    open_name: str | None = None,
+    open_value: Any = None,
 ) -> _PartialModel:
-    """``cls.model_construct(**members)`` with its snapshot info, made directly.
+    """``cls.model_construct(**members)`` with its snapshot info, made directly; with the field
+    ``open_name`` set to ``open_value`` too when given (the member being written).
 
     A partial class is simpler than the models ``model_construct`` serves: every field defaults to
     None, there is no post-init and one private attribute, and ``members`` is keyed by field name.
@@ -861,9 +908,14 @@ def _snapshot_object(
     tests/test_partial.py checks the result against ``model_construct``'s.
     """
     instance = cls.__new__(cls)
+    values = {**cls.__streamstruct_empty__, **members}
+    fields = set(members)
+    if open_name is not None:
+        values[open_name] = open_value
+        fields.add(open_name)
     set_attribute = object.__setattr__  # the class is frozen
-    set_attribute(instance, "__dict__", {**cls.__streamstruct_empty__, **members})
-    set_attribute(instance, "__pydantic_fields_set__", set(members))
+    set_attribute(instance, "__dict__", values)
+    set_attribute(instance, "__pydantic_fields_set__", fields)
     set_attribute(instance, "__pydantic_extra__", {} if cls.__streamstruct_extra__ else None)
     set_attribute(instance, "__pydantic_private__", {"_streamstruct_snapshot": info})
     return instance

@@ -33,6 +33,7 @@ from ._json import JSONParser
 from ._mdjson import FencedJSONExtractor
 from ._modes import RequestPlan
 from ._sse import SSEDecoder
+from ._text import TextLog
 from ._wire import ChunkDecoder, ChunkUpdate, ToolCallKey, Usage, parse_completion
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ResponseReader"]
@@ -54,7 +55,7 @@ class _ToolCall:
     def __init__(self, parser: JSONParser) -> None:
         self.name: str | None = None
         self.parser = parser
-        self.parts: list[str] = []
+        self.parts = TextLog()
         self.reported = False  # its item was handed out (iterable mode)
 
 
@@ -108,7 +109,7 @@ class ResponseReader(Generic[_Out]):
         self._bytes = 0
         self._sse = SSEDecoder()
         self._chunks = ChunkDecoder()
-        self._text_parts: list[str] = []
+        self._text_parts = TextLog()
         self._refusal: list[str] = []
         self._fence = FencedJSONExtractor() if plan.source == "fenced_content" else None
         self._calls: dict[ToolCallKey, _ToolCall] = {}
@@ -158,8 +159,18 @@ class ResponseReader(Generic[_Out]):
 
     def text_so_far(self) -> str:
         if self._calls and self._kind == "iterable":
-            return "\n".join("".join(call.parts) for call in self._calls.values())
-        return "".join(self._text_parts)
+            return "\n".join(call.parts.text() for call in self._calls.values())
+        return self._text_parts.text()
+
+    @property
+    def field_events(self) -> bool:
+        """Whether the partial mode's outputs include field events, or only snapshots."""
+        return self._assembler is not None and self._assembler.field_events
+
+    @field_events.setter
+    def field_events(self, wanted: bool) -> None:
+        if self._assembler is not None:
+            self._assembler.field_events = wanted
 
     @property
     def refusal(self) -> str | None:
@@ -188,14 +199,14 @@ class ResponseReader(Generic[_Out]):
                 )
             )
         try:
-            events = self._sse.feed(data)
+            events = self._sse.feed_fields(data)
         except StreamStructError as error:
             raise self._attach(error) from None
         fed = False
-        for event in events:
+        chunks = self._chunks
+        for event_type, data_text, _, _ in events:
             if self.done_marker:
                 break
-            data_text = event.data
             if data_text.startswith("[DONE]"):
                 self.done_marker = True
                 break
@@ -208,7 +219,15 @@ class ResponseReader(Generic[_Out]):
                     )
                 ) from None
             try:
-                update = self._chunks.decode(chunk, event=event.event)
+                text = chunks.decode_text(chunk, event_type)
+                if text is not None:  # a piece of content or arguments: most events
+                    key, fragment = text
+                    if key is None:
+                        fed = self._apply_content(fragment) or fed
+                    else:
+                        fed = self._apply_arguments(key, None, fragment) or fed
+                    continue
+                update = chunks.decode_other(chunk, event=event_type)
             except StreamStructError as error:
                 raise self._attach(error) from None
             fed = self._apply(update) or fed
@@ -235,38 +254,44 @@ class ResponseReader(Generic[_Out]):
         if update.refusal:
             self._refusal.append(update.refusal)
         fed = False
-        if self._content_parser is not None:
-            if update.content:
-                text = update.content
-                if self._fence is not None:
-                    text = self._fence.feed(text)
-                if text:
-                    self._feed_parser(self._content_parser, text, self._text_parts)
-                    fed = True
-        else:
-            for delta in update.tool_calls:
-                call = self._calls.get(delta.key)
-                if call is None:
-                    call = _ToolCall(
-                        JSONParser(max_depth=self._max_depth, completion_depth=self._depth)
-                    )
-                    self._calls[delta.key] = call
-                    if self._first_key is None:
-                        self._first_key = delta.key
-                if call.name is None and delta.name:
-                    call.name = delta.name
-                if not delta.arguments:
-                    continue
-                if self._kind == "partial" and delta.key != self._first_key:
-                    continue  # one object is asked for; a second call is not part of it
-                parts = self._text_parts if self._kind == "partial" else call.parts
-                if self._kind == "iterable":
-                    self._text_parts.append(delta.arguments)
-                self._feed_parser(call.parser, delta.arguments, parts)
-                fed = True
+        if update.content:
+            fed = self._apply_content(update.content)
+        for delta in update.tool_calls:
+            fed = self._apply_arguments(delta.key, delta.name, delta.arguments) or fed
         return fed
 
-    def _feed_parser(self, parser: JSONParser, text: str, parts: list[str]) -> None:
+    def _apply_content(self, text: str) -> bool:
+        """Take a piece of ``content``; return whether JSON text was fed (in a content mode)."""
+        if self._content_parser is None or not text:
+            return False
+        if self._fence is not None:
+            text = self._fence.feed(text)
+            if not text:
+                return False
+        self._feed_parser(self._content_parser, text, self._text_parts)
+        return True
+
+    def _apply_arguments(self, key: ToolCallKey, name: str | None, arguments: str) -> bool:
+        """Take a fragment of a tool call; return whether JSON text was fed (in TOOLS mode)."""
+        if self._content_parser is not None:
+            return False
+        call = self._calls.get(key)
+        if call is None:
+            call = _ToolCall(JSONParser(max_depth=self._max_depth, completion_depth=self._depth))
+            self._calls[key] = call
+            if self._first_key is None:
+                self._first_key = key
+        if call.name is None and name:
+            call.name = name
+        if not arguments:
+            return False
+        if self._kind == "partial" and key != self._first_key:
+            return False  # one object is asked for; a second call is not part of it
+        parts = self._text_parts if self._kind == "partial" else call.parts
+        self._feed_parser(call.parser, arguments, parts)
+        return True
+
+    def _feed_parser(self, parser: JSONParser, text: str, parts: TextLog) -> None:
         if not (parser.done and parser.end is not None):
             # Text after the JSON (prose, allowed in the JSON modes) stays out of ``text``.
             parts.append(text)
@@ -291,7 +316,7 @@ class ResponseReader(Generic[_Out]):
         for call in self._calls.values():
             if call.parser.done and not call.reported:
                 call.reported = True
-                raw = "".join(call.parts)
+                raw = call.parts.text()
                 value = call.parser.close()
                 out.append(self._add_item(value, raw, call.name))
         return out
@@ -382,16 +407,18 @@ class ResponseReader(Generic[_Out]):
             except JSONParseError as error:
                 reason = self.finish_reason
                 if reason in _INCOMPLETE_REASONS:
-                    raise self._attach(
+                    incomplete = self._attach(
                         IncompleteOutputError(
                             f'the model stopped (finish_reason "{reason}") before its last '
                             "tool call was complete",
                             finish_reason=reason or "",
                         )
-                    ) from error
+                    )
+                    incomplete.__cause__ = error  # "from error", which compiled code ignores
+                    raise incomplete from error
                 raise self._attach(error) from None
             call.reported = True
-            self._add_item(value, "".join(call.parts), call.name)
+            self._add_item(value, call.parts.text(), call.name)
         return self._items.items
 
     def _attach(self, error: StreamStructError) -> StreamStructError:
@@ -406,4 +433,7 @@ class ResponseReader(Generic[_Out]):
             error.partial = self.partial
         if not error.text:
             error.text = self.text_so_far()
+        # Every caller raises it "from None" (or from a cause it sets again): said here too, for
+        # this module compiled by mypyc, which ignores the clause (see hatch_build.py).
+        error.__suppress_context__ = True
         return error

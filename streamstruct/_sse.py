@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Final, NoReturn, final
+from typing import Final, NoReturn, TypeAlias, final
 
 from ._errors import SSEError, SSELimitError
 
@@ -34,6 +34,10 @@ _DEFAULT_MAX_EVENT_BYTES: Final = 8 * _MiB
 
 _BOM: Final = b"\xef\xbb\xbf"
 _LF: Final = 0x0A
+
+
+_EventFields: TypeAlias = tuple[str, str, str | None, int | None]
+"""A :class:`ServerSentEvent`'s fields, in order: ``(event, data, id, retry)``."""
 
 
 @final
@@ -54,6 +58,11 @@ class ServerSentEvent:
     data: str = ""
     id: str | None = None
     retry: int | None = None
+
+    def __reduce__(self) -> tuple[type[ServerSentEvent], _EventFields]:
+        # Pickled by its fields: a frozen class compiled by mypyc cannot be unpickled by setting
+        # its attributes (the compiled _sse module, see hatch_build.py).
+        return ServerSentEvent, (self.event, self.data, self.id, self.retry)
 
 
 @final
@@ -155,6 +164,14 @@ class SSEDecoder:
         Raises :class:`~streamstruct.SSELimitError` when a line or an event passes its cap, and
         :class:`~streamstruct.SSEError` when the decoder was closed or failed earlier.
         """
+        return [ServerSentEvent(*fields) for fields in self.feed_fields(data)]
+
+    def feed_fields(self, data: bytes) -> list[_EventFields]:
+        """:meth:`feed`, each event as the tuple ``(event, data, id, retry)`` of its fields.
+
+        For a caller that reads every event of a stream once, here the client: making a tuple
+        takes ~10 ns, the frozen event object ~500 ns, per event of a stream.
+        """
         if self._closed:
             self._raise_finished()
         if not data:
@@ -180,7 +197,7 @@ class SSEDecoder:
                 raise self._line_too_long(size)
             pending += memoryview(data)[start:] if start else data
             return []
-        events: list[ServerSentEvent] = []
+        events: list[_EventFields] = []
         try:
             if pending:
                 pending += memoryview(data)[start:end]
@@ -259,9 +276,7 @@ class SSEDecoder:
             limit=limit,
         )
 
-    def _take_lines(
-        self, lines: list[bytes], block_size: int, events: list[ServerSentEvent]
-    ) -> None:
+    def _take_lines(self, lines: list[bytes], block_size: int, events: list[_EventFields]) -> None:
         """Interpret whole lines (without their line breaks), appending dispatched events."""
         if block_size > self._max_line_bytes and max(map(len, lines)) > self._max_line_bytes:
             # A whole line past the cap came in one chunk. Take the lines before it, then fail at
@@ -282,7 +297,7 @@ class SSEDecoder:
                 # or a lone `id:`/`event:`/`retry:` block, is no event): R8.
                 if data is not None:
                     events.append(
-                        ServerSentEvent(
+                        (
                             event_type or "message",
                             data.decode("utf-8", "replace"),
                             last_event_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterable
 
 import httpx
 import pytest
@@ -80,6 +81,30 @@ def test_a_hostile_nesting_in_a_chunk_is_a_streamstruct_error() -> None:
     )
     with pytest.raises(streamstruct.APIError, match="not JSON"):
         reader.feed(b"data: " + b"[" * 100_000 + b"\n\n")
+
+
+def test_a_reader_error_does_not_chain_what_it_replaces() -> None:
+    # Raised "from None": the traceback shows the APIError, not the JSONDecodeError behind it as
+    # "during handling of the above exception" (the compiled reader must say so itself).
+    reader: ResponseReader[object] = ResponseReader(
+        plan_request(User, MESSAGES, mode="json_schema"), kind="partial"
+    )
+    with pytest.raises(streamstruct.APIError) as caught:
+        reader.feed(b"data: {oops\n\n")
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_a_cut_tool_call_is_incomplete_output_caused_by_the_parse_error() -> None:
+    reader: ResponseReader[object] = ResponseReader(
+        plan_request(Iterable[User], MESSAGES, mode="tools"), kind="iterable"
+    )
+    reader.feed(_arguments('{"name": "Al'))
+    reader.feed(_event({"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}))
+    with pytest.raises(streamstruct.IncompleteOutputError) as caught:
+        reader.finish()
+    assert isinstance(caught.value.__cause__, streamstruct.JSONParseError)
+    assert caught.value.text == '{"name": "Al'
 
 
 @pytest.mark.anyio

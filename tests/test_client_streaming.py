@@ -538,6 +538,34 @@ async def test_events_tell_what_started_grew_and_completed(chunk_size: int) -> N
     assert completed_age < first_with_age
 
 
+async def test_field_events_are_made_only_for_events() -> None:
+    # A consumer of snapshots (or of get_final) does not pay for field events it never sees.
+    simulator = Simulator(responses=[Reply(PROFILE), Reply(PROFILE), Reply(PROFILE)], chunk_size=5)
+    async with connected(simulator, mode=Mode.JSON_SCHEMA) as client:
+        snapshots_stream = client.chat.completions.create_partial(
+            model="m", response_model=Profile, messages=MESSAGES
+        )
+        snapshots = [partial async for partial in snapshots_stream]
+        assert snapshots_stream._reader is not None
+        assert not snapshots_stream._reader.field_events
+        final_stream = client.chat.completions.create_partial(
+            model="m", response_model=Profile, messages=MESSAGES
+        )
+        await final_stream.get_final()
+        assert final_stream._reader is not None
+        assert not final_stream._reader.field_events
+        events_stream = client.chat.completions.create_partial(
+            model="m", response_model=Profile, messages=MESSAGES
+        )
+        events = [event async for event in events_stream.events()]
+        assert events_stream._reader is not None
+        assert events_stream._reader.field_events
+    shown = iter(event.partial.model_dump() for event in events if isinstance(event, SnapshotEvent))
+    assert all(partial.model_dump() in shown for partial in snapshots)  # the same, in order
+    assert snapshots[-1].model_dump(mode="json") == PROFILE
+    assert any(isinstance(event, FieldCompleted) for event in events)
+
+
 async def test_snapshots_come_only_when_something_visible_changed() -> None:
     # Whitespace, the digits of a number and the letters of an enum or Literal value are not
     # visible until complete: no snapshot for them.

@@ -1086,6 +1086,57 @@ def test_the_growing_string_shortcut_changes_nothing_that_is_seen(
     assert with_shortcut == general
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    name=_words,
+    labels=st.lists(_words, max_size=4),
+    notes=st.dictionaries(_words, _words, max_size=3),
+    words=st.lists(_words, max_size=4),
+    cuts=st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=20),
+    switch=st.integers(min_value=0, max_value=200),
+)
+def test_field_events_off_change_no_snapshot_and_on_again_continue_the_stream(
+    name: str,
+    labels: list[str],
+    notes: dict[str, str],
+    words: list[str],
+    cuts: list[int],
+    switch: int,
+) -> None:
+    """Without field events the snapshots are the very same; turned on at any piece, the events
+    from there are those a run that always had them gives from there."""
+    value = {
+        "owner": {
+            "name": name,
+            "address": {"city": "Paris", "zip_code": "75001"},
+            "tags": [{"label": label, "weight": k} for k, label in enumerate(labels)],
+            "scores": {"a": 1},
+            "notes": notes,
+        },
+        "words": words,
+        "pairs": None,
+    }
+    text = json.dumps(value)
+    pieces, i = [], 0
+    for size in itertools.cycle(cuts):
+        if i >= len(text):
+            break
+        pieces.append(text[i : i + size])
+        i += size
+    always, never, later = (start(Shelf), start(Shelf, field_events=False), start(Shelf))
+    later.assembler.field_events = False
+    for step, piece in enumerate(pieces):
+        if step == switch:
+            later.assembler.field_events = True
+        on, off, switched = always.feed(piece), never.feed(piece), later.feed(piece)
+        assert all(isinstance(event, SnapshotEvent) for event in off)
+        assert simple(off) == [entry for entry in simple(on) if entry[0] == "snapshot"]
+        if step >= switch:
+            assert simple(switched) == simple(on)
+    assert not never.assembler.field_events
+    assert never.finish() == always.finish() == Shelf.model_validate_json(text)
+
+
 def test_the_shortcut_is_taken_while_a_string_grows(monkeypatch: pytest.MonkeyPatch) -> None:
     taken: list[bool] = []
     assembler_class = _source_assembler()
@@ -1163,6 +1214,21 @@ def test_snapshot_objects_are_what_model_construct_makes(
     assert made == made.model_copy()
     with pytest.raises(ValueError, match="frozen"):
         made.tags = None  # type: ignore[attr-defined]
+
+
+def test_a_snapshot_object_with_its_open_member_is_the_same_object() -> None:
+    from streamstruct._assembler import _snapshot_object
+    from streamstruct._partial import _partial_class, _SnapshotInfo
+
+    cls = _partial_class(Person)
+    info = _SnapshotInfo(("tags",), False)
+    stable = {"name": "Bob"}
+    made = _snapshot_object(cls, stable, info, "tags", ["a"])
+    whole = _snapshot_object(cls, {"name": "Bob", "tags": ["a"]}, info)
+    assert made.__dict__ == whole.__dict__
+    assert list(made.__dict__) == list(cls.model_fields)
+    assert made.model_fields_set == whole.model_fields_set == {"name", "tags"}
+    assert stable == {"name": "Bob"}  # the members given are not changed
 
 
 def test_fields_whose_aliases_are_each_others_names_keep_their_values() -> None:

@@ -8,8 +8,10 @@ regex, interpret line by line); the property tests check the real decoder agains
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import itertools
+import pickle
 import random
 import re
 import tracemalloc
@@ -124,7 +126,8 @@ OPENAI_STREAM = b"".join(
 
 def test_decoder_is_sans_io() -> None:
     # Bytes in, events out: no HTTP client, event loop or validation library below this line.
-    tree = ast.parse(Path(_sse.__file__).read_text(encoding="utf-8"))
+    source = Path(_sse.__file__ or "").with_name("_sse.py")  # beside it when it is compiled
+    tree = ast.parse(source.read_text(encoding="utf-8"))
     imported = {
         (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
         for node in ast.walk(tree)
@@ -649,3 +652,11 @@ def test_property_arbitrary_bytes_raise_only_sse_errors(
     events, error = outcome
     if error is None:  # nothing was too big, so the caps changed nothing
         assert events == _reference_decode(stream)
+
+
+def test_an_event_pickles_and_copies_as_itself() -> None:
+    # A frozen class compiled by mypyc cannot be unpickled attribute by attribute: __reduce__.
+    event = ServerSentEvent("update", '{"a": 1}', "7", 3000)
+    assert pickle.loads(pickle.dumps(event)) == event
+    assert copy.copy(event) == event
+    assert copy.deepcopy(event) == event

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -772,3 +774,10 @@ def test_parse_completion_refusal_error_and_malformed() -> None:
         parse_completion({"choices": [{"index": 0, "message": "hi"}]})
     with pytest.raises(APIError, match=r"^malformed response: the body is a string"):
         parse_completion("hello")
+
+
+def test_usage_pickles_and_copies_as_itself() -> None:
+    # A frozen class compiled by mypyc cannot be unpickled attribute by attribute: __reduce__.
+    usage = Usage(10, 5, 15)
+    assert pickle.loads(pickle.dumps(usage)) == usage
+    assert copy.deepcopy(usage) == usage

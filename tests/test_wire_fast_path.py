@@ -12,12 +12,7 @@ from streamstruct._wire import ChunkDecoder, ChunkUpdate
 
 
 def _careful(decoder: ChunkDecoder, chunk: Any, event: str | None) -> ChunkUpdate:
-    fast = ChunkDecoder._decode_common
-    try:
-        ChunkDecoder._decode_common = lambda self, chunk, event: None  # type: ignore[method-assign,assignment]
-        return decoder.decode(chunk, event=event)
-    finally:
-        ChunkDecoder._decode_common = fast  # type: ignore[method-assign]
+    return decoder.decode_other(chunk, event=event)
 
 
 def _tool(arguments: Any = "ab", **extra: Any) -> dict[str, Any]:
@@ -124,6 +119,6 @@ def test_a_stream_of_fragments_is_keyed_as_before() -> None:
 
 def test_the_common_shapes_take_the_fast_path() -> None:
     decoder = ChunkDecoder()
-    assert decoder._decode_common(_chunk({"content": "a"}), "message") is not None
-    assert decoder._decode_common(_chunk(_tool("{")), None) is not None
-    assert decoder._decode_common(_chunk(_tool("{"), usage=None), None) is not None
+    assert decoder.decode_text(_chunk({"content": "a"}), "message") == (None, "a")
+    assert decoder.decode_text(_chunk(_tool("{")), None) == (0, "{")
+    assert decoder.decode_text(_chunk(_tool("{"), usage=None), None) == (0, "{")
