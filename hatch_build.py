@@ -2,22 +2,24 @@
 
 streamstruct is pure Python, and stays so: the compiled modules are built from the very same
 sources (mypyc turns typed Python into C extensions), so there is one parser and one assembler to
-read, test and fix. Two modules run for every event of a stream and are compiled:
-``streamstruct/_json.py`` (the JSON parser: 4-character pieces about twice as fast) and
-``streamstruct/_assembler.py`` (``Partial`` snapshots and field events: about a third less CPU);
-see docs/benchmarks.md. Everything else is unchanged.
+read, test and fix. The sans-I/O modules that run for every event of a stream are compiled:
+``streamstruct/_json.py`` (the JSON parser: 4-character pieces about twice as fast),
+``streamstruct/_assembler.py`` (``Partial`` snapshots and field events: about a third less CPU),
+and the SSE decoder, chunk decoding, the text log and the reader that chains them (``_sse``,
+``_wire``, ``_text``, ``_reader``: together another ~1.5 us of the ~16 per event); see
+docs/benchmarks.md. Everything else (the client, the streams, the models) is unchanged.
 
 * By default a build is pure Python: ``pip install .`` and ``pip install -e .`` need nothing but
   hatchling, offline too.
 * ``STREAMSTRUCT_COMPILE=1`` in the environment (what a release's wheel builds set) asks for the
-  compiled parser and assembler: mypy and setuptools become build requirements, and a wheel that cannot be
+  compiled modules: mypy and setuptools become build requirements, and a wheel that cannot be
   compiled (no C compiler, an interpreter mypyc does not support) is an error, not a quiet
   fallback. An editable install is never compiled, asked or not: an edit to the source must take
   effect at once, not be shadowed by an extension built from an older one.
 
 ``python hatch_build.py --inplace`` compiles into the source tree, for benchmarking a checkout
-(delete all of ``streamstruct/*.so`` afterwards to go back, never some: the compiled assembler
-links to the compiled parser; the test suite refuses to run against a module older than its
+(delete all of ``streamstruct/*.so`` afterwards to go back, never some: the compiled modules
+link to each other; the test suite refuses to run against a module older than its
 source). CI builds a wheel with ``STREAMSTRUCT_COMPILE=1``, checks it is
 compiled, and runs the test suite against the compiled modules taken from it.
 """
@@ -34,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
-COMPILED_MODULES = ("streamstruct/_json.py", "streamstruct/_assembler.py")
+COMPILED_MODULES = (
+    "streamstruct/_json.py",
+    "streamstruct/_assembler.py",
+    "streamstruct/_sse.py",
+    "streamstruct/_wire.py",
+    "streamstruct/_text.py",
+    "streamstruct/_reader.py",
+)
 COMPILE_VARIABLE = "STREAMSTRUCT_COMPILE"
 
 # Run in a child process, so that setuptools and mypy stay out of the build backend's process.

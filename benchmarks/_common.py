@@ -73,9 +73,9 @@ def version(distribution: str) -> str | None:
 
 
 def parser_build() -> str:
-    """Which build of the per-event core (the JSON parser and the ``Partial`` assembler) this
-    interpreter imports: the mypyc build or the Python source. (They come together: the compiled
-    assembler links to the compiled parser.)"""
+    """Which build of the per-event core (the SSE decoder, chunk decoding, the reader, the JSON
+    parser and the ``Partial`` assembler) this interpreter imports: the mypyc build or the Python
+    source. (They come together, as hatch_build.py builds them.)"""
     import streamstruct._assembler
 
     return (

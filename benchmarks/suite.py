@@ -206,7 +206,7 @@ def format_suite(results: SuiteResults) -> str:
     meta = results.meta
     load = meta["load_average_at_start"]
     lines = [
-        f"streamstruct {meta['streamstruct']} benchmarks (parser and assembler: {meta['parser_build']}):"
+        f"streamstruct {meta['streamstruct']} benchmarks (per-event core: {meta['parser_build']}):"
         f" Python {meta['python']}"
         f" ({meta['implementation']}, {meta['machine']}, {meta['system']}), {meta['cpus']} CPUs"
         + ("" if load is None else f", load average at start {load[0]:.2f}")

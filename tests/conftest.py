@@ -11,8 +11,22 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-#: the modules a STREAMSTRUCT_COMPILE=1 wheel carries compiled (hatch_build.COMPILED_MODULES)
-COMPILED = ("_json", "_assembler")
+def _compiled_names() -> tuple[str, ...]:
+    """The modules a STREAMSTRUCT_COMPILE=1 wheel carries compiled: hatch_build.COMPILED_MODULES."""
+    import ast
+
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "hatch_build.py").read_text())
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and getattr(node.targets[0], "id", "") == "COMPILED_MODULES"
+        ):
+            paths = ast.literal_eval(node.value)
+            return tuple(Path(path).stem for path in paths)
+    raise RuntimeError("hatch_build.py has no COMPILED_MODULES")
+
+
+COMPILED = _compiled_names()
 
 
 def _module_files() -> list[Path]:
@@ -40,5 +54,5 @@ def pytest_report_header() -> str:
     files = _module_files()
     compiled = [f.name for f in files if f.suffix != ".py"]
     if not compiled:
-        return "streamstruct parser and assembler: pure Python"
-    return "streamstruct parser and assembler: compiled (mypyc), " + ", ".join(compiled)
+        return "streamstruct per-event modules: pure Python"
+    return "streamstruct per-event modules: compiled (mypyc), " + ", ".join(compiled)
