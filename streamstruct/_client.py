@@ -104,6 +104,9 @@ class AsyncClient:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, not {max_retries}")
         _check_deadline(deadline)
+        if max_response_bytes is not None:
+            _check_count("max_response_bytes", max_response_bytes)
+        _check_count("max_depth", max_depth)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = _api_key(key)
         url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
@@ -799,6 +802,15 @@ class AsyncCompletions:
             )
 
         return open_response, make_reader, _resolve_deadline(deadline, client.deadline)
+
+
+def _check_count(name: str, value: object) -> None:
+    """A size or a depth: a positive int, said at once (not first when a stream opens, where the
+    compiled reader checks its types)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
 
 
 def _check_deadline(deadline: float | None) -> None:

@@ -551,7 +551,16 @@ def injects_nulls(annotation: Any) -> bool:
 
 
 def _injects_nulls(annotation: Any, seen: set[int]) -> bool:
-    annotation = _unwrap(annotation)
+    while True:  # _unwrap, minding recursive type aliases (``type Tree = list[Tree] | int``)
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif hasattr(annotation, "__value__") and type(annotation).__name__ == "TypeAliasType":
+            if id(annotation) in seen:
+                return False  # a recursive alias: answered where it was first met
+            seen.add(id(annotation))
+            annotation = annotation.__value__
+        else:
+            break
     if isinstance(annotation, str | ForwardRef):
         return True  # not resolved: assume the worst
     if _has_fields(annotation):

@@ -201,7 +201,7 @@ class ResponseReader(Generic[_Out]):
         try:
             events = self._sse.feed_fields(data)
         except StreamStructError as error:
-            raise self._attach(error) from None
+            raise self._detached(error) from None
         fed = False
         chunks = self._chunks
         for event_type, data_text, _, _ in events:
@@ -213,24 +213,24 @@ class ResponseReader(Generic[_Out]):
             try:
                 chunk = json.loads(data_text)
             except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
-                raise self._attach(
+                raise self._detached(
                     APIError(
                         f"the server sent an event whose data is not JSON: {data_text[:200]!r}"
                     )
                 ) from None
             try:
                 text = chunks.decode_text(chunk, event_type)
-                if text is not None:  # a piece of content or arguments: most events
-                    key, fragment = text
-                    if key is None:
-                        fed = self._apply_content(fragment) or fed
-                    else:
-                        fed = self._apply_arguments(key, None, fragment) or fed
-                    continue
-                update = chunks.decode_other(chunk, event=event_type)
+                update = chunks.decode_other(chunk, event=event_type) if text is None else None
             except StreamStructError as error:
-                raise self._attach(error) from None
-            fed = self._apply(update) or fed
+                raise self._detached(error) from None
+            if text is not None:  # a piece of content or arguments: most events
+                key, fragment = text
+                if key is None:
+                    fed = self._apply_content(fragment) or fed
+                else:
+                    fed = self._apply_arguments(key, None, fragment) or fed
+            elif update is not None:
+                fed = self._apply(update) or fed
         return self._collect() if fed else []
 
     def feed_completion(self, body: object) -> list[_Out]:
@@ -238,7 +238,7 @@ class ResponseReader(Generic[_Out]):
         try:
             update = parse_completion(body)
         except StreamStructError as error:
-            raise self._attach(error) from None
+            raise self._detached(error) from None
         fed = self._apply(update)
         self.done_marker = True
         return self._collect() if fed else []
@@ -299,7 +299,7 @@ class ResponseReader(Generic[_Out]):
         try:
             parser.feed(text)
         except JSONParseError as error:
-            raise self._attach(error) from None
+            raise self._detached(error) from None
 
     def _collect(self) -> list[_Out]:
         """The outputs of the text fed since the last call."""
@@ -385,7 +385,7 @@ class ResponseReader(Generic[_Out]):
         try:
             value = parser.close()
         except JSONParseError as error:
-            raise self._attach(error) from None
+            raise self._detached(error) from None
         # Values that completed with the last piece of text are still to be reported.
         self._collect()
         if self._assembler is not None:
@@ -415,8 +415,9 @@ class ResponseReader(Generic[_Out]):
                         )
                     )
                     incomplete.__cause__ = error  # "from error", which compiled code ignores
+                    incomplete.__suppress_context__ = True
                     raise incomplete from error
-                raise self._attach(error) from None
+                raise self._detached(error) from None
             call.reported = True
             self._add_item(value, call.parts.text(), call.name)
         return self._items.items
@@ -433,7 +434,12 @@ class ResponseReader(Generic[_Out]):
             error.partial = self.partial
         if not error.text:
             error.text = self.text_so_far()
-        # Every caller raises it "from None" (or from a cause it sets again): said here too, for
-        # this module compiled by mypyc, which ignores the clause (see hatch_build.py).
+        return error
+
+    def _detached(self, error: StreamStructError) -> StreamStructError:
+        """:meth:`_attach`, for ``raise ... from None``: the context suppressed here too, since
+        mypyc-compiled code (this module in a compiled build, see hatch_build.py) ignores the
+        ``from`` clause."""
+        error = self._attach(error)
         error.__suppress_context__ = True
         return error

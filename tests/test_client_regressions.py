@@ -95,6 +95,26 @@ def test_a_reader_error_does_not_chain_what_it_replaces() -> None:
     assert caught.value.__suppress_context__
 
 
+def test_a_reader_error_keeps_the_context_it_is_raised_in() -> None:
+    # Only what is raised "from None" drops its context: an error raised while the caller is
+    # handling another one still shows it ("during handling of the above exception").
+    reader: ResponseReader[object] = ResponseReader(
+        plan_request(User, MESSAGES, mode="json_schema"), kind="partial"
+    )
+    reader.feed(_content('{"name": "Al'))
+
+    def finish_while_handling_another() -> None:
+        try:
+            raise KeyError("the caller's own")
+        except KeyError:
+            reader.finish()
+
+    with pytest.raises(streamstruct.StreamInterruptedError) as caught:
+        finish_while_handling_another()
+    assert isinstance(caught.value.__context__, KeyError)
+    assert not caught.value.__suppress_context__
+
+
 def test_a_cut_tool_call_is_incomplete_output_caused_by_the_parse_error() -> None:
     reader: ResponseReader[object] = ResponseReader(
         plan_request(Iterable[User], MESSAGES, mode="tools"), kind="iterable"

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import pytest
 from pydantic import BaseModel, Field, RootModel
+from typing_extensions import TypeAliasType
 
 from streamstruct._modes import (
     Mode,
@@ -544,6 +545,12 @@ def test_injects_nulls_looks_through_every_model_reachable() -> None:
     assert not injects_nulls(int)
     assert not injects_nulls(Literal["a", "b"])
     assert injects_nulls("Address")  # not resolved: assumed to
+    # A recursive type alias (``type Tree = list[Tree] | int`` on Python 3.12) ends too.
+    tree = TypeAliasType("Tree", int)
+    object.__setattr__(tree, "__value__", list[tree] | int)  # type: ignore[valid-type]
+    assert not injects_nulls(tree)
+    object.__setattr__(tree, "__value__", list[tree] | Address)  # type: ignore[valid-type]
+    assert injects_nulls(tree)
     # Skipping the walk is safe: where injects_nulls says no, dropping changes nothing.
     value = {"plains": [{"name": "a", "nick": None, "kind": "plain"}], "by_name": {}}
     assert drop_injected_nulls(value, _Holder) == value
