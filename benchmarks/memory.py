@@ -1,18 +1,29 @@
 """Section 4 of the suite: peak memory while streaming a 10 MB structured output.
 
-Each figure comes from a fresh child process (``python -m benchmarks.memory --child ...``), so
-that nothing the suite did before counts. The child imports everything, builds the 10 MB
-``Report`` JSON (``benchmarks.e2e``'s rows), warms the client up on a tiny answer, collects the
-garbage and takes its **baseline**: the resident set size (``VmRSS``). Then it resets the kernel's
-high-water mark (``/proc/self/clear_refs``), streams, and reads the **peak** (``VmHWM``); the
-figure is peak - baseline, the memory the stream itself needed, final object included.
+Two documents of 10 MB of JSON each, as a model writes them, in token-sized (4-character)
+``content`` deltas:
 
-- **streamstruct**: ``create_partial(response_model=Report, mode=Mode.JSON_SCHEMA)`` over an
-  in-process transport that renders the SSE body on the fly (the 10 MB of JSON in 64-character
-  ``content`` deltas, read 16 KiB at a time), iterated to the end, then ``get_final()``. Only the
-  JSON text is held before the baseline, as a server would hold it; the ~100 MB SSE body never is.
-- **reference**: ``Report.model_validate_json(text)`` on the same text: what the final validated
-  object alone costs, a bound no streaming client can go under.
+- **prose**: an ``Article`` (a title, sections of a heading and paragraphs of text): what most of
+  a long answer is made of. Its Python objects cost about the size of its text.
+- **rows**: ``benchmarks.e2e``'s ``Report``, a table of small records (id, name, email, score,
+  tags): the worst case for Python's per-object overhead, ~113 bytes of JSON becoming ~1.7 KB of
+  objects per row, so the final validated object alone is about 15 times its JSON.
+
+Each figure comes from a fresh child process (``python -m benchmarks.memory --child ...``), so
+that nothing the suite did before counts. The child imports everything, reads the JSON from a file
+the suite wrote (built there: the memory of building it, freed but kept by the allocator, would
+otherwise sit in the baseline and be reused unseen), warms the client up on a tiny answer, collects
+the garbage and takes its **baseline**: the resident set
+size (``VmRSS``). Then it resets the kernel's high-water mark (``/proc/self/clear_refs``), streams,
+and reads the **peak** (``VmHWM``); the figure is peak - baseline, the memory the stream itself
+needed, final object included.
+
+- **streamstruct**: ``create_partial(response_model=..., mode=Mode.JSON_SCHEMA)`` over an
+  in-process transport that renders the SSE body on the fly (read 16 KiB at a time), iterated to
+  the end, then ``get_final()``. Only the JSON text is held before the baseline, as a server would
+  hold it; the SSE body (~30 times the JSON in 4-character deltas) never is.
+- **reference**: ``model_validate_json(text)`` on the same text: what the final validated object
+  alone costs, a bound no streaming client can go under.
 
 Linux only (it reads ``/proc``); elsewhere the section says it was skipped.
 """
@@ -23,8 +34,10 @@ import argparse
 import asyncio
 import gc
 import json
+import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,13 +49,19 @@ import httpx
 if __package__ in (None, ""):  # run as `python benchmarks/memory.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pydantic import BaseModel
+
 from benchmarks import e2e
 from benchmarks._common import MB, Progress, Target, grid, size_label
 
 __all__ = [
     "DEFAULT_SIZE",
+    "DOCUMENTS",
+    "Article",
     "MemoryResults",
     "Peak",
+    "build_article",
+    "document_json",
     "format_results",
     "main",
     "measure",
@@ -52,9 +71,14 @@ __all__ = [
 ]
 
 DEFAULT_SIZE: Final = 10 * MB
-PIECE_CHARS: Final = 64
+PIECE_CHARS: Final = 4
 READ_BYTES: Final = 16 * 1024
 CEILING: Final = 4.0
+
+PROSE: Final = "prose"
+ROWS: Final = "rows"
+DOCUMENTS: Final = (PROSE, ROWS)
+DOCUMENT_LABELS: Final = {PROSE: "prose (Article)", ROWS: "rows (Report)"}
 
 STREAMSTRUCT: Final = "streamstruct"
 REFERENCE: Final = "reference"
@@ -66,6 +90,95 @@ LABELS: Final = {
 _ROOT: Final = Path(__file__).resolve().parents[1]
 _STATUS: Final = Path("/proc/self/status")
 _CLEAR_REFS: Final = Path("/proc/self/clear_refs")
+
+
+# -- the documents ---------------------------------------------------------------------------
+
+
+class Section(BaseModel):
+    heading: str
+    paragraphs: list[str]
+
+
+class Article(BaseModel):
+    title: str
+    sections: list[Section]
+
+
+_WORDS: Final = [
+    "the",
+    "stream",
+    "parser",
+    "model",
+    "token",
+    "schema",
+    "field",
+    "value",
+    "answer",
+    "request",
+    "server",
+    "client",
+    "object",
+    "list",
+    "string",
+    "number",
+    "event",
+    "snapshot",
+    "partial",
+    "complete",
+    "growing",
+    "validated",
+    "section",
+    "paragraph",
+    "report",
+    "latency",
+    "memory",
+    "linear",
+    "chunk",
+    "buffer",
+    "network",
+    "reader",
+    "writer",
+    "careful",
+    "quick",
+    "result",
+    "table",
+    "record",
+]
+
+
+def build_article(size: int) -> dict[str, Any]:
+    """An ``Article`` of at least ``size`` bytes of JSON, as plain data: the same for the same size.
+
+    Paragraphs of 60 to 120 words (about 400 to 800 characters), three to six per section.
+    """
+    rng = random.Random(0xA27)
+    sections: list[dict[str, Any]] = []
+    total = 0
+    while total < size:
+        paragraphs = []
+        for _ in range(rng.randint(3, 6)):
+            words = rng.choices(_WORDS, k=rng.randint(60, 120))
+            paragraph = " ".join(words).capitalize() + "."
+            paragraphs.append(paragraph)
+            total += len(paragraph) + 4
+        heading = " ".join(rng.choices(_WORDS, k=4)).title()
+        sections.append({"heading": heading, "paragraphs": paragraphs})
+        total += len(heading) + 40
+    return {"title": "On streaming structured output", "sections": sections}
+
+
+def document_json(document: str, size: int) -> tuple[str, type[BaseModel]]:
+    """The JSON text of ``document`` at about ``size`` bytes, and its model."""
+    if document == PROSE:
+        return e2e._dump(build_article(size)), Article
+    from benchmarks.e2e_alternatives import rows_for
+
+    return e2e._dump(e2e.build_report(rows_for(size))), e2e.Report
+
+
+def _tiny_json(document: str) -> str:
+    return e2e._dump(build_article(2000) if document == PROSE else e2e.build_report(3))
 
 
 # -- in the child --------------------------------------------------------------------------------
@@ -138,17 +251,32 @@ class _RenderingTransport(httpx.AsyncBaseTransport):
         )
 
 
-async def _stream(content: str, piece_chars: int, read_bytes: int) -> tuple[e2e.Report, int]:
+async def _stream(
+    content: str, model: type[BaseModel], piece_chars: int, read_bytes: int, out: list[Any]
+) -> None:
+    """Stream ``content``; put the final object and the number of snapshots in ``out``.
+
+    Not returned: ``asyncio.run`` makes the ``repr()`` of its task's result when it puts back the
+    SIGINT handler (``signal.signal`` turning the old handler, which holds the task, into an enum
+    fails and formats it), and the full repr of a 10 MB model is tens of MB of peak memory that
+    is not the stream's.
+    """
     import streamstruct
 
     transport = _RenderingTransport(content, piece_chars, read_bytes)
     async with httpx.AsyncClient(transport=transport) as http:
+        # No cap on the body: 10 MB of JSON in 4-character deltas is ~270 MB of SSE, past the
+        # default max_response_bytes (256 MiB; no model writes 2.5 million tokens).
         client = streamstruct.AsyncClient(
-            base_url=e2e.BASE_URL, api_key="x", http_client=http, max_retries=0
+            base_url=e2e.BASE_URL,
+            api_key="x",
+            http_client=http,
+            max_retries=0,
+            max_response_bytes=None,
         )
         stream = client.chat.completions.create_partial(
             model=e2e.MODEL,
-            response_model=e2e.Report,
+            response_model=model,
             messages=e2e.MESSAGES,
             mode=streamstruct.Mode.JSON_SCHEMA,
         )
@@ -156,36 +284,39 @@ async def _stream(content: str, piece_chars: int, read_bytes: int) -> tuple[e2e.
         async for _partial in stream:
             snapshots += 1
         final = await stream.get_final()
-    assert isinstance(final, e2e.Report)
-    return final, snapshots
+    assert isinstance(final, model)
+    out += [final, snapshots]
 
 
-def _child(kind: str, size: int, piece_chars: int, read_bytes: int) -> dict[str, Any]:
+def _child(
+    kind: str, document: str, json_file: Path, piece_chars: int, read_bytes: int
+) -> dict[str, Any]:
     """Measure one kind in this (fresh) process; the figures as JSON-able data."""
-    from benchmarks.e2e_alternatives import rows_for
-
-    rows = rows_for(size)
-    content = e2e._dump(e2e.build_report(rows))
+    content = json_file.read_text(encoding="utf-8")
+    model = Article if document == PROSE else e2e.Report
     if kind == STREAMSTRUCT:
-        asyncio.run(_stream(e2e._dump(e2e.build_report(3)), piece_chars, read_bytes))  # warm-up
+        asyncio.run(_stream(_tiny_json(document), model, piece_chars, read_bytes, []))  # warm-up
     else:
-        e2e.Report.model_validate_json(e2e._dump(e2e.build_report(3)))
+        model.model_validate_json(_tiny_json(document))
     gc.collect()
     baseline = _status_kib("VmRSS")
     _reset_peak()
     start = time.perf_counter()
     snapshots = 0
     if kind == STREAMSTRUCT:
-        final, snapshots = asyncio.run(_stream(content, piece_chars, read_bytes))
+        out: list[Any] = []
+        asyncio.run(_stream(content, model, piece_chars, read_bytes, out))
+        final, snapshots = out
     else:
-        final = e2e.Report.model_validate_json(content)
+        final = model.model_validate_json(content)
     seconds = time.perf_counter() - start
     peak = _status_kib("VmHWM")
     after = _status_kib("VmRSS")
-    if len(final.rows) != rows:
-        raise AssertionError(f"{kind}: {len(final.rows)} rows, expected {rows}")
+    if final != model.model_validate_json(content):  # after the peak was read
+        raise AssertionError(f"{kind}: the final object is not the {model.__name__} streamed")
     return {
         "kind": kind,
+        "document": document,
         "json_bytes": len(content.encode()),
         "baseline_kib": baseline,
         "peak_kib": peak,
@@ -202,6 +333,7 @@ def _child(kind: str, size: int, piece_chars: int, read_bytes: int) -> dict[str,
 @dataclass
 class Peak:
     kind: str
+    document: str
     json_bytes: int
     baseline_kib: int
     peak_kib: int
@@ -227,20 +359,22 @@ class MemoryResults:
     skipped: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def get(self, kind: str) -> Peak | None:
-        return next((p for p in self.peaks if p.kind == kind), None)
+    def get(self, kind: str, document: str = ROWS) -> Peak | None:
+        return next((p for p in self.peaks if p.kind == kind and p.document == document), None)
 
 
-def measure(kind: str, size: int, piece_chars: int, read_bytes: int) -> Peak:
-    """One kind, measured in a fresh child process."""
+def measure(kind: str, document: str, json_file: Path, piece_chars: int, read_bytes: int) -> Peak:
+    """One kind, measured in a fresh child process, streaming the JSON in ``json_file``."""
     command = [
         sys.executable,
         "-m",
         "benchmarks.memory",
         "--child",
         kind,
-        "--size",
-        str(size),
+        "--document",
+        document,
+        "--json-file",
+        str(json_file),
         "--piece-chars",
         str(piece_chars),
         "--read-bytes",
@@ -253,7 +387,7 @@ def measure(kind: str, size: int, piece_chars: int, read_bytes: int) -> Peak:
 
 
 def planned_steps() -> int:
-    return len(KINDS)
+    return len(KINDS) * len(DOCUMENTS)
 
 
 def run(
@@ -267,26 +401,34 @@ def run(
     results.meta = {"piece_chars": piece_chars, "read_bytes": read_bytes}
     if not (_STATUS.exists() and _CLEAR_REFS.exists()):
         results.skipped = "needs Linux's /proc/self/status and /proc/self/clear_refs"
-        for _ in KINDS:
+        for _ in range(planned_steps()):
             if progress is not None:
                 progress.step("memory: skipped")
         return results
-    for kind in KINDS:
-        if progress is not None:
-            progress.step(f"memory: {size_label(size)}: {LABELS[kind]}")
-        results.peaks.append(measure(kind, size, piece_chars, read_bytes))
+    with tempfile.TemporaryDirectory() as folder:
+        for document in DOCUMENTS:
+            json_file = Path(folder) / f"{document}.json"
+            json_file.write_text(document_json(document, size)[0], encoding="utf-8")
+            for kind in KINDS:
+                if progress is not None:
+                    progress.step(f"memory: {size_label(size)} {document}: {LABELS[kind]}")
+                results.peaks.append(measure(kind, document, json_file, piece_chars, read_bytes))
     return results
 
 
 def targets(results: MemoryResults) -> list[Target]:
-    peak = results.get(STREAMSTRUCT)
-    return [
-        Target.ratio(
-            f"memory {size_label(results.size)}: streamstruct peak above baseline / output size",
-            None if peak is None else peak.ratio,
-            at_most=CEILING,
+    out = []
+    for document in DOCUMENTS:
+        peak = results.get(STREAMSTRUCT, document)
+        out.append(
+            Target.ratio(
+                f"memory {size_label(results.size)} {document}: streamstruct peak above baseline"
+                " / output size",
+                None if peak is None else peak.ratio,
+                at_most=CEILING,
+            )
         )
-    ]
+    return out
 
 
 def _mb(count: float) -> str:
@@ -303,33 +445,42 @@ def format_results(results: MemoryResults) -> str:
     if results.skipped:
         return "\n".join([*lines, f"Skipped: {results.skipped}."])
     header = [
+        "document",
         "what",
         "JSON",
         "baseline RSS",
         "peak above baseline",
         "x output",
+        "x final alone",
         "time",
         "snapshots",
     ]
-    body = [
-        [
-            LABELS[p.kind],
-            _mb(p.json_bytes),
-            _mb(p.baseline_kib * 1024),
-            _mb(p.above_baseline),
-            f"{p.ratio:.2f}x",
-            f"{p.seconds:.1f} s",
-            f"{p.snapshots:,}" if p.kind == STREAMSTRUCT else "-",
-        ]
-        for p in results.peaks
-    ]
-    lines += grid(header, body, left=1)
+    body = []
+    for p in results.peaks:
+        reference = results.get(REFERENCE, p.document)
+        alone = reference.above_baseline if reference is not None else 0
+        body.append(
+            [
+                DOCUMENT_LABELS[p.document],
+                LABELS[p.kind],
+                _mb(p.json_bytes),
+                _mb(p.baseline_kib * 1024),
+                _mb(p.above_baseline),
+                f"{p.ratio:.2f}x",
+                f"{p.above_baseline / alone:.2f}x" if alone > 0 else "-",
+                f"{p.seconds:.1f} s",
+                f"{p.snapshots:,}" if p.kind == STREAMSTRUCT else "-",
+            ]
+        )
+    lines += grid(header, body, left=2)
     lines += [
         "",
         f"baseline: VmRSS after imports, a warm-up and the JSON text built; peak: VmHWM after the"
         f" run. Streamed in {meta['piece_chars']}-char",
         f"content deltas, read {meta['read_bytes'] // 1024} KiB at a time, rendered on the fly (the"
         " SSE body is never held whole).",
+        "x final alone: the peak over the final validated object's own (model_validate_json of"
+        " the same text), which any client must build.",
     ]
     return "\n".join(lines)
 
@@ -337,12 +488,15 @@ def format_results(results: MemoryResults) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory")
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--document", choices=DOCUMENTS, default=ROWS, help=argparse.SUPPRESS)
+    parser.add_argument("--json-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="bytes of JSON")
     parser.add_argument("--piece-chars", type=int, default=PIECE_CHARS)
     parser.add_argument("--read-bytes", type=int, default=READ_BYTES)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.child, args.size, args.piece_chars, args.read_bytes)))
+        child = _child(args.child, args.document, args.json_file, args.piece_chars, args.read_bytes)
+        print(json.dumps(child))
         return 0
     progress = Progress(planned_steps())
     results = run(

@@ -86,6 +86,16 @@ def test_the_memory_frames_are_the_answer() -> None:
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
 
 
+def test_the_prose_document_is_an_article_of_the_size_asked() -> None:
+    text, model = memory.document_json(memory.PROSE, 50_000)
+    article = model.model_validate_json(text)
+    assert isinstance(article, memory.Article)
+    assert 50_000 <= len(text) < 55_000
+    assert memory.document_json(memory.PROSE, 50_000)[0] == text  # the same every time
+    paragraphs = [p for section in article.sections for p in section.paragraphs]
+    assert all(300 < len(p) < 1_000 for p in paragraphs)
+
+
 def test_the_progress_bar_writes_plain_lines_when_not_a_terminal() -> None:
     out = io.StringIO()
     progress = _common.Progress(2, stream=out)
@@ -134,10 +144,12 @@ def test_the_whole_suite_runs_at_a_tiny_size(tmp_path: Path) -> None:
         assert ours.events == 3 * concurrency.events_per_stream()
     assert results.memory is not None
     if not results.memory.skipped:
-        peak = results.memory.get(memory.STREAMSTRUCT)
-        assert peak is not None
-        assert peak.json_bytes >= 20_000
-        assert peak.peak_kib >= peak.baseline_kib
+        for document in memory.DOCUMENTS:
+            peak = results.memory.get(memory.STREAMSTRUCT, document)
+            assert peak is not None
+            assert peak.json_bytes >= 20_000
+            assert peak.peak_kib >= peak.baseline_kib
+            assert results.memory.get(memory.REFERENCE, document) is not None
     verdicts = {target.verdict for target in results.targets()}
     assert verdicts <= {"PASS", "FAIL", "n/a"}
     assert json.loads(json.dumps(suite.to_json(results)))["settings"]["memory_size"] == 20_000
