@@ -6,8 +6,9 @@ Two documents of 10 MB of JSON each, as a model writes them, in token-sized (4-c
 - **prose**: an ``Article`` (a title, sections of a heading and paragraphs of text): what most of
   a long answer is made of. Its Python objects cost about the size of its text.
 - **rows**: ``benchmarks.e2e``'s ``Report``, a table of small records (id, name, email, score,
-  tags): the worst case for Python's per-object overhead, ~113 bytes of JSON becoming ~1.7 KB of
-  objects per row, so the final validated object alone is about 15 times its JSON.
+  tags): the worst case for Python's per-object overhead, ~113 bytes of JSON becoming ~1.2 KB of
+  objects per row: the final validated object alone is about 11 times its JSON once made, and
+  ``model_validate_json`` peaks at about 17 times while making it.
 
 Each figure comes from a fresh child process (``python -m benchmarks.memory --child ...``), so
 that nothing the suite did before counts. The child imports everything, reads the JSON from a file
@@ -21,9 +22,10 @@ needed, final object included.
 - **streamstruct**: ``create_partial(response_model=..., mode=Mode.JSON_SCHEMA)`` over an
   in-process transport that renders the SSE body on the fly (read 16 KiB at a time), iterated to
   the end, then ``get_final()``. Only the JSON text is held before the baseline, as a server would
-  hold it; the SSE body (~30 times the JSON in 4-character deltas) never is.
-- **reference**: ``model_validate_json(text)`` on the same text: what the final validated object
-  alone costs, a bound no streaming client can go under.
+  hold it; the SSE body (~55 times the JSON in 4-character deltas, ~550 MB) never is.
+- **reference**: ``model_validate_json(text)`` on the same text: the peak of making the final
+  validated object alone (the object and pydantic's parsing of the text), which any client that
+  hands back that object pays in some form.
 
 Linux only (it reads ``/proc``); elsewhere the section says it was skipped.
 """
@@ -150,7 +152,7 @@ _WORDS: Final = [
 def build_article(size: int) -> dict[str, Any]:
     """An ``Article`` of at least ``size`` bytes of JSON, as plain data: the same for the same size.
 
-    Paragraphs of 60 to 120 words (about 400 to 800 characters), three to six per section.
+    Paragraphs of 60 to 120 words (about 400 to 900 characters), three to six per section.
     """
     rng = random.Random(0xA27)
     sections: list[dict[str, Any]] = []
@@ -161,11 +163,14 @@ def build_article(size: int) -> dict[str, Any]:
             words = rng.choices(_WORDS, k=rng.randint(60, 120))
             paragraph = " ".join(words).capitalize() + "."
             paragraphs.append(paragraph)
-            total += len(paragraph) + 4
+            total += len(paragraph) + 3  # its quotes and the ", " before it, at most
         heading = " ".join(rng.choices(_WORDS, k=4)).title()
         sections.append({"heading": heading, "paragraphs": paragraphs})
-        total += len(heading) + 40
-    return {"title": "On streaming structured output", "sections": sections}
+        total += len(heading) + 30  # the keys and punctuation of a section, at most
+    article = {"title": "On streaming structured output", "sections": sections}
+    if len(e2e._dump(article).encode()) < size:  # the estimates err low: top up once
+        return build_article(size + size // 50 + 1000)
+    return article
 
 
 def document_json(document: str, size: int) -> tuple[str, type[BaseModel]]:
@@ -265,7 +270,7 @@ async def _stream(
 
     transport = _RenderingTransport(content, piece_chars, read_bytes)
     async with httpx.AsyncClient(transport=transport) as http:
-        # No cap on the body: 10 MB of JSON in 4-character deltas is ~270 MB of SSE, past the
+        # No cap on the body: 10 MB of JSON in 4-character deltas is ~550 MB of SSE, past the
         # default max_response_bytes (256 MiB; no model writes 2.5 million tokens).
         client = streamstruct.AsyncClient(
             base_url=e2e.BASE_URL,
@@ -359,7 +364,7 @@ class MemoryResults:
     skipped: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def get(self, kind: str, document: str = ROWS) -> Peak | None:
+    def get(self, kind: str, document: str) -> Peak | None:
         return next((p for p in self.peaks if p.kind == kind and p.document == document), None)
 
 
@@ -475,12 +480,12 @@ def format_results(results: MemoryResults) -> str:
     lines += grid(header, body, left=2)
     lines += [
         "",
-        f"baseline: VmRSS after imports, a warm-up and the JSON text built; peak: VmHWM after the"
-        f" run. Streamed in {meta['piece_chars']}-char",
+        f"baseline: VmRSS after imports, the JSON read from the suite's file and a warm-up; peak:"
+        f" VmHWM after the run. Streamed in {meta['piece_chars']}-char",
         f"content deltas, read {meta['read_bytes'] // 1024} KiB at a time, rendered on the fly (the"
         " SSE body is never held whole).",
-        "x final alone: the peak over the final validated object's own (model_validate_json of"
-        " the same text), which any client must build.",
+        "x final alone: the peak over model_validate_json's of the same text (making the final"
+        " validated object alone).",
     ]
     return "\n".join(lines)
 
@@ -494,6 +499,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--piece-chars", type=int, default=PIECE_CHARS)
     parser.add_argument("--read-bytes", type=int, default=READ_BYTES)
     args = parser.parse_args(argv)
+    if args.child and args.json_file is None:
+        parser.error("--child needs --json-file")
     if args.child:
         child = _child(args.child, args.document, args.json_file, args.piece_chars, args.read_bytes)
         print(json.dumps(child))
