@@ -4,7 +4,8 @@ streamstruct is pure Python, and stays so: the compiled modules are built from t
 sources (mypyc turns typed Python into C extensions), so there is one parser and one assembler to
 read, test and fix. The sans-I/O modules that run for every event of a stream are compiled:
 ``streamstruct/_json.py`` (the JSON parser: 4-character pieces about twice as fast),
-``streamstruct/_assembler.py`` (``Partial`` snapshots and field events: about a third less CPU),
+``streamstruct/_assembler.py`` (``Partial`` snapshots and field events: about a third less CPU)
+and ``streamstruct/_nodes.py`` (the tree of the response type it walks),
 and the SSE decoder, chunk decoding, the text log and the reader that chains them (``_sse``,
 ``_wire``, ``_text``, ``_reader``: together another ~1.5 us of the ~16 per event); see
 docs/benchmarks.md. Everything else (the client, the streams, the models) is unchanged.
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parent
 COMPILED_MODULES = (
     "streamstruct/_json.py",
     "streamstruct/_assembler.py",
+    "streamstruct/_nodes.py",
     "streamstruct/_sse.py",
     "streamstruct/_wire.py",
     "streamstruct/_text.py",

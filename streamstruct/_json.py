@@ -422,6 +422,11 @@ class JSONParser:
             return None
         return self._string_start, self._current_string()
 
+    def open_container_path(self) -> Path | None:
+        """The path of the innermost open array or object, or None when none is open."""
+        stack = self._stack
+        return stack[-1].path if stack and self._error is None else None
+
     def pop_completed(self) -> list[CompletedValue]:
         """The values that completed since the last call, children before their parents."""
         completed = self._completed

@@ -670,6 +670,24 @@ def test_growing_string_says_which_string_value_is_open_and_its_text() -> None:
     assert parser.close() == {"name": "Alice é", "bio": "xy"}
 
 
+def test_open_container_path_is_the_innermost_open_array_or_object() -> None:
+    parser = JSONParser()
+    assert parser.open_container_path() is None
+    parser.feed('{"a": [{"b": "x')
+    assert parser.open_container_path() == ("a", 0)
+    parser.feed('y"}, [')
+    assert parser.open_container_path() == ("a", 1)
+    parser.feed("1]")
+    assert parser.open_container_path() == ("a",)
+    parser.feed("]}")
+    assert parser.open_container_path() is None
+    broken = JSONParser()
+    broken.feed('{"a": [')
+    with pytest.raises(JSONParseError):
+        broken.feed("}")
+    assert broken.open_container_path() is None
+
+
 def test_growing_string_is_none_after_an_error() -> None:
     parser = JSONParser()
     parser.feed('["ab')

@@ -32,7 +32,7 @@ from source_support import python_source
 
 from streamstruct import ResponseValidationError
 from streamstruct._assembler import PartialAssembler
-from streamstruct._json import JSONParser
+from streamstruct._json import JSONParser, Path
 from streamstruct._partial import (
     FieldCompleted,
     FieldStarted,
@@ -1014,9 +1014,10 @@ def _source_assembler() -> type[Any]:
 
 
 def _general_path_only(monkeypatch: pytest.MonkeyPatch) -> type[Any]:
-    """The source PartialAssembler with the shortcut turned off."""
+    """The source PartialAssembler with the shortcuts turned off."""
     assembler_class = _source_assembler()
     monkeypatch.setattr(assembler_class, "_grow", lambda self, parser, growing: None)
+    monkeypatch.setattr(assembler_class, "_rebuild_from", lambda self, *args: (False, None))
     return assembler_class
 
 
@@ -1135,6 +1136,57 @@ def test_field_events_off_change_no_snapshot_and_on_again_continue_the_stream(
             assert simple(switched) == simple(on)
     assert not never.assembler.field_events
     assert never.finish() == always.finish() == Shelf.model_validate_json(text)
+
+
+class _WithDefaults(BaseModel):
+    name: str
+    nick: str = "none"  # a strict schema makes it nullable: its null means "absent"
+    tags: list[str] = []
+    size: int = 0
+
+
+class _Outer(BaseModel):
+    inner: _WithDefaults
+    more: list[_WithDefaults] = []
+
+
+@pytest.mark.parametrize("split", [1, 2, 3, 5])
+def test_the_shortcuts_agree_with_the_general_path_when_nulls_are_dropped(split: int) -> None:
+    # A dropped null completes a member and changes nothing visible: no snapshot for it.
+    inner = '{"name": "Al", "nick": null, "tags": ["x", "y"], "size": null}'
+    text = f'{{"inner": {inner}, "more": [{inner}, {inner}]}}'
+
+    def trace(assembler_class: type[Any]) -> list[Any]:
+        run = start(_Outer, assembler_class=assembler_class, drop_injected_nulls=True)
+        steps = [simple(run.feed(piece)) for piece in chunks(text, split)]
+        return [*steps, run.finish()]
+
+    with_shortcuts = trace(PartialAssembler)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert with_shortcuts == trace(_general_path_only(monkeypatch))
+
+
+def test_the_open_container_shortcut_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    # When a value of the container being written completes, or a string begins in it, the
+    # snapshot is built from that container up (the lockstep test above checks it is the same).
+    taken: list[tuple[Path, Path | None]] = []
+    assembler_class = _source_assembler()
+    rebuild_from = assembler_class._rebuild_from
+
+    def spy(self: Any, parser: JSONParser, container: Any, current: Any, events: Any) -> Any:
+        result = rebuild_from(self, parser, container, current, events)
+        if result[0]:
+            taken.append((container.path, None if current is None else current[1]))
+        return result
+
+    monkeypatch.setattr(assembler_class, "_rebuild_from", spy)
+    text = '{"owner": {"name": "Al", "address": {"city": "Oslo", "zip_code": "1"}, "tags": [],'
+    text += ' "scores": {"a": 1, "b": 2}, "notes": {"x": "y"}}, "words": ["p", "q", "r"]}'
+    run = stream(Shelf, text, 1, assembler_class=assembler_class)
+    assert (("owner", "address"), "") in taken  # zip_code begins after city completed
+    assert (("owner", "scores"), None) in taken  # "a": 1 completes, nothing open
+    assert (("words",), "") in taken  # "q" begins after "p"
+    assert run.finish() == Shelf.model_validate_json(text)
 
 
 def test_the_shortcut_is_taken_while_a_string_grows(monkeypatch: pytest.MonkeyPatch) -> None:
