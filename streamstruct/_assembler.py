@@ -1,8 +1,8 @@
 """PartialAssembler: a JSON parser's progress turned into ``Partial[M]`` snapshots and field events.
 
 Sans-I/O, like the parser it reads. What a snapshot shows, and why it costs what changed rather
-than the document, is told in :mod:`streamstruct._partial`, which builds the partial classes and the
-nodes (one per type in the model) this module walks.
+than the document, is told in :mod:`streamstruct._partial`, which builds the partial classes; the
+nodes this module walks (one per type in the model) are built in :mod:`streamstruct._nodes`.
 
 This is the code that runs for every event of a stream, so it is kept to what mypyc compiles: a
 wheel built with ``STREAMSTRUCT_COMPILE=1`` carries it compiled, like the parser (see
@@ -721,7 +721,19 @@ class PartialAssembler(Generic[_M]):
             at = (*container.path, level.open_key)
             names = (*container.names, level.shown.name_of(level.open_key))
             below = text
+        # The container built first, aside: nothing is changed yet if it is not shown (not
+        # expected: it was shown before), and the general path takes over.
+        built: dict[Path, _Memo] = {}
+        quiet: dict[Path, tuple[Any, Any]] = {}
+        value, chain = self._build(level, below, (), built, quiet)
+        if value is _HIDDEN:
+            return False, None
         # From here on, what the general path does for this spine.
+        self._memo[container.path] = built[container.path]
+        size = len(container.path)
+        for path in [p for p in self._quiet if p[:size] == container.path]:
+            del self._quiet[path]  # the container's entries are those of this build
+        self._quiet.update(quiet)
         if at:
             self._start(at, names, events)
         self._growing = None
@@ -732,12 +744,6 @@ class PartialAssembler(Generic[_M]):
                 events.append(TextAppended(names, current[1][sent:]))
             self._text_at = at
             self._text_len = len(current[1])
-        quiet: dict[Path, tuple[Any, Any]] = {}
-        value, chain = self._build(level, below, (), self._memo, quiet)
-        self._quiet.update(quiet)
-        if value is _HIDDEN:
-            # Not expected (the container was shown before): the general path must say.
-            return True, self._rebuild(parser, {container.path}, events)
         unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
