@@ -748,21 +748,9 @@ class PartialAssembler(Generic[_M]):
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
-            if unchanged:
-                continue  # nothing visible changed: each level above shows what it showed
-            below = value
-            chain = (cast("str | int", above.open_name), *chain)
-            if isinstance(above.shown, _ModelNode) and (
-                above.info is None or above.info.chain != chain
-            ):
-                above.info = _SnapshotInfo(chain, above.complete)
-            value = _make(above.shown, above.stable, above.open_name, below, above.info, above)
-            if type(value) is list:
-                # The memo now stands for the new snapshot: the list it showed becomes the spare.
-                above.spare, above.spare_size = above.value, above.stable_size
-            above.value = value
-            above.open_member = below
-            above.chain = chain
+            if not unchanged:  # else each level above shows what it showed
+                chain = (cast("str | int", above.open_name), *chain)
+                value = _remake(above, value, chain)
         if current is not None:
             self._growing = _Growing(current[0], (container.path, *container.spine), names)
         else:
@@ -794,15 +782,7 @@ class PartialAssembler(Generic[_M]):
         below: Any = text
         for path in growing.spine:
             memo = self._memo[path]
-            if memo.info is None and isinstance(memo.shown, _ModelNode):
-                memo.info = _SnapshotInfo(memo.chain, memo.complete)
-            value = _make(memo.shown, memo.stable, memo.open_name, below, memo.info, memo)
-            if type(value) is list:
-                # The memo now stands for the new snapshot: the list it showed becomes the spare.
-                memo.spare, memo.spare_size = memo.value, memo.stable_size
-            memo.value = value
-            memo.open_member = below
-            below = value
+            below = _remake(memo, below, memo.chain)
         self._finals = {}
         self._snapshot = cast(_M, below)
         events.append(SnapshotEvent(cast(_M, below)))
@@ -998,6 +978,21 @@ def _make(
     if has_open:
         items.append(below)
     return items
+
+
+def _remake(memo: _Memo, below: Any, chain: Path) -> Any:
+    """The level of ``memo`` made again with ``below`` as its open member (and ``chain`` as the
+    path of the value being written): what its last build showed, but the member below changed.
+    The memo then stands for the new snapshot."""
+    if isinstance(memo.shown, _ModelNode) and (memo.info is None or memo.info.chain != chain):
+        memo.info = _SnapshotInfo(chain, memo.complete)
+    value = _make(memo.shown, memo.stable, memo.open_name, below, memo.info, memo)
+    if type(value) is list:
+        memo.spare, memo.spare_size = memo.value, memo.stable_size  # the list it showed: spare
+    memo.value = value
+    memo.open_member = below
+    memo.chain = chain
+    return value
 
 
 def _snapshot_list(stable: list[Any], memo: _Memo | None) -> list[Any]:

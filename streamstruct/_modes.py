@@ -551,16 +551,11 @@ def injects_nulls(annotation: Any) -> bool:
 
 
 def _injects_nulls(annotation: Any, seen: set[int]) -> bool:
-    while True:  # _unwrap, minding recursive type aliases (``type Tree = list[Tree] | int``)
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-        elif hasattr(annotation, "__value__") and type(annotation).__name__ == "TypeAliasType":
-            if id(annotation) in seen:
-                return False  # a recursive alias: answered where it was first met
-            seen.add(id(annotation))
-            annotation = annotation.__value__
-        else:
-            break
+    if _is_type_alias(annotation):
+        if id(annotation) in seen:
+            return False  # a recursive alias (``type Tree = list[Tree] | int``): answered above
+        seen.add(id(annotation))
+    annotation = _unwrap(annotation)
     if isinstance(annotation, str | ForwardRef):
         return True  # not resolved: assume the worst
     if _has_fields(annotation):
@@ -705,10 +700,14 @@ def _unwrap(annotation: Any) -> Any:
     while True:
         if get_origin(annotation) is Annotated:
             annotation = get_args(annotation)[0]
-        elif hasattr(annotation, "__value__") and type(annotation).__name__ == "TypeAliasType":
+        elif _is_type_alias(annotation):
             annotation = annotation.__value__
         else:
             return annotation
+
+
+def _is_type_alias(annotation: Any) -> bool:
+    return hasattr(annotation, "__value__") and type(annotation).__name__ == "TypeAliasType"
 
 
 def _has_fields(annotation: Any) -> bool:
