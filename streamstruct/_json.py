@@ -275,8 +275,10 @@ class JSONParser:
     def feed(self, text: str) -> None:
         """Consume the next piece of the document.
 
-        Raises ``JSONParseError`` at the first offending character. After an error the parser is
-        spent: every later call raises the same error.
+        Raises ``JSONParseError`` at the first offending character. After an error (here or in
+        :meth:`close`) the parser is spent: ``feed``, ``close``, ``snapshot``, ``pop_completed``
+        and ``is_complete`` raise that same error, ``growing_string`` and
+        ``open_container_path`` give ``None``; ``done``, ``end`` and ``offset`` stay as they were.
         """
         # The common case while an LLM writes prose into a string: the piece holds no quote,
         # backslash or control character, so it is all content. Most feeds of a long text field
@@ -309,8 +311,7 @@ class JSONParser:
         try:
             consumed = self._parse(text)  # it sets _plain for the next piece
         except JSONParseError as error:
-            self._error = error
-            self._plain = 0
+            self._die(error)
             raise
         # Line numbers are kept for error messages, as the text itself is not kept.
         if "\n" in text:
@@ -371,7 +372,7 @@ class JSONParser:
             if self._state < _S_DONE:
                 raise self._truncation_error()
         except JSONParseError as error:
-            self._error = error
+            self._die(error)
             raise
         return self._root
 
@@ -388,6 +389,8 @@ class JSONParser:
         """
         if not self._dirty:
             return self._last_snapshot
+        if self._error is not None:  # a spent parser is always dirty (see _die)
+            raise self._error
         stack = self._stack
         if not stack:
             value = self._current_string() if self._state == _S_IN_STRING else self._root
@@ -429,6 +432,8 @@ class JSONParser:
 
     def pop_completed(self) -> list[CompletedValue]:
         """The values that completed since the last call, children before their parents."""
+        if self._error is not None:
+            raise self._error
         completed = self._completed
         self._completed = []
         return [
@@ -438,6 +443,8 @@ class JSONParser:
 
     def is_complete(self, path: Path) -> bool:
         """Whether the value at ``path`` exists and is complete."""
+        if self._error is not None:
+            raise self._error
         if self._state >= _S_DONE:
             return _exists(self._root, path)
         stack = self._stack
@@ -467,6 +474,14 @@ class JSONParser:
                 return _exists(items[key], path[level + 1 :])
             return False
         return False  # the root itself is open
+
+    def _die(self, error: JSONParseError) -> None:
+        """Spend the parser: what it holds may be half-updated by the piece that failed, so no
+        later call may use it (the fast paths of ``feed`` test ``_plain``, ``snapshot`` tests
+        ``_dirty`` before the error)."""
+        self._error = error
+        self._plain = 0
+        self._dirty = True
 
     # -- parsing ------------------------------------------------------------------------------
 

@@ -694,3 +694,45 @@ def test_growing_string_is_none_after_an_error() -> None:
     with pytest.raises(JSONParseError):
         parser.feed("\x01")
     assert parser.growing_string() is None
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ('{"name": "Al', "ice and more"),  # inside a string: the plain fast path of feed()
+        ('["a\\', "nb"),  # an escape cut by the end of the piece: the escaped-run path
+        ("[1, 2", ", 3]"),
+        ("", "{}"),
+    ],
+)
+def test_a_parser_whose_close_failed_is_spent(before: str, after: str) -> None:
+    parser = JSONParser()
+    parser.feed(before)
+    with pytest.raises(JSONParseError) as failed:
+        parser.close()
+    for call in (
+        lambda: parser.feed(after),
+        lambda: parser.feed(""),
+        parser.close,
+        parser.snapshot,
+        parser.pop_completed,
+        lambda: parser.is_complete(()),
+    ):
+        with pytest.raises(JSONParseError) as again:
+            call()
+        assert again.value is failed.value
+    assert parser.growing_string() is None
+    assert parser.open_container_path() is None
+    assert not parser.done
+
+
+def test_a_parser_whose_feed_failed_gives_no_snapshot_of_its_half_updated_state() -> None:
+    parser = JSONParser(completion_depth=1)
+    parser.feed('{"a": 1')
+    assert parser.snapshot() == {}
+    with pytest.raises(JSONParseError) as failed:
+        parser.feed(', "b": [2], "c" 3}')  # "b" completed before the error, in the same piece
+    for call in (parser.snapshot, parser.pop_completed, lambda: parser.is_complete(("b",))):
+        with pytest.raises(JSONParseError) as again:
+            call()
+        assert again.value is failed.value
