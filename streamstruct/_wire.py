@@ -133,8 +133,10 @@ class APIErrorInfo:
 
     @property
     def status_code(self) -> int | None:
-        """The HTTP-like status the error names, if it names one (OpenRouter, vLLM, llama.cpp do)."""
-        for candidate in (self.code, _get(self.body, "status")):
+        """The HTTP-like status the error names, if it names one: its ``code`` (OpenRouter, vLLM,
+        llama.cpp), ``status`` (Azure) or ``status_code`` (Groq's in-stream errors)."""
+        body = self.body
+        for candidate in (self.code, _get(body, "status"), _get(body, "status_code")):
             status = _as_status(candidate)
             if status is not None:
                 return status
