@@ -190,14 +190,7 @@ class ResponseReader(Generic[_Out]):
         """Decode a piece of a streamed body; return what it produced."""
         self._bytes += len(data)
         if self._max_bytes is not None and self._bytes > self._max_bytes:
-            raise self._attach(
-                ResponseTooLargeError(
-                    f"the response passed max_response_bytes={self._max_bytes} "
-                    f"({self._bytes} bytes received); raise the limit with "
-                    "AsyncClient(max_response_bytes=...) if the answer really is that large",
-                    limit=self._max_bytes,
-                )
-            )
+            raise self._too_large()
         try:
             events = self._sse.feed_fields(data)
         except StreamStructError as error:
@@ -232,6 +225,28 @@ class ResponseReader(Generic[_Out]):
             elif update is not None:
                 fed = self._apply(update) or fed
         return self._collect() if fed else []
+
+    @property
+    def max_response_bytes(self) -> int | None:
+        return self._max_bytes
+
+    def count(self, size: int) -> None:
+        """Count ``size`` bytes of a body read whole (not fed to :meth:`feed`) against
+        ``max_response_bytes``; raise :class:`~streamstruct.ResponseTooLargeError` past it."""
+        self._bytes += size
+        if self._max_bytes is not None and self._bytes > self._max_bytes:
+            raise self._too_large()
+
+    def _too_large(self) -> StreamStructError:
+        assert self._max_bytes is not None
+        return self._attach(
+            ResponseTooLargeError(
+                f"the response passed max_response_bytes={self._max_bytes} "
+                f"({self._bytes} bytes received); raise the limit with "
+                "AsyncClient(max_response_bytes=...) if the answer really is that large",
+                limit=self._max_bytes,
+            )
+        )
 
     def feed_completion(self, body: object) -> list[_Out]:
         """Take a whole, non-streamed ``chat.completion`` body; return what it produced."""

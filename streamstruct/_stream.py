@@ -44,6 +44,7 @@ import anyio
 import httpx
 from typing_extensions import TypeAliasType
 
+from ._body import DecodedBody, decoded_body, media_type, read_at_most
 from ._errors import APIError, APITimeoutError, StreamInterruptedError, StreamStructError
 from ._partial import (
     FieldCompleted,
@@ -67,6 +68,9 @@ _SLOW_CONSUMER = 0.02
 _BUFFERED_READ = 0.001
 _MAX_CATCH_UP = 0.05
 _DRAIN_SECONDS = 0.1
+# How much of an HTML page (a proxy's, a login page) is read for the error message.
+_HTML_HEAD = 200
+_NO_LIMIT = sys.maxsize
 # Reading on a closed response's body iterator until it fails (see _finish_raw): what it may still
 # hand out was buffered before the close, so these bounds are never reached in practice.
 _FINISH_RAW_STEPS = 1024
@@ -190,32 +194,44 @@ class _BaseStream(Generic[_Out, _M]):
     async def _start(self, response: httpx.Response) -> None:
         self._response = response
         self._schedule = _loop_scheduler()
-        self._reader = self._make_reader(response)
-        self._reader.field_events = self._field_events
+        reader = self._reader = self._make_reader(response)
+        reader.field_events = self._field_events
+        # The body stream itself rather than ``response.aiter_raw()``: one async generator less
+        # between us and the socket, and the one we iterate is the one we close, so an early
+        # close leaves no generator for the event loop to collect half-way (trio warns).
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        self._raw = stream.__aiter__()
+        try:
+            self._raw = decoded_body(self._raw, response)
+            await self._read_if_not_events(response, self._raw, reader)
+        except BaseException:
+            await self._close_response()
+            raise
+
+    async def _read_if_not_events(
+        self, response: httpx.Response, body: AsyncIterator[bytes], reader: ResponseReader[_Out]
+    ) -> None:
+        """A body that is not an event stream is read here, at most as far as needed, and closed."""
         content_type = response.headers.get("content-type", "")
-        if content_type.startswith("text/html"):
-            # A proxy's or a login page: not an event stream, whatever its status.
-            try:
-                head = (await response.aread())[:200]
-            finally:
-                await self._close_response()
+        kind = media_type(content_type)
+        if kind == "text/html":
+            # A proxy's or a login page: not an event stream, whatever its status. Its first
+            # bytes are what the message shows; the rest (maybe megabytes) is never read.
+            head = (await read_at_most(body, _HTML_HEAD))[0][:_HTML_HEAD]
+            await self._close_response()
             raise APIError(
-                f"the server answered with {content_type!r}, not an event stream: {head!r}",
+                f"the server answered with {content_type!r}, not an event stream: {head!r}"
             )
-        if "text/event-stream" not in content_type and "application/json" in content_type:
-            # The server ignored "stream": true and answered with a whole completion.
-            try:
-                body = await response.aread()
-            finally:
-                await self._close_response()
-            self._pending = self._reader.feed_completion(_json_body(body, self._reader))
-        else:
-            # The body stream itself rather than ``response.aiter_raw()``: one async generator
-            # less between us and the socket, and the one we iterate is the one we close, so an
-            # early close leaves no generator for the event loop to collect half-way (trio warns).
-            stream = response.stream
-            assert isinstance(stream, httpx.AsyncByteStream)
-            self._raw = stream.__aiter__()
+        if kind == "application/json":
+            # The server ignored "stream": true and answered with a whole completion: read up to
+            # max_response_bytes, as a stream would be.
+            limit = reader.max_response_bytes
+            whole, ended = await read_at_most(body, _NO_LIMIT if limit is None else limit)
+            await self._close_response()
+            reader.count(len(whole))  # past the limit: ResponseTooLargeError
+            assert ended
+            self._pending = reader.feed_completion(_json_body(whole, reader))
 
     async def aclose(self) -> None:
         """Close the stream and its HTTP response (idempotent). A stream closed early stays closed."""
@@ -308,6 +324,8 @@ class _BaseStream(Generic[_Out, _M]):
                 break
             except httpx.TransportError as error:
                 raise self._read_error(error) from error
+            except httpx.DecodingError as error:  # a compressed body that does not decode
+                raise _undecodable(error, raw, reader) from error
             out = reader.feed(data)
             if out:
                 # A fast consumer gets each step as it comes. After a slow one, reads that return
@@ -524,6 +542,8 @@ async def close_response(raw: AsyncIterator[bytes] | None, response: httpx.Respo
     with anyio.CancelScope(shield=True):
         if response is not None and not response.is_closed:
             await response.aclose()
+        if isinstance(raw, DecodedBody):
+            raw = raw.raw  # the body as received, which the decoder reads
         if raw is not None:
             await _finish_raw(raw)
 
@@ -551,6 +571,17 @@ async def _finish_raw(raw: AsyncIterator[bytes]) -> None:
 
 def _interrupted(message: str, reader: ResponseReader[Any]) -> StreamInterruptedError:
     return StreamInterruptedError(message, partial=reader.partial, text=reader.text)
+
+
+def _undecodable(
+    error: httpx.DecodingError, body: AsyncIterator[bytes], reader: ResponseReader[Any]
+) -> APIError:
+    coding = body.coding if isinstance(body, DecodedBody) else "its Content-Encoding"
+    return APIError(
+        f"the response body is not valid {coding} ({error})",
+        partial=reader.partial,
+        text=reader.text,
+    )
 
 
 def _json_body(body: bytes, reader: ResponseReader[Any]) -> object:

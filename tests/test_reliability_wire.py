@@ -9,10 +9,14 @@ in-stream error, and the served simulator stopping when the client leaves.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import httpx
+import httpx._decoders
 import pytest
 from pydantic import BaseModel, field_validator
 from reliability_support import (
@@ -139,3 +143,171 @@ async def test_a_groq_in_stream_error_maps_to_the_status_its_body_names() -> Non
     assert error.body["code"] == "tool_use_failed"
     assert error.partial.name == "Al"
     assert error.text == '{"name": "Al'
+
+
+# -- compressed event streams -----------------------------------------------------------------------
+
+
+def compressor(coding: str) -> Any:
+    """A zlib compressor writing ``coding``'s format: gzip, or deflate (the zlib format)."""
+    return zlib.compressobj(wbits=31 if coding == "gzip" else 15)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+async def test_a_compressed_event_stream_is_decoded_as_it_streams(coding: str) -> None:
+    """The first snapshot comes before the server writes the rest: the server waits for it."""
+    squeeze = compressor(coding)
+    first, *rest = events('{"name": "Alice"', ', "age": 28}')
+    shown = anyio.Event()
+
+    async def handle(writer: Writer, headers: dict[str, str]) -> None:
+        assert "gzip" in headers["accept-encoding"]
+        await writer.send(
+            head(
+                content_type="text/event-stream",
+                content_encoding=coding,
+                transfer_encoding="chunked",
+            )
+        )
+        await writer.chunk(squeeze.compress(first) + squeeze.flush(zlib.Z_SYNC_FLUSH))
+        await shown.wait()
+        await writer.chunk(squeeze.compress(b"".join(rest)) + squeeze.flush())
+        await writer.end_chunked()
+
+    snapshots = []
+    async with raw_server(handle) as (url, _), client(url) as api:
+        stream = api.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES
+        )
+        with anyio.fail_after(5):
+            async with stream:
+                async for snapshot in stream:
+                    snapshots.append(snapshot)
+                    shown.set()
+                user = await stream.get_final()
+    assert snapshots[0].name == "Alice"
+    assert snapshots[0].age is None
+    assert user == User(name="Alice", age=28)
+    assert stream.text == '{"name": "Alice", "age": 28}'
+
+
+@pytest.mark.parametrize(
+    ("coding", "says"),
+    [
+        ("br", "needs the brotli (or brotlicffi) package, which is not installed"),
+        ("zstd", "needs the zstandard package, which is not installed"),
+        ("x-garbage", "it cannot be decoded here"),
+        ("gzip, x-garbage", "'x-garbage'"),
+    ],
+)
+async def test_a_coding_that_was_not_advertised_is_a_typed_error(coding: str, says: str) -> None:
+    if coding in ("br", "zstd") and coding in httpx._decoders.SUPPORTED_DECODERS:
+        pytest.fail(f"the test environment decodes {coding}: this test expects it not to")
+    body = sse_response(events('{"name": "Al', 'ice", "age": 28}'), content_encoding=coding)
+    async with raw_server(writes(*body)) as (url, _):
+        error = await final(url)
+    assert type(error) is streamstruct.APIError
+    assert says in str(error)
+    assert "Accept-Encoding: gzip, deflate" in str(error)
+    assert error.partial is None
+
+
+async def test_a_gzip_body_that_is_not_gzip_is_a_typed_error() -> None:
+    squeeze = compressor("gzip")
+    good = squeeze.compress(b"".join(events('{"name": "Al'))[:-20]) + squeeze.flush(
+        zlib.Z_SYNC_FLUSH
+    )
+    body = sse_response([good, b"\x00garbage, not deflate data" * 4], content_encoding="gzip")
+    async with raw_server(writes(*body)) as (url, _):
+        error = await final(url)
+    assert type(error) is streamstruct.APIError
+    assert "not valid gzip" in str(error)
+    assert error.partial.name == "Al"
+    assert error.text == '{"name": "Al'
+
+
+# -- Content-Type, as HTTP says ----------------------------------------------------------------------
+
+
+COMPLETION = {
+    "id": "chatcmpl-w",
+    "object": "chat.completion",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": '{"name": "Alice", "age": 28}'},
+            "finish_reason": "stop",
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["TEXT/EVENT-STREAM", "Text/Event-Stream; charset=UTF-8", "text/event-stream ; charset=utf-8"],
+)
+async def test_an_event_stream_content_type_in_any_case_with_parameters(content_type: str) -> None:
+    body = sse_response(events('{"name": "Al', 'ice", "age": 28}'), content_type=content_type)
+    async with raw_server(writes(*body)) as (url, _):
+        assert await final(url) == User(name="Alice", age=28)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json;q=1"]
+)
+async def test_a_whole_json_completion_in_any_case_with_parameters(content_type: str) -> None:
+    data = json.dumps(COMPLETION).encode()
+    response = head(content_type=content_type, content_length=str(len(data))) + data
+    async with raw_server(writes(response)) as (url, _):
+        assert await final(url) == User(name="Alice", age=28)
+
+
+@pytest.mark.parametrize("content_type", ["TEXT/HTML", "Text/Html; Charset=ISO-8859-1"])
+async def test_an_html_page_in_any_case_is_named_as_such(content_type: str) -> None:
+    page = b"<html><body>Sign in to the proxy</body></html>"
+    response = head(content_type=content_type, content_length=str(len(page))) + page
+    async with raw_server(writes(response)) as (url, _):
+        error = await final(url)
+    assert type(error) is streamstruct.APIError
+    assert "not an event stream" in str(error)
+    assert "Sign in to the proxy" in str(error)
+
+
+# -- bodies that are not event streams are read only as far as needed -------------------------------
+
+HUGE = 48 * 1024 * 1024  # what the server offers
+READ_AT_MOST = 16 * 1024 * 1024  # far more than was needed, far less than offered
+
+
+def offering(content_type: str, first: bytes, filler: bytes) -> Callable[..., Awaitable[None]]:
+    """A 200 of ``HUGE`` bytes: ``first``, then ``filler`` until the client stops reading."""
+
+    async def handle(writer: Writer, headers: dict[str, str]) -> None:
+        await writer.send(head(content_type=content_type, content_length=str(HUGE)) + first)
+        sent = len(first)
+        piece = filler * (65536 // len(filler))
+        while sent < HUGE:
+            await writer.send(piece[: HUGE - sent])
+            sent += len(piece)
+
+    return handle
+
+
+async def test_a_huge_html_page_is_not_read_whole() -> None:
+    handle = offering("text/html", b"<html><title>Gateway</title>", b"<p>padding</p>")
+    async with raw_server(handle) as (url, log):
+        error = await final(url)
+        await log.last.wait_gone(within=5)
+    assert type(error) is streamstruct.APIError
+    assert "Gateway" in str(error)
+    assert log.last.sent < READ_AT_MOST
+
+
+async def test_a_whole_json_body_past_max_response_bytes_is_not_read_whole() -> None:
+    handle = offering("application/json", b'{"id": "x", "padding": "', b"x")
+    async with raw_server(handle) as (url, log):
+        error = await final(url, max_response_bytes=1024 * 1024)
+        await log.last.wait_gone(within=5)
+    assert type(error) is streamstruct.ResponseTooLargeError
+    assert error.limit == 1024 * 1024
+    assert log.last.sent < READ_AT_MOST
