@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import os
 import random
 import re
@@ -101,8 +102,7 @@ class AsyncClient:
         deadline: float | None = None,
         limits: httpx.Limits | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+        _check_retries(max_retries, backoff)
         _check_deadline(deadline)
         if max_response_bytes is not None:
             _check_count("max_response_bytes", max_response_bytes)
@@ -541,24 +541,37 @@ def _code(body: object) -> object:
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
-    """The delay a response asks for: ``retry-after-ms``, ``retry-after`` seconds or HTTP-date."""
+    """The delay a response asks for: ``retry-after-ms``, ``retry-after`` seconds or HTTP-date.
+
+    ``None`` (the normal backoff) for a value that is none of these, or not a finite number of
+    seconds >= 0 (``nan``, ``inf``, ``-1``, ``soon``): a bad header must not lose the error.
+    """
     value = headers.get("retry-after-ms")
     if value is not None:
-        try:
-            return max(float(value) / 1000, 0.0)
-        except ValueError:
-            pass
+        milliseconds = _seconds(value)
+        if milliseconds is not None:
+            return milliseconds / 1000
     value = headers.get("retry-after")
     if value is None:
         return None
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    when = email.utils.parsedate_to_datetime(value) if value else None
-    if when is None:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when is None:  # Python before 3.10 said None for what later versions raise on
+        return None  # pragma: no cover
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 @final
@@ -811,6 +824,18 @@ def _check_count(name: str, value: object) -> None:
         raise TypeError(f"{name} must be an int, not {type(value).__name__} {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be at least 1, not {value}")
+
+
+def _check_retries(max_retries: object, backoff: object) -> None:
+    """The retry options, said when the client is made (a nan backoff failed first on a retry)."""
+    if not isinstance(max_retries, int) or isinstance(max_retries, bool):
+        raise TypeError(f"max_retries must be an int, not {type(max_retries).__name__}")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+    if not isinstance(backoff, int | float) or isinstance(backoff, bool):
+        raise TypeError(f"backoff must be a number of seconds, not {type(backoff).__name__}")
+    if not (math.isfinite(backoff) and backoff >= 0):
+        raise ValueError(f"backoff must be a finite number of seconds >= 0, not {backoff}")
 
 
 def _check_deadline(deadline: float | None) -> None:

@@ -10,6 +10,7 @@ in-stream error, and the served simulator stopping when the client leaves.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,6 +33,7 @@ from reliability_support import (
 )
 
 import streamstruct
+from streamstruct import _client
 
 pytestmark = pytest.mark.anyio
 
@@ -311,3 +313,70 @@ async def test_a_whole_json_body_past_max_response_bytes_is_not_read_whole() -> 
     assert type(error) is streamstruct.ResponseTooLargeError
     assert error.limit == 1024 * 1024
     assert log.last.sent < READ_AT_MOST
+
+
+# -- retry headers that do not parse, retry options that make no sense ------------------------------
+
+BAD_DELAYS = [
+    {"retry-after": "garbage"},
+    {"retry-after": "nan"},
+    {"retry-after": "inf"},
+    {"retry-after": "-1"},
+    {"retry-after": ""},
+    {"retry-after-ms": "nan"},
+    {"retry-after-ms": "inf"},
+    {"retry-after-ms": "-5", "retry-after": "soon"},
+]
+
+
+@pytest.mark.parametrize("headers", BAD_DELAYS)
+async def test_an_unparseable_retry_after_falls_back_to_the_backoff(
+    headers: dict[str, str],
+) -> None:
+    limited = json.dumps({"error": {"message": "Slow down.", "code": "rate_limit_exceeded"}})
+    refusal = head(
+        "429 Too Many Requests",
+        content_type="application/json",
+        content_length=str(len(limited)),
+        connection="close",  # the server takes one request per connection
+        **{name.replace("-", "_"): value for name, value in headers.items()},
+    )
+    answers = [
+        refusal + limited.encode(),
+        b"".join(sse_response(events('{"name": "A", "age": 1}'))),
+    ]
+
+    async def handle(writer: Writer, request: dict[str, str]) -> None:
+        await writer.send(answers.pop(0))
+
+    async with raw_server(handle) as (url, log):
+        with anyio.fail_after(10):  # inf was waited for as 60 s
+            user = await final(url, max_retries=1, backoff=0.0)
+    assert user == User(name="A", age=1)  # not a bare ValueError, and the 429 was retried
+    assert len(log.connections) == 2
+
+
+@pytest.mark.parametrize("headers", BAD_DELAYS)
+def test_an_unparseable_retry_after_asks_for_no_delay(headers: dict[str, str]) -> None:
+    assert _client._retry_after(httpx.Headers(headers)) is None
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "says"),
+    [
+        ({"backoff": -1}, ValueError, "backoff must be a finite number of seconds >= 0, not -1"),
+        ({"backoff": float("nan")}, ValueError, "backoff must be a finite number"),
+        ({"backoff": float("inf")}, ValueError, "backoff must be a finite number"),
+        ({"backoff": "1"}, TypeError, "backoff must be a number of seconds, not str"),
+        ({"backoff": True}, TypeError, "backoff must be a number of seconds, not bool"),
+        ({"max_retries": -1}, ValueError, "max_retries must be >= 0, not -1"),
+        ({"max_retries": 1.5}, TypeError, "max_retries must be an int, not float"),
+        ({"max_retries": "2"}, TypeError, "max_retries must be an int, not str"),
+    ],
+)
+@pytest.mark.parametrize("make", [streamstruct.AsyncClient, streamstruct.Client])
+def test_invalid_retry_options_are_refused_when_the_client_is_made(
+    make: Any, options: dict[str, Any], error: type[Exception], says: str
+) -> None:
+    with pytest.raises(error, match=re.escape(says)):
+        make(api_key=KEY, **options)
