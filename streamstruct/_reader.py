@@ -25,6 +25,7 @@ from ._errors import (
     RefusalError,
     ResponseError,
     ResponseTooLargeError,
+    ResponseValidationError,
     StreamInterruptedError,
     StreamStructError,
 )
@@ -73,12 +74,14 @@ class ResponseReader(Generic[_Out]):
         "_bytes",
         "_calls",
         "_chunks",
+        "_collected_at",
         "_content_parser",
         "_depth",
         "_fence",
         "_first_key",
         "_items",
         "_kind",
+        "_marks",
         "_max_bytes",
         "_max_depth",
         "_plan",
@@ -86,6 +89,7 @@ class ResponseReader(Generic[_Out]):
         "_sse",
         "_text_parts",
         "_uncollected",
+        "_validation_context",
         "done_marker",
         "finish_reason",
         "request_id",
@@ -120,6 +124,11 @@ class ResponseReader(Generic[_Out]):
         self.done_marker = False  # data: [DONE] came: nothing more to read
         self.trailing: list[_Out] = []  # outputs that only the end produced (the final snapshot)
         self._uncollected = False  # text fed to a parser and not yet collected
+        # Where each piece of text fed since the last collect ends, and where that collect was:
+        # what a validation error needs to give the snapshot one read per piece would have given.
+        self._marks: list[int] = []
+        self._collected_at = 0
+        self._validation_context = validation_context
         drop = plan.strict
         self._assembler: PartialAssembler[Any] | None = None
         self._items: ItemsAssembler[Any] | None = None
@@ -141,13 +150,15 @@ class ResponseReader(Generic[_Out]):
         self._max_depth = max_depth
         # Content modes have one parser; JSON and MD_JSON answers may have prose after the JSON.
         self._content_parser = (
-            None
-            if plan.source == "tool_calls"
-            else JSONParser(
-                max_depth=max_depth,
-                completion_depth=self._depth,
-                allow_trailing_text=plan.mode.value in ("json", "md_json"),
-            )
+            None if plan.source == "tool_calls" else self._new_parser(content=True)
+        )
+
+    def _new_parser(self, *, content: bool) -> JSONParser:
+        """A parser for the content (the one answer) or for one tool call's arguments."""
+        return JSONParser(
+            max_depth=self._max_depth,
+            completion_depth=self._depth,
+            allow_trailing_text=content and self._plan.mode.value in ("json", "md_json"),
         )
 
     # -- what the caller may ask ------------------------------------------------------------------
@@ -224,7 +235,12 @@ class ResponseReader(Generic[_Out]):
                     fed = self._apply_arguments(key, None, fragment) or fed
             elif update is not None:
                 fed = self._apply(update) or fed
-        return self._collect() if fed else []
+        if not fed:
+            return []
+        try:
+            return self._collect()
+        except ResponseValidationError as error:
+            raise self._as_if_one_read_per_piece(error) from None
 
     @property
     def max_response_bytes(self) -> int | None:
@@ -292,7 +308,7 @@ class ResponseReader(Generic[_Out]):
             return False
         call = self._calls.get(key)
         if call is None:
-            call = _ToolCall(JSONParser(max_depth=self._max_depth, completion_depth=self._depth))
+            call = _ToolCall(self._new_parser(content=False))
             self._calls[key] = call
             if self._first_key is None:
                 self._first_key = key
@@ -310,6 +326,7 @@ class ResponseReader(Generic[_Out]):
         if not (parser.done and parser.end is not None):
             # Text after the JSON (prose, allowed in the JSON modes) stays out of ``text``.
             parts.append(text)
+        self._marks.append(len(parts))
         self._uncollected = True
         try:
             parser.feed(text)
@@ -319,6 +336,13 @@ class ResponseReader(Generic[_Out]):
     def _collect(self) -> list[_Out]:
         """The outputs of the text fed since the last call."""
         self._uncollected = False
+        out = self._advance_models()
+        # Only once the model side took it all: see _as_if_one_read_per_piece.
+        self._marks.clear()
+        self._collected_at = len(self._text_parts)
+        return out
+
+    def _advance_models(self) -> list[_Out]:
         if self._assembler is not None:
             parser = self._main_parser()
             if parser is None:
@@ -341,6 +365,39 @@ class ResponseReader(Generic[_Out]):
         if self._plan.strict and tool in self._plan.tools:
             value = self._plan.drop_injected_nulls(value, tool=tool)
         return self._items.add(value, raw=raw)
+
+    def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
+        """``error``, carrying the snapshot it would carry had each piece of this read come in a
+        read of its own: the last one before the failing value, not the one before this read.
+
+        The parser is past that point, so the text is parsed again by a parser and an assembler
+        of its own: all that came before this read in one piece, then this read's pieces one by
+        one until the error comes back. Only on this error path, and only for a read of several
+        pieces (with one piece, the snapshot before the read is the right one).
+        """
+        marks = self._marks[:]
+        if self._assembler is None or len(marks) < 2 or self._main_parser() is None:
+            return self._detached(error)
+        text = self._text_parts.text()
+        parser = self._new_parser(content=self._content_parser is not None)
+        assembler = PartialAssembler(
+            self._assembler.model,
+            text=lambda: text,
+            context=self._validation_context,
+            drop_injected_nulls=self._plan.strict,
+            field_events=False,
+        )
+        start = self._collected_at
+        try:
+            parser.feed(text[:start])
+            assembler.advance(parser)
+            for end in marks:
+                parser.feed(text[start:end])
+                start = end
+                assembler.advance(parser)
+        except StreamStructError:
+            error.partial = assembler.snapshot
+        return self._detached(error)
 
     def _main_parser(self) -> JSONParser | None:
         if self._content_parser is not None:

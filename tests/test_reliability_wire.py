@@ -380,3 +380,36 @@ def test_invalid_retry_options_are_refused_when_the_client_is_made(
 ) -> None:
     with pytest.raises(error, match=re.escape(says)):
         make(api_key=KEY, **options)
+
+
+# -- a validation error in the same read as the fields before it ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        # every event in one read, then the same events one per read
+        [['{"name": "Al', 'ice", ', '"age": 5}']],
+        [['{"name": "Al'], ['ice", '], ['"age": 5}']],
+        # the failing value in the same read as the end of the field before it
+        [['{"name": "Al'], ['ice", ', '"age": 5}']],
+        [['{"name": "Al'], ['ice", ', '"age": 5', "}"]],
+    ],
+)
+async def test_a_validation_error_carries_the_last_valid_snapshot_however_reads_fall(
+    reads: list[list[str]],
+) -> None:
+    parts: list[bytes | float] = [
+        head(content_type="text/event-stream", transfer_encoding="chunked")
+    ]
+    for read in reads:
+        parts += [chunked(b"".join(frame(content_chunk(piece)) for piece in read)), 0.05]
+    parts += [chunked(b"".join(events(finish="stop"))), b"0\r\n\r\n"]
+    async with raw_server(writes(*parts)) as (url, _):
+        error = await final(url, model=Checked)
+    assert type(error) is streamstruct.ResponseValidationError
+    assert error.path == ("age",)
+    assert error.partial is not None
+    assert error.partial.name == "Alice"
+    assert error.partial.age is None
+    assert error.text == '{"name": "Alice", "age": 5}'
