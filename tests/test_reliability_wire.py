@@ -10,12 +10,15 @@ in-stream error, and the served simulator stopping when the client leaves.
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx
 import httpx._decoders
 import pytest
@@ -34,6 +37,7 @@ from reliability_support import (
 
 import streamstruct
 from streamstruct import _client
+from streamstruct.testing import Reply, Simulator, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -413,3 +417,46 @@ async def test_a_validation_error_carries_the_last_valid_snapshot_however_reads_
     assert error.partial.name == "Alice"
     assert error.partial.age is None
     assert error.text == '{"name": "Alice", "age": 5}'
+
+
+# -- the served simulator stops when the client leaves ----------------------------------------------
+
+
+class Watched:
+    """An ASGI app around the simulator that notes (in its server's thread) when each call ended."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+        self.ended = threading.Event()
+        self.failure: BaseException | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.simulator(scope, receive, send)
+        except BaseException as error:
+            self.failure = error
+            raise
+        finally:
+            if scope["type"] == "http":
+                self.ended.set()
+
+
+async def test_the_served_simulator_stops_at_once_when_the_client_leaves(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Forty 0.5 s pauses between the deltas: 20 s of answer, of which the client reads one delta.
+    app = Watched(Simulator(responses=Reply({"name": "Alice", "age": 28}), chunk_size=1, delay=0.5))
+    with caplog.at_level(logging.DEBUG):
+        async with serve(app) as url:
+            async with client(url) as api:
+                stream = api.chat.completions.create_partial(
+                    model="m", response_model=User, messages=MESSAGES
+                )
+                async with stream:
+                    async for _ in stream:
+                        break  # and the stream is closed: the client leaves
+            # The simulator's call returns while it is still pausing, not 20 s later.
+            assert await anyio.to_thread.run_sync(app.ended.wait, 5.0)
+    assert app.failure is None
+    logged = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert not logged, [r.getMessage() for r in logged]

@@ -520,17 +520,19 @@ async def _execute(plan: _Plan, receive: Receive, send: Send) -> None:
                 raise SimulatedDisconnect()
             await send({"type": "http.response.body", "body": step, "more_body": True})
             sent += len(step)
-        elif isinstance(step, _Pause):
-            await anyio.sleep(step.seconds)
         elif await _stall(receive, step.seconds):
-            return  # the client has gone: nobody to send the rest to
+            # A pause between deltas or a stall: either way the client has gone, and there is
+            # nobody to send the rest to (a served simulator would go on pausing, unheard, and
+            # hold up the server's shutdown until it is cancelled).
+            return
     if plan.drop_after is not None:
         raise SimulatedDisconnect()
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _stall(receive: Receive, seconds: float) -> bool:
-    """Send nothing for ``seconds``; return True early if the client disconnects.
+    """Send nothing for ``seconds`` (a pause or a stall); return True early if the client
+    disconnects.
 
     Listening with ``receive()`` (rather than a bare sleep) lets a served simulator notice a
     client that gave up, so the server can shut down without waiting out the stall. Nothing is
