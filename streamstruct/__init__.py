@@ -28,6 +28,7 @@ from ._errors import (
     SSELimitError,
     StreamInterruptedError,
     StreamStructError,
+    TruncatedJSONError,
     UnprocessableEntityError,
 )
 from ._iterable import ItemsAssembler
@@ -95,6 +96,7 @@ __all__ = [
     "StreamInterruptedError",
     "StreamStructError",
     "TextAppended",
+    "TruncatedJSONError",
     "UnprocessableEntityError",
     "Usage",
     "progress",

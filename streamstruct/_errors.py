@@ -22,6 +22,7 @@ The tree::
     │   └── StreamInterruptedError       the connection was lost after the stream began
     ├── ResponseError                    the model's answer cannot become the response model
     │   ├── IncompleteOutputError        finish_reason "length"/"content_filter" before the JSON closed
+    │   │   └── TruncatedJSONError       ... after the JSON had already gone wrong (also a JSONParseError)
     │   ├── RefusalError                 the model refused; carries its text
     │   └── ResponseValidationError      a field, an item or the whole object failed validation
     └── ResponseTooLargeError            the response passed ``max_response_bytes``
@@ -58,6 +59,7 @@ __all__ = [
     "SSELimitError",
     "StreamInterruptedError",
     "StreamStructError",
+    "TruncatedJSONError",
     "UnprocessableEntityError",
 ]
 
@@ -230,6 +232,31 @@ class IncompleteOutputError(ResponseError):
     ) -> None:
         super().__init__(message, partial=partial, text=text)
         self.finish_reason = finish_reason
+
+
+class TruncatedJSONError(IncompleteOutputError, JSONParseError):
+    """The model was stopped (``finish_reason`` ``"length"`` or ``"content_filter"``) after its JSON
+    had already become invalid: both an :class:`IncompleteOutputError` (``finish_reason``) and a
+    :class:`JSONParseError` (``offset``, ``line``, ``column``, ``expected``, ``reason``: where the
+    JSON went wrong). The parse error is also its ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        finish_reason: str,
+        parse_error: JSONParseError,
+        partial: Any = None,
+        text: str = "",
+    ) -> None:
+        StreamStructError.__init__(self, message, partial=partial, text=text)
+        self.finish_reason = finish_reason
+        self.reason = parse_error.reason
+        self.offset = parse_error.offset
+        self.line = parse_error.line
+        self.column = parse_error.column
+        self.expected = parse_error.expected
 
 
 class RefusalError(ResponseError):

@@ -28,6 +28,7 @@ from ._errors import (
     ResponseValidationError,
     StreamInterruptedError,
     StreamStructError,
+    TruncatedJSONError,
 )
 from ._iterable import ItemsAssembler
 from ._json import JSONParser
@@ -90,10 +91,11 @@ class ResponseReader(Generic[_Out]):
         "_text_parts",
         "_uncollected",
         "_validation_context",
+        "broken",
         "done_marker",
+        "final_outputs",
         "finish_reason",
         "request_id",
-        "trailing",
         "usage",
     )
 
@@ -122,7 +124,10 @@ class ResponseReader(Generic[_Out]):
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.done_marker = False  # data: [DONE] came: nothing more to read
-        self.trailing: list[_Out] = []  # outputs that only the end produced (the final snapshot)
+        self.final_outputs: list[_Out] = []  # what only the end produced (the final snapshot)
+        # The parse error of JSON that went wrong: raised once the finish reason says whether the
+        # output was also cut (see _broken_error), or the body ends.
+        self.broken: JSONParseError | None = None
         self._uncollected = False  # text fed to a parser and not yet collected
         # Where each piece of text fed since the last collect ends, and where that collect was:
         # what a validation error needs to give the snapshot one read per piece would have given.
@@ -158,7 +163,8 @@ class ResponseReader(Generic[_Out]):
         return JSONParser(
             max_depth=self._max_depth,
             completion_depth=self._depth,
-            allow_trailing_text=content and self._plan.mode.value in ("json", "md_json"),
+            # Content: the first complete value is the answer, whatever follows (see trailing).
+            allow_trailing_text=content,
         )
 
     # -- what the caller may ask ------------------------------------------------------------------
@@ -172,6 +178,17 @@ class ResponseReader(Generic[_Out]):
         if self._calls and self._kind == "iterable":
             return "\n".join(call.parts.text() for call in self._calls.values())
         return self._text_parts.text()
+
+    @property
+    def trailing(self) -> str:
+        """In a content mode, the text after the answer's JSON value (a second value, prose), or
+        ``""`` when only whitespace followed it. It is in :attr:`text` too."""
+        parser = self._content_parser
+        end = parser.end if parser is not None else None
+        if end is None:
+            return ""
+        rest = self._text_parts.text()[end:]
+        return rest if rest.strip() else ""
 
     @property
     def field_events(self) -> bool:
@@ -235,6 +252,11 @@ class ResponseReader(Generic[_Out]):
                     fed = self._apply_arguments(key, None, fragment) or fed
             elif update is not None:
                 fed = self._apply(update) or fed
+        if self.broken is not None:
+            self._uncollected = False  # the parser is spent: nothing more to collect
+            if self.done_marker or self.finish_reason is not None:
+                raise self.broken_error()
+            return []
         if not fed:
             return []
         try:
@@ -272,6 +294,8 @@ class ResponseReader(Generic[_Out]):
             raise self._detached(error) from None
         fed = self._apply(update)
         self.done_marker = True
+        if self.broken is not None:
+            raise self.broken_error()
         return self._collect() if fed else []
 
     def _apply(self, update: ChunkUpdate) -> bool:
@@ -293,7 +317,7 @@ class ResponseReader(Generic[_Out]):
 
     def _apply_content(self, text: str) -> bool:
         """Take a piece of ``content``; return whether JSON text was fed (in a content mode)."""
-        if self._content_parser is None or not text:
+        if self._content_parser is None or not text or self.broken is not None:
             return False
         if self._fence is not None:
             text = self._fence.feed(text)
@@ -314,7 +338,7 @@ class ResponseReader(Generic[_Out]):
                 self._first_key = key
         if call.name is None and name:
             call.name = name
-        if not arguments:
+        if not arguments or self.broken is not None:
             return False
         if self._kind == "partial" and key != self._first_key:
             return False  # one object is asked for; a second call is not part of it
@@ -323,15 +347,33 @@ class ResponseReader(Generic[_Out]):
         return True
 
     def _feed_parser(self, parser: JSONParser, text: str, parts: TextLog) -> None:
-        if not (parser.done and parser.end is not None):
-            # Text after the JSON (prose, allowed in the JSON modes) stays out of ``text``.
-            parts.append(text)
+        parts.append(text)  # what follows the answer's value too (``trailing``)
         self._marks.append(len(parts))
         self._uncollected = True
         try:
             parser.feed(text)
         except JSONParseError as error:
-            raise self._detached(error) from None
+            # Not raised yet: the rest of the read may say the output was cut (see feed()).
+            self.broken = error
+
+    def broken_error(self) -> StreamStructError:
+        """The error for JSON that went wrong: the parse error, or, when the model was then
+        stopped for length or filtering, one error that says both."""
+        error = self.broken
+        assert error is not None
+        reason = self.finish_reason
+        if reason not in _INCOMPLETE_REASONS:
+            return self._detached(error)
+        both = TruncatedJSONError(
+            f'the model stopped (finish_reason "{reason}") after its JSON had gone wrong: '
+            f"{error.message}"
+            + ("; raise max_tokens or ask for less" if reason == "length" else ""),
+            finish_reason=reason or "",
+            parse_error=error,
+        )
+        both.__cause__ = error  # "from error", which compiled code ignores
+        both.__suppress_context__ = True
+        return self._attach(both)
 
     def _collect(self) -> list[_Out]:
         """The outputs of the text fed since the last call."""
@@ -416,6 +458,8 @@ class ResponseReader(Generic[_Out]):
         (all carrying the partial result and the text) when the answer is not complete.
         """
         self._sse.close()
+        if self.broken is not None:
+            raise self.broken_error()
         if not self.done_marker and self.finish_reason is None:
             raise self._attach(
                 StreamInterruptedError(
@@ -464,7 +508,7 @@ class ResponseReader(Generic[_Out]):
             final = self._assembler.finish(value)
             last = self._assembler.final_snapshot(final)
             if last is not None:
-                self.trailing.append(last)  # type: ignore[arg-type]
+                self.final_outputs.append(last)  # type: ignore[arg-type]
             return final
         assert self._items is not None
         return self._items.finish(value)

@@ -38,7 +38,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar, Union, final
+from typing import Any, Final, Generic, NoReturn, TypeVar, Union, final
 
 import anyio
 import httpx
@@ -68,6 +68,8 @@ _SLOW_CONSUMER = 0.02
 _BUFFERED_READ = 0.001
 _MAX_CATCH_UP = 0.05
 _DRAIN_SECONDS = 0.1
+# After JSON that went wrong: how long to wait for the finish reason (and at most _DRAIN_BYTES).
+_LOOK_AHEAD_SECONDS = 1.0
 # How much of an HTML page (a proxy's, a login page) is read for the error message.
 _HTML_HEAD = 200
 _NO_LIMIT = sys.maxsize
@@ -146,6 +148,12 @@ class _BaseStream(Generic[_Out, _M]):
     def text(self) -> str:
         """The raw JSON text received so far."""
         return self._reader.text if self._reader is not None else ""
+
+    @property
+    def trailing(self) -> str:
+        """In a content mode, what the model wrote after the answer's JSON value (a second
+        value, prose), or ``""``: the first complete value is the answer. It is in ``text`` too."""
+        return self._reader.trailing if self._reader is not None else ""
 
     @property
     def request_id(self) -> str | None:
@@ -327,6 +335,8 @@ class _BaseStream(Generic[_Out, _M]):
             except httpx.DecodingError as error:  # a compressed body that does not decode
                 raise _undecodable(error, raw, reader) from error
             out = reader.feed(data)
+            if reader.broken is not None:
+                await self._look_ahead(raw, reader)
             if out:
                 # A fast consumer gets each step as it comes. After a slow one, reads that return
                 # at once come from what is already buffered: keep reading them, so that the
@@ -344,7 +354,27 @@ class _BaseStream(Generic[_Out, _M]):
         self._finished = True
         # What only the end produced (the snapshot of the validated model, when validation
         # filled in defaults): the last batch.
-        return reader.trailing or None
+        return reader.final_outputs or None
+
+    async def _look_ahead(
+        self, raw: AsyncIterator[bytes], reader: ResponseReader[_Out]
+    ) -> NoReturn:
+        """After JSON that went wrong, read on a little for the finish reason, which says whether
+        the model was also cut off (``"length"``), then raise: the parse error, or one error that
+        says both. Bounded like the drain after ``[DONE]``: the answer is lost either way, so a
+        model that goes on writing is not waited for.
+        """
+        seen = 0
+        with anyio.move_on_after(_LOOK_AHEAD_SECONDS):
+            try:
+                async for data in raw:
+                    seen += len(data)
+                    reader.feed(data)  # raises once the finish reason or [DONE] comes
+                    if seen > _DRAIN_BYTES:
+                        break
+            except (httpx.HTTPError, StreamStructError):
+                pass  # what it says is raised below: the finish reason, if it came, is known
+        raise reader.broken_error()
 
     async def _finish_body(self) -> None:
         """After ``[DONE]``, read the (normally empty) rest of the body, then close.

@@ -113,6 +113,11 @@ class _SyncStream(Generic[_R]):
         return self._stream.text  # type: ignore[no-any-return]
 
     @property
+    def trailing(self) -> str:
+        """In a content mode, what the model wrote after the answer's JSON value, or ``""``."""
+        return self._stream.trailing  # type: ignore[no-any-return]
+
+    @property
     def request_id(self) -> str | None:
         return self._stream.request_id  # type: ignore[no-any-return]
 

@@ -460,3 +460,123 @@ async def test_the_served_simulator_stops_at_once_when_the_client_leaves(
     assert app.failure is None
     logged = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     assert not logged, [r.getMessage() for r in logged]
+
+
+# -- a JSON value written twice, or followed by anything ---------------------------------------------
+
+ALICE = '{"name": "Alice", "age": 28}'
+
+
+async def read(url: str, **options: Any) -> tuple[Any, Any]:
+    """:func:`final`, with the stream: (the final value or the error, the stream)."""
+    async with client(url, **options) as api:
+        stream = api.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES
+        )
+        try:
+            async with stream:
+                return await stream.get_final(), stream
+        except streamstruct.StreamStructError as error:
+            return error, stream
+
+
+@pytest.mark.parametrize(
+    ("mode", "content", "trailing"),
+    [
+        # a real gpt-4o json_schema recording wrote its object twice
+        ("json_schema", [ALICE[:12], ALICE[12:] + ALICE[:5], ALICE[5:]], ALICE),
+        ("json_schema", [ALICE, "\n", ALICE], "\n" + ALICE),
+        ("json", [ALICE, "\n\nHope this helps!"], "\n\nHope this helps!"),
+        ("json", [ALICE, " ", ALICE + "}"], " " + ALICE + "}"),
+        # in a fenced block: what follows the value inside the block (after it, prose is ignored)
+        ("md_json", ["Here:\n```json\n", ALICE, "\n", ALICE, "\n```\nDone."], "\n" + ALICE + "\n"),
+        ("md_json", ["```json\n", ALICE, "\n```\n", "Done, and {more}."], ""),
+    ],
+)
+async def test_the_first_complete_value_is_the_answer_and_the_rest_is_kept(
+    mode: str, content: list[str], trailing: str
+) -> None:
+    body = sse_response(events(*content))
+    async with raw_server(writes(*body)) as (url, _):
+        value, stream = await read(url, mode=mode)
+    assert value == User(name="Alice", age=28)
+    assert stream.trailing == trailing
+    assert stream.text.endswith(trailing)
+    assert stream.text.strip().startswith(ALICE)
+
+
+async def test_a_json_object_written_twice_in_the_iterable_content_mode() -> None:
+    items = '{"items": [{"name": "A", "age": 1}, {"name": "B", "age": 2}]}'
+    body = sse_response(events(items[:30], items[30:] + items[:7], items[7:]))
+    async with raw_server(writes(*body)) as (url, _), client(url) as api:
+        stream = api.chat.completions.create_iterable(
+            model="m", response_model=User, messages=MESSAGES
+        )
+        async with stream:
+            got = [item async for item in stream]
+    assert got == [User(name="A", age=1), User(name="B", age=2)]
+    assert stream.trailing == items
+
+
+def test_the_sync_stream_says_what_trailed() -> None:
+    async def main() -> None:
+        body = sse_response(events(ALICE, ALICE))
+        async with raw_server(writes(*body)) as (url, _):
+
+            def call() -> tuple[Any, str, str]:
+                with streamstruct.Client(api_key=KEY, base_url=url, mode="json") as api:
+                    stream = api.chat.completions.create_partial(
+                        model="m", response_model=User, messages=MESSAGES
+                    )
+                    with stream:
+                        return stream.get_final(), stream.trailing, stream.text
+
+            assert await anyio.to_thread.run_sync(call) == (
+                User(name="Alice", age=28),
+                ALICE,
+                ALICE + ALICE,
+            )
+
+    anyio.run(main)
+
+
+# -- cut by finish_reason "length" after broken JSON: both said --------------------------------------
+
+BROKEN = ['{"name": "Al', 'ice", "age": 2 8', ', "more": "text']  # the JSON breaks at the 8
+
+
+@pytest.mark.parametrize("same_read", [True, False])
+@pytest.mark.parametrize("mode", ["json_schema", "json", "md_json"])
+async def test_a_stream_cut_by_length_after_broken_json_says_both(
+    same_read: bool, mode: str
+) -> None:
+    content = ["```json\n", *BROKEN] if mode == "md_json" else BROKEN
+    pieces = events(*content, finish="length")
+    if same_read:
+        body = sse_response([b"".join(pieces)])
+    else:  # one event per write, with a pause between them
+        body = [head(content_type="text/event-stream", transfer_encoding="chunked")]
+        for piece in pieces:
+            body += [chunked(piece), 0.05]
+        body.append(b"0\r\n\r\n")
+    async with raw_server(writes(*body)) as (url, _):
+        error, _ = await read(url, mode=mode)
+    assert type(error) is streamstruct.TruncatedJSONError
+    assert isinstance(error, streamstruct.IncompleteOutputError)
+    assert isinstance(error, streamstruct.JSONParseError)
+    assert error.finish_reason == "length"
+    assert error.offset == len('{"name": "Alice", "age": 2 ')
+    assert (error.line, error.column) == (1, error.offset + 1)
+    assert 'finish_reason "length"' in str(error)
+    assert f"at offset {error.offset}" in str(error)
+    assert type(error.__cause__) is streamstruct.JSONParseError
+    assert error.partial.name == "Al" if not same_read else error.partial is None
+    assert error.text.startswith('{"name": "Alice", "age": 2 8')
+
+
+async def test_broken_json_that_was_not_cut_is_a_parse_error_alone() -> None:
+    body = sse_response(events(*BROKEN, finish="stop"))
+    async with raw_server(writes(*body)) as (url, _):
+        error, _ = await read(url)
+    assert type(error) is streamstruct.JSONParseError
+    assert error.offset == len('{"name": "Alice", "age": 2 ')
