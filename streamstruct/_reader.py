@@ -153,7 +153,7 @@ class ResponseReader(Generic[_Out]):
             # Tool calls: each call is one item, only the root matters. Content: {"items": [...]}.
             self._depth = 0 if plan.source == "tool_calls" else ItemsAssembler.completion_depth
         self._max_depth = max_depth
-        # Content modes have one parser; JSON and MD_JSON answers may have prose after the JSON.
+        # Content modes have one parser, whose first complete value is the answer (see trailing).
         self._content_parser = (
             None if plan.source == "tool_calls" else self._new_parser(content=True)
         )
@@ -163,7 +163,7 @@ class ResponseReader(Generic[_Out]):
         return JSONParser(
             max_depth=self._max_depth,
             completion_depth=self._depth,
-            # Content: the first complete value is the answer, whatever follows (see trailing).
+            # A model may write its JSON twice, or add prose: what follows is kept (trailing).
             allow_trailing_text=content,
         )
 
