@@ -580,3 +580,56 @@ async def test_broken_json_that_was_not_cut_is_a_parse_error_alone() -> None:
         error, _ = await read(url)
     assert type(error) is streamstruct.JSONParseError
     assert error.offset == len('{"name": "Alice", "age": 2 ')
+
+
+# -- the same through the sync client ---------------------------------------------------------------
+
+
+def gzipped(body: list[bytes]) -> list[bytes]:
+    squeeze = compressor("gzip")
+    return [squeeze.compress(piece) + squeeze.flush(zlib.Z_SYNC_FLUSH) for piece in body]
+
+
+SYNC_CASES = {
+    "gzip": (
+        sse_response(gzipped(events(ALICE[:9], ALICE[9:])), content_encoding="gzip"),
+        User,
+    ),
+    "html in capitals": (
+        [head(content_type="TEXT/HTML", content_length="13") + b"<html></html>"],
+        streamstruct.APIError,
+    ),
+    "groq error": (
+        sse_response([frame({"error": {"message": "no", "status_code": 400}})]),
+        streamstruct.BadRequestError,
+    ),
+    "broken, then length": (
+        sse_response(events(*BROKEN, finish="length")),
+        streamstruct.TruncatedJSONError,
+    ),
+    "written twice": (sse_response(events(ALICE, ALICE)), User),
+}
+
+
+@pytest.mark.parametrize("case", list(SYNC_CASES))
+def test_the_sync_client_reads_the_wire_alike(case: str) -> None:
+    body, expected = SYNC_CASES[case]
+
+    async def main() -> None:
+        async with raw_server(writes(*body)) as (url, _):
+
+            def call() -> Any:
+                with streamstruct.Client(api_key=KEY, base_url=url, mode="json_schema") as api:
+                    try:
+                        return api.chat.completions.create(
+                            model="m", response_model=User, messages=MESSAGES
+                        )
+                    except streamstruct.StreamStructError as error:
+                        return error
+
+            outcome = await anyio.to_thread.run_sync(call)
+        assert type(outcome) is expected
+        if expected is User:
+            assert outcome == User(name="Alice", age=28)
+
+    anyio.run(main)
