@@ -62,13 +62,12 @@ def decoded_body(raw: AsyncIterator[bytes], response: httpx.Response) -> AsyncIt
 
 def _unwanted(coding: str, asked: str) -> str:
     said = f"Accept-Encoding: {asked}" if asked else "no Accept-Encoding"
-    why = (
-        f"decoding it needs the {_PACKAGES[coding]} package, which is not installed"
-        if coding in _PACKAGES and coding not in SUPPORTED_DECODERS
-        else "it cannot be decoded here"
-        if coding not in SUPPORTED_DECODERS
-        else "it was not asked for"
-    )
+    if coding in SUPPORTED_DECODERS:
+        why = "it was not asked for"
+    elif coding in _PACKAGES:
+        why = f"decoding it needs the {_PACKAGES[coding]} package, which is not installed"
+    else:
+        why = "it cannot be decoded here"
     return f"the server encoded the response body as {coding!r} ({said} was sent): {why}"
 
 

@@ -218,6 +218,18 @@ async def test_a_coding_that_was_not_advertised_is_a_typed_error(coding: str, sa
     assert error.partial is None
 
 
+async def test_gzip_is_refused_when_the_request_asked_for_identity() -> None:
+    squeeze = compressor("gzip")
+    body = sse_response(
+        [squeeze.compress(b"".join(events(ALICE))) + squeeze.flush()], content_encoding="gzip"
+    )
+    async with raw_server(writes(*body)) as (url, log):
+        error = await final(url, default_headers={"Accept-Encoding": "identity"})
+    assert log.last.requests[0]["accept-encoding"] == "identity"
+    assert type(error) is streamstruct.APIError
+    assert "'gzip' (Accept-Encoding: identity was sent): it was not asked for" in str(error)
+
+
 async def test_a_gzip_body_that_is_not_gzip_is_a_typed_error() -> None:
     squeeze = compressor("gzip")
     good = squeeze.compress(b"".join(events('{"name": "Al'))[:-20]) + squeeze.flush(
