@@ -146,7 +146,8 @@ class _BaseStream(Generic[_Out, _M]):
 
     @property
     def text(self) -> str:
-        """The raw JSON text received so far."""
+        """The raw JSON text received so far (in a content mode, with what followed the answer's
+        value: see ``trailing``)."""
         return self._reader.text if self._reader is not None else ""
 
     @property
