@@ -36,6 +36,7 @@ from ._errors import (
 )
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
+from ._redact import Redactor
 from ._stream import AsyncIterableStream, AsyncPartialStream
 from ._wire import status_error
 
@@ -109,6 +110,7 @@ class AsyncClient:
         _check_count("max_depth", max_depth)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = _api_key(key)
+        self._redactor = Redactor.for_key(self._api_key.reveal() if self._api_key else None)
         url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
         self.base_url = httpx.URL(str(url or DEFAULT_BASE_URL).rstrip("/") + "/")
         self.timeout = _timeout(timeout)
@@ -245,12 +247,14 @@ class AsyncClient:
         finally:
             await response.aclose()
         # A server may quote the key it refused ("Incorrect API key provided: sk-..."): the
-        # error's message and body must not carry it into logs and tracebacks.
-        text = self._redact(raw.decode("utf-8", errors="replace"))
+        # error's message and body must not carry it into logs and tracebacks. JSON is decoded
+        # first, then the strings in it redacted: the key is found however it was escaped, and
+        # the JSON's own text is never touched.
+        text = raw.decode("utf-8", errors="replace")
         try:
-            body: object = json.loads(text)
-        except ValueError:
-            body = text
+            body: object = self._redact_value(json.loads(text))
+        except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
+            body = self._redact(text)
         status = response.status_code
         error = status_error(status, body, request_id=response.headers.get("x-request-id"))
         should = response.headers.get("x-should-retry")
@@ -263,10 +267,12 @@ class AsyncClient:
         return error, _retry_after(response.headers), retryable
 
     def _redact(self, text: str) -> str:
-        """``text`` with the API key, if it holds it, replaced."""
-        if self._api_key is None:
-            return text
-        return text.replace(self._api_key.reveal(), "<api key>")
+        """``text`` with the API key, if it holds it, replaced (see :mod:`._redact`)."""
+        return text if self._redactor is None else self._redactor.text(text)
+
+    def _redact_value(self, value: object) -> object:
+        """A decoded JSON value with the API key replaced in every string in it."""
+        return value if self._redactor is None else self._redactor.value(value)
 
     def _retry_delay(self, attempt: int, asked: float | None) -> float:
         if asked is not None:
@@ -782,7 +788,7 @@ class AsyncCompletions:
         timeout: float | httpx.Timeout | None,
         deadline: float | None,
         validation_context: Any,
-    ) -> tuple[Any, Any, float | None]:
+    ) -> tuple[Any, Any, float | None, Redactor | None]:
         client = self._client
         request = _body(model, plan, extra)
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
@@ -799,9 +805,11 @@ class AsyncCompletions:
                 max_response_bytes=client.max_response_bytes,
                 max_depth=client.max_depth,
                 request_id=response.headers.get("x-request-id") if response is not None else None,
+                redactor=client._redactor,
             )
 
-        return open_response, make_reader, _resolve_deadline(deadline, client.deadline)
+        deadline = _resolve_deadline(deadline, client.deadline)
+        return open_response, make_reader, deadline, client._redactor
 
 
 def _check_count(name: str, value: object) -> None:
