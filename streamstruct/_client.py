@@ -28,11 +28,26 @@ import httpcore
 import httpx
 from pydantic import BaseModel
 
+from ._arguments import (
+    check_api_key,
+    check_base_url,
+    check_call,
+    check_deadline,
+    check_headers,
+    check_max_retries,
+    check_mode,
+    check_stream_keyword,
+    check_timeout,
+)
 from ._errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
+    ClientUsageError,
+    InvalidArgumentTypeError,
+    InvalidArgumentValueError,
 )
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
@@ -102,20 +117,22 @@ class AsyncClient:
         deadline: float | None = None,
         limits: httpx.Limits | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, not {max_retries}")
-        _check_deadline(deadline)
+        check_max_retries(max_retries)
+        check_deadline(deadline)
         if max_response_bytes is not None:
             _check_count("max_response_bytes", max_response_bytes)
         _check_count("max_depth", max_depth)
+        check_api_key(api_key)
+        check_timeout(timeout)
+        check_headers(default_headers)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = _api_key(key)
         self._redactor = Redactor.for_key(self._api_key.reveal() if self._api_key else None)
-        url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
-        self.base_url = httpx.URL(str(url or DEFAULT_BASE_URL).rstrip("/") + "/")
+        self.base_url = _base_url(base_url)
         self.timeout = _timeout(timeout)
         self.max_retries = max_retries
-        self.mode = Mode(mode)
+        self.mode = check_mode(mode)
+        self._closed = False
         self.max_response_bytes = max_response_bytes
         self.max_depth = max_depth
         self.backoff = backoff
@@ -125,12 +142,18 @@ class AsyncClient:
         # No redirects: an API endpoint that redirects is misconfigured, and the Authorization
         # header must never follow a redirect to another host.
         if http_client is not None and transport is not None:
-            raise ValueError("give http_client or transport, not both")
+            raise InvalidArgumentValueError(
+                "give http_client or transport, not both", argument="transport"
+            )
         if http_client is not None and limits is not None:
-            raise ValueError("limits size the client's own pool: give http_client or limits")
+            raise InvalidArgumentValueError(
+                "limits size the client's own pool: give http_client or limits", argument="limits"
+            )
         if transport is not None and limits is not None:
             # httpx hands a given transport every request as it is: limits would size nothing.
-            raise ValueError("limits size the client's own pool: give transport or limits")
+            raise InvalidArgumentValueError(
+                "limits size the client's own pool: give transport or limits", argument="limits"
+            )
         if http_client is None:
             # httpx builds the transport (a given one would turn off the proxies it mounts from
             # HTTPS_PROXY and the like); then its pool is swapped for ours.
@@ -150,11 +173,29 @@ class AsyncClient:
         return f"AsyncClient(base_url={str(self.base_url)!r}, api_key={key}, mode={self.mode.name})"
 
     async def aclose(self) -> None:
-        """Close the connection pool (not a ``http_client`` the caller passed in)."""
+        """Close the connection pool (not a ``http_client`` the caller passed in).
+
+        The client is done with then: any later call raises :class:`~streamstruct.ClientClosedError`.
+        """
+        self._closed = True
         if self._own_http:
             await self._http.aclose()
 
+    def _check_open(self) -> None:
+        """Refuse a call on a closed client, or one whose ``http_client`` was closed by its owner."""
+        if self._closed:
+            raise ClientClosedError(
+                "this client is closed (aclose(), close() or the end of its with block): "
+                "make a new one"
+            )
+        if self._http.is_closed:
+            raise ClientClosedError(
+                "the http_client given to this client is closed: keep it open while the client "
+                "is used"
+            )
+
     async def __aenter__(self) -> AsyncClient:
+        self._check_open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -179,6 +220,7 @@ class AsyncClient:
 
         The response is streamed (its body not read): the caller owns it and must close it.
         """
+        self._check_open()  # a stream made before the client was closed, opened after
         url = self.base_url.join("chat/completions")
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         attempt = 0
@@ -217,6 +259,8 @@ class AsyncClient:
                     raise error from None
                 cause = exc
                 delay = None
+            except RuntimeError as exc:
+                raise self._usage_error(exc) from exc
             else:
                 if response.status_code < 300:
                     return response
@@ -231,6 +275,20 @@ class AsyncClient:
                     error.message += f" (gave up after {attempt} attempts)"
                 raise error from (cause if cause is not error else None)
             await anyio.sleep(self._retry_delay(attempt, delay))
+
+    def _usage_error(self, error: RuntimeError) -> ClientUsageError:
+        """What httpx's bare ``RuntimeError`` on sending means here, typed."""
+        if self._http.is_closed:
+            return ClientClosedError(
+                "the http_client given to this client is closed: keep it open while the client "
+                "is used"
+            )
+        # asyncio.run() twice with one client: its kept-alive connections belong to a closed loop.
+        return ClientUsageError(
+            f"the request could not be sent ({error}): a client's connections belong to the "
+            "event loop they were made on, so use one client per event loop (per asyncio.run(), "
+            "say), or close it before the loop ends"
+        )
 
     async def _status_error(
         self, response: httpx.Response
@@ -492,11 +550,25 @@ def _api_key(key: str | None) -> _Secret | None:
     if not key:
         return None
     if not key.isascii() or not key.isprintable():
-        raise ValueError(
+        raise InvalidArgumentValueError(
             "the API key holds characters an HTTP header cannot carry (non-ASCII or control "
-            "characters); check where it was read from"
+            "characters); check where it was read from",
+            argument="api_key",
         )
     return _Secret(key)
+
+
+def _base_url(given: str | httpx.URL | None) -> httpx.URL:
+    """``base_url``, else ``OPENAI_BASE_URL``, else OpenAI's: checked, ending with a slash."""
+    if given is not None:
+        url = check_base_url(given)
+    else:
+        from_environment = os.environ.get("OPENAI_BASE_URL")
+        if from_environment:
+            url = check_base_url(from_environment, argument="OPENAI_BASE_URL")
+        else:
+            url = httpx.URL(DEFAULT_BASE_URL)
+    return httpx.URL(str(url).rstrip("/") + "/")
 
 
 @final
@@ -601,6 +673,8 @@ class AsyncCompletions:
         Nothing is sent until the stream is awaited, entered or iterated. Keywords that are not
         streamstruct's own (``temperature``, ``max_tokens``, ``seed``, ...) go into the request body.
         """
+        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
+        check_stream_keyword("create_partial", body)
         target = partial_origin(response_model)
         plan = plan_request(target, messages, mode=mode or self._client.mode, strict=strict)
         if plan.spec.iterable:
@@ -662,6 +736,8 @@ class AsyncCompletions:
         ``response_model`` is the item model (``User``), a union of models (``Cat | Dog``,
         discriminated or not), or ``Iterable[...]`` of either.
         """
+        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
+        check_stream_keyword("create_iterable", body)
         spec_input = response_model
         if not _is_iterable_annotation(response_model):
             spec_input = Iterable[response_model]
@@ -744,6 +820,11 @@ class AsyncCompletions:
         :meth:`create_partial`, ``Iterable[User]`` that of :meth:`create_iterable`. Without it,
         ``Iterable[User]`` gives the list of items.
         """
+        if not isinstance(stream, bool):
+            raise InvalidArgumentTypeError(
+                f"stream must be True or False, not {type(stream).__name__}", argument="stream"
+            )
+        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
         options = {
             "model": model,
             "messages": messages,
@@ -777,6 +858,28 @@ class AsyncCompletions:
             stream = self.create_partial(response_model=response_model, **options)
         async with stream:
             return await stream.get_final()
+
+    def _check(
+        self,
+        model: object,
+        messages: object,
+        mode: object,
+        strict: object,
+        max_retries: object,
+        timeout: object,
+        deadline: object,
+    ) -> None:
+        """The call's values, checked when it is made (not when the stream opens)."""
+        self._client._check_open()
+        check_call(
+            model=model,
+            messages=messages,
+            mode=mode,
+            strict=strict,
+            max_retries=max_retries,
+            timeout=timeout,
+            deadline=deadline,
+        )
 
     def _stream_parts(
         self,
@@ -816,18 +919,15 @@ def _check_count(name: str, value: object) -> None:
     """A size or a depth: a positive int, said at once (not first when a stream opens, where the
     compiled reader checks its types)."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__} {value!r}")
+        raise InvalidArgumentTypeError(
+            f"{name} must be an int, not {type(value).__name__} {value!r}", argument=name
+        )
     if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
-
-
-def _check_deadline(deadline: float | None) -> None:
-    if deadline is not None and not deadline > 0:
-        raise ValueError(f"deadline must be a positive number of seconds or None, not {deadline}")
+        raise InvalidArgumentValueError(f"{name} must be at least 1, not {value}", argument=name)
 
 
 def _resolve_deadline(per_call: float | None, default: float | None) -> float | None:
-    _check_deadline(per_call)
+    check_deadline(per_call)
     return default if per_call is None else per_call
 
 
