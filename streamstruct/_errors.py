@@ -26,8 +26,8 @@ The tree::
     │   └── ResponseValidationError      a field, an item or the whole object failed validation
     ├── ResponseTooLargeError            the response passed ``max_response_bytes``
     ├── InvalidArgumentError             an argument of the client or of a call is wrong; names it
-    │   ├── InvalidArgumentTypeError (TypeError)    of the wrong type
-    │   └── InvalidArgumentValueError (ValueError)  of the right type, but a value that cannot work
+    │   ├── InvalidArgumentTypeError     of the wrong type (also a TypeError)
+    │   └── InvalidArgumentValueError    a value that cannot work (also a ValueError)
     └── ClientUsageError (RuntimeError)  the client cannot serve the call as it is used
         └── ClientClosedError            the client was closed (``aclose()``, ``close()``, ``with``)
 

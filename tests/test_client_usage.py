@@ -244,6 +244,7 @@ def _closed_checks(error: BaseException) -> None:
     assert "closed" in str(error)
 
 
+@pytest.mark.parametrize("flavour", ["asyncio", "trio"])
 async def test_an_async_client_used_after_aclose(anyio_backend: str) -> None:
     async with raw_server(_answer) as (url, log):
         client = streamstruct.AsyncClient(**_options(url))
@@ -263,6 +264,7 @@ async def test_an_async_client_used_after_aclose(anyio_backend: str) -> None:
     assert log.connections == []
 
 
+@pytest.mark.parametrize("flavour", ["asyncio", "trio"])
 async def test_an_async_client_whose_http_client_was_closed_by_its_owner(
     anyio_backend: str,
 ) -> None:
@@ -277,6 +279,7 @@ async def test_an_async_client_whose_http_client_was_closed_by_its_owner(
     assert log.connections == []
 
 
+@pytest.mark.parametrize("flavour", ["sync"])
 async def test_a_sync_client_used_after_close(anyio_backend: str) -> None:
     def run_sync(url: str) -> None:
         client = streamstruct.Client(**_options(url))
@@ -296,6 +299,7 @@ async def test_a_sync_client_used_after_close(anyio_backend: str) -> None:
     assert log.connections == []
 
 
+@pytest.mark.parametrize("flavour", ["sync"])
 async def test_a_sync_client_called_from_its_own_event_loop_thread(anyio_backend: str) -> None:
     # A transport (or a validator, or any async code the client's loop runs) that calls the sync
     # client would have the loop wait for itself.
