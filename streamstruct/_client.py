@@ -74,6 +74,9 @@ MAX_RETRY_AFTER: Final = 60.0
 _MAX_BACKOFF: Final = 8.0
 _ERROR_BODY_LIMIT: Final = 1024 * 1024
 _RETRY_STATUSES: Final = frozenset({408, 409, 429})
+_HTTP_CLIENT_CLOSED: Final = (
+    "the http_client given to this client is closed: keep it open while the client is used"
+)
 
 # Arguments that are streamstruct's own; every other keyword goes into the request body.
 _OWN: Final = frozenset(
@@ -189,10 +192,7 @@ class AsyncClient:
                 "make a new one"
             )
         if self._http.is_closed:
-            raise ClientClosedError(
-                "the http_client given to this client is closed: keep it open while the client "
-                "is used"
-            )
+            raise ClientClosedError(_HTTP_CLIENT_CLOSED)
 
     async def __aenter__(self) -> AsyncClient:
         self._check_open()
@@ -278,11 +278,8 @@ class AsyncClient:
 
     def _usage_error(self, error: RuntimeError) -> ClientUsageError:
         """What httpx's bare ``RuntimeError`` on sending means here, typed."""
-        if self._http.is_closed:
-            return ClientClosedError(
-                "the http_client given to this client is closed: keep it open while the client "
-                "is used"
-            )
+        if self._http.is_closed:  # closed by its owner while a request was on its way
+            return ClientClosedError(_HTTP_CLIENT_CLOSED)
         # asyncio.run() twice with one client: its kept-alive connections belong to a closed loop.
         return ClientUsageError(
             f"the request could not be sent ({error}): a client's connections belong to the "

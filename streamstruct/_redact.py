@@ -127,19 +127,18 @@ class Redactor:
         is built from elsewhere) is cut from the chain, so no traceback prints it.
         """
         seen: set[int] = set()
+        parent: BaseException | None = None
         current: BaseException | None = error
         while current is not None and id(current) not in seen:
             seen.add(id(current))
             self._redact_one(current)
-            following = current.__cause__ or current.__context__
-            if following is not None and self._shows_key(following):
-                self._redact_one(following)
-                if self._shows_key(following):
-                    current.__cause__ = None
-                    current.__context__ = None
-                    current.__suppress_context__ = True
-                    following = None
-            current = following
+            if parent is not None and self._shows_key(current):
+                parent.__cause__ = None
+                parent.__context__ = None
+                parent.__suppress_context__ = True
+                return
+            # What a traceback prints next: the cause, else the context.
+            parent, current = current, current.__cause__ or current.__context__
 
     def _redact_one(self, error: BaseException) -> None:
         state = getattr(error, "__dict__", None)
@@ -151,7 +150,7 @@ class Redactor:
 
     def _shows_key(self, error: BaseException) -> bool:
         try:
-            shown = f"{error!s} {error!r} {error.args!r}"
+            shown = f"{error!s} {error!r}"
         except Exception:  # a broken __str__: tracebacks show nothing of it either
             return False
-        return any(spelling in shown for spelling in self._spellings)
+        return self.text(shown) != shown
