@@ -65,8 +65,10 @@ def check_base_url(url: object, *, argument: str = "base_url") -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as error:
+        # httpx's reason may quote a piece of the URL: not when credentials may be in it.
+        reason = "" if "@" in str(url) else f" ({error})"
         raise InvalidArgumentValueError(
-            f"{argument} is not a URL ({error})", argument=argument
+            f"{argument} is not a URL{reason}", argument=argument
         ) from None
     if parsed.userinfo:
         shown = parsed.copy_with(username=None, password=None)

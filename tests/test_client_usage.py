@@ -176,6 +176,7 @@ _BAD_CLIENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"base_url": "localhost:8000/v1"}, VALUE, "base_url"),
     ({"base_url": "ftp://127.0.0.1/v1"}, VALUE, "base_url"),
     ({"base_url": 8000}, TYPE, "base_url"),
+    ({"base_url": "http://127.0.0.1:port/v1"}, VALUE, "base_url"),
     ({"default_headers": {"X-Team": 1}}, TYPE, "default_headers"),
     ({"default_headers": ["X-Team: a"]}, TYPE, "default_headers"),
     ({"max_depth": 0}, VALUE, "max_depth"),
@@ -213,7 +214,7 @@ async def test_a_bad_client_option_is_refused_when_the_client_is_made(
 PASSWORD = "s3cr3t-pa55word"
 
 
-@pytest.mark.parametrize("where", ["argument", "environment"])
+@pytest.mark.parametrize("where", ["argument", "httpx.URL", "environment"])
 async def test_credentials_in_base_url_are_refused_without_showing_them(
     flavour: str, where: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -222,10 +223,12 @@ async def test_credentials_in_base_url_are_refused_without_showing_them(
         options: dict[str, Any] = {"api_key": KEY}
         if where == "argument":
             options["base_url"] = with_credentials
+        elif where == "httpx.URL":
+            options["base_url"] = httpx.URL(with_credentials)
         else:
             monkeypatch.setenv("OPENAI_BASE_URL", with_credentials)
         error = await _make_client(flavour, options)
-    _checked(error, VALUE, "base_url" if where == "argument" else "OPENAI_BASE_URL")
+    _checked(error, VALUE, "OPENAI_BASE_URL" if where == "environment" else "base_url")
     assert "credentials" in str(error)
     assert "in place of the API key" in str(error)  # says why: the key would be dropped
     assert url in str(error)  # the URL to give instead, without them
