@@ -189,9 +189,10 @@ class ResponseReader(Generic[_Out]):
         assert self._items is not None
         return self._items.items
 
-    def redact(self, text: str) -> str:
-        """Server text as an error may quote it: the API key replaced (see :mod:`._redact`)."""
-        return text if self._redactor is None else self._redactor.text(text)
+    def quote(self, text: str, limit: int = 200) -> str:
+        """The first ``limit`` characters of server text, as an error may quote them: the API key
+        replaced (see :mod:`._redact`)."""
+        return text[:limit] if self._redactor is None else self._redactor.head(text, limit)
 
     # -- feeding ----------------------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ class ResponseReader(Generic[_Out]):
                 raise self._detached(
                     APIError(
                         "the server sent an event whose data is not JSON: "
-                        f"{self.redact(data_text)[:200]!r}"
+                        f"{self.quote(data_text)!r}"
                     )
                 ) from None
             try:

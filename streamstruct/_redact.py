@@ -77,6 +77,16 @@ class Redactor:
             text = self._cut_short(text)
         return text
 
+    def head(self, text: str, limit: int) -> str:
+        """The first ``limit`` characters of ``text``, redacted: what a message may quote.
+
+        Redacted before it is cut, so that a key across the cut is found whole, and only as much
+        as can reach the cut (the key's longest escaped spelling past it): an 8 MiB event that is
+        not JSON costs no more than a short one.
+        """
+        window = text[: limit + 6 * len(self._secret) + 2]
+        return self.text(window)[:limit]
+
     def _cut_short(self, text: str) -> str:
         """``text`` without the key's beginning where a message cut the key short (quoting at
         most so many characters, then ``...`` or ``…``, or the end of the text)."""

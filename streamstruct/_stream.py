@@ -215,7 +215,7 @@ class _BaseStream(Generic[_Out, _M]):
                 page = await response.aread()
             finally:
                 await self._close_response()
-            head = self._reader.redact(page.decode("utf-8", errors="replace"))[:200]
+            head = self._reader.quote(page.decode("utf-8", errors="replace"))
             raise APIError(
                 f"the server answered with {content_type!r}, not an event stream: {head!r}",
             )
@@ -575,9 +575,9 @@ def _json_body(body: bytes, reader: ResponseReader[Any]) -> object:
     try:
         return json.loads(body)
     except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
-        text = reader.redact(body.decode("utf-8", errors="replace"))
+        text = reader.quote(body.decode("utf-8", errors="replace"))
         raise _interrupted(
-            f"the server answered with JSON that does not parse: {text[:200]!r}", reader
+            f"the server answered with JSON that does not parse: {text!r}", reader
         ) from None
 
 

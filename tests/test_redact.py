@@ -88,3 +88,15 @@ def test_a_chained_exception_that_keeps_showing_the_key_is_cut_off() -> None:
     assert error.__cause__ is None
     assert error.__suppress_context__
     assert KEY not in "".join(traceback.format_exception(error))
+
+
+@pytest.mark.parametrize("start", [0, 150, 190, 199, 200, 260])
+@pytest.mark.parametrize("how", ["plain", "unicode"])
+def test_a_quoted_head_is_redacted_before_it_is_cut(start: int, how: str) -> None:
+    spelled = KEY if how == "plain" else "".join(f"\\u{ord(c):04x}" for c in KEY)
+    text = "x" * start + f'"{spelled}" ' + "y" * 100_000
+    redactor = Redactor(KEY)
+    head = redactor.head(text, 200)
+    assert head == redactor.text(text)[:200]  # the same as redacting it all, then cutting
+    assert "SECRET" not in head
+    assert KEY[:8] not in head
