@@ -21,7 +21,8 @@ The rules:
 * Where the stream layer quotes server text itself (an SSE ``data`` that is not JSON, an HTML page,
   a JSON body that does not parse), it redacts the text first, then cuts it short.
 
-Not redacted: an error's ``text`` and ``partial``, which are the model's answer, not the server's.
+Not redacted: an error's ``text`` and ``partial`` (and ``raw``, ``errors``, ``refusal``), which are
+the model's answer, not the server's words.
 """
 
 from __future__ import annotations
