@@ -29,14 +29,31 @@ import httpcore
 import httpx
 from pydantic import BaseModel
 
+from ._arguments import (
+    check_api_key,
+    check_backoff,
+    check_base_url,
+    check_call,
+    check_deadline,
+    check_headers,
+    check_max_retries,
+    check_mode,
+    check_stream_keyword,
+    check_timeout,
+)
 from ._errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
+    ClientUsageError,
+    InvalidArgumentTypeError,
+    InvalidArgumentValueError,
 )
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
+from ._redact import Redactor
 from ._stream import AsyncIterableStream, AsyncPartialStream
 from ._wire import status_error
 
@@ -59,6 +76,9 @@ MAX_RETRY_AFTER: Final = 60.0
 _MAX_BACKOFF: Final = 8.0
 _ERROR_BODY_LIMIT: Final = 1024 * 1024
 _RETRY_STATUSES: Final = frozenset({408, 409, 429})
+_HTTP_CLIENT_CLOSED: Final = (
+    "the http_client given to this client is closed: keep it open while the client is used"
+)
 
 # Arguments that are streamstruct's own; every other keyword goes into the request body.
 _OWN: Final = frozenset(
@@ -102,18 +122,23 @@ class AsyncClient:
         deadline: float | None = None,
         limits: httpx.Limits | None = None,
     ) -> None:
-        _check_retries(max_retries, backoff)
-        _check_deadline(deadline)
+        check_max_retries(max_retries)
+        check_backoff(backoff)
+        check_deadline(deadline)
         if max_response_bytes is not None:
             _check_count("max_response_bytes", max_response_bytes)
         _check_count("max_depth", max_depth)
+        check_api_key(api_key)
+        check_timeout(timeout)
+        check_headers(default_headers)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = _api_key(key)
-        url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
-        self.base_url = httpx.URL(str(url or DEFAULT_BASE_URL).rstrip("/") + "/")
+        self._redactor = Redactor.for_key(self._api_key.reveal() if self._api_key else None)
+        self.base_url = _base_url(base_url)
         self.timeout = _timeout(timeout)
         self.max_retries = max_retries
-        self.mode = Mode(mode)
+        self.mode = check_mode(mode)
+        self._closed = False
         self.max_response_bytes = max_response_bytes
         self.max_depth = max_depth
         self.backoff = backoff
@@ -123,12 +148,18 @@ class AsyncClient:
         # No redirects: an API endpoint that redirects is misconfigured, and the Authorization
         # header must never follow a redirect to another host.
         if http_client is not None and transport is not None:
-            raise ValueError("give http_client or transport, not both")
+            raise InvalidArgumentValueError(
+                "give http_client or transport, not both", argument="transport"
+            )
         if http_client is not None and limits is not None:
-            raise ValueError("limits size the client's own pool: give http_client or limits")
+            raise InvalidArgumentValueError(
+                "limits size the client's own pool: give http_client or limits", argument="limits"
+            )
         if transport is not None and limits is not None:
             # httpx hands a given transport every request as it is: limits would size nothing.
-            raise ValueError("limits size the client's own pool: give transport or limits")
+            raise InvalidArgumentValueError(
+                "limits size the client's own pool: give transport or limits", argument="limits"
+            )
         if http_client is None:
             # httpx builds the transport (a given one would turn off the proxies it mounts from
             # HTTPS_PROXY and the like); then its pool is swapped for ours.
@@ -148,11 +179,26 @@ class AsyncClient:
         return f"AsyncClient(base_url={str(self.base_url)!r}, api_key={key}, mode={self.mode.name})"
 
     async def aclose(self) -> None:
-        """Close the connection pool (not a ``http_client`` the caller passed in)."""
+        """Close the connection pool (not a ``http_client`` the caller passed in).
+
+        The client is done with then: any later call raises :class:`~streamstruct.ClientClosedError`.
+        """
+        self._closed = True
         if self._own_http:
             await self._http.aclose()
 
+    def _check_open(self) -> None:
+        """Refuse a call on a closed client, or one whose ``http_client`` was closed by its owner."""
+        if self._closed:
+            raise ClientClosedError(
+                "this client is closed (aclose(), close() or the end of its with block): "
+                "make a new one"
+            )
+        if self._http.is_closed:
+            raise ClientClosedError(_HTTP_CLIENT_CLOSED)
+
     async def __aenter__(self) -> AsyncClient:
+        self._check_open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -177,6 +223,7 @@ class AsyncClient:
 
         The response is streamed (its body not read): the caller owns it and must close it.
         """
+        self._check_open()  # a stream made before the client was closed, opened after
         url = self.base_url.join("chat/completions")
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         attempt = 0
@@ -215,6 +262,8 @@ class AsyncClient:
                     raise error from None
                 cause = exc
                 delay = None
+            except RuntimeError as exc:
+                raise self._usage_error(exc) from exc
             else:
                 if response.status_code < 300:
                     return response
@@ -229,6 +278,17 @@ class AsyncClient:
                     error.message += f" (gave up after {attempt} attempts)"
                 raise error from (cause if cause is not error else None)
             await anyio.sleep(self._retry_delay(attempt, delay))
+
+    def _usage_error(self, error: RuntimeError) -> ClientUsageError:
+        """What httpx's bare ``RuntimeError`` on sending means here, typed."""
+        if self._http.is_closed:  # closed by its owner while a request was on its way
+            return ClientClosedError(_HTTP_CLIENT_CLOSED)
+        # asyncio.run() twice with one client: its kept-alive connections belong to a closed loop.
+        return ClientUsageError(
+            f"the request could not be sent ({error}): a client's connections belong to the "
+            "event loop they were made on, so use one client per event loop (per asyncio.run(), "
+            "say), or close it before the loop ends"
+        )
 
     async def _status_error(
         self, response: httpx.Response
@@ -245,12 +305,14 @@ class AsyncClient:
         finally:
             await response.aclose()
         # A server may quote the key it refused ("Incorrect API key provided: sk-..."): the
-        # error's message and body must not carry it into logs and tracebacks.
-        text = self._redact(raw.decode("utf-8", errors="replace"))
+        # error's message and body must not carry it into logs and tracebacks. JSON is decoded
+        # first, then the strings in it redacted: the key is found however it was escaped, and
+        # the JSON's own text is never touched.
+        text = raw.decode("utf-8", errors="replace")
         try:
-            body: object = json.loads(text)
-        except ValueError:
-            body = text
+            body: object = self._redact_value(json.loads(text))
+        except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
+            body = self._redact(text)
         status = response.status_code
         error = status_error(status, body, request_id=response.headers.get("x-request-id"))
         should = response.headers.get("x-should-retry")
@@ -263,10 +325,12 @@ class AsyncClient:
         return error, _retry_after(response.headers), retryable
 
     def _redact(self, text: str) -> str:
-        """``text`` with the API key, if it holds it, replaced."""
-        if self._api_key is None:
-            return text
-        return text.replace(self._api_key.reveal(), "<api key>")
+        """``text`` with the API key, if it holds it, replaced (see :mod:`._redact`)."""
+        return text if self._redactor is None else self._redactor.text(text)
+
+    def _redact_value(self, value: object) -> object:
+        """A decoded JSON value with the API key replaced in every string in it."""
+        return value if self._redactor is None else self._redactor.value(value)
 
     def _retry_delay(self, attempt: int, asked: float | None) -> float:
         if asked is not None:
@@ -486,11 +550,25 @@ def _api_key(key: str | None) -> _Secret | None:
     if not key:
         return None
     if not key.isascii() or not key.isprintable():
-        raise ValueError(
+        raise InvalidArgumentValueError(
             "the API key holds characters an HTTP header cannot carry (non-ASCII or control "
-            "characters); check where it was read from"
+            "characters); check where it was read from",
+            argument="api_key",
         )
     return _Secret(key)
+
+
+def _base_url(given: str | httpx.URL | None) -> httpx.URL:
+    """``base_url``, else ``OPENAI_BASE_URL``, else OpenAI's: checked, ending with a slash."""
+    if given is not None:
+        url = check_base_url(given)
+    else:
+        from_environment = os.environ.get("OPENAI_BASE_URL")
+        if from_environment:
+            url = check_base_url(from_environment, argument="OPENAI_BASE_URL")
+        else:
+            url = httpx.URL(DEFAULT_BASE_URL)
+    return httpx.URL(str(url).rstrip("/") + "/")
 
 
 @final
@@ -608,6 +686,8 @@ class AsyncCompletions:
         Nothing is sent until the stream is awaited, entered or iterated. Keywords that are not
         streamstruct's own (``temperature``, ``max_tokens``, ``seed``, ...) go into the request body.
         """
+        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
+        check_stream_keyword("create_partial", body)
         target = partial_origin(response_model)
         plan = plan_request(target, messages, mode=mode or self._client.mode, strict=strict)
         if plan.spec.iterable:
@@ -669,6 +749,8 @@ class AsyncCompletions:
         ``response_model`` is the item model (``User``), a union of models (``Cat | Dog``,
         discriminated or not), or ``Iterable[...]`` of either.
         """
+        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
+        check_stream_keyword("create_iterable", body)
         spec_input = response_model
         if not _is_iterable_annotation(response_model):
             spec_input = Iterable[response_model]
@@ -751,6 +833,11 @@ class AsyncCompletions:
         :meth:`create_partial`, ``Iterable[User]`` that of :meth:`create_iterable`. Without it,
         ``Iterable[User]`` gives the list of items.
         """
+        if not isinstance(stream, bool):
+            raise InvalidArgumentTypeError(
+                f"stream must be True or False, not {type(stream).__name__}", argument="stream"
+            )
+        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
         options = {
             "model": model,
             "messages": messages,
@@ -785,6 +872,28 @@ class AsyncCompletions:
         async with stream:
             return await stream.get_final()
 
+    def _check(
+        self,
+        model: object,
+        messages: object,
+        mode: object,
+        strict: object,
+        max_retries: object,
+        timeout: object,
+        deadline: object,
+    ) -> None:
+        """The call's values, checked when it is made (not when the stream opens)."""
+        self._client._check_open()
+        check_call(
+            model=model,
+            messages=messages,
+            mode=mode,
+            strict=strict,
+            max_retries=max_retries,
+            timeout=timeout,
+            deadline=deadline,
+        )
+
     def _stream_parts(
         self,
         model: str,
@@ -795,7 +904,7 @@ class AsyncCompletions:
         timeout: float | httpx.Timeout | None,
         deadline: float | None,
         validation_context: Any,
-    ) -> tuple[Any, Any, float | None]:
+    ) -> tuple[Any, Any, float | None, Redactor | None]:
         client = self._client
         request = _body(model, plan, extra)
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
@@ -812,39 +921,26 @@ class AsyncCompletions:
                 max_response_bytes=client.max_response_bytes,
                 max_depth=client.max_depth,
                 request_id=response.headers.get("x-request-id") if response is not None else None,
+                redactor=client._redactor,
             )
 
-        return open_response, make_reader, _resolve_deadline(deadline, client.deadline)
+        deadline = _resolve_deadline(deadline, client.deadline)
+        return open_response, make_reader, deadline, client._redactor
 
 
 def _check_count(name: str, value: object) -> None:
     """A size or a depth: a positive int, said at once (not first when a stream opens, where the
     compiled reader checks its types)."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__} {value!r}")
+        raise InvalidArgumentTypeError(
+            f"{name} must be an int, not {type(value).__name__} {value!r}", argument=name
+        )
     if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
-
-
-def _check_retries(max_retries: object, backoff: object) -> None:
-    """The retry options, said when the client is made (a nan backoff failed first on a retry)."""
-    if not isinstance(max_retries, int) or isinstance(max_retries, bool):
-        raise TypeError(f"max_retries must be an int, not {type(max_retries).__name__}")
-    if max_retries < 0:
-        raise ValueError(f"max_retries must be >= 0, not {max_retries}")
-    if not isinstance(backoff, int | float) or isinstance(backoff, bool):
-        raise TypeError(f"backoff must be a number of seconds, not {type(backoff).__name__}")
-    if not (math.isfinite(backoff) and backoff >= 0):
-        raise ValueError(f"backoff must be a finite number of seconds >= 0, not {backoff}")
-
-
-def _check_deadline(deadline: float | None) -> None:
-    if deadline is not None and not deadline > 0:
-        raise ValueError(f"deadline must be a positive number of seconds or None, not {deadline}")
+        raise InvalidArgumentValueError(f"{name} must be at least 1, not {value}", argument=name)
 
 
 def _resolve_deadline(per_call: float | None, default: float | None) -> float | None:
-    _check_deadline(per_call)
+    check_deadline(per_call)
     return default if per_call is None else per_call
 
 

@@ -25,11 +25,19 @@ The tree::
     │   │   └── TruncatedJSONError       ... after the JSON had already gone wrong (also a JSONParseError)
     │   ├── RefusalError                 the model refused; carries its text
     │   └── ResponseValidationError      a field, an item or the whole object failed validation
-    └── ResponseTooLargeError            the response passed ``max_response_bytes``
+    ├── ResponseTooLargeError            the response passed ``max_response_bytes``
+    ├── InvalidArgumentError             an argument of the client or of a call is wrong; names it
+    │   ├── InvalidArgumentTypeError     of the wrong type (also a TypeError)
+    │   └── InvalidArgumentValueError    a value that cannot work (also a ValueError)
+    └── ClientUsageError (RuntimeError)  the client cannot serve the call as it is used
+        └── ClientClosedError            the client was closed (``aclose()``, ``close()``, ``with``)
 
 Every error raised once a stream has begun carries ``partial`` (the last snapshot: a partial model, a
 list of the items yielded so far, or ``None``) and ``text`` (the raw JSON text received so far), so that
 nothing received is lost. They are plain attributes, set by whoever raises the error.
+
+Every error pickles (``__reduce__`` below), with all its attributes; a ``Partial[M]`` snapshot in
+``partial`` pickles too, rebuilt from ``M`` (see :mod:`._partial`).
 """
 
 from __future__ import annotations
@@ -43,9 +51,14 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
+    "ClientUsageError",
     "ConflictError",
     "IncompleteOutputError",
     "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
+    "InvalidArgumentValueError",
     "JSONDepthError",
     "JSONParseError",
     "NotFoundError",
@@ -299,3 +312,32 @@ class ResponseTooLargeError(StreamStructError):
     def __init__(self, message: str, *, limit: int, partial: Any = None, text: str = "") -> None:
         super().__init__(message, partial=partial, text=text)
         self.limit = limit
+
+
+class InvalidArgumentError(StreamStructError):
+    """An argument given to a client or to a call cannot work; raised when the call is made.
+
+    ``argument`` names it (``"messages"``, ``"messages[1]"``, ``"timeout"``, ...). The message says
+    what was expected and what came, but never repeats an ``api_key`` or a header's value.
+    """
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument of the wrong type (also a ``TypeError``)."""
+
+
+class InvalidArgumentValueError(InvalidArgumentError, ValueError):
+    """An argument of the right type whose value cannot work (also a ``ValueError``)."""
+
+
+class ClientUsageError(StreamStructError, RuntimeError):
+    """The client cannot serve the call as it is used: a sync client called from its own event
+    loop thread (it would wait for itself), for one. Also a ``RuntimeError``."""
+
+
+class ClientClosedError(ClientUsageError):
+    """The client, or the ``http_client`` it was given, was closed before this call."""

@@ -119,6 +119,20 @@ class _PartialModel(BaseModel):
 
     _streamstruct_snapshot: _SnapshotInfo | None = PrivateAttr(default=None)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A partial class is made at run time, so pickle cannot find it by its name: a snapshot
+        # is pickled as the model it is the partial of (found by name, as any class) and its
+        # state, and unpickled as an instance of Partial[that model] (made again in a new process).
+        # So errors carrying a partial cross processes (multiprocessing, task queues).
+        return (_unpickle_partial, (self.__streamstruct_model__, self.__getstate__()))
+
+
+def _unpickle_partial(model: type[BaseModel], state: dict[Any, Any]) -> _PartialModel:
+    cls = _partial_class(model)
+    instance = cls.__new__(cls)
+    instance.__setstate__(state)
+    return instance
+
 
 # Config keys a partial class must not inherit: it has to hold any prefix of a valid value.
 _CONFIG_DROPPED: Final = frozenset(
@@ -282,7 +296,9 @@ else:
         ``PartialM``. Nested models are partial too, wherever they sit (lists, dicts, Optionals,
         unions, tuples). Field descriptions and aliases are kept; constraints and validators are
         not, since a partial value must be constructible. Usable as an annotation, for
-        ``isinstance`` checks and, if needed, for ``model_validate``.
+        ``isinstance`` checks and, if needed, for ``model_validate``. A snapshot pickles (by its
+        model, which must be importable, as pickle needs of any class) and unpickles as an
+        instance of ``Partial[M]``, in another process too.
         """
 
         __slots__ = ()

@@ -34,6 +34,7 @@ from ._iterable import ItemsAssembler
 from ._json import JSONParser
 from ._mdjson import FencedJSONExtractor
 from ._modes import RequestPlan
+from ._redact import Redactor
 from ._sse import SSEDecoder
 from ._text import TextLog
 from ._wire import ChunkDecoder, ChunkUpdate, ToolCallKey, Usage, parse_completion
@@ -86,6 +87,7 @@ class ResponseReader(Generic[_Out]):
         "_max_bytes",
         "_max_depth",
         "_plan",
+        "_redactor",
         "_refusal",
         "_sse",
         "_text_parts",
@@ -108,8 +110,11 @@ class ResponseReader(Generic[_Out]):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
         request_id: str | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._plan = plan
+        # Server text quoted in an error is redacted before it is quoted (and cut short).
+        self._redactor = redactor
         self._kind = kind
         self._max_bytes = max_response_bytes
         self._bytes = 0
@@ -212,6 +217,11 @@ class ResponseReader(Generic[_Out]):
         assert self._items is not None
         return self._items.items
 
+    def quote(self, text: str, limit: int = 200) -> str:
+        """The first ``limit`` characters of server text, as an error may quote them: the API key
+        replaced (see :mod:`._redact`)."""
+        return text[:limit] if self._redactor is None else self._redactor.head(text, limit)
+
     # -- feeding ----------------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> list[_Out]:
@@ -236,7 +246,8 @@ class ResponseReader(Generic[_Out]):
             except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
                 raise self._detached(
                     APIError(
-                        f"the server sent an event whose data is not JSON: {data_text[:200]!r}"
+                        "the server sent an event whose data is not JSON: "
+                        f"{self.quote(data_text)!r}"
                     )
                 ) from None
             try:

@@ -55,6 +55,7 @@ from ._partial import (
     TextAppended,
 )
 from ._reader import ResponseReader
+from ._redact import Redactor
 from ._wire import Usage
 
 __all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEvent"]
@@ -109,9 +110,15 @@ class _BaseStream(Generic[_Out, _M]):
     """What the partial and the iterable streams share: opening, reading, closing."""
 
     def __init__(
-        self, open_response: Opener, make_reader: ReaderFactory, deadline: float | None = None
+        self,
+        open_response: Opener,
+        make_reader: ReaderFactory,
+        deadline: float | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._open_response = open_response
+        # The API key is redacted from every error that leaves the stream, whatever raised it.
+        self._redactor = redactor
         self._make_reader = make_reader
         # ``deadline`` seconds for the whole request and stream, counted from the first use; the
         # clock time it falls at is fixed then (``_deadline_at``).
@@ -173,11 +180,20 @@ class _BaseStream(Generic[_Out, _M]):
             return
         if self._closed:
             raise StreamInterruptedError("the stream was closed before it was opened")
-        with self._deadline_scope() as scope:
-            await self._start(await self._open_response())
+        try:
+            with self._deadline_scope() as scope:
+                await self._start(await self._open_response())
+        except StreamStructError as error:
+            self._redact(error)
+            raise
         if scope.cancelled_caught:
             await self._close_response()
             raise self._deadline_error()
+
+    def _redact(self, error: StreamStructError) -> None:
+        """The last line of defence: no error leaves the stream quoting the API key."""
+        if self._redactor is not None:
+            self._redactor.error(error)
 
     def _deadline_scope(self) -> anyio.CancelScope | _NoDeadline:
         """A cancel scope that ends at the stream's deadline (none: never).
@@ -226,9 +242,11 @@ class _BaseStream(Generic[_Out, _M]):
         kind = media_type(content_type)
         if kind == "text/html":
             # A proxy's or a login page: not an event stream, whatever its status. Its first
-            # bytes are what the message shows; the rest (maybe megabytes) is never read.
-            head = (await read_at_most(body, _HTML_HEAD))[0][:_HTML_HEAD]
+            # bytes are what the message shows (the API key redacted); the rest (maybe
+            # megabytes) is never read.
+            page = (await read_at_most(body, _HTML_HEAD))[0]
             await self._close_response()
+            head = reader.quote(page.decode("utf-8", errors="replace"), _HTML_HEAD)
             raise APIError(
                 f"the server answered with {content_type!r}, not an event stream: {head!r}"
             )
@@ -309,6 +327,7 @@ class _BaseStream(Generic[_Out, _M]):
             return out
         except BaseException as error:
             if isinstance(error, StreamStructError):
+                self._redact(error)
                 self._error = error
             await self._close_response()
             raise
@@ -618,9 +637,10 @@ def _undecodable(
 def _json_body(body: bytes, reader: ResponseReader[Any]) -> object:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
+        text = reader.quote(body.decode("utf-8", errors="replace"))
         raise _interrupted(
-            f"the server answered with JSON that does not parse: {body[:200]!r}", reader
+            f"the server answered with JSON that does not parse: {text!r}", reader
         ) from None
 
 

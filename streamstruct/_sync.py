@@ -19,7 +19,9 @@ import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from pydantic import BaseModel
 
+from ._arguments import check_call
 from ._client import DEFAULT_MAX_RETRIES, AsyncClient
+from ._errors import ClientClosedError, ClientUsageError
 from ._modes import Mode, ModeName
 from ._partial import Partial
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES
@@ -43,10 +45,17 @@ class _Loop:
         )
         self.portal = self._manager.__enter__()
         self._lock = threading.Lock()
+        self._thread = self.portal.call(_thread_id)
 
     def call(self, func: Callable[..., Awaitable[_R]], *args: Any) -> _R:
         if self._manager is None:
-            raise RuntimeError("this Client is closed")
+            raise ClientClosedError("this Client is closed (close() or the end of its with block)")
+        if threading.get_ident() == self._thread:
+            # The loop would wait for itself: anyio says so with a bare RuntimeError.
+            raise ClientUsageError(
+                "a sync Client was called from its own event loop thread (from async code it "
+                "runs, such as a custom transport): use an AsyncClient there"
+            )
         return self.portal.call(func, *args)
 
     @property
@@ -58,6 +67,10 @@ class _Loop:
             manager, self._manager = self._manager, None
         if manager is not None:
             manager.__exit__(None, None, None)
+
+
+async def _thread_id() -> int:
+    return threading.get_ident()
 
 
 _END = object()
@@ -243,6 +256,8 @@ class Client:
         self._finalizer()
 
     def __enter__(self) -> Client:
+        if not self._loop.running:
+            raise ClientClosedError("this Client is closed (close() or the end of its with block)")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -381,4 +396,14 @@ class Completions:
                 model=model, response_model=response_model, messages=messages, **options
             )
 
+        # Checked here, when the call is made, rather than on the loop's thread.
+        check_call(
+            model=model,
+            messages=messages,
+            mode=options.get("mode"),
+            strict=options.get("strict"),
+            max_retries=options.get("max_retries"),
+            timeout=options.get("timeout"),
+            deadline=options.get("deadline"),
+        )
         return self._loop.call(run)
