@@ -4,6 +4,7 @@ The public names are re-exported here; the modules behind them are private.
 """
 
 from ._assembler import PartialAssembler
+from ._build import BuildInfo, build_info
 from ._client import AsyncClient
 from ._errors import (
     APIConnectionError,
@@ -60,6 +61,7 @@ __all__ = [
     "AsyncPartialStream",
     "AuthenticationError",
     "BadRequestError",
+    "BuildInfo",
     "Client",
     "CompletedValue",
     "ConflictError",
@@ -97,5 +99,6 @@ __all__ = [
     "TextAppended",
     "UnprocessableEntityError",
     "Usage",
+    "build_info",
     "progress",
 ]
