@@ -171,7 +171,7 @@ def _cases(plan: Plan) -> list[tuple[str, str, int]]:
 
 
 def planned_steps(plan: Plan) -> int:
-    fits = len(plan.fit_sizes) if server.CONTENT in plan.modes else 0
+    fits = len(plan.fit_sizes) if server.CONTENT in plan.modes else 0  # a step a round, even idle
     return 2 + (len(_cases(plan)) + fits) * plan.rounds
 
 
@@ -325,13 +325,14 @@ def _run_case(
 def _fit_points(
     plan: Plan, runner: _Runner, results: LoopbackResults, step: Callable[[str], None]
 ) -> dict[str, e2e.Fit]:
-    """The quadratic methods at ``plan.fit_sizes`` (content, burst), interleaved: their fits."""
+    """The quadratic methods at ``plan.fit_sizes`` (content, burst), one run each (points for
+    the fit, not figures shown; instructor at 30 KB alone takes ~11 s): their fits."""
     methods = [m for m in runner.runnable(server.CONTENT, server.BURST, 0) if m in QUADRATIC]
     if not methods or server.CONTENT not in plan.modes:
         return {}
     for size in sorted(plan.fit_sizes):
         case = _case(server.CONTENT, server.BURST, size)
-        runner.rounds(methods, case, step)
+        runner.rounds(methods, case, step, once=methods)
         for method, cell in case.cells.items():
             if cell.median is not None:
                 results.fit_points.setdefault(method, []).append((case.json_bytes, cell.median))
