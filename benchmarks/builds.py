@@ -129,11 +129,16 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def check_build(build: str, hello: dict[str, Any]) -> None:
-    """Raise :class:`MislabelledBuildError` unless the worker's ``hello`` is of ``build``."""
+def check_build(build: str, hello: dict[str, Any], folder: Path | None = None) -> None:
+    """Raise :class:`MislabelledBuildError` unless the worker's ``hello`` is of ``build``, every
+    core module imported from ``folder`` (the copy it was started on) when given."""
     said = hello.get("build")
-    if said != build:
-        modules = ", ".join(f"{k} from {v}" for k, v in sorted(hello.get("files", {}).items()))
+    files: dict[str, str] = hello.get("files", {})
+    strays = (
+        [] if folder is None else [p for p in files.values() if Path(folder) not in Path(p).parents]
+    )
+    if said != build or strays:
+        modules = ", ".join(f"{k} from {v}" for k, v in sorted(files.items()))
         raise MislabelledBuildError(
             f"the {build} worker imported a {said} build ({modules}): not reported"
         )
@@ -161,7 +166,7 @@ class Worker:
         )
         try:
             self.hello = self._read()
-            check_build(build, self.hello)
+            check_build(build, self.hello, folder)
         except BaseException:
             self.close()
             raise

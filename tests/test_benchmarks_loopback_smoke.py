@@ -113,6 +113,14 @@ def test_a_worker_started_as_another_build_is_refused(pure: builds.Worker) -> No
         builds.Worker(builds.COMPILED, builds.prepare(builds.PURE))
 
 
+def test_a_build_imported_from_elsewhere_is_refused(tmp_path: Path) -> None:
+    files = {"streamstruct._json": str(tmp_path / "copy" / "streamstruct" / "_json.py")}
+    hello = {"build": "pure", "files": files}
+    builds.check_build(builds.PURE, hello, tmp_path / "copy")
+    with pytest.raises(builds.MislabelledBuildError, match="the pure worker imported a pure"):
+        builds.check_build(builds.PURE, hello, tmp_path / "checkout")
+
+
 @pytest.mark.parametrize("mode", server.MODES)
 @pytest.mark.parametrize("method", ["floor", "streamstruct", "pipeline"])
 def test_the_worker_streams_the_report(
