@@ -25,6 +25,7 @@ Per event = client CPU (``time.process_time`` of the worker) / SSE events.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -175,10 +176,11 @@ def planned_steps(plan: Plan) -> int:
     return 2 + (len(_cases(plan)) + fits) * plan.rounds
 
 
-def _rows(size: int, cache: dict[int, int] = {}) -> int:  # noqa: B006 (a cache on purpose)
-    if size not in cache:
-        cache[size] = e2e_alternatives.rows_for(size)
-    return cache[size]
+@functools.cache
+def _rows(size: int) -> int:
+    """The rows of the Report of ``size`` bytes of JSON (building it to measure takes a second at
+    1 MB, so once)."""
+    return e2e_alternatives.rows_for(size)
 
 
 class _Runner:
