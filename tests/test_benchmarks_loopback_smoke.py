@@ -147,3 +147,10 @@ def test_a_worker_error_is_raised_in_the_parent(
         op="e2e", method="floor", url=served.url(server.TOOLS, ROWS), mode="tools", rows=ROWS
     )
     assert answer["snapshots"] == 0
+
+
+def test_a_build_that_cannot_be_made_is_skipped_and_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(builds, "compiled_unavailable", lambda: "no compiler here")
+    with builds.Workers((builds.COMPILED,)) as workers:
+        assert workers.workers == {}
+        assert workers.skipped == {builds.COMPILED: "no compiler here"}
