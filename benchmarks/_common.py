@@ -221,8 +221,13 @@ def seconds_label(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} us"
 
 
-def grid(header: Sequence[str], body: Sequence[Sequence[str]], left: int = 1) -> list[str]:
-    """Columns padded to width: the first ``left`` left-aligned, the rest right-aligned."""
+def grid(
+    header: Sequence[str], body: Sequence[Sequence[str]], left: int = 1, *, markdown: bool = False
+) -> list[str]:
+    """Columns padded to width: the first ``left`` left-aligned, the rest right-aligned.
+
+    ``markdown``: a Markdown table (for the README and docs/benchmarks.md), aligned the same way.
+    """
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
 
     def render(line: Sequence[str]) -> str:
@@ -230,9 +235,13 @@ def grid(header: Sequence[str], body: Sequence[Sequence[str]], left: int = 1) ->
             cell.ljust(width) if i < left else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(line, widths, strict=True))
         ]
-        return " | ".join(cells).rstrip()
+        return f"| {' | '.join(cells)} |" if markdown else " | ".join(cells).rstrip()
 
-    rule = "-+-".join("-" * width for width in widths)
+    if markdown:
+        marks = ["-" * (w + 2) if i < left else "-" * (w + 1) + ":" for i, w in enumerate(widths)]
+        rule = f"|{'|'.join(marks)}|"
+    else:
+        rule = "-+-".join("-" * width for width in widths)
     return [render(header), rule, *(render(line) for line in body)]
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import e2e_alternatives, parser_alternatives
+from benchmarks import loopback, parser_alternatives, server
 from benchmarks._common import optional
 
 __all__ = ["available", "write_plot"]
@@ -26,12 +26,11 @@ _STYLES: dict[str, tuple[str, str]] = {
     parser_alternatives.PJP_REPARSE: ("#8c564b", "^"),
     parser_alternatives.IJSON_PUSH: ("#2ca02c", "P"),
     parser_alternatives.PARSER_STREAM: ("#08306b", "o"),
-    e2e_alternatives.FLOOR: ("#7f7f7f", "s"),
-    e2e_alternatives.STREAMSTRUCT: ("#08306b", "o"),
-    e2e_alternatives.OPENAI: ("#d62728", "v"),
-    e2e_alternatives.INSTRUCTOR: ("#ff7f0e", "^"),
-    e2e_alternatives.FLOOR_16K: ("#bdbdbd", "s"),
-    e2e_alternatives.STREAMSTRUCT_16K: ("#6baed6", "o"),
+    loopback.FLOOR: ("#7f7f7f", "s"),
+    loopback.SS_COMPILED: ("#08306b", "o"),
+    loopback.SS_PURE: ("#6baed6", "o"),
+    loopback.OPENAI: ("#d62728", "v"),
+    loopback.INSTRUCTOR: ("#ff7f0e", "^"),
 }
 
 
@@ -86,7 +85,7 @@ def write_plot(
     path: Path,
     *,
     parser: parser_alternatives.ParserResults | None,
-    e2e: e2e_alternatives.E2EResults | None,
+    e2e: loopback.LoopbackResults | None,
     title: str = "",
 ) -> Path:
     """Draw the sections that ran into ``path`` (a PNG); returns ``path``."""
@@ -116,15 +115,18 @@ def write_plot(
         ax.set_ylabel("total time (s)")
     if e2e is not None:
         ax = axes_list[index]
-        for method in e2e_alternatives.METHODS:
+        cases = [c for c in e2e.cases if (c.mode, c.pace) == (server.CONTENT, server.BURST)]
+        for method in loopback.METHODS:
+            if method in loopback.PIPELINE:
+                continue
             points = [
-                (s.json_bytes, f.seconds, f.extrapolated is not None)
-                for s in e2e.sizes
-                if (f := s.figures.get(method)) is not None and f.seconds is not None
+                (c.json_bytes, cell.median, cell.extrapolated is not None)
+                for c in cases
+                if (cell := c.cells.get(method)) is not None and cell.median is not None
             ]
             if points:
-                _series(ax, e2e_alternatives.LABELS[method], points, method)
-        ax.set_title("2. End to end, content transcript, replayed", fontsize=10)
+                _series(ax, loopback.LABELS[method], points, method)
+        ax.set_title("2. End to end, content mode, loopback server, burst", fontsize=10)
         ax.set_ylabel("CPU to the final object (s)")
     for ax in axes_list:
         ax.set_xscale("log")

@@ -7,20 +7,25 @@ with PASS/FAIL, and a plot (time against output size, log-log, every method) wri
 
 1. ``parser_alternatives``: JSONParser next to json.loads, jiter, and, streamed in 4-char pieces with
    a snapshot each time, jiter / pydantic-core / partial-json-parser re-parsing and ijson push;
-2. ``e2e_alternatives``: one recorded content-mode transcript per size (1 KB to 1 MB) replayed in
-   process into streamstruct, the openai SDK's ``.stream()`` helper and instructor, next to the floor
-   (SSE decoding and ``json.loads`` of each chunk, nothing else): CPU per SSE event;
-3. ``concurrency``: N = 1 to 1,000 concurrent streams over loopback, streamstruct and the openai
-   SDK's raw streaming against the same simulator server;
+2. ``loopback``: end to end through a real HTTP/1.1 server in its own process (one chunk per SSE
+   event), tools and content modes, 10 KB to 1 MB, burst and live pace: streamstruct's two builds
+   (pure and compiled, each in a child process), the openai SDK's ``.stream()`` helper and
+   instructor, next to the floor (httpx ``aiter_lines()`` + ``json.loads`` of each event): client
+   CPU per SSE event, the methods interleaved round by round, GC on;
+3. ``concurrency``: N = 1 to 1,000 concurrent streams through the same server, both builds and
+   the openai SDK's raw streaming;
 4. ``memory``: peak resident memory streaming a 10 MB structured output.
 
-``--quick`` runs small sizes (under a minute); ``--only parser,e2e`` picks sections. Missing
-optional packages (the ``bench`` extra) skip their columns, and the output says which.
+``--quick`` runs small sizes (under a minute); ``--only parser,e2e`` picks sections; ``--markdown
+FILE`` writes the end-to-end, concurrency and target tables as Markdown (what the README and
+docs/benchmarks.md show). Missing optional packages (the ``bench`` extra) skip their columns, and
+the output says which; without mypy or a C compiler, the compiled build is skipped and said so.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -32,8 +37,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks import concurrency, e2e_alternatives, memory, parser_alternatives, plot
+from benchmarks import concurrency, loopback, memory, parser_alternatives, plot
 from benchmarks._common import KB, MB, Progress, Target, grid, parser_build, version
+from benchmarks.builds import BUILDS
 
 __all__ = ["FULL", "QUICK", "SECTIONS", "Settings", "SuiteResults", "format_suite", "main", "run"]
 
@@ -50,10 +56,8 @@ class Settings:
     parser_sizes: tuple[int, ...] = (1 * KB, 10 * KB, 100 * KB, 1 * MB)
     parser_repeat: int = 3
     parser_budget: float = 2.0
-    e2e_sizes: tuple[int, ...] = e2e_alternatives.DEFAULT_SIZES
-    e2e_repeat: int = 5
-    e2e_budget: float = 150.0
-    e2e_methods: tuple[str, ...] = e2e_alternatives.METHODS
+    e2e: loopback.Plan = field(default_factory=loopback.Plan)
+    builds: tuple[str, ...] = BUILDS
     concurrency_ns: tuple[int, ...] = concurrency.DEFAULT_N
     concurrency_rounds: int = concurrency.ROUNDS
     concurrency_min_streams: int = concurrency.MIN_STREAMS
@@ -66,9 +70,15 @@ QUICK: Final = Settings(
     parser_sizes=(1 * KB, 10 * KB),
     parser_repeat=1,
     parser_budget=0.2,
-    e2e_sizes=(1 * KB, 10 * KB),
-    e2e_repeat=1,
-    e2e_budget=2.0,
+    e2e=loopback.Plan(
+        sizes=(2 * KB, 10 * KB),
+        live_sizes=(2 * KB,),
+        rounds=1,
+        pipeline_sizes=(10 * KB,),
+        fit_sizes=(1 * KB,),
+        budget=1.0,
+        long_run=0.5,
+    ),
     concurrency_ns=(1, 10, 100),
     concurrency_rounds=1,
     concurrency_min_streams=concurrency.QUICK_MIN_STREAMS,
@@ -81,7 +91,7 @@ class SuiteResults:
     settings: Settings
     meta: dict[str, Any]
     parser: parser_alternatives.ParserResults | None = None
-    e2e: e2e_alternatives.E2EResults | None = None
+    e2e: loopback.LoopbackResults | None = None
     concurrency: concurrency.ConcurrencyResults | None = None
     memory: memory.MemoryResults | None = None
     seconds: float = 0.0
@@ -91,7 +101,7 @@ class SuiteResults:
     def targets(self) -> list[Target]:
         out: list[Target] = []
         if self.e2e is not None:
-            out += e2e_alternatives.targets(self.e2e)
+            out += loopback.targets(self.e2e)
         if self.concurrency is not None:
             out += concurrency.targets(self.concurrency)
         if self.memory is not None:
@@ -104,7 +114,7 @@ def _steps(settings: Settings, sections: Sequence[str]) -> int:
     if "parser" in sections:
         steps += parser_alternatives.planned_steps(settings.parser_docs, settings.parser_sizes)
     if "e2e" in sections:
-        steps += e2e_alternatives.planned_steps(settings.e2e_sizes, settings.e2e_methods)
+        steps += loopback.planned_steps(settings.e2e)
     if "concurrency" in sections:
         steps += concurrency.planned_steps(
             settings.concurrency_ns, settings.concurrency_rounds, settings.concurrency_clients
@@ -160,13 +170,8 @@ def run(
         )
 
     def e2e() -> None:
-        results.e2e = e2e_alternatives.run(
-            sizes=settings.e2e_sizes,
-            methods=settings.e2e_methods,
-            repeat=settings.e2e_repeat,
-            budget=settings.e2e_budget,
-            progress=progress,
-        )
+        plan = dataclasses.replace(settings.e2e, builds=settings.builds)
+        results.e2e = loopback.run(plan, progress=progress)
 
     def concurrent() -> None:
         results.concurrency = concurrency.run(
@@ -174,6 +179,7 @@ def run(
             rounds=settings.concurrency_rounds,
             min_streams=settings.concurrency_min_streams,
             clients=settings.concurrency_clients,
+            builds=settings.builds,
             progress=progress,
         )
 
@@ -206,7 +212,8 @@ def format_suite(results: SuiteResults) -> str:
     meta = results.meta
     load = meta["load_average_at_start"]
     lines = [
-        f"streamstruct {meta['streamstruct']} benchmarks (per-event core: {meta['parser_build']}):"
+        f"streamstruct {meta['streamstruct']} benchmarks (sections 2 and 3: both builds, in child"
+        f" processes; sections 1 and 4: {meta['parser_build']}):"
         f" Python {meta['python']}"
         f" ({meta['implementation']}, {meta['machine']}, {meta['system']}), {meta['cpus']} CPUs"
         + ("" if load is None else f", load average at start {load[0]:.2f}")
@@ -217,7 +224,7 @@ def format_suite(results: SuiteResults) -> str:
     if results.parser is not None:
         sections.append(parser_alternatives.format_results(results.parser))
     if results.e2e is not None:
-        sections.append(e2e_alternatives.format_results(results.e2e))
+        sections.append(loopback.format_results(results.e2e))
     if results.concurrency is not None:
         sections.append(concurrency.format_results(results.concurrency))
     if results.memory is not None:
@@ -238,6 +245,33 @@ def format_suite(results: SuiteResults) -> str:
     minutes, seconds = divmod(round(results.seconds), 60)
     lines.append(f"Total time: {minutes}:{seconds:02d}")
     return "\n".join(lines)
+
+
+def format_markdown(results: SuiteResults) -> str:
+    """The end-to-end, concurrency and target tables as Markdown, with the run's particulars:
+    what the README and docs/benchmarks.md show, regenerated by ``--markdown FILE``."""
+    meta = results.meta
+    load = meta["load_average_at_start"]
+    parts = [
+        f"streamstruct {meta['streamstruct']}, Python {meta['python']} ({meta['implementation']},"
+        f" {meta['machine']}, {meta['system']}), {meta['cpus']} CPUs"
+        + ("" if load is None else f", load average at start {load[0]:.2f}")
+        + f", {meta['started']}."
+    ]
+    if results.e2e is not None:
+        parts += [
+            "End to end, client CPU per SSE event in us: median (x the floor) min-max.",
+            "\n".join(loopback.table(results.e2e, markdown=True)),
+        ]
+    if results.concurrency is not None:
+        parts.append("\n".join(concurrency.table(results.concurrency, markdown=True)))
+    checks = results.targets()
+    if checks:
+        rows = [[c.what, c.limit, c.measured, c.verdict] for c in checks]
+        parts.append(
+            "\n".join(grid(["target", "limit", "measured", "verdict"], rows, markdown=True))
+        )
+    return "\n\n".join(parts) + "\n"
 
 
 def to_json(results: SuiteResults) -> dict[str, Any]:
@@ -271,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the PNG (default docs/benchmarks.png; with --quick, one in the temporary directory,"
         " so that a quick run never replaces the committed plot)",
     )
+    parser.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write the tables as Markdown"
+    )
     parser.add_argument("--no-plot", action="store_true", help="write no PNG")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     args = parser.parse_args(argv)
@@ -287,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_suite(results))
     if args.json is not None:
         args.json.write_text(json.dumps(to_json(results), indent=2) + "\n", encoding="utf-8")
+    if args.markdown is not None:
+        args.markdown.write_text(format_markdown(results), encoding="utf-8")
     return 0
 
 

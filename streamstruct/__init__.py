@@ -4,6 +4,7 @@ The public names are re-exported here; the modules behind them are private.
 """
 
 from ._assembler import PartialAssembler
+from ._build import BuildInfo, build_info
 from ._client import AsyncClient
 from ._errors import (
     APIConnectionError,
@@ -66,6 +67,7 @@ __all__ = [
     "AsyncPartialStream",
     "AuthenticationError",
     "BadRequestError",
+    "BuildInfo",
     "Client",
     "ClientClosedError",
     "ClientUsageError",
@@ -109,5 +111,6 @@ __all__ = [
     "TruncatedJSONError",
     "UnprocessableEntityError",
     "Usage",
+    "build_info",
     "progress",
 ]

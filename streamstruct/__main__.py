@@ -49,6 +49,7 @@ from . import (
     StreamStructError,
     Usage,
     __version__,
+    build_info,
     progress,
 )
 
@@ -515,7 +516,8 @@ def _parser() -> argparse.ArgumentParser:
         description="streamstruct: stream structured output (pydantic models) from "
         "OpenAI-compatible chat-completion endpoints.",
     )
-    parser.add_argument("--version", action="version", version=f"streamstruct {__version__}")
+    # the version and the build (compiled or pure Python: which one a user got is worth knowing)
+    parser.add_argument("--version", action="version", version=str(build_info()))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo = commands.add_parser(
         "demo",

@@ -21,9 +21,11 @@ if str(ROOT) not in sys.path:  # `benchmarks` is a package beside `streamstruct`
 
 from benchmarks import (  # noqa: E402
     _common,
+    builds,
     concurrency,
     e2e,
     e2e_alternatives,
+    loopback,
     memory,
     parser_alternatives,
     suite,
@@ -33,20 +35,21 @@ TINY = suite.Settings(
     parser_sizes=(300, 1_000),
     parser_repeat=1,
     parser_budget=0.02,
-    e2e_sizes=(400, 1_000),
-    e2e_repeat=1,
-    e2e_budget=0.5,
-    # the methods that need no optional package: instructor and openai only make it slower
-    e2e_methods=(
-        e2e_alternatives.FLOOR,
-        e2e_alternatives.STREAMSTRUCT,
-        e2e_alternatives.FLOOR_16K,
-        e2e_alternatives.STREAMSTRUCT_16K,
+    # the pure build only (the compiled one would be compiled first: a minute), and the methods
+    # that need no optional package: instructor and openai only make it slower
+    e2e=loopback.Plan(
+        sizes=(400, 1_000),
+        live_sizes=(400,),
+        rounds=2,
+        pipeline_sizes=(1_000,),
+        fit_sizes=(),
+        methods=(loopback.FLOOR, loopback.SS_PURE, loopback.SS_COMPILED, loopback.PIPE_PURE),
     ),
+    builds=(builds.PURE,),
     concurrency_ns=(1, 3),
     concurrency_rounds=1,
     concurrency_min_streams=3,
-    concurrency_clients=(concurrency.STREAMSTRUCT,),
+    concurrency_clients=(concurrency.SS_PURE,),
     memory_size=20_000,
 )
 
@@ -65,17 +68,6 @@ def test_the_content_transcript_is_an_openai_json_schema_stream() -> None:
     assert text == transcript.arguments
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["usage"]["completion_tokens"] > 0
-
-
-def test_the_floor_and_streamstruct_agree_on_the_events() -> None:
-    transcript = e2e_alternatives.build_content_transcript(5)
-    floor = e2e_alternatives.measure(e2e_alternatives.FLOOR, transcript, repeat=1)
-    ours = e2e_alternatives.measure(e2e_alternatives.STREAMSTRUCT, transcript, repeat=1)
-    assert floor.seconds is not None
-    assert ours.seconds is not None
-    assert floor.snapshots == 0
-    assert ours.snapshots is not None
-    assert 0 < ours.snapshots <= transcript.events
 
 
 def test_the_memory_frames_are_the_answer() -> None:
@@ -116,10 +108,11 @@ def test_sections_are_chosen_by_name() -> None:
         suite._sections("parser,nope")
 
 
-def test_the_whole_suite_runs_at_a_tiny_size(tmp_path: Path) -> None:
-    sections = ["parser", "e2e", "memory"]
-    if importlib.util.find_spec("uvicorn") is not None:
-        sections.insert(2, "concurrency")
+def test_the_whole_suite_runs_at_a_tiny_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the pure copy's, made here
+    sections = ["parser", "e2e", "concurrency", "memory"]
     out = io.StringIO()
     progress = _common.Progress(suite._steps(TINY, sections), stream=out)
     plot = tmp_path / "plot.png"
@@ -132,16 +125,25 @@ def test_the_whole_suite_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert results.parser is not None
     assert results.e2e is not None
     assert [row.size for row in results.parser.rows] == [300, 1_000]
-    for entry in results.e2e.sizes:
-        for method in (e2e_alternatives.FLOOR, e2e_alternatives.STREAMSTRUCT):
-            assert entry.per_event_us(method) is not None
-        assert set(entry.figures) == set(TINY.e2e_methods)
-    if "concurrency" in sections:
-        assert results.concurrency is not None
-        assert "3. Concurrency" in text
-        ours = results.concurrency.get(concurrency.STREAMSTRUCT, 3)
-        assert ours is not None
-        assert ours.events == 3 * concurrency.events_per_stream()
+    assert results.e2e.builds[builds.PURE]["build"] == "pure"  # the worker said so
+    expected = {(m, p, s) for m in ("tools", "content") for p, s in [("burst", 400)]}
+    expected |= {(m, "burst", 1_000) for m in ("tools", "content")}
+    expected |= {(m, "live", 400) for m in ("tools", "content")}
+    assert {(c.mode, c.pace, c.size) for c in results.e2e.cases} == expected
+    for case in results.e2e.cases:
+        for method in (loopback.FLOOR, loopback.SS_PURE):
+            assert len(case.cells[method].seconds) == 2  # both rounds
+            assert case.per_event_us(method) is not None
+        in_process = (case.pace, case.size) == ("burst", 1_000)  # the plan's pipeline_sizes
+        assert (loopback.PIPE_PURE in case.cells) == in_process
+        assert loopback.SS_COMPILED not in case.cells
+    assert results.e2e.skipped[loopback.SS_COMPILED] == "the compiled build was not asked for"
+    assert "streamstruct pure" in text
+    assert results.concurrency is not None
+    assert "3. Concurrency" in text
+    ours = results.concurrency.get(concurrency.SS_PURE, 3)
+    assert ours is not None
+    assert ours.events == 3 * concurrency.events_per_stream()
     assert results.memory is not None
     if not results.memory.skipped:
         for document in memory.DOCUMENTS:
@@ -158,6 +160,14 @@ def test_the_whole_suite_runs_at_a_tiny_size(tmp_path: Path) -> None:
     else:
         assert "plot skipped: matplotlib not installed" in text
     assert parser_alternatives.SHORT[parser_alternatives.PARSER_STREAM] in text
+    markdown = suite.format_markdown(results)
+    assert "| burst | tools   | 400 B |" in markdown
+    assert "| pure: burst tools 400 B: streamstruct / floor, CPU per event " in markdown
+
+
+def test_a_markdown_grid_aligns_as_the_text_one() -> None:
+    lines = _common.grid(["name", "value"], [["a", "1"], ["bb", "22"]], markdown=True)
+    assert lines == ["| name | value |", "|------|------:|", "| a    |     1 |", "| bb   |    22 |"]
 
 
 def test_a_ratio_target_says_its_limit_its_figure_and_its_verdict() -> None:

@@ -123,3 +123,12 @@ def test_a_compiled_build_ships_the_extensions_with_a_platform_tag_and_cleans_up
     assert output.is_dir()
     hook.finalize("standard", data, "dist/streamstruct.whl")
     assert not output.exists()
+
+
+def test_the_release_wheels_of_other_platforms_are_compiled_and_checked() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the configuration is the same
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
+    assert config["environment"] == {"STREAMSTRUCT_COMPILE": "1"}  # a wheel that cannot be, fails
+    assert "build_info().build != 'compiled'" in config["test-command"]  # and each is checked
+    assert {"cp310-*", "cp314-*"} <= set(config["build"])
+    assert config["linux"]["archs"] == ["x86_64", "aarch64"]
