@@ -21,7 +21,7 @@ from typing import Any, Final
 import anyio
 
 from .. import AsyncClient
-from . import CLIENT_JS, SSE_HEADERS, sse
+from ._server import CLIENT_JS, SSE_HEADERS, sse
 
 __all__ = ["DemoApp", "serve_demo"]
 
