@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -265,3 +266,49 @@ def test_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert exited.value.code == 2
     assert "demo" in capsys.readouterr().err
+
+
+def test_demo_web_serves_the_page_the_client_and_the_two_streams() -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:  # a free port, as the OS sees it now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamstruct", "demo", "--web", "--fast", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        assert f"http://127.0.0.1:{port}/" in server.stdout.readline()
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10) as http:
+            for _ in range(100):  # the line is printed just before uvicorn listens
+                try:
+                    page = http.get("/")
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.05)
+            assert page.status_code == 200
+            assert 'import { readObject } from "/client.js";' in page.text
+            client = http.get("/client.js")
+            assert client.headers["content-type"].startswith("text/javascript")
+            assert "export async function* readObject" in client.text
+            profile = http.post("/api/profile")
+            assert profile.headers["content-type"].startswith("text/event-stream")
+            assert profile.text.startswith('event: start\ndata: {"version":1,"kind":"object"}')
+            assert '"append",["bio"]' in profile.text
+            assert f'"bio":"{ALICE["bio"]}"' in profile.text.split("event: end")[1]
+            users = http.post("/api/users")
+            assert users.text.count('["done",[') == len(USERS)
+            assert http.get("/nowhere").status_code == 404
+            assert http.post("/api/profile").status_code == 200  # it answers again
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)

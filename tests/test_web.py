@@ -215,7 +215,19 @@ def test_keep_alive_must_be_a_positive_number(keep_alive: float) -> None:
         web.sse(None, keep_alive=keep_alive)  # type: ignore[arg-type]
 
 
-def test_sse_takes_a_stream_only() -> None:
+def test_sse_takes_an_async_stream_only() -> None:
+    from streamstruct.testing import simulated_sync_client
+
+    with simulated_sync_client(Simulator(responses=Reply(ALICE))) as client:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES
+        )
+        with pytest.raises(TypeError, match=r"of an AsyncClient .* not PartialStream"):
+            web.sse(stream)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"of an AsyncClient .* not PartialStream"):
+            web.json_text(stream)  # type: ignore[arg-type]
+        stream.close()
+
     with pytest.raises(TypeError, match="create_partial or create_iterable"):
         web.sse(object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="create_partial or create_iterable"):

@@ -49,7 +49,7 @@ def sse(
         return _items_sse(stream, keep_alive)
     if isinstance(stream, AsyncPartialStream):
         return _object_sse(stream, keep_alive)
-    raise TypeError(f"web.sse takes a create_partial or create_iterable stream, not {stream!r}")
+    raise _not_a_stream("web.sse", stream)
 
 
 async def _object_sse(
@@ -114,9 +114,7 @@ def json_text(stream: AnyStream) -> AsyncIterator[bytes]:
     browser sees a body cut short: the text itself has no way to say why).
     """
     if not isinstance(stream, (AsyncPartialStream, AsyncIterableStream)):
-        raise TypeError(
-            f"web.json_text takes a create_partial or create_iterable stream, not {stream!r}"
-        )
+        raise _not_a_stream("web.json_text", stream)
     return _json_text(stream)
 
 
@@ -133,3 +131,11 @@ async def _json_text(stream: AnyStream) -> AsyncIterator[bytes]:
             yield text.encode()
     finally:
         await stream.aclose()
+
+
+def _not_a_stream(name: str, given: object) -> TypeError:
+    # A sync client's stream is the usual mistake: ASGI servers iterate asynchronously.
+    return TypeError(
+        f"{name} takes a create_partial or create_iterable stream of an AsyncClient (ASGI "
+        f"servers are async), not {type(given).__name__}"
+    )
