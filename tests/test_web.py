@@ -195,6 +195,24 @@ async def test_an_error_event_from_the_server_reaches_the_browser(node: NodeClie
 
 
 @pytest.mark.anyio
+async def test_an_error_before_the_stream_began_is_an_error_event_too(node: NodeClient) -> None:
+    from streamstruct.testing import ErrorStatus
+
+    simulator = Simulator(responses=Reply(ALICE, faults=ErrorStatus(401)))
+    async with simulated_client(simulator, max_retries=0, api_key="sk-secret-key-123") as client:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES
+        )
+        body = b"".join(await collect(web.sse(stream)))
+    assert [name for name, _ in events_of(body)] == ["start", "error"]
+    error = events_of(body)[1][1]
+    assert error["type"] == "AuthenticationError"
+    assert error["partial"] is None
+    assert b"sk-secret-key-123" not in body
+    assert node.run([body])["error"]["type"] == "AuthenticationError"
+
+
+@pytest.mark.anyio
 async def test_keep_alive_comments_while_the_model_is_silent() -> None:
     simulator = Simulator(responses=Reply(ALICE, faults=Stall(after=3, seconds=0.3)))
     body, _, final = await sse_of(simulator, keep_alive=0.05)

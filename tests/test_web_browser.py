@@ -88,11 +88,19 @@ def test_the_card_fills_in_field_by_field_then_the_users_appear_one_by_one(brows
         page.goto(url.removesuffix("/v1") + "/")
         looks = watch(page, "document.body.dataset.phase === 'done'")
         page.close()
-    # The fields begin in order, each done before the next begins, the progress climbing.
-    assert first(looks, "name", "writing") <= first(looks, "name", "done")
-    assert first(looks, "name", "done") < first(looks, "age", "done")
-    assert first(looks, "age", "done") <= first(looks, "bio", "writing")
-    assert looks[first(looks, "name", "done")]["progress"] == "33%"
+    # The fields begin in order, each done before the next begins (in every look: whatever the
+    # timing, a field is never seen begun while the one before it is not done), the progress
+    # climbing with them.
+    order = ["name", "age", "bio"]
+    for look in looks:
+        states = [look["fields"][name][0] for name in order]
+        begun = [state != "pending" for state in states]
+        done = [state == "done" for state in states]
+        assert begun == sorted(begun, reverse=True), look
+        assert done == sorted(done, reverse=True), look
+        assert all(all(done[:i]) for i, is_begun in enumerate(begun) if is_begun), look
+        assert look["progress"] == f"{round(100 * sum(done) / 3)}%", look
+    assert first(looks, "name", "done") <= first(looks, "age", "done") < first(looks, "bio", "done")
     # The bio grows across several looks before it is done, always a prefix of the end.
     growing = [look["fields"]["bio"][1] for look in looks if look["fields"]["bio"][0] == "writing"]
     assert len(set(growing)) >= 3
