@@ -212,6 +212,25 @@ async def test_an_error_before_the_stream_began_is_an_error_event_too(node: Node
     assert node.run([body])["error"]["type"] == "AuthenticationError"
 
 
+def test_the_client_refuses_a_cut_body_and_another_version_and_skips_the_unknown(
+    node: NodeClient,
+) -> None:
+    start = b'event: start\ndata: {"version":1,"kind":"object"}\n\n'
+    ops = b'event: ops\ndata: [["set",[],{}],["set",["a"],""],["append",["a"],"x"]]\n\n'
+    cut_short = node.run([start, ops])
+    assert cut_short["error"]["message"] == "the stream ended before its end event"
+    assert [state["value"] for state in cut_short["states"]] == [{"a": "x"}]
+    later = node.run([start.replace(b'"version":1', b'"version":2'), ops])
+    assert "protocol version 2" in later["error"]["message"]
+    # An event this version does not know, comments and CRLF line ends: passed over.
+    end = b'event: end\r\ndata: {"value":{"a":"xy"},"usage":null,"finish_reason":"stop"}\r\n\r\n'
+    unknown = b'event: progress\ndata: {"percent":50}\n\n: keep-alive\n\n'
+    answer = node.run(cut(start + ops + unknown + end, [7]))
+    assert answer["error"] is None
+    assert [state["value"] for state in answer["states"]] == [{"a": "x"}, {"a": "xy"}]
+    assert answer["events"] == ["start", "ops", "progress", "end"]
+
+
 @pytest.mark.anyio
 async def test_keep_alive_comments_while_the_model_is_silent() -> None:
     simulator = Simulator(responses=Reply(ALICE, faults=Stall(after=3, seconds=0.3)))
