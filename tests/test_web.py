@@ -340,3 +340,24 @@ def test_the_headers_and_the_client_file() -> None:
     source = web.CLIENT_JS.read_text()
     assert "export async function* readObject(response" in source
     assert f"PROTOCOL_VERSION = {web.PROTOCOL_VERSION};" in source
+
+
+def test_pieces_between_two_snapshots_are_one_append() -> None:
+    # Snapshots of a long string may be rare: the pieces between two are joined once, in one op.
+    from streamstruct import FieldStarted, Partial, SnapshotEvent, TextAppended
+    from streamstruct.web._protocol import ObjectEncoder
+
+    class Note(BaseModel):
+        text: str
+
+    encoder = ObjectEncoder()
+    pieces = [f"piece {n}. " for n in range(5_000)]
+    assert encoder.feed(FieldStarted(("text",))) is None
+    for piece in pieces:
+        assert encoder.feed(TextAppended(("text",), piece)) is None
+    snapshot = Partial[Note].model_construct(text="".join(pieces))
+    frame = encoder.feed(SnapshotEvent(snapshot))
+    assert frame is not None
+    name, ops = events_of(frame)[0]
+    assert name == "ops"
+    assert ops == [["set", [], {}], ["set", ["text"], ""], ["append", ["text"], "".join(pieces)]]

@@ -142,6 +142,9 @@ class ObjectEncoder:
             else:
                 self._start(event.path, snapshot, ops)
         self._batch.clear()
+        for op in ops:
+            if op[0] == "append":
+                op[2] = "".join(op[2])
         return ops
 
     def _start(self, path: Path, snapshot: object, ops: list[list[Any]]) -> None:
@@ -168,9 +171,9 @@ class ObjectEncoder:
         pieces.append(text)
         last = self._last_append
         if last is not None and ops and ops[-1] is last[1] and last[0] == path:
-            last[1][2] += text  # one operation for the pieces of one batch
+            last[1][2].append(text)  # one operation for the pieces of one batch, joined once
         else:
-            op: list[Any] = ["append", list(path), text]
+            op: list[Any] = ["append", list(path), [text]]
             ops.append(op)
             self._last_append = (path, op)
 
