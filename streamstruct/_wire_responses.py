@@ -9,7 +9,10 @@ are listed in docs/dialects.md.
 
 What each event becomes:
 
-- ``response.output_text.delta``: ``content`` (the JSON text in the json_schema/json modes).
+- ``response.output_text.delta``: ``content`` (the JSON text in the json_schema/json modes),
+  except in a message item whose ``phase`` is ``"commentary"``: the preamble newer models write
+  before calling tools (openai-python ``ResponseOutputMessage.phase``; vercel/ai fixture
+  ``openai-phase.1``) is not the answer, and is reported as ``reasoning``.
 - ``response.refusal.delta``: ``refusal``; a refusal content part announces itself as ``""``.
 - ``response.output_item.added`` of a ``function_call`` item: a tool-call fragment with its
   ``call_id`` and ``name`` (and any arguments the item already holds);
@@ -101,10 +104,11 @@ class ResponsesDecoder:
     ``item_id``), which calls received argument text, and which are complete.
     """
 
-    __slots__ = ("_by_item", "_done", "_with_text")
+    __slots__ = ("_by_item", "_commentary", "_done", "_with_text")
 
     def __init__(self) -> None:
         self._by_item: dict[str, ToolCallKey] = {}  # item_id -> key of its call
+        self._commentary: set[int] = set()  # output_index of messages with phase "commentary"
         self._with_text: set[ToolCallKey] = set()  # calls some argument text was sent for
         self._done: set[ToolCallKey] = set()  # calls reported in calls_done
 
@@ -125,7 +129,10 @@ class ResponsesDecoder:
         if event == "error" or kind == "error":
             return ChunkUpdate(error=_error_event(payload))
         if kind == "response.output_text.delta":
-            return ChunkUpdate(content=_text(payload, kind, "delta"))
+            text = _text(payload, kind, "delta")
+            if self._commentary and payload.get("output_index") in self._commentary:
+                return ChunkUpdate(reasoning=text)
+            return ChunkUpdate(content=text)
         if kind == "response.function_call_arguments.delta":
             key = self._key(payload, kind)
             fragment = _text(payload, kind, "delta")
@@ -158,6 +165,10 @@ class ResponsesDecoder:
 
     def _item_added(self, payload: dict[str, Any], kind: str) -> ChunkUpdate:
         item = _object(payload.get("item"), kind, "item")
+        if item.get("type") == "message" and item.get("phase") == "commentary":
+            index = payload.get("output_index")
+            if isinstance(index, int):
+                self._commentary.add(index)
         if item.get("type") != "function_call":
             return _EMPTY
         key = self._key(payload, kind)

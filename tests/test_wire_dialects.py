@@ -50,6 +50,31 @@ def test_responses_text_delta_is_content() -> None:
     assert update == ChunkUpdate(content='{"a')
 
 
+def test_responses_commentary_message_text_is_reasoning_not_content() -> None:
+    message = {"type": "message", "id": "m", "role": "assistant", "content": []}
+    updates = responses(
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**message, "phase": "commentary"},
+        },
+        {
+            "type": "response.output_text.delta",
+            "item_id": "m",
+            "output_index": 0,
+            "delta": "Let me check.",
+        },
+        {
+            "type": "response.output_item.added",
+            "output_index": 1,
+            "item": {**message, "phase": "final_answer"},
+        },
+        {"type": "response.output_text.delta", "item_id": "m2", "output_index": 1, "delta": "{}"},
+    )
+    assert [u.reasoning for u in updates] == [None, "Let me check.", None, None]
+    assert [u.content for u in updates] == [None, None, None, "{}"]
+
+
 def test_responses_calls_are_keyed_by_output_index_even_when_item_ids_change() -> None:
     # A GitHub Copilot proxy sends a new item_id on every event (vercel/ai fixture
     # github-copilot-id-rotation): the output_index is what stays put.
