@@ -50,6 +50,7 @@ object (llama.cpp) are serialised with ``json.dumps``; a whole call may arrive i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, final
 
@@ -134,6 +135,12 @@ class APIErrorInfo:
     # "overloaded_error" is a 529, the Responses API's "rate_limit_exceeded" a 429); None when
     # the error carries its status itself, or none at all.
     status: int | None = None
+
+    def __reduce__(self) -> tuple[Callable[..., APIErrorInfo], tuple[Any, ...]]:
+        # (``type[APIErrorInfo]`` cannot be spelled here: ``type`` is a field of the class.)
+        # Pickled by its fields, as Usage is: a frozen class compiled by mypyc cannot be
+        # unpickled by setting its attributes.
+        return APIErrorInfo, (self.message, self.code, self.type, self.body, self.status)
 
     @property
     def status_code(self) -> int | None:
