@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+import openai
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -289,3 +291,51 @@ def test_commentary_preamble_is_not_the_answer() -> None:
     got = recorded("responses", "phase_commentary.sse")
     assert got.reasoning == "Got it"  # the fixture keeps the first deltas only
     assert got.content == "Here are a few **AI"
+
+
+# -- the official SDK, reading the same bytes, agrees ------------------------------------------
+
+SDK_READABLE = [
+    p
+    for p in RESPONSES
+    # openai-python's stream helper needs response.completed (it raises on response.incomplete)
+    # and every output item in full; the abbreviated fixture lacks some.
+    if p.values[1]["final"]["status"] == "completed" and not p.values[1].get("abbreviated")
+]
+
+
+@pytest.mark.parametrize(("dialect", "entry"), SDK_READABLE)
+def test_openai_sdk_stream_helper_reads_the_same_answer(
+    dialect: str, entry: dict[str, Any]
+) -> None:
+    data = body(dialect, entry)
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=data, headers={"content-type": "text/event-stream"})
+
+    with httpx.Client(transport=httpx.MockTransport(serve)) as http_client:
+        client = openai.OpenAI(
+            api_key="sk-test", base_url="http://test/v1", http_client=http_client, max_retries=0
+        )
+        with client.responses.stream(model="gpt-4o", input="hi") as stream:
+            for _ in stream:
+                pass
+            final = stream.get_final_response()
+    got = totals(decode(dialect, [data]))
+    refusals = "".join(
+        part.refusal
+        for item in final.output
+        if item.type == "message"
+        for part in item.content
+        if part.type == "refusal"
+    )
+    calls = {
+        position: item.arguments
+        for position, item in enumerate(final.output)
+        if item.type == "function_call"
+    }
+    assert (got.content, got.refusal or "", got.calls) == (final.output_text, refusals, calls)
+    assert final.usage is not None
+    assert got.usage == Usage(
+        final.usage.input_tokens, final.usage.output_tokens, final.usage.total_tokens
+    )
