@@ -130,8 +130,10 @@ class ResponsesDecoder:
             return ChunkUpdate(error=_error_event(payload))
         if kind == "response.output_text.delta":
             text = _text(payload, kind, "delta")
-            if self._commentary and payload.get("output_index") in self._commentary:
-                return ChunkUpdate(reasoning=text)
+            if self._commentary:
+                index = payload.get("output_index")
+                if isinstance(index, int) and index in self._commentary:
+                    return ChunkUpdate(reasoning=text)
             return ChunkUpdate(content=text)
         if kind == "response.function_call_arguments.delta":
             key = self._key(payload, kind)

@@ -76,6 +76,20 @@ def test_responses_commentary_message_text_is_reasoning_not_content() -> None:
     )
     assert [u.reasoning for u in updates] == [None, "Let me check.", None, None]
     assert [u.content for u in updates] == [None, None, None, "{}"]
+    odd = ResponsesDecoder()
+    odd.decode(
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**message, "phase": "commentary"},
+        }
+    )
+    assert (
+        odd.decode(
+            {"type": "response.output_text.delta", "output_index": [0], "delta": "x"}
+        ).content
+        == "x"
+    )
 
 
 def test_responses_calls_are_keyed_by_output_index_even_when_item_ids_change() -> None:
