@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import streamstruct
 from streamstruct import (
@@ -656,3 +658,106 @@ def test_dialect_decoders_are_sans_io(name: str) -> None:
     }
     assert not {n.split(".")[0] for n in imported} & {"httpx", "anyio", "pydantic", "trio"}
     assert {n for n in imported if n.startswith("_")} <= {"__future__", "_errors", "_wire"}
+
+
+# -- any payload: an update or our error, never anything else ----------------------------------
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_FIELDS = [
+    "delta",
+    "output_index",
+    "item_id",
+    "item",
+    "part",
+    "arguments",
+    "response",
+    "error",
+    "code",
+    "message",
+    "index",
+    "content_block",
+    "message",
+    "usage",
+    "stop_reason",
+    "partial_json",
+    "text",
+    "type",
+    "id",
+    "name",
+    "input",
+    "phase",
+    "status",
+    "incomplete_details",
+    "stop_details",
+]
+_TYPES = [
+    "response.output_text.delta",
+    "response.function_call_arguments.delta",
+    "response.function_call_arguments.done",
+    "response.output_item.added",
+    "response.output_item.done",
+    "response.content_part.added",
+    "response.refusal.delta",
+    "response.reasoning_text.delta",
+    "response.completed",
+    "response.incomplete",
+    "response.failed",
+    "error",
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "ping",
+]
+_events = st.one_of(
+    _json,
+    st.builds(
+        lambda kind, fields: {"type": kind, **fields},
+        st.sampled_from(_TYPES),
+        st.dictionaries(
+            st.sampled_from(_FIELDS),
+            _json | st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=4),
+            max_size=5,
+        ),
+    ),
+)
+
+
+@pytest.mark.parametrize("decoder_class", [ResponsesDecoder, AnthropicDecoder])
+@settings(max_examples=300, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(_events, st.sampled_from([None, "error", "message", *_TYPES])), max_size=8
+    )
+)
+def test_any_event_gives_an_update_or_an_api_error(
+    decoder_class: type[ResponsesDecoder] | type[AnthropicDecoder],
+    events: list[tuple[object, str | None]],
+) -> None:
+    decoder = decoder_class()
+    for payload, name in events:
+        failure: APIError | None = None
+        try:
+            update = decoder.decode(payload, event=name)
+        except APIError as error:
+            failure = error
+        if failure is not None:
+            # A malformed event is our error, naming what was wrong; the stream stops there.
+            assert type(failure) is APIError
+            assert str(failure).startswith("malformed ")
+            return
+        assert isinstance(update, ChunkUpdate)
+        if update.error is not None:
+            assert isinstance(update.error.to_exception(), APIStatusError)
