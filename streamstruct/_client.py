@@ -41,6 +41,7 @@ from ._arguments import (
     check_stream_keyword,
     check_timeout,
 )
+from ._body import ACCEPT_ENCODING
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -208,6 +209,10 @@ class AsyncClient:
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "text/event-stream, application/json", **self._default_headers}
+        # Only what _body decodes, whatever httpx would offer (br, zstd when installed); a
+        # caller's own Accept-Encoding (in default_headers, any case) wins.
+        if not any(name.lower() == "accept-encoding" for name in self._default_headers):
+            headers["Accept-Encoding"] = ACCEPT_ENCODING
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
         return headers
