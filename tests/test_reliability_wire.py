@@ -329,6 +329,33 @@ async def test_a_whole_json_body_past_max_response_bytes_is_not_read_whole() -> 
     assert log.last.sent < READ_AT_MOST
 
 
+NOT_GZIP = b"\x1f\x8b\x08\x00 this is not deflate data, whatever the header says"
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "application/json"])
+async def test_a_body_that_is_not_an_event_stream_and_does_not_decode_is_a_typed_error(
+    content_type: str,
+) -> None:
+    response = head(
+        content_type=content_type, content_encoding="gzip", content_length=str(len(NOT_GZIP))
+    )
+    async with raw_server(writes(response + NOT_GZIP)) as (url, _):
+        error = await final(url)  # was a bare httpx.DecodingError
+    assert type(error) is streamstruct.APIError
+    assert "not valid gzip" in str(error)
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "application/json"])
+async def test_a_body_that_is_not_an_event_stream_cut_short_is_a_typed_error(
+    content_type: str,
+) -> None:
+    response = head(content_type=content_type, content_length="1000") + b'{"id": "<html>'
+    async with raw_server(writes(response)) as (url, _):
+        error = await final(url)  # was a bare httpx.RemoteProtocolError
+    assert type(error) is streamstruct.StreamInterruptedError
+    assert "the connection was lost" in str(error)
+
+
 # -- retry headers that do not parse, retry options that make no sense ------------------------------
 
 BAD_DELAYS = [
