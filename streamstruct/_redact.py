@@ -132,7 +132,8 @@ class Redactor:
         return value
 
     def error(self, error: BaseException) -> None:
-        """Redact ``error`` in place: message, ``args``, ``body``, and the exceptions chained to it.
+        """Redact ``error`` in place: message, ``args``, ``body``, ``request_id``, and the exceptions
+        chained to it.
 
         A chained exception that still shows the key once its ``args`` are redacted (its ``str``
         is built from elsewhere) is cut from the chain, so no traceback prints it.
@@ -154,7 +155,8 @@ class Redactor:
     def _redact_one(self, error: BaseException) -> None:
         state = getattr(error, "__dict__", None)
         if state is not None:
-            for name in ("message", "body"):
+            # request_id too: a gateway may echo request headers into its x-request-id.
+            for name in ("message", "body", "request_id"):
                 if name in state:
                     state[name] = self.value(state[name])
         error.args = tuple(self.value(arg) for arg in error.args)

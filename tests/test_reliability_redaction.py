@@ -183,6 +183,25 @@ async def test_a_key_the_server_quotes_is_redacted_on_every_error_path(
         assert error.body["code"] == "invalid_api_key"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("status", ["401 Unauthorized", "200 OK"])
+async def test_a_key_echoed_in_the_request_id_header_is_redacted(flavour: str, status: str) -> None:
+    # A gateway that echoes request headers into its own: the error's request_id is server text too.
+    async def echo(writer: Writer, headers: dict[str, str]) -> None:
+        data = _error_json("refused").encode()
+        await writer.send(
+            f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+            f"x-request-id: req-{_given(headers)}\r\n"
+            f"content-length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+
+    async with raw_server(echo) as (url, _log):
+        error = await _call(flavour, url, LONG_KEY)
+    assert isinstance(error, streamstruct.APIStatusError)
+    assert error.request_id == "req-<api key>"
+    no_piece_of(LONG_KEY, _shown(error))
+
+
 _NOT_FOUND = {
     "message": "Unknown request URL: POST /v1/chat/completions",
     "type": "invalid_request_error",
