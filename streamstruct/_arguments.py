@@ -31,6 +31,7 @@ __all__ = [
     "check_messages",
     "check_mode",
     "check_model",
+    "check_stream_flag",
     "check_stream_keyword",
     "check_strict",
     "check_timeout",
@@ -247,6 +248,14 @@ def check_stream_keyword(method: str, body: Mapping[str, Any]) -> None:
             f"{method} always streams, so stream={body['stream']!r} cannot apply: use "
             "create(...) without stream=True for the whole answer at once",
             argument="stream",
+        )
+
+
+def check_stream_flag(value: object) -> None:
+    """``create``'s ``stream``: ``True`` or ``False``, not merely truthy (``"no"`` would stream)."""
+    if not isinstance(value, bool):
+        raise InvalidArgumentTypeError(
+            f"stream must be True or False, not {_type_name(value)}", argument="stream"
         )
 
 

@@ -38,6 +38,7 @@ from ._arguments import (
     check_headers,
     check_max_retries,
     check_mode,
+    check_stream_flag,
     check_stream_keyword,
     check_timeout,
 )
@@ -838,10 +839,7 @@ class AsyncCompletions:
         :meth:`create_partial`, ``Iterable[User]`` that of :meth:`create_iterable`. Without it,
         ``Iterable[User]`` gives the list of items.
         """
-        if not isinstance(stream, bool):
-            raise InvalidArgumentTypeError(
-                f"stream must be True or False, not {type(stream).__name__}", argument="stream"
-            )
+        check_stream_flag(stream)
         self._check(model, messages, mode, strict, max_retries, timeout, deadline)
         options = {
             "model": model,

@@ -146,6 +146,15 @@ async def test_stream_false_is_refused_by_the_methods_that_always_stream(
     assert log.connections == []
 
 
+@pytest.mark.parametrize("stream", ["no", 1, None])
+async def test_create_takes_stream_as_true_or_false_only(flavour: str, stream: object) -> None:
+    # The sync client took any truthy value as True ("no" streamed) and None as False.
+    async with raw_server(_answer) as (url, log):
+        error = await _call_now(flavour, url, "create", _request("create", {"stream": stream}))
+    _checked(error, TYPE, "stream")
+    assert log.connections == []
+
+
 async def test_a_good_call_still_works_and_stream_true_is_harmless(flavour: str) -> None:
     request = _request("create_partial", {"stream": True, "timeout": 5, "deadline": 5.0})
     async with raw_server(_answer) as (url, _log):
