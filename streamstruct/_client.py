@@ -697,7 +697,11 @@ class AsyncCompletions:
         target = partial_origin(response_model)
         plan = plan_request(target, messages, mode=mode or self._client.mode, strict=strict)
         if plan.spec.iterable:
-            raise TypeError("create_partial takes a model; use create_iterable for Iterable[...]")
+            raise InvalidArgumentTypeError(
+                "create_partial takes a model as response_model; use create_iterable for "
+                "Iterable[...]",
+                argument="response_model",
+            )
         return AsyncPartialStream(
             *self._stream_parts(
                 model, plan, "partial", body, max_retries, timeout, deadline, validation_context
@@ -852,7 +856,8 @@ class AsyncCompletions:
             "validation_context": validation_context,
             **body,
         }
-        iterable = _is_iterable_annotation(response_model)
+        # Checked now, not when the coroutine of a whole answer is awaited.
+        iterable = response_spec(partial_origin(response_model)).iterable
         if stream:
             if iterable:
                 return self.create_iterable(response_model=response_model, **options)

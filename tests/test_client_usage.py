@@ -146,6 +146,24 @@ async def test_stream_false_is_refused_by_the_methods_that_always_stream(
     assert log.connections == []
 
 
+@pytest.mark.parametrize(
+    ("method", "bad", "cls", "argument"),
+    [(method, {"response_model": 5}, TYPE, "response_model") for method in _METHODS]
+    + [
+        ("create_partial", {"response_model": list[User]}, TYPE, "response_model"),
+        ("create_partial", {"mode": "json", "strict": True}, VALUE, "strict"),
+    ],
+)
+async def test_a_call_for_a_model_it_cannot_stream_is_a_typed_error(
+    flavour: str, method: str, bad: dict[str, Any], cls: type[Exception], argument: str
+) -> None:
+    # These were a bare TypeError or ValueError, outside the error tree.
+    async with raw_server(_answer) as (url, log):
+        error = await _call_now(flavour, url, method, _request(method, bad))
+    _checked(error, cls, argument)
+    assert log.connections == []
+
+
 @pytest.mark.parametrize("stream", ["no", 1, None])
 async def test_create_takes_stream_as_true_or_false_only(flavour: str, stream: object) -> None:
     # The sync client took any truthy value as True ("no" streamed) and None as False.
