@@ -208,14 +208,19 @@ class AsyncClient:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "text/event-stream, application/json", **self._default_headers}
-        # Only what _body decodes, whatever httpx would offer (br, zstd when installed); a
-        # caller's own Accept-Encoding (in default_headers, any case) wins.
-        if not any(name.lower() == "accept-encoding" for name in self._default_headers):
-            headers["Accept-Encoding"] = ACCEPT_ENCODING
+    def _headers(self) -> httpx.Headers:
+        """The request's headers, merged by name in any case (a dict would send ``accept`` and
+        ``Accept``, or two ``Authorization`` headers, side by side): ours, then
+        ``default_headers`` over them, then the API key's ``Authorization`` over those."""
+        # Accept-Encoding: only what _body decodes, whatever httpx would offer (br and zstd when
+        # installed).
+        headers = httpx.Headers(
+            {"Accept": "text/event-stream, application/json", "Accept-Encoding": ACCEPT_ENCODING}
+        )
+        headers.update(self._default_headers)
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+        headers["Content-Type"] = "application/json"
         return headers
 
     async def _send(
@@ -239,7 +244,7 @@ class AsyncClient:
                 "POST",
                 url,
                 content=content,
-                headers={**self._headers(), "Content-Type": "application/json"},
+                headers=self._headers(),
                 timeout=timeout,
             )
             request.stream = _RequestBody(content)

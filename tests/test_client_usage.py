@@ -189,6 +189,36 @@ async def test_a_good_call_still_works_and_stream_true_is_harmless(flavour: str)
     assert user == User(name="Eve", age=1)
 
 
+async def test_default_headers_in_any_case_replace_ours_and_the_api_key_wins(
+    flavour: str,
+) -> None:
+    # Merged by name in any case: "authorization" in default_headers went out beside the API
+    # key's "Authorization" (two headers), "accept" beside "Accept", "content-type" beside ours.
+    given = {"authorization": "Basic dTpw", "accept": "application/json", "content-type": "x/y"}
+    request = _request("create_partial", {})
+    options = _options("", default_headers=given)
+    async with raw_server(_answer) as (url, log):
+        options["base_url"] = url
+        if flavour == "sync":
+
+            def run_sync() -> Any:
+                with streamstruct.Client(**options) as client:
+                    return client.chat.completions.create_partial(**request).get_final()
+
+            user = await anyio.to_thread.run_sync(run_sync)
+        else:
+            async with streamstruct.AsyncClient(**options) as client:
+                user = await client.chat.completions.create_partial(**request).get_final()
+    assert user == User(name="Eve", age=1)
+    lines = log.last.requests[0][":head"].lower().split("\r\n")
+    sent = {name: [line for line in lines if line.startswith(name + ":")] for name in given}
+    assert sent == {
+        "authorization": [f"authorization: bearer {KEY.lower()}"],
+        "accept": ["accept: application/json"],
+        "content-type": ["content-type: application/json"],
+    }
+
+
 # (the client's keywords, the error, the argument it names)
 _BAD_CLIENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"api_key": 123}, TYPE, "api_key"),
