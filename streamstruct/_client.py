@@ -42,7 +42,7 @@ from ._arguments import (
     check_stream_keyword,
     check_timeout,
 )
-from ._body import ACCEPT_ENCODING
+from ._body import ACCEPT_ENCODING, decoded_body
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -56,7 +56,7 @@ from ._errors import (
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
 from ._redact import Redactor
-from ._stream import AsyncIterableStream, AsyncPartialStream
+from ._stream import AsyncIterableStream, AsyncPartialStream, close_response
 from ._wire import status_error
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
@@ -305,16 +305,19 @@ class AsyncClient:
         self, response: httpx.Response
     ) -> tuple[APIStatusError, float | None, bool]:
         """Read an error response; return the error, the delay it asks for, whether to retry."""
+        raw = b""
+        received = _error_body(response)
         try:
-            raw = b""
-            async for piece in response.aiter_bytes():
+            # Decoded in bounded pieces (a small gzip body may inflate a thousandfold), and only
+            # so far: httpx's aiter_bytes() would inflate each read whole.
+            async for piece in received:
                 raw += piece
                 if len(raw) > _ERROR_BODY_LIMIT:
                     break
         except httpx.HTTPError:
             pass  # the error status is the news; a broken error body is not
         finally:
-            await response.aclose()
+            await close_response(received, response)  # a half-read body's iterators ended (trio)
         # A server may quote the key it refused ("Incorrect API key provided: sk-..."): the
         # error's message and body must not carry it into logs and tracebacks. JSON is decoded
         # first, then the strings in it redacted: the key is found however it was escaped, and
@@ -567,6 +570,19 @@ def _api_key(key: str | None) -> _Secret | None:
             argument="api_key",
         )
     return _Secret(key)
+
+
+def _error_body(response: httpx.Response) -> AsyncIterator[bytes]:
+    """An error response's body, decoded as a stream's is (read from the body stream itself, as
+    a stream's is, so that ``close_response`` can end it); as received when its coding is not one
+    the client decodes (the status is the news, whatever the body)."""
+    stream = response.stream
+    assert isinstance(stream, httpx.AsyncByteStream)
+    received = stream.__aiter__()
+    try:
+        return decoded_body(received, response)
+    except APIError:
+        return received
 
 
 def _base_url(given: str | httpx.URL | None) -> httpx.URL:

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+import tracemalloc
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -354,6 +355,47 @@ async def test_a_body_that_is_not_an_event_stream_cut_short_is_a_typed_error(
         error = await final(url)  # was a bare httpx.RemoteProtocolError
     assert type(error) is streamstruct.StreamInterruptedError
     assert "the connection was lost" in str(error)
+
+
+# A body that inflates a thousandfold: 64 MiB of blanks in an SSE comment, in 64 KiB of gzip.
+BOMB = zlib.compress(b":" + b" " * (64 * 1024 * 1024) + b"\n\n", wbits=31)
+
+
+async def _peak_while(call: Awaitable[Any]) -> tuple[Any, int]:
+    """What ``call`` gives, and the most memory Python held above where it began meanwhile."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        value = await call
+        return value, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+async def test_a_compressed_stream_that_inflates_a_thousandfold_stops_at_the_cap() -> None:
+    body = sse_response([BOMB[i : i + 16384] for i in range(0, len(BOMB), 16384)])
+    body[0] = head(
+        content_type="text/event-stream", content_encoding="gzip", content_length=str(len(BOMB))
+    )
+    body[1:] = [BOMB]
+    async with raw_server(writes(*body)) as (url, _):
+        error, peak = await _peak_while(final(url, max_response_bytes=1024 * 1024))
+    assert type(error) is streamstruct.ResponseTooLargeError
+    assert peak < 16 * 1024 * 1024  # each read was inflated in bounded pieces, never whole
+
+
+async def test_an_error_status_whose_body_inflates_a_thousandfold_is_read_only_so_far() -> None:
+    refusal = head(
+        "500 Internal Server Error",
+        content_type="application/json",
+        content_encoding="gzip",
+        content_length=str(len(BOMB)),
+    )
+    async with raw_server(writes(refusal + BOMB)) as (url, _):
+        error, peak = await _peak_while(final(url))
+    assert type(error) is streamstruct.InternalServerError
+    assert peak < 16 * 1024 * 1024  # 1 MiB of the body is kept, and no read inflated whole
 
 
 # -- retry headers that do not parse, retry options that make no sense ------------------------------
