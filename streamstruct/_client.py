@@ -349,7 +349,8 @@ class AsyncClient:
     def _retry_delay(self, attempt: int, asked: float | None) -> float:
         if asked is not None:
             return min(asked, MAX_RETRY_AFTER)
-        delay = min(self.backoff * 2.0 ** (attempt - 1), _MAX_BACKOFF)
+        # The exponent stops growing long before 2.0 ** 1024 overflows (max_retries=10_000).
+        delay = min(self.backoff * 2.0 ** min(attempt - 1, 64), _MAX_BACKOFF)
         return delay * (1 - 0.25 * random.random())  # jitter in (0.75, 1]
 
 

@@ -442,6 +442,14 @@ def test_an_unparseable_retry_after_asks_for_no_delay(headers: dict[str, str]) -
     assert _client._retry_after(httpx.Headers(headers)) is None
 
 
+@pytest.mark.parametrize("backoff", [0.0, 0.5])
+def test_the_backoff_after_a_thousand_retries_is_still_a_delay(backoff: float) -> None:
+    # 2.0 ** 1024 overflows a float: max_retries=10_000 ended its 1025th retry in OverflowError.
+    api = streamstruct.AsyncClient(api_key=KEY, max_retries=10_000, backoff=backoff)
+    for attempt in (1025, 10_000):
+        assert 0.0 <= api._retry_delay(attempt, None) <= 8.0
+
+
 @pytest.mark.parametrize(
     ("options", "error", "says"),
     [
