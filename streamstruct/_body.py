@@ -54,29 +54,30 @@ def decoded_body(raw: AsyncIterator[bytes], response: httpx.Response) -> AsyncIt
     Raises :class:`~streamstruct.APIError` for a coding the request did not advertise or that
     cannot be decoded here.
     """
+    # As the server wrote them, for messages: lower-cased, a key it echoed would escape redaction.
     codings = [
         coding
         for coding in (
-            value.strip().lower()
+            value.strip()
             for value in response.headers.get_list("content-encoding", split_commas=True)
         )
-        if coding and coding != "identity"
+        if coding and coding.lower() != "identity"
     ]
     if not codings:
         return raw
     asked = response.request.headers.get("accept-encoding", "")
     advertised = {value.partition(";")[0].strip().lower() for value in asked.split(",")}
     for coding in codings:
-        if coding not in advertised or coding not in _DECODED:
+        if coding.lower() not in advertised or coding.lower() not in _DECODED:
             raise APIError(_unwanted(coding, asked))
     # Codings are listed in the order they were applied: undone last one first.
-    decoders = [_Inflater(coding) for coding in reversed(codings)]
-    return DecodedBody(raw, decoders, ", ".join(codings))
+    decoders = [_Inflater(coding.lower()) for coding in reversed(codings)]
+    return DecodedBody(raw, decoders, ", ".join(coding.lower() for coding in codings))
 
 
 def _unwanted(coding: str, asked: str) -> str:
     said = f"Accept-Encoding: {asked}" if asked else "no Accept-Encoding"
-    if coding in _DECODED:
+    if coding.lower() in _DECODED:
         why = "it was not asked for"
     else:
         why = "it was not asked for, and only gzip and deflate are decoded here"

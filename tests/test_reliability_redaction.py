@@ -202,6 +202,21 @@ async def test_a_key_echoed_in_the_request_id_header_is_redacted(flavour: str, s
     no_piece_of(LONG_KEY, _shown(error))
 
 
+async def test_a_key_echoed_in_the_content_encoding_is_redacted(flavour: str) -> None:
+    # The coding was quoted lower-cased: the key in lower case escaped the redactor.
+    async def echo(writer: Writer, headers: dict[str, str]) -> None:
+        await writer.send(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"content-encoding: x-%s\r\ncontent-length: 0\r\n\r\n" % _given(headers).encode()
+        )
+
+    async with raw_server(echo) as (url, _log):
+        error = await _call(flavour, url, LONG_KEY)
+    assert type(error) is streamstruct.APIError
+    assert "'x-<api key>'" in str(error)
+    no_piece_of(LONG_KEY.lower(), [text.lower() for text in _shown(error)])
+
+
 _NOT_FOUND = {
     "message": "Unknown request URL: POST /v1/chat/completions",
     "type": "invalid_request_error",
