@@ -217,6 +217,34 @@ async def test_a_key_echoed_in_the_content_encoding_is_redacted(flavour: str) ->
     no_piece_of(LONG_KEY.lower(), [text.lower() for text in _shown(error)])
 
 
+@pytest.mark.parametrize("path", ["stream_event", "json_body"])
+async def test_an_error_body_nested_hundreds_deep_is_a_typed_error_and_redacted(
+    flavour: str, path: str
+) -> None:
+    # Deep enough for json.loads, too deep for a redactor that recursed: a bare RecursionError.
+    async def deep(writer: Writer, headers: dict[str, str]) -> None:
+        nested = "[" * 600 + '"' + _given(headers) + '"' + "]" * 600
+        error = '{"error": {"message": "refused", "deep": ' + nested + "}}"
+        if path == "json_body":
+            data = error.encode()
+            await writer.send(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n%s" % (len(data), data)
+            )
+            return
+        await writer.start_chunked()
+        await writer.chunk(frame(content_chunk('{"name": "Zo')))
+        await writer.chunk(b"data: " + error.encode() + b"\n\n")
+        await writer.end_chunked()
+
+    async with raw_server(deep) as (url, _log):
+        error = await _call(flavour, url, LONG_KEY)
+    assert type(error) is streamstruct.APIStatusError
+    assert str(error) == "the server sent an error in the stream: refused"
+    assert LONG_KEY not in json.dumps(error.body)
+    assert "<api key>" in json.dumps(error.body)
+
+
 _NOT_FOUND = {
     "message": "Unknown request URL: POST /v1/chat/completions",
     "type": "invalid_request_error",
