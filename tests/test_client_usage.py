@@ -236,6 +236,12 @@ _BAD_CLIENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"base_url": "http://127.0.0.1:port/v1"}, VALUE, "base_url"),
     ({"default_headers": {"X-Team": 1}}, TYPE, "default_headers"),
     ({"default_headers": ["X-Team: a"]}, TYPE, "default_headers"),
+    # Refused when sent, quoting the value (maybe a credential), or a bare UnicodeEncodeError.
+    ({"default_headers": {"X-Other-Key": "hunter2-secret\n"}}, VALUE, "default_headers"),
+    ({"default_headers": {"X-Other-Key": "hunter2-secret\x00"}}, VALUE, "default_headers"),
+    ({"default_headers": {"X-Other-Key": " hunter2-secret"}}, VALUE, "default_headers"),
+    ({"default_headers": {"X-Other-Key": "hunter2-s\u00e9cret"}}, VALUE, "default_headers"),
+    ({"default_headers": {"X Other Key": "hunter2-secret"}}, VALUE, "default_headers"),
     ({"max_depth": 0}, VALUE, "max_depth"),
 ]
 
@@ -264,6 +270,7 @@ async def test_a_bad_client_option_is_refused_when_the_client_is_made(
     _checked(error, cls, argument)
     assert KEY not in str(error)
     assert "sk-bytes-key-0123" not in str(error)  # a key of the wrong type is not shown either
+    assert "hunter2" not in str(error)  # nor a header's value
 
 
 # -- credentials in base_url -----------------------------------------------------------------------
