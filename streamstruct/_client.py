@@ -225,18 +225,18 @@ class AsyncClient:
 
     async def _send(
         self,
-        body: Mapping[str, Any],
+        content: bytes,
         *,
         timeout: httpx.Timeout,  # noqa: ASYNC109 - httpx's per-request timeouts, not a deadline
         max_retries: int,
     ) -> httpx.Response:
-        """POST ``body`` to ``/chat/completions`` with retries; return the open, successful response.
+        """POST ``content`` (the JSON body, see :func:`_encoded`) to ``/chat/completions`` with
+        retries; return the open, successful response.
 
         The response is streamed (its body not read): the caller owns it and must close it.
         """
         self._check_open()  # a stream made before the client was closed, opened after
         url = self.base_url.join("chat/completions")
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         attempt = 0
         while True:
             attempt += 1
@@ -880,27 +880,14 @@ class AsyncCompletions:
         }
         # Checked now, not when the coroutine of a whole answer is awaited.
         iterable = response_spec(partial_origin(response_model)).iterable
-        if stream:
-            if iterable:
-                return self.create_iterable(response_model=response_model, **options)
-            return self.create_partial(response_model=response_model, **options)
-        return self._create_whole(response_model, iterable, options)
-
-    async def _create_whole(
-        self, response_model: Any, iterable: bool, options: dict[str, Any]
-    ) -> Any:
-        # One implementation: the answer is streamed and read to its end. Streaming makes
-        # ``timeout`` bound the gap between two reads rather than the whole generation (a long
-        # answer would otherwise time out, and be retried and paid for again), validates fields
-        # as they arrive, and gives errors the partial result. A server that ignores
-        # ``"stream": true`` and answers with a whole completion is read just as well.
-        stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]
+        # Made now (nothing is sent until it is used), so that whatever making it refuses is
+        # raised when the call is made, not when the coroutine of a whole answer is awaited.
+        made: AsyncPartialStream[Any] | AsyncIterableStream[Any]
         if iterable:
-            stream = self.create_iterable(response_model=response_model, **options)
+            made = self.create_iterable(response_model=response_model, **options)
         else:
-            stream = self.create_partial(response_model=response_model, **options)
-        async with stream:
-            return await stream.get_final()
+            made = self.create_partial(response_model=response_model, **options)
+        return made if stream else _read_whole(made)
 
     def _check(
         self,
@@ -936,7 +923,7 @@ class AsyncCompletions:
         validation_context: Any,
     ) -> tuple[Any, Any, float | None, Redactor | None]:
         client = self._client
-        request = _body(model, plan, extra)
+        request = _encoded(_body(model, plan, extra))  # refused now if JSON cannot carry it
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
         retries = client.max_retries if max_retries is None else max_retries
 
@@ -956,6 +943,39 @@ class AsyncCompletions:
 
         deadline = _resolve_deadline(deadline, client.deadline)
         return open_response, make_reader, deadline, client._redactor
+
+
+async def _read_whole(stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]) -> Any:
+    # One implementation: the answer is streamed and read to its end. Streaming makes ``timeout``
+    # bound the gap between two reads rather than the whole generation (a long answer would
+    # otherwise time out, and be retried and paid for again), validates fields as they arrive,
+    # and gives errors the partial result. A server that ignores ``"stream": true`` and answers
+    # with a whole completion is read just as well.
+    async with stream:
+        return await stream.get_final()
+
+
+def _encoded(request: Mapping[str, Any]) -> bytes:
+    """The request body as sent. A value JSON cannot carry (a ``set``, ``bytes``, an object, a
+    NaN, which the json module would write as the invalid ``NaN``) is refused when the call is
+    made, naming its keyword, rather than with a bare ``TypeError`` when the stream opens."""
+    try:
+        text = json.dumps(request, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        name = next((key for key in request if not _sendable(request[key])), "the request")
+        refused = (
+            InvalidArgumentTypeError if isinstance(error, TypeError) else InvalidArgumentValueError
+        )
+        raise refused(f"{name} cannot be sent as JSON: {error}", argument=name) from None
+    return text.encode()
+
+
+def _sendable(value: object) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _check_count(name: str, value: object) -> None:

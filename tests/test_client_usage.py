@@ -15,6 +15,7 @@ import gc
 import math
 import traceback
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import anyio
@@ -91,12 +92,17 @@ _BAD_CALLS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"deadline": 0}, VALUE, "deadline"),
     ({"mode": "nope"}, VALUE, "mode"),
     ({"strict": "yes"}, TYPE, "strict"),
+    # What JSON cannot carry: a bare TypeError when the stream opened, or NaN sent as "NaN".
+    ({"seed": object()}, TYPE, "seed"),
+    ({"metadata": {"raw": b"bytes"}}, TYPE, "metadata"),
+    ({"temperature": math.nan}, VALUE, "temperature"),
+    ({"messages": [{"role": "user", "content": {"a", "set"}}]}, TYPE, "messages"),
 ]
 _METHODS = ["create", "create_partial", "create_iterable"]
 
 
 def _request(method: str, bad: dict[str, Any]) -> dict[str, Any]:
-    model: Any = list[User] if method == "create_iterable" else User
+    model: Any = Iterable[User] if method == "create_iterable" else User
     return {"model": "m", "response_model": model, "messages": MESSAGES, **bad}
 
 
