@@ -12,8 +12,9 @@ Only values are checked here: which keywords a call takes is its signature's bus
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
@@ -31,6 +32,7 @@ __all__ = [
     "check_messages",
     "check_mode",
     "check_model",
+    "check_stream_flag",
     "check_stream_keyword",
     "check_strict",
     "check_timeout",
@@ -106,6 +108,29 @@ def check_headers(headers: object) -> None:
                 else f"default_headers must map str to str, not {_type_name(name)} names",
                 argument="default_headers",
             )
+        _check_header(name, value)
+
+
+# What HTTP allows in a header's name (a token, RFC 9110 5.6.2) and value (visible ASCII, spaces
+# and tabs; httpx encodes values as ASCII). Checked when the client is made: when sent, httpx and
+# h11 refuse them with a message that quotes the value (maybe a credential), or a bare
+# UnicodeEncodeError.
+_HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")
+
+
+def _check_header(name: str, value: str) -> None:
+    if not _HEADER_NAME.fullmatch(name):
+        raise InvalidArgumentValueError(
+            f"default_headers: {name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~)",
+            argument="default_headers",
+        )
+    if not _HEADER_VALUE.fullmatch(value) or value != value.strip(" \t"):
+        raise InvalidArgumentValueError(
+            f"default_headers: the value of {name!r} holds characters a header cannot carry "
+            "(not ASCII, a control character, or spaces around it); it is not shown here",
+            argument="default_headers",
+        )
 
 
 def check_timeout(value: object) -> None:
@@ -247,6 +272,14 @@ def check_stream_keyword(method: str, body: Mapping[str, Any]) -> None:
             f"{method} always streams, so stream={body['stream']!r} cannot apply: use "
             "create(...) without stream=True for the whole answer at once",
             argument="stream",
+        )
+
+
+def check_stream_flag(value: object) -> None:
+    """``create``'s ``stream``: ``True`` or ``False``, not merely truthy (``"no"`` would stream)."""
+    if not isinstance(value, bool):
+        raise InvalidArgumentTypeError(
+            f"stream must be True or False, not {_type_name(value)}", argument="stream"
         )
 
 

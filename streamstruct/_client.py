@@ -38,9 +38,11 @@ from ._arguments import (
     check_headers,
     check_max_retries,
     check_mode,
+    check_stream_flag,
     check_stream_keyword,
     check_timeout,
 )
+from ._body import ACCEPT_ENCODING, decoded_body
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -54,7 +56,7 @@ from ._errors import (
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
 from ._redact import Redactor
-from ._stream import AsyncIterableStream, AsyncPartialStream
+from ._stream import AsyncIterableStream, AsyncPartialStream, close_response
 from ._wire import status_error
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
@@ -206,26 +208,35 @@ class AsyncClient:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "text/event-stream, application/json", **self._default_headers}
+    def _headers(self) -> httpx.Headers:
+        """The request's headers, merged by name in any case (a dict would send ``accept`` and
+        ``Accept``, or two ``Authorization`` headers, side by side): ours, then
+        ``default_headers`` over them, then the API key's ``Authorization`` over those."""
+        # Accept-Encoding: only what _body decodes, whatever httpx would offer (br and zstd when
+        # installed).
+        headers = httpx.Headers(
+            {"Accept": "text/event-stream, application/json", "Accept-Encoding": ACCEPT_ENCODING}
+        )
+        headers.update(self._default_headers)
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+        headers["Content-Type"] = "application/json"
         return headers
 
     async def _send(
         self,
-        body: Mapping[str, Any],
+        content: bytes,
         *,
         timeout: httpx.Timeout,  # noqa: ASYNC109 - httpx's per-request timeouts, not a deadline
         max_retries: int,
     ) -> httpx.Response:
-        """POST ``body`` to ``/chat/completions`` with retries; return the open, successful response.
+        """POST ``content`` (the JSON body, see :func:`_encoded`) to ``/chat/completions`` with
+        retries; return the open, successful response.
 
         The response is streamed (its body not read): the caller owns it and must close it.
         """
         self._check_open()  # a stream made before the client was closed, opened after
         url = self.base_url.join("chat/completions")
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         attempt = 0
         while True:
             attempt += 1
@@ -233,7 +244,7 @@ class AsyncClient:
                 "POST",
                 url,
                 content=content,
-                headers={**self._headers(), "Content-Type": "application/json"},
+                headers=self._headers(),
                 timeout=timeout,
             )
             request.stream = _RequestBody(content)
@@ -294,16 +305,19 @@ class AsyncClient:
         self, response: httpx.Response
     ) -> tuple[APIStatusError, float | None, bool]:
         """Read an error response; return the error, the delay it asks for, whether to retry."""
+        raw = b""
+        received = _error_body(response)
         try:
-            raw = b""
-            async for piece in response.aiter_bytes():
+            # Decoded in bounded pieces (a small gzip body may inflate a thousandfold), and only
+            # so far: httpx's aiter_bytes() would inflate each read whole.
+            async for piece in received:
                 raw += piece
                 if len(raw) > _ERROR_BODY_LIMIT:
                     break
         except httpx.HTTPError:
             pass  # the error status is the news; a broken error body is not
         finally:
-            await response.aclose()
+            await close_response(received, response)  # a half-read body's iterators ended (trio)
         # A server may quote the key it refused ("Incorrect API key provided: sk-..."): the
         # error's message and body must not carry it into logs and tracebacks. JSON is decoded
         # first, then the strings in it redacted: the key is found however it was escaped, and
@@ -335,7 +349,8 @@ class AsyncClient:
     def _retry_delay(self, attempt: int, asked: float | None) -> float:
         if asked is not None:
             return min(asked, MAX_RETRY_AFTER)
-        delay = min(self.backoff * 2.0 ** (attempt - 1), _MAX_BACKOFF)
+        # The exponent stops growing long before 2.0 ** 1024 overflows (max_retries=10_000).
+        delay = min(self.backoff * 2.0 ** min(attempt - 1, 64), _MAX_BACKOFF)
         return delay * (1 - 0.25 * random.random())  # jitter in (0.75, 1]
 
 
@@ -558,6 +573,19 @@ def _api_key(key: str | None) -> _Secret | None:
     return _Secret(key)
 
 
+def _error_body(response: httpx.Response) -> AsyncIterator[bytes]:
+    """An error response's body, decoded as a stream's is (read from the body stream itself, as
+    a stream's is, so that ``close_response`` can end it); as received when its coding is not one
+    the client decodes (the status is the news, whatever the body)."""
+    stream = response.stream
+    assert isinstance(stream, httpx.AsyncByteStream)
+    received = stream.__aiter__()
+    try:
+        return decoded_body(received, response)
+    except APIError:
+        return received
+
+
 def _base_url(given: str | httpx.URL | None) -> httpx.URL:
     """``base_url``, else ``OPENAI_BASE_URL``, else OpenAI's: checked, ending with a slash."""
     if given is not None:
@@ -691,7 +719,11 @@ class AsyncCompletions:
         target = partial_origin(response_model)
         plan = plan_request(target, messages, mode=mode or self._client.mode, strict=strict)
         if plan.spec.iterable:
-            raise TypeError("create_partial takes a model; use create_iterable for Iterable[...]")
+            raise InvalidArgumentTypeError(
+                "create_partial takes a model as response_model; use create_iterable for "
+                "Iterable[...]",
+                argument="response_model",
+            )
         return AsyncPartialStream(
             *self._stream_parts(
                 model, plan, "partial", body, max_retries, timeout, deadline, validation_context
@@ -833,10 +865,7 @@ class AsyncCompletions:
         :meth:`create_partial`, ``Iterable[User]`` that of :meth:`create_iterable`. Without it,
         ``Iterable[User]`` gives the list of items.
         """
-        if not isinstance(stream, bool):
-            raise InvalidArgumentTypeError(
-                f"stream must be True or False, not {type(stream).__name__}", argument="stream"
-            )
+        check_stream_flag(stream)
         self._check(model, messages, mode, strict, max_retries, timeout, deadline)
         options = {
             "model": model,
@@ -849,28 +878,16 @@ class AsyncCompletions:
             "validation_context": validation_context,
             **body,
         }
-        iterable = _is_iterable_annotation(response_model)
-        if stream:
-            if iterable:
-                return self.create_iterable(response_model=response_model, **options)
-            return self.create_partial(response_model=response_model, **options)
-        return self._create_whole(response_model, iterable, options)
-
-    async def _create_whole(
-        self, response_model: Any, iterable: bool, options: dict[str, Any]
-    ) -> Any:
-        # One implementation: the answer is streamed and read to its end. Streaming makes
-        # ``timeout`` bound the gap between two reads rather than the whole generation (a long
-        # answer would otherwise time out, and be retried and paid for again), validates fields
-        # as they arrive, and gives errors the partial result. A server that ignores
-        # ``"stream": true`` and answers with a whole completion is read just as well.
-        stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]
+        # Checked now, not when the coroutine of a whole answer is awaited.
+        iterable = response_spec(partial_origin(response_model)).iterable
+        # Made now (nothing is sent until it is used), so that whatever making it refuses is
+        # raised when the call is made, not when the coroutine of a whole answer is awaited.
+        made: AsyncPartialStream[Any] | AsyncIterableStream[Any]
         if iterable:
-            stream = self.create_iterable(response_model=response_model, **options)
+            made = self.create_iterable(response_model=response_model, **options)
         else:
-            stream = self.create_partial(response_model=response_model, **options)
-        async with stream:
-            return await stream.get_final()
+            made = self.create_partial(response_model=response_model, **options)
+        return made if stream else _read_whole(made)
 
     def _check(
         self,
@@ -906,7 +923,7 @@ class AsyncCompletions:
         validation_context: Any,
     ) -> tuple[Any, Any, float | None, Redactor | None]:
         client = self._client
-        request = _body(model, plan, extra)
+        request = _encoded(_body(model, plan, extra))  # refused now if JSON cannot carry it
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
         retries = client.max_retries if max_retries is None else max_retries
 
@@ -926,6 +943,39 @@ class AsyncCompletions:
 
         deadline = _resolve_deadline(deadline, client.deadline)
         return open_response, make_reader, deadline, client._redactor
+
+
+async def _read_whole(stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]) -> Any:
+    # One implementation: the answer is streamed and read to its end. Streaming makes ``timeout``
+    # bound the gap between two reads rather than the whole generation (a long answer would
+    # otherwise time out, and be retried and paid for again), validates fields as they arrive,
+    # and gives errors the partial result. A server that ignores ``"stream": true`` and answers
+    # with a whole completion is read just as well.
+    async with stream:
+        return await stream.get_final()
+
+
+def _encoded(request: Mapping[str, Any]) -> bytes:
+    """The request body as sent. A value JSON cannot carry (a ``set``, ``bytes``, an object, a
+    NaN, which the json module would write as the invalid ``NaN``) is refused when the call is
+    made, naming its keyword, rather than with a bare ``TypeError`` when the stream opens."""
+    try:
+        text = json.dumps(request, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        name = next((key for key in request if not _sendable(request[key])), "the request")
+        refused = (
+            InvalidArgumentTypeError if isinstance(error, TypeError) else InvalidArgumentValueError
+        )
+        raise refused(f"{name} cannot be sent as JSON: {error}", argument=name) from None
+    return text.encode()
+
+
+def _sendable(value: object) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _check_count(name: str, value: object) -> None:

@@ -64,6 +64,8 @@ from typing import (
 
 from pydantic import BaseModel, TypeAdapter
 
+from ._errors import InvalidArgumentTypeError, InvalidArgumentValueError
+
 __all__ = [
     "JSONSource",
     "Mode",
@@ -125,16 +127,17 @@ class ResponseSpec:
 def response_spec(response_model: object) -> ResponseSpec:
     """Read a response model: a pydantic model class, ``Iterable[M]`` or ``Iterable[A | B | ...]``.
 
-    Raises ``TypeError`` for anything else, including a model whose schema is not an object (a
+    Raises :class:`~streamstruct.InvalidArgumentTypeError` (a ``TypeError``) for anything else, including a model whose schema is not an object (a
     ``RootModel`` of a list, say): tools and JSON modes all need an object at the root.
     """
     if isinstance(response_model, ResponseSpec):
         return response_model
     if _is_model(response_model):
         if not _describes_an_object(response_model):
-            raise TypeError(
-                f"{response_model.__name__}'s JSON schema is not an object; a response model must "
-                "describe a JSON object (use Iterable[Item] for a list of items)"
+            raise InvalidArgumentTypeError(
+                f"{response_model.__name__}'s JSON schema is not an object; a response_model must "
+                "describe a JSON object (use Iterable[Item] for a list of items)",
+                argument="response_model",
             )
         return ResponseSpec(models=(response_model,), iterable=False, item_type=response_model)
     if get_origin(response_model) is collections.abc.Iterable:
@@ -142,9 +145,10 @@ def response_spec(response_model: object) -> ResponseSpec:
         models = _union_models(args[0]) if args else ()
         if models:
             return ResponseSpec(models=models, iterable=True, item_type=args[0])
-    raise TypeError(
-        f"unsupported response model {response_model!r}: expected a pydantic model class, "
-        "Iterable[Model] or Iterable[ModelA | ModelB]"
+    raise InvalidArgumentTypeError(
+        f"response_model must be a pydantic model class, Iterable[Model] or "
+        f"Iterable[ModelA | ModelB], not {response_model!r}",
+        argument="response_model",
     )
 
 
@@ -204,7 +208,10 @@ def plan_request(
     if strict is None:
         strict = chosen is Mode.JSON_SCHEMA
     elif strict and chosen not in (Mode.TOOLS, Mode.JSON_SCHEMA):
-        raise ValueError(f"strict=True applies to Mode.TOOLS and Mode.JSON_SCHEMA, not {chosen}")
+        raise InvalidArgumentValueError(
+            f"strict=True applies to Mode.TOOLS and Mode.JSON_SCHEMA, not {chosen}",
+            argument="strict",
+        )
     body, tools, instruction = _request_parts(spec, chosen, strict)
     sent = [dict(message) for message in messages]
     if instruction is not None:

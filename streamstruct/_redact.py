@@ -122,17 +122,35 @@ class Redactor:
         return written if closed else written[:-1]
 
     def value(self, value: Any) -> Any:
-        """A decoded JSON value with the key replaced in every string in it (keys too)."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.value(k): self.value(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.value(item) for item in value]
-        return value
+        """A decoded JSON value with the key replaced in every string in it (keys too).
+
+        Copied with an explicit stack, not recursion: a hostile server's error body nested
+        some hundreds deep (which ``json.loads`` still takes) must not end in a ``RecursionError``.
+        """
+        root: list[Any] = [None]
+        # (the container a copy goes into, where in it, the value to copy)
+        stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]
+        while stack:
+            into, where, item = stack.pop()
+            if isinstance(item, str):
+                into[where] = self.text(item)
+            elif isinstance(item, dict):
+                copied: dict[Any, Any] = {}
+                into[where] = copied
+                for name, inner in item.items():
+                    redacted = self.text(name) if isinstance(name, str) else name
+                    copied[redacted] = None  # its place, in order; filled when popped
+                    stack.append((copied, redacted, inner))
+            elif isinstance(item, list):
+                into[where] = listed = [None] * len(item)
+                stack.extend((listed, index, inner) for index, inner in enumerate(item))
+            else:
+                into[where] = item
+        return root[0]
 
     def error(self, error: BaseException) -> None:
-        """Redact ``error`` in place: message, ``args``, ``body``, and the exceptions chained to it.
+        """Redact ``error`` in place: message, ``args``, ``body``, ``request_id``, and the exceptions
+        chained to it.
 
         A chained exception that still shows the key once its ``args`` are redacted (its ``str``
         is built from elsewhere) is cut from the chain, so no traceback prints it.
@@ -154,7 +172,8 @@ class Redactor:
     def _redact_one(self, error: BaseException) -> None:
         state = getattr(error, "__dict__", None)
         if state is not None:
-            for name in ("message", "body"):
+            # request_id too: a gateway may echo request headers into its x-request-id.
+            for name in ("message", "body", "request_id"):
                 if name in state:
                     state[name] = self.value(state[name])
         error.args = tuple(self.value(arg) for arg in error.args)

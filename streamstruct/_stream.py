@@ -249,7 +249,7 @@ class _BaseStream(Generic[_Out, _M]):
             # A proxy's or a login page: not an event stream, whatever its status. Its first
             # bytes are what the message shows (the API key redacted); the rest (maybe
             # megabytes) is never read.
-            page = (await read_at_most(body, _HTML_HEAD))[0]
+            page = (await self._read_at_most(body, _HTML_HEAD, reader))[0]
             await self._close_response()
             head = reader.quote(page.decode("utf-8", errors="replace"), _HTML_HEAD)
             raise APIError(
@@ -259,11 +259,25 @@ class _BaseStream(Generic[_Out, _M]):
             # The server ignored "stream": true and answered with a whole completion: read up to
             # max_response_bytes, as a stream would be.
             limit = reader.max_response_bytes
-            whole, ended = await read_at_most(body, _NO_LIMIT if limit is None else limit)
+            whole, ended = await self._read_at_most(
+                body, _NO_LIMIT if limit is None else limit, reader
+            )
             await self._close_response()
             reader.count(len(whole))  # past the limit: ResponseTooLargeError
             assert ended
             self._pending = reader.feed_completion(_json_body(whole, reader))
+
+    async def _read_at_most(
+        self, body: AsyncIterator[bytes], limit: int, reader: ResponseReader[_Out]
+    ) -> tuple[bytes, bool]:
+        """:func:`read_at_most`, a failed read translated at this boundary as in a stream: a lost
+        connection, a stall, a compressed body that does not decode."""
+        try:
+            return await read_at_most(body, limit)
+        except httpx.TransportError as error:
+            raise self._read_error(error) from error
+        except httpx.DecodingError as error:
+            raise _undecodable(error, body, reader) from error
 
     async def aclose(self) -> None:
         """Close the stream and its HTTP response (idempotent). A stream closed early stays closed."""

@@ -19,7 +19,7 @@ import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from pydantic import BaseModel
 
-from ._arguments import check_call
+from ._arguments import check_call, check_stream_flag
 from ._client import DEFAULT_MAX_RETRIES, AsyncClient
 from ._errors import ClientClosedError, ClientUsageError
 from ._modes import Mode, ModeName
@@ -378,6 +378,7 @@ class Completions:
         **options: Any,
     ) -> Any:
         """As :meth:`AsyncCompletions.create`: the validated model, or with ``stream=True`` a stream."""
+        check_stream_flag(stream)  # as the async client does: a truthy "no" must not stream
         if stream:
             result = self._completions.create(
                 model=model,

@@ -183,7 +183,7 @@ async def _read_request(stream: anyio.abc.ByteStream) -> dict[str, str]:
         buffer += await stream.receive()
     head, _, rest = buffer.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    headers = {":target": lines[0].split(" ")[1]}
+    headers = {":target": lines[0].split(" ")[1], ":head": head.decode("latin-1")}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()

@@ -15,6 +15,7 @@ import gc
 import math
 import traceback
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import anyio
@@ -91,12 +92,17 @@ _BAD_CALLS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"deadline": 0}, VALUE, "deadline"),
     ({"mode": "nope"}, VALUE, "mode"),
     ({"strict": "yes"}, TYPE, "strict"),
+    # What JSON cannot carry: a bare TypeError when the stream opened, or NaN sent as "NaN".
+    ({"seed": object()}, TYPE, "seed"),
+    ({"metadata": {"raw": b"bytes"}}, TYPE, "metadata"),
+    ({"temperature": math.nan}, VALUE, "temperature"),
+    ({"messages": [{"role": "user", "content": {"a", "set"}}]}, TYPE, "messages"),
 ]
 _METHODS = ["create", "create_partial", "create_iterable"]
 
 
 def _request(method: str, bad: dict[str, Any]) -> dict[str, Any]:
-    model: Any = list[User] if method == "create_iterable" else User
+    model: Any = Iterable[User] if method == "create_iterable" else User
     return {"model": "m", "response_model": model, "messages": MESSAGES, **bad}
 
 
@@ -146,6 +152,33 @@ async def test_stream_false_is_refused_by_the_methods_that_always_stream(
     assert log.connections == []
 
 
+@pytest.mark.parametrize(
+    ("method", "bad", "cls", "argument"),
+    [(method, {"response_model": 5}, TYPE, "response_model") for method in _METHODS]
+    + [
+        ("create_partial", {"response_model": list[User]}, TYPE, "response_model"),
+        ("create_partial", {"mode": "json", "strict": True}, VALUE, "strict"),
+    ],
+)
+async def test_a_call_for_a_model_it_cannot_stream_is_a_typed_error(
+    flavour: str, method: str, bad: dict[str, Any], cls: type[Exception], argument: str
+) -> None:
+    # These were a bare TypeError or ValueError, outside the error tree.
+    async with raw_server(_answer) as (url, log):
+        error = await _call_now(flavour, url, method, _request(method, bad))
+    _checked(error, cls, argument)
+    assert log.connections == []
+
+
+@pytest.mark.parametrize("stream", ["no", 1, None])
+async def test_create_takes_stream_as_true_or_false_only(flavour: str, stream: object) -> None:
+    # The sync client took any truthy value as True ("no" streamed) and None as False.
+    async with raw_server(_answer) as (url, log):
+        error = await _call_now(flavour, url, "create", _request("create", {"stream": stream}))
+    _checked(error, TYPE, "stream")
+    assert log.connections == []
+
+
 async def test_a_good_call_still_works_and_stream_true_is_harmless(flavour: str) -> None:
     request = _request("create_partial", {"stream": True, "timeout": 5, "deadline": 5.0})
     async with raw_server(_answer) as (url, _log):
@@ -160,6 +193,36 @@ async def test_a_good_call_still_works_and_stream_true_is_harmless(flavour: str)
             async with streamstruct.AsyncClient(**_options(url)) as client:
                 user = await client.chat.completions.create_partial(**request).get_final()
     assert user == User(name="Eve", age=1)
+
+
+async def test_default_headers_in_any_case_replace_ours_and_the_api_key_wins(
+    flavour: str,
+) -> None:
+    # Merged by name in any case: "authorization" in default_headers went out beside the API
+    # key's "Authorization" (two headers), "accept" beside "Accept", "content-type" beside ours.
+    given = {"authorization": "Basic dTpw", "accept": "application/json", "content-type": "x/y"}
+    request = _request("create_partial", {})
+    options = _options("", default_headers=given)
+    async with raw_server(_answer) as (url, log):
+        options["base_url"] = url
+        if flavour == "sync":
+
+            def run_sync() -> Any:
+                with streamstruct.Client(**options) as client:
+                    return client.chat.completions.create_partial(**request).get_final()
+
+            user = await anyio.to_thread.run_sync(run_sync)
+        else:
+            async with streamstruct.AsyncClient(**options) as client:
+                user = await client.chat.completions.create_partial(**request).get_final()
+    assert user == User(name="Eve", age=1)
+    lines = log.last.requests[0][":head"].lower().split("\r\n")
+    sent = {name: [line for line in lines if line.startswith(name + ":")] for name in given}
+    assert sent == {
+        "authorization": [f"authorization: bearer {KEY.lower()}"],
+        "accept": ["accept: application/json"],
+        "content-type": ["content-type: application/json"],
+    }
 
 
 # (the client's keywords, the error, the argument it names)
@@ -179,6 +242,12 @@ _BAD_CLIENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"base_url": "http://127.0.0.1:port/v1"}, VALUE, "base_url"),
     ({"default_headers": {"X-Team": 1}}, TYPE, "default_headers"),
     ({"default_headers": ["X-Team: a"]}, TYPE, "default_headers"),
+    # Refused when sent, quoting the value (maybe a credential), or a bare UnicodeEncodeError.
+    ({"default_headers": {"X-Other-Key": "hunter2-secret\n"}}, VALUE, "default_headers"),
+    ({"default_headers": {"X-Other-Key": "hunter2-secret\x00"}}, VALUE, "default_headers"),
+    ({"default_headers": {"X-Other-Key": " hunter2-secret"}}, VALUE, "default_headers"),
+    ({"default_headers": {"X-Other-Key": "hunter2-s\u00e9cret"}}, VALUE, "default_headers"),
+    ({"default_headers": {"X Other Key": "hunter2-secret"}}, VALUE, "default_headers"),
     ({"max_depth": 0}, VALUE, "max_depth"),
 ]
 
@@ -207,6 +276,7 @@ async def test_a_bad_client_option_is_refused_when_the_client_is_made(
     _checked(error, cls, argument)
     assert KEY not in str(error)
     assert "sk-bytes-key-0123" not in str(error)  # a key of the wrong type is not shown either
+    assert "hunter2" not in str(error)  # nor a header's value
 
 
 # -- credentials in base_url -----------------------------------------------------------------------

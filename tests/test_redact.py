@@ -100,3 +100,26 @@ def test_a_quoted_head_is_redacted_before_it_is_cut(start: int, how: str) -> Non
     assert head == redactor.text(text)[:200]  # the same as redacting it all, then cutting
     assert "SECRET" not in head
     assert KEY[:8] not in head
+
+
+def test_a_value_nested_deeper_than_the_recursion_limit_is_redacted() -> None:
+    # A hostile error body: json.loads takes some hundreds of levels, which value() recursed on
+    # twice per level (a list comprehension is a frame) and ended in a RecursionError.
+    redactor = Redactor(KEY)
+    deep: object = {"message": KEY, "z": 1, "a": 2}
+    for _ in range(100_000):
+        deep = [deep, "x"]
+    redacted = redactor.value(deep)
+    for _ in range(100_000):
+        assert redacted[1] == "x"
+        redacted = redacted[0]
+    assert redacted == {"message": MASK, "z": 1, "a": 2}
+    assert list(redacted) == ["message", "z", "a"]  # keys in their order
+
+
+def test_a_value_is_copied_not_changed() -> None:
+    given = {KEY: [KEY, {"k": (1, 2)}, None, 1.5, True], "n": {}}
+    before = json.dumps(given)
+    redacted = Redactor(KEY).value(given)
+    assert json.dumps(given) == before
+    assert redacted == {MASK: [MASK, {"k": (1, 2)}, None, 1.5, True], "n": {}}

@@ -183,6 +183,68 @@ async def test_a_key_the_server_quotes_is_redacted_on_every_error_path(
         assert error.body["code"] == "invalid_api_key"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("status", ["401 Unauthorized", "200 OK"])
+async def test_a_key_echoed_in_the_request_id_header_is_redacted(flavour: str, status: str) -> None:
+    # A gateway that echoes request headers into its own: the error's request_id is server text too.
+    async def echo(writer: Writer, headers: dict[str, str]) -> None:
+        data = _error_json("refused").encode()
+        await writer.send(
+            f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+            f"x-request-id: req-{_given(headers)}\r\n"
+            f"content-length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+
+    async with raw_server(echo) as (url, _log):
+        error = await _call(flavour, url, LONG_KEY)
+    assert isinstance(error, streamstruct.APIStatusError)
+    assert error.request_id == "req-<api key>"
+    no_piece_of(LONG_KEY, _shown(error))
+
+
+async def test_a_key_echoed_in_the_content_encoding_is_redacted(flavour: str) -> None:
+    # The coding was quoted lower-cased: the key in lower case escaped the redactor.
+    async def echo(writer: Writer, headers: dict[str, str]) -> None:
+        await writer.send(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"content-encoding: x-%s\r\ncontent-length: 0\r\n\r\n" % _given(headers).encode()
+        )
+
+    async with raw_server(echo) as (url, _log):
+        error = await _call(flavour, url, LONG_KEY)
+    assert type(error) is streamstruct.APIError
+    assert "'x-<api key>'" in str(error)
+    no_piece_of(LONG_KEY.lower(), [text.lower() for text in _shown(error)])
+
+
+@pytest.mark.parametrize("path", ["stream_event", "json_body"])
+async def test_an_error_body_nested_hundreds_deep_is_a_typed_error_and_redacted(
+    flavour: str, path: str
+) -> None:
+    # Deep enough for json.loads, too deep for a redactor that recursed: a bare RecursionError.
+    async def deep(writer: Writer, headers: dict[str, str]) -> None:
+        nested = "[" * 600 + '"' + _given(headers) + '"' + "]" * 600
+        error = '{"error": {"message": "refused", "deep": ' + nested + "}}"
+        if path == "json_body":
+            data = error.encode()
+            await writer.send(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n%s" % (len(data), data)
+            )
+            return
+        await writer.start_chunked()
+        await writer.chunk(frame(content_chunk('{"name": "Zo')))
+        await writer.chunk(b"data: " + error.encode() + b"\n\n")
+        await writer.end_chunked()
+
+    async with raw_server(deep) as (url, _log):
+        error = await _call(flavour, url, LONG_KEY)
+    assert type(error) is streamstruct.APIStatusError
+    assert str(error) == "the server sent an error in the stream: refused"
+    assert LONG_KEY not in json.dumps(error.body)
+    assert "<api key>" in json.dumps(error.body)
+
+
 _NOT_FOUND = {
     "message": "Unknown request URL: POST /v1/chat/completions",
     "type": "invalid_request_error",
