@@ -178,7 +178,7 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         key = "set" if self._api_key else "none"
-        return f"AsyncClient(base_url={str(self.base_url)!r}, api_key={key}, mode={self.mode.name})"
+        return f"AsyncClient(base_url={_shown_url(self.base_url)!r}, api_key={key}, mode={self.mode.name})"
 
     async def aclose(self) -> None:
         """Close the connection pool (not a ``http_client`` the caller passed in).
@@ -236,7 +236,7 @@ class AsyncClient:
         The response is streamed (its body not read): the caller owns it and must close it.
         """
         self._check_open()  # a stream made before the client was closed, opened after
-        url = self.base_url.join("chat/completions")
+        url = _endpoint(self.base_url, "chat/completions")
         attempt = 0
         while True:
             attempt += 1
@@ -596,7 +596,22 @@ def _base_url(given: str | httpx.URL | None) -> httpx.URL:
             url = check_base_url(from_environment, argument="OPENAI_BASE_URL")
         else:
             url = httpx.URL(DEFAULT_BASE_URL)
-    return httpx.URL(str(url).rstrip("/") + "/")
+    # Its path made to end with a slash; a query (Azure's ``?api-version=...``) is kept for every
+    # request: ``URL.join`` would drop it, and a path without the slash would lose its last part.
+    return url.copy_with(path=url.path.rstrip("/") + "/")
+
+
+def _endpoint(base_url: httpx.URL, path: str) -> httpx.URL:
+    """``path`` under ``base_url``, its query kept: ``http://h/v1/?a=1`` -> ``http://h/v1/path?a=1``."""
+    return base_url.copy_with(path=base_url.path + path)
+
+
+def _shown_url(url: httpx.URL) -> str:
+    """The URL as a repr shows it: query values hidden, since a gateway may take a key there."""
+    if not url.query:
+        return str(url)
+    names = "&".join(f"{name}=..." for name in dict.fromkeys(url.params.keys()))
+    return str(url.copy_with(query=None)) + "?" + names
 
 
 @final

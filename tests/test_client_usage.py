@@ -451,3 +451,36 @@ async def test_an_async_client_reused_on_a_second_event_loop(anyio_backend: str)
     assert cls is streamstruct.ClientUsageError
     assert issubclass(cls, RuntimeError)
     assert "one client per event loop" in message
+
+
+# -- a query in base_url ---------------------------------------------------------------------------
+
+
+async def test_a_query_in_base_url_is_kept_on_every_request_and_hidden_in_the_repr(
+    flavour: str,
+) -> None:
+    """Azure's ``?api-version=...`` (or a gateway's ``?key=...``): the request goes to
+    ``/v1/chat/completions?...``, not ``/chat/completions`` with the path and the query lost, and
+    the client's repr shows the query's names, not its values."""
+    async with raw_server(_answer) as (url, log):
+        base_url = f"{url}?api-version=2024-10-21&key={PASSWORD}"
+        request = _request("create", {})
+
+        if flavour == "sync":
+
+            def run_sync() -> str:
+                with streamstruct.Client(**_options(base_url)) as client:
+                    shown = repr(client)
+                    assert client.chat.completions.create(**request) == User(name="Eve", age=1)
+                    return shown
+
+            shown = await anyio.to_thread.run_sync(run_sync)
+        else:
+            async with streamstruct.AsyncClient(**_options(base_url)) as client:
+                shown = repr(client)
+                assert await client.chat.completions.create(**request) == User(name="Eve", age=1)
+    path = httpx.URL(url).path.rstrip("/")
+    target = f"{path}/chat/completions?api-version=2024-10-21&key={PASSWORD}"
+    assert [c.requests[0][":target"] for c in log.connections] == [target]
+    assert PASSWORD not in shown
+    assert "api-version=...&key=..." in shown
