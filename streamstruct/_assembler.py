@@ -260,6 +260,8 @@ class PartialAssembler(Generic[_M]):
         "_text",
         "_text_at",
         "_text_len",
+        "_text_names",
+        "_text_start",
     )
 
     def __init__(
@@ -286,6 +288,10 @@ class PartialAssembler(Generic[_M]):
         self._open: list[tuple[Path, Path]] = []
         self._text_at: Path | None = None  # the string being written, and how much of it was sent
         self._text_len = 0
+        # Its user path, and the parser's offset of its opening quote (-1: not the parser's open
+        # string), to send what came of it while no snapshot showed more (see _unseen_text).
+        self._text_names: Path = ()
+        self._text_start = -1
         self._memo: dict[Path, _Memo] = {}
         # Set when the last snapshot ended in a growing string: see _grow.
         self._growing: _Growing | None = None
@@ -566,8 +572,10 @@ class PartialAssembler(Generic[_M]):
             return self._snapshot  # nothing yet (or not an object: finish will say so)
         root = self._memo.get(())
         if not changed and root is not None and root.raw is raw:
-            # The parser shows nothing new (a key, a number cut by the end of the piece): the walk
-            # below would reuse the root's memo whole (a quarter of the events of a table).
+            # The parser shows nothing new (a key, a number cut by the end of the piece, a long
+            # string not shown again yet): the walk below would reuse the root's memo whole (a
+            # quarter of the events of a table).
+            self._unseen_text(parser, events)
             return None if root.value is _HIDDEN else cast(_M, root.value)
         members_closed = self._closed
 
@@ -617,12 +625,7 @@ class PartialAssembler(Generic[_M]):
             and _grows(deepest.shown, deepest.raw)
         )
         if growing:
-            text: str = deepest.raw
-            sent = self._text_len if self._text_at == deepest.path else 0
-            if len(text) > sent and self._events:
-                events.append(TextAppended(deepest.names, text[sent:]))
-            self._text_at = deepest.path
-            self._text_len = len(text)
+            self._text_grew(parser, deepest.path, deepest.names, deepest.raw, events)
 
         # Build back up: each level from its complete members and the level below.
         memos: dict[Path, _Memo] = {}
@@ -739,11 +742,7 @@ class PartialAssembler(Generic[_M]):
         self._growing = None
         self._still_open = None
         if current is not None:
-            sent = self._text_len if self._text_at == at else 0
-            if len(current[1]) > sent and self._events:
-                events.append(TextAppended(names, current[1][sent:]))
-            self._text_at = at
-            self._text_len = len(current[1])
+            self._text_grew(parser, at, names, current[1], events)
         unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
@@ -774,11 +773,16 @@ class PartialAssembler(Generic[_M]):
             return None
         text = current[1]
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
-        if len(text) == self._text_len:
-            return events  # nothing visible: half an escape, held back
-        if self._events:
-            events.append(TextAppended(growing.names, text[self._text_len :]))
-        self._text_len = len(text)
+        tail = parser.growing_tail(self._text_len)
+        if tail:  # else nothing came: half an escape, held back
+            if self._events:
+                events.append(TextAppended(growing.names, tail))
+            self._text_len += len(tail)
+        shown = self._memo[growing.spine[0]].open_member
+        if type(shown) is str and len(text) == len(shown):
+            # The snapshot shows no more of it yet (a long string is shown again only once it has
+            # grown by a fraction of its length: see _json.LONG_STRING_CHARS).
+            return events
         below: Any = text
         for path in growing.spine:
             memo = self._memo[path]
@@ -787,6 +791,42 @@ class PartialAssembler(Generic[_M]):
         self._snapshot = cast(_M, below)
         events.append(SnapshotEvent(cast(_M, below)))
         return events
+
+    def _text_grew(
+        self,
+        parser: JSONParser,
+        path: Path,
+        names: Path,
+        shown: str,
+        events: list[PartialEvent],
+    ) -> None:
+        """A TextAppended for the string at ``path`` with what came since the last one: all the
+        parser received (``shown``, what the snapshot shows of it, may lag behind a long one)."""
+        sent = self._text_len if self._text_at == path else 0
+        current = parser.growing_string()
+        tail = parser.growing_tail(sent) if current is not None and current[1] is shown else None
+        self._text_start = -1 if current is None or tail is None else current[0]
+        if tail is None:
+            tail = shown[sent:]  # (not the parser's open string: what is shown is all there is)
+        if tail and self._events:
+            events.append(TextAppended(names, tail))
+        self._text_at = path
+        self._text_names = names
+        self._text_len = sent + len(tail)
+
+    def _unseen_text(self, parser: JSONParser, events: list[PartialEvent]) -> None:
+        """A TextAppended for what came of the string being written while the snapshot shows no
+        more of it (a long string between two showings), when no snapshot is made."""
+        if self._text_at is None:
+            return
+        current = parser.growing_string()
+        if current is None or current[0] != self._text_start:
+            return
+        tail = parser.growing_tail(self._text_len)
+        if tail:
+            if self._events:
+                events.append(TextAppended(self._text_names, tail))
+            self._text_len += len(tail)
 
     def _build(
         self,

@@ -34,6 +34,7 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
 )
+from ._json import DEFAULT_MAX_STRING_CHARS
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
 from ._stream import AsyncIterableStream, AsyncPartialStream
@@ -79,7 +80,7 @@ class AsyncClient:
     ``limits`` (an ``httpx.Limits``, default :data:`DEFAULT_LIMITS`) sizes the client's own pool,
     and goes with neither ``http_client`` nor ``transport``, which bring their own;
     ``max_response_bytes`` caps one response body (``None``: no cap); ``max_depth`` caps JSON
-    nesting; ``deadline`` (seconds, default ``None``: none) bounds a whole call - connecting,
+    nesting; ``max_string_chars`` one string of the answer (``None``: no cap); ``deadline`` (seconds, default ``None``: none) bounds a whole call - connecting,
     retries, waiting and the whole stream - however steadily the server keeps sending
     (:class:`~streamstruct.APITimeoutError` past it). ``docs/reliability.md`` lists every limit.
     """
@@ -97,6 +98,7 @@ class AsyncClient:
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
+        max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
         backoff: float = 0.5,
         deadline: float | None = None,
         limits: httpx.Limits | None = None,
@@ -107,6 +109,8 @@ class AsyncClient:
         if max_response_bytes is not None:
             _check_count("max_response_bytes", max_response_bytes)
         _check_count("max_depth", max_depth)
+        if max_string_chars is not None:
+            _check_count("max_string_chars", max_string_chars)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = _api_key(key)
         url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
@@ -116,6 +120,7 @@ class AsyncClient:
         self.mode = Mode(mode)
         self.max_response_bytes = max_response_bytes
         self.max_depth = max_depth
+        self.max_string_chars = max_string_chars
         self.backoff = backoff
         self.deadline = deadline
         self._default_headers = dict(default_headers or {})
@@ -798,6 +803,7 @@ class AsyncCompletions:
                 validation_context=validation_context,
                 max_response_bytes=client.max_response_bytes,
                 max_depth=client.max_depth,
+                max_string_chars=client.max_string_chars,
                 request_id=response.headers.get("x-request-id") if response is not None else None,
             )
 

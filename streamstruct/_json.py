@@ -33,9 +33,16 @@ import sysconfig
 from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
 from typing import Any, Final, NamedTuple, final
 
-from ._errors import JSONDepthError, JSONParseError
+from ._errors import JSONDepthError, JSONParseError, JSONStringTooLongError
 
-__all__ = ["CompletedValue", "JSONParser", "Path"]
+__all__ = [
+    "DEFAULT_MAX_STRING_CHARS",
+    "LONG_STRING_CHARS",
+    "LONG_STRING_GROWTH",
+    "CompletedValue",
+    "JSONParser",
+    "Path",
+]
 
 Path = tuple[str | int, ...]
 """Where a value sits in the document: object keys and array indexes from the root down."""
@@ -102,6 +109,20 @@ _LITERALS: Final = {"t": ("true", True), "f": ("false", False), "n": ("null", No
 # its length each time, so a hostile endless number would be quadratic: past this length it is
 # refused. Python's own int() refuses more than 4,300 digits by default.
 MAX_NUMBER_LENGTH: Final = 10_000
+
+# A snapshot of an open string is a new ``str`` of its whole length, so showing a string after
+# every piece costs its length each time: quadratic in the string. Up to LONG_STRING_CHARS every
+# piece is shown; past it, the string is shown again once it has grown by 1/LONG_STRING_GROWTH of
+# its length, so the copies add up to about LONG_STRING_GROWTH + 1 times the string (amortised
+# linear). A 1 MB string is then shown about every 32 KB; the text between is in the snapshots'
+# field events (see growing_tail), which a consumer that appends text reads as it comes.
+LONG_STRING_CHARS: Final = 8192
+LONG_STRING_GROWTH: Final = 32
+
+DEFAULT_MAX_STRING_CHARS: Final = 8 * 1024 * 1024
+"""The default cap on one string (value or key): past it, ``JSONStringTooLongError``. Far above
+any real field (a 100,000-token answer is ~400,000 characters), it stops a server that streams one
+string forever before it costs much time or memory."""
 
 _MISSING: Final[Any] = object()
 # The range of high (leading) surrogates, built with chr(): the compiled build (mypyc) does not take
@@ -211,10 +232,14 @@ class JSONParser:
         "_last_snapshot",
         "_line",
         "_max_depth",
+        "_max_string",
         "_plain",
         "_root",
+        "_show_at",
+        "_shown",
         "_stack",
         "_state",
+        "_string_len",
         "_string_parts",
         "_string_start",
     )
@@ -225,11 +250,14 @@ class JSONParser:
         max_depth: int = 1000,
         allow_trailing_text: bool = False,
         completion_depth: int | None = None,
+        max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
     ) -> None:
         if max_depth < 1:
             raise ValueError(f"max_depth must be at least 1, not {max_depth}")
         if completion_depth is not None and completion_depth < 0:
             raise ValueError(f"completion_depth must be None or >= 0, not {completion_depth}")
+        if max_string_chars is not None and max_string_chars < 1:
+            raise ValueError(f"max_string_chars must be None or >= 1, not {max_string_chars}")
         self._max_depth = max_depth
         self._allow_trailing = allow_trailing_text
         # Compared with a path length; a huge number stands for "every level".
@@ -242,6 +270,13 @@ class JSONParser:
         self._last_newline = -1  # offset of the last newline before ``_base``
         self._string_parts: list[str] = []
         self._string_start = 0
+        # The open string: its length so far, the text a snapshot shows of it (a prefix) and the
+        # length at which a snapshot shows it again (see LONG_STRING_CHARS).
+        self._string_len = 0
+        self._shown = ""
+        self._show_at = 0
+        # Compared with a length; a huge number stands for "no cap".
+        self._max_string = sys.maxsize if max_string_chars is None else max_string_chars
         self._root: Any = None
         self._end: int | None = None
         # (parent path, key or _MISSING for the root, value, start, end): a CompletedValue is
@@ -287,11 +322,19 @@ class JSONParser:
         plain = self._plain
         if plain and text and '"' not in text and "\\" not in text and text.isprintable():
             self._string_parts.append(text)
-            self._base += len(text)
-            if plain == _PLAIN_VALUE:
-                self._dirty = True  # a growing value shows; a growing key does not
+            size = len(text)
+            self._base += size
+            length = self._string_len + size
+            self._string_len = length
+            # A growing value shows (a long one only now and then); a growing key does not.
+            if plain == _PLAIN_VALUE and length >= self._show_at:
+                self._dirty = True
+            if length > self._max_string:
+                raise self._string_too_long()
             return
         if plain and "\\" in text and self._take_escaped_run(text, plain):
+            if self._string_len > self._max_string:
+                raise self._string_too_long()
             return
         if self._error is not None:
             raise self._error
@@ -319,6 +362,8 @@ class JSONParser:
                 self._line += newlines
                 self._last_newline = self._base + text.rindex("\n", 0, consumed)
         self._base += consumed
+        if self._string_len > self._max_string and self._state in (_S_IN_STRING, _S_IN_KEY):
+            raise self._string_too_long()
 
     def _take_escaped_run(self, text: str, plain: int) -> bool:
         """Take a piece of string content holding escapes, decoded by the json module's C string
@@ -350,9 +395,7 @@ class JSONParser:
         if j <= end or (run and _HIGH_SURROGATES[0] <= run[-1] <= _HIGH_SURROGATES[1]):
             return False
         if run:
-            self._string_parts.append(run)
-            if plain == _PLAIN_VALUE:
-                self._dirty = True
+            self._add_to_string(run, plain == _PLAIN_VALUE)
         self._base += end
         if end < n:
             self._carry = text[end:]
@@ -378,9 +421,13 @@ class JSONParser:
     def snapshot(self) -> Any:
         """The value parsed so far, as plain Python values; ``None`` before anything is visible.
 
-        Strings being received show the prefix received so far; numbers, ``true``, ``false`` and
-        ``null`` appear once complete; a key appears only with its value. A snapshot is never
-        changed by later feeds, and when nothing visible changed the previous one is returned.
+        Strings being received show the prefix received so far (a string longer than
+        ``LONG_STRING_CHARS`` shows what there was when it last grew by 1/``LONG_STRING_GROWTH``
+        of its length, so that a snapshot after every piece costs time linear in the string, not
+        quadratic; ``growing_tail`` gives the text received since any point); numbers, ``true``,
+        ``false`` and ``null`` appear once complete; a key appears only with its value. A snapshot
+        is never changed by later feeds, and when nothing visible changed the previous one is
+        returned. A complete string is always shown whole.
 
         Snapshots are read-only: they share their complete values with each other, and the lists
         of an old snapshot nobody holds any more are reused for new ones. Copy what you want to
@@ -421,6 +468,28 @@ class JSONParser:
         if self._state != _S_IN_STRING or self._error is not None:
             return None
         return self._string_start, self._current_string()
+
+    def growing_tail(self, since: int) -> str | None:
+        """The text of the string value being received from its character ``since`` on: all of
+        it received so far, whether a snapshot shows it yet or not (see ``snapshot``). ``None``
+        where ``growing_string`` is. It costs the length of the text returned, so a caller that
+        asks for what came since it last asked pays for each character once.
+        """
+        if self._state != _S_IN_STRING or self._error is not None:
+            return None
+        parts = self._string_parts
+        need = self._string_len - max(since, 0)
+        if need <= 0:
+            return ""
+        k = len(parts)
+        got = 0
+        while got < need:
+            k -= 1
+            got += len(parts[k])
+        first = parts[k][got - need :] if got > need else parts[k]
+        if k == len(parts) - 1:
+            return first
+        return "".join([first, *parts[k + 1 :]])
 
     def open_container_path(self) -> Path | None:
         """The path of the innermost open array or object, or None when none is open."""
@@ -529,9 +598,7 @@ class JSONParser:
                     scan_ok = run is not None
                 if run is not None:
                     if run:
-                        self._string_parts.append(run)
-                        if state == _S_IN_STRING:
-                            self._dirty = True
+                        self._add_to_string(run, state == _S_IN_STRING)
                     if j > n:
                         i = n
                         break
@@ -547,9 +614,7 @@ class JSONParser:
                     if j > i and ("\\" in text[i:j] or not text[i:j].isprintable()):
                         j = _PLAIN_RUN(text, i).end()  # type: ignore[union-attr]
                     if j > i:
-                        self._string_parts.append(text[i:j])
-                        if state == _S_IN_STRING:
-                            self._dirty = True
+                        self._add_to_string(text[i:j], state == _S_IN_STRING)
                         i = j
                         if i == n:
                             break
@@ -558,9 +623,7 @@ class JSONParser:
                         decoded, i = self._escape(text, i, n)
                         if decoded is None:
                             break  # carried over: the escape is cut by the end of the piece
-                        self._string_parts.append(decoded)
-                        if state == _S_IN_STRING:
-                            self._dirty = True
+                        self._add_to_string(decoded, state == _S_IN_STRING)
                         continue
                     if char != '"':
                         what = "string" if state == _S_IN_STRING else "object key"
@@ -574,6 +637,10 @@ class JSONParser:
                 # The closing quote was text[i - 1].
                 string = "".join(self._string_parts)
                 self._string_parts = []
+                self._shown = ""  # (a long string's last shown prefix: not kept beside it)
+                if len(string) > self._max_string:
+                    self._state = state  # (the parser is spent: for the message only)
+                    raise self._string_too_long(text, i - 1)
                 if state == _S_IN_KEY:
                     stack[-1].key = string
                     state = _S_COLON
@@ -619,9 +686,10 @@ class JSONParser:
                                 value, j = _scanstring(text, i + 1, True)
                             except ValueError:
                                 j = -1  # invalid or unterminated: the careful path says which
+                            if j >= 0 and len(value) > self._max_string:
+                                j = -1  # too long: the careful path says where
                         if j < 0:
-                            self._string_start = base + i
-                            self._string_parts = []
+                            self._begin_string(base + i)
                             self._dirty = True
                             state = _S_IN_STRING
                             i += 1
@@ -753,12 +821,12 @@ class JSONParser:
                         except ValueError:
                             pass
                         else:
-                            stack[-1].key = string
-                            state = _S_COLON
-                            i = end
-                            continue
-                    self._string_start = base + i
-                    self._string_parts = []
+                            if len(string) <= self._max_string:  # else the careful path says where
+                                stack[-1].key = string
+                                state = _S_COLON
+                                i = end
+                                continue
+                    self._begin_string(base + i)
                     state = _S_IN_KEY
                     i += 1
                     continue
@@ -820,13 +888,52 @@ class JSONParser:
             return True  # an inner container is open
         return self._state == _S_IN_STRING or bool(self._carry)
 
+    def _begin_string(self, offset: int) -> None:
+        """A string (value or key) opens at ``offset``, its opening quote."""
+        self._string_start = offset
+        self._string_parts = []
+        self._string_len = 0
+        self._shown = ""
+        self._show_at = 0  # shown at once (empty), then after every piece until it is long
+
+    def _add_to_string(self, run: str, value: bool) -> None:
+        """Append ``run`` to the open string, a value's when ``value``: the next snapshot shows
+        it when the string is short, or has grown enough since it was last shown."""
+        self._string_parts.append(run)
+        length = self._string_len + len(run)
+        self._string_len = length
+        if value and length >= self._show_at:
+            self._dirty = True
+
     def _current_string(self) -> str:
+        """The open string as a snapshot shows it: all of it while it is short; once it is long,
+        what there was when it last grew by 1/LONG_STRING_GROWTH (see LONG_STRING_CHARS)."""
+        length = self._string_len
+        if length < self._show_at:
+            return self._shown
         parts = self._string_parts
-        if len(parts) == 1:
-            return parts[0]
-        string = "".join(parts)
-        self._string_parts = [string]  # joined once; the next snapshot appends to it
+        string = parts[0] if len(parts) == 1 else "".join(parts)
+        self._string_parts = [string]  # joined once; the next pieces are appended to it
+        self._shown = string
+        step = length // LONG_STRING_GROWTH if length >= LONG_STRING_CHARS else 1
+        self._show_at = length + max(step, 1)
         return string
+
+    def _string_too_long(self, text: str = "", local_offset: int = 0) -> JSONParseError:
+        """The error for a string past ``max_string_chars``, at ``text[local_offset]`` (by default
+        where the parser stopped); the parser is spent."""
+        what = "string" if self._state != _S_IN_KEY else "object key"
+        error = self._fail(
+            f"{what} starting at offset {self._string_start} is longer than "
+            f"max_string_chars={self._max_string}",
+            text,
+            local_offset,
+            "a shorter string",
+            error_class=JSONStringTooLongError,
+        )
+        self._error = error
+        self._plain = 0
+        return error
 
     def _escape(self, text: str, i: int, n: int) -> tuple[str | None, int]:
         """Decode the escape at ``text[i]`` (a backslash).

@@ -29,7 +29,7 @@ from ._errors import (
     StreamStructError,
 )
 from ._iterable import ItemsAssembler
-from ._json import JSONParser
+from ._json import DEFAULT_MAX_STRING_CHARS, JSONParser
 from ._mdjson import FencedJSONExtractor
 from ._modes import RequestPlan
 from ._sse import SSEDecoder
@@ -81,6 +81,7 @@ class ResponseReader(Generic[_Out]):
         "_kind",
         "_max_bytes",
         "_max_depth",
+        "_max_string",
         "_plan",
         "_refusal",
         "_sse",
@@ -101,6 +102,7 @@ class ResponseReader(Generic[_Out]):
         validation_context: Any = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
+        max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
         request_id: str | None = None,
     ) -> None:
         self._plan = plan
@@ -139,6 +141,7 @@ class ResponseReader(Generic[_Out]):
             # Tool calls: each call is one item, only the root matters. Content: {"items": [...]}.
             self._depth = 0 if plan.source == "tool_calls" else ItemsAssembler.completion_depth
         self._max_depth = max_depth
+        self._max_string = max_string_chars
         # Content modes have one parser; JSON and MD_JSON answers may have prose after the JSON.
         self._content_parser = (
             None
@@ -146,6 +149,7 @@ class ResponseReader(Generic[_Out]):
             else JSONParser(
                 max_depth=max_depth,
                 completion_depth=self._depth,
+                max_string_chars=max_string_chars,
                 allow_trailing_text=plan.mode.value in ("json", "md_json"),
             )
         )
@@ -277,7 +281,12 @@ class ResponseReader(Generic[_Out]):
             return False
         call = self._calls.get(key)
         if call is None:
-            call = _ToolCall(JSONParser(max_depth=self._max_depth, completion_depth=self._depth))
+            parser = JSONParser(
+                max_depth=self._max_depth,
+                completion_depth=self._depth,
+                max_string_chars=self._max_string,
+            )
+            call = _ToolCall(parser)
             self._calls[key] = call
             if self._first_key is None:
                 self._first_key = key
