@@ -31,11 +31,12 @@ import sysconfig
 # The json module's string decoder (written in C on CPython): exact for JSON strings, escapes
 # and surrogates included, and far faster than stepping through escapes in Python.
 from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
-from typing import Any, Final, NamedTuple, final
+from typing import Any, Final, NamedTuple, cast, final
 
 from ._errors import JSONDepthError, JSONParseError, JSONStringTooLongError
 
 __all__ = [
+    "DEEP_SNAPSHOT_LEVELS",
     "DEFAULT_MAX_STRING_CHARS",
     "LONG_STRING_CHARS",
     "LONG_STRING_GROWTH",
@@ -119,6 +120,13 @@ MAX_NUMBER_LENGTH: Final = 10_000
 LONG_STRING_CHARS: Final = 8192
 LONG_STRING_GROWTH: Final = 32
 
+# A snapshot copies every open container, so with many open a snapshot after every piece costs the
+# depth each time: 990 nested arrays cost ~50 times what flat text does per byte. With more than
+# DEEP_SNAPSHOT_LEVELS open, a snapshot is made again only once the text has grown by as many
+# characters as were open at the last one (or a value recorded by pop_completed completed), which
+# keeps its copies to about two per character.
+DEEP_SNAPSHOT_LEVELS: Final = 64
+
 DEFAULT_MAX_STRING_CHARS: Final = 8 * 1024 * 1024
 """The default cap on one string (value or key): past it, ``JSONStringTooLongError``. Far above
 any real field (a 100,000-token answer is ~400,000 characters), it stops a server that streams one
@@ -164,7 +172,12 @@ _SCAN_WHOLE: Final = _whole_value_scanner()
 
 @final
 class _Frame:
-    """An open container: its completed members and where the next one goes."""
+    """An open container: its completed members and where the next one goes.
+
+    Its path is not stored but derived when asked (``_path_of``) from its parent and its slot
+    there: a path held by every open container cost the square of the depth (16,000 nested
+    arrays: ~1 GB of tuples) and the time to make them.
+    """
 
     __slots__ = (
         "given",
@@ -172,17 +185,23 @@ class _Frame:
         "items",
         "key",
         "kind",
+        "parent",
         "path",
+        "slot",
         "spare",
         "spare_size",
         "start",
     )
 
-    def __init__(self, kind: int, items: Any, path: Path, start: int) -> None:
+    def __init__(
+        self, kind: int, items: Any, parent: _Frame | None, slot: str | int, start: int
+    ) -> None:
         self.kind = kind
         self.items = items  # list for an array, dict for an object: completed members only
         self.key: str | None = None  # object: the key whose value comes (or is coming) next
-        self.path = path
+        self.parent = parent  # the container it is a member of (None: the root)
+        self.slot = slot  # its key or index there
+        self.path: Path | None = None if parent is not None else ()  # see _path_of
         self.start = start
         # An array: the copies of ``items`` in the last two snapshots (the first ``*_size``
         # members, then the member in progress), the older to be made again (see _array_copy).
@@ -234,8 +253,11 @@ class JSONParser:
         "_max_depth",
         "_max_string",
         "_plain",
+        "_popped",
+        "_recorded_shown",
         "_root",
         "_show_at",
+        "_show_deep_at",
         "_shown",
         "_stack",
         "_state",
@@ -281,9 +303,15 @@ class JSONParser:
         self._end: int | None = None
         # (parent path, key or _MISSING for the root, value, start, end): a CompletedValue is
         # built only when asked for (pop_completed), not for every value of a document.
-        self._completed: list[tuple[Path, Any, Any, int, int]] = []
+        self._completed: list[tuple[_Frame | None, Any, Any, int, int]] = []
         self._dirty = False
         self._last_snapshot: Any = None
+        # For deep snapshots (DEEP_SNAPSHOT_LEVELS): the offset from which the next one is made
+        # (the last one's, plus its depth), and how many values had been recorded complete then
+        # (``_popped``: those handed out).
+        self._show_deep_at = 0
+        self._popped = 0
+        self._recorded_shown = 0
         self._error: JSONParseError | None = None
         # The C decoder nests as deep as the recursion limit allows: only where that cannot pass
         # max_depth may it decode a container whole.
@@ -427,7 +455,10 @@ class JSONParser:
         quadratic; ``growing_tail`` gives the text received since any point); numbers, ``true``,
         ``false`` and ``null`` appear once complete; a key appears only with its value. A snapshot
         is never changed by later feeds, and when nothing visible changed the previous one is
-        returned. A complete string is always shown whole.
+        returned. A complete string is always shown whole. With more than
+        ``DEEP_SNAPSHOT_LEVELS`` containers open, the snapshot is made again only once the text has
+        grown by as many characters as were open at the last one (or a value recorded by
+        ``pop_completed`` completed), as each snapshot copies every open container.
 
         Snapshots are read-only: they share their complete values with each other, and the lists
         of an old snapshot nobody holds any more are reused for new ones. Copy what you want to
@@ -436,6 +467,16 @@ class JSONParser:
         if not self._dirty:
             return self._last_snapshot
         stack = self._stack
+        depth = len(stack)
+        recorded = self._popped + len(self._completed)
+        if (
+            depth > DEEP_SNAPSHOT_LEVELS
+            and self._base < self._show_deep_at
+            and recorded == self._recorded_shown
+        ):
+            return self._last_snapshot  # not yet: see DEEP_SNAPSHOT_LEVELS
+        self._show_deep_at = self._base + depth
+        self._recorded_shown = recorded
         if not stack:
             value = self._current_string() if self._state == _S_IN_STRING else self._root
             self._last_snapshot = value
@@ -494,14 +535,15 @@ class JSONParser:
     def open_container_path(self) -> Path | None:
         """The path of the innermost open array or object, or None when none is open."""
         stack = self._stack
-        return stack[-1].path if stack and self._error is None else None
+        return _path_of(stack[-1]) if stack and self._error is None else None
 
     def pop_completed(self) -> list[CompletedValue]:
         """The values that completed since the last call, children before their parents."""
         completed = self._completed
         self._completed = []
+        self._popped += len(completed)
         return [
-            CompletedValue(parent if key is _MISSING else (*parent, key), value, start, end)
+            CompletedValue(() if parent is None else (*_path_of(parent), key), value, start, end)
             for parent, key, value, start, end in completed
         ]
 
@@ -674,6 +716,10 @@ class JSONParser:
                     # Closing adds nothing visible: the last snapshot shows every member.
                     i += 1
                     frame = stack.pop()
+                    if frame.path is not None and stack and stack[-1].path is None:
+                        # Its path was asked for (a member of it completed): its parent's is
+                        # that, shorter (see _path_of). At C speed, rather than a walk up.
+                        stack[-1].path = frame.path[:-1]
                     value, start, end = frame.items, frame.start, base + i
                 elif state <= _S_ARRAY_FIRST:  # _S_VALUE or _S_ARRAY_FIRST
                     if char == '"':
@@ -713,19 +759,19 @@ class JSONParser:
                             bulk_ok = False  # tried once per piece at most: see _decode_whole
                             whole = self._decode_whole(text, i)
                         if whole is None:
-                            if stack:
-                                parent = stack[-1]
-                                key: str | int | None = (
-                                    len(parent.items) if parent.kind == _ARRAY else parent.key
+                            parent = stack[-1] if stack else None
+                            slot: str | int = 0
+                            if parent is not None:
+                                slot = (
+                                    len(parent.items)
+                                    if parent.kind == _ARRAY
+                                    else cast(str, parent.key)
                                 )
-                                path: Path = (*parent.path, key)  # type: ignore[arg-type]
-                            else:
-                                path = ()
                             if char == "{":
-                                stack.append(_Frame(_OBJECT, {}, path, base + i))
+                                stack.append(_Frame(_OBJECT, {}, parent, slot, base + i))
                                 state = _S_OBJECT_FIRST
                             else:
-                                stack.append(_Frame(_ARRAY, [], path, base + i))
+                                stack.append(_Frame(_ARRAY, [], parent, slot, base + i))
                                 state = _S_ARRAY_FIRST
                             self._dirty = True
                             i += 1
@@ -845,18 +891,18 @@ class JSONParser:
                 frame = stack[-1]
                 if frame.kind == _ARRAY:
                     if len(stack) <= completion_depth:
-                        self._completed.append((frame.path, len(frame.items), value, start, end))
+                        self._completed.append((frame, len(frame.items), value, start, end))
                     frame.items.append(value)
                 else:
                     if len(stack) <= completion_depth:
-                        self._completed.append((frame.path, frame.key, value, start, end))
+                        self._completed.append((frame, frame.key, value, start, end))
                     frame.items[frame.key] = value
                     frame.key = None
                 state = _S_AFTER_VALUE
             else:
                 self._root = value
                 self._end = end
-                self._completed.append(((), _MISSING, value, start, end))
+                self._completed.append((None, _MISSING, value, start, end))
                 state = _S_DONE
         self._state = state
         carry = self._carry
@@ -1141,7 +1187,7 @@ def _unchanged(spare: list[Any], size: int, members: list[Any]) -> bool:
 def _alone() -> int:
     """What _detach_spare counts for a list nothing else holds, measured by the same code:
     interpreted and compiled code hold their locals and arguments differently."""
-    frame = _Frame(_ARRAY, [], (), 0)
+    frame = _Frame(_ARRAY, [], None, 0, 0)
     frame.spare = []
     return _detach_spare(frame)[1]
 
@@ -1170,6 +1216,21 @@ def recycling_trusted() -> bool:
 #: Whether _array_copy may remake a copy (see recycling_trusted).
 _RECYCLE: Final = recycling_trusted()
 _ALONE: Final = _alone() if _RECYCLE else -1
+
+
+def _path_of(frame: _Frame) -> Path:
+    """The path of an open (or just closed) container, made once when first asked: from the
+    nearest container above it whose path is known, so a deep one costs its depth once, and
+    only the containers whose path is asked for keep one."""
+    slots: list[str | int] = []
+    above: _Frame | None = frame
+    while above is not None and above.path is None:
+        slots.append(above.slot)
+        above = above.parent
+    slots.reverse()
+    path: Path = tuple(slots) if above is None else (*cast(Path, above.path), *slots)
+    frame.path = path
+    return path
 
 
 def _describe(char: str) -> str:

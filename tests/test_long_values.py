@@ -1,4 +1,5 @@
-"""Long values: one long string costs linear time, and a string past ``max_string_chars`` stops.
+"""Long values and deep ones: one long string costs linear time, a string past
+``max_string_chars`` stops, and deep nesting costs memory and time linear in its depth.
 
 A snapshot of an open string is a ``str`` of its whole length, so a long string is shown after
 every piece only while it is short (``LONG_STRING_CHARS``); past that, again once it has grown by
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tracemalloc
 from typing import Any
 
 import anyio
@@ -23,7 +25,12 @@ from test_partial import _general_path_only, _trace
 import streamstruct
 from streamstruct import JSONParser, JSONStringTooLongError, SnapshotEvent, TextAppended
 from streamstruct._assembler import PartialAssembler
-from streamstruct._json import DEFAULT_MAX_STRING_CHARS, LONG_STRING_CHARS, LONG_STRING_GROWTH
+from streamstruct._json import (
+    DEEP_SNAPSHOT_LEVELS,
+    DEFAULT_MAX_STRING_CHARS,
+    LONG_STRING_CHARS,
+    LONG_STRING_GROWTH,
+)
 from streamstruct.testing import Reply, Simulator, simulated_client, simulated_sync_client
 
 LONG = 5 * LONG_STRING_CHARS  # long enough for the cadence to show several times
@@ -306,3 +313,111 @@ def test_max_string_chars_is_checked_when_the_client_is_made() -> None:
         streamstruct.AsyncClient(api_key="k", max_string_chars=0)
     client = streamstruct.AsyncClient(api_key="k")
     assert client.max_string_chars == DEFAULT_MAX_STRING_CHARS == 8 * 1024 * 1024
+
+
+# -- depth --------------------------------------------------------------------------------------
+
+
+def test_eight_thousand_nested_arrays_cost_memory_linear_in_their_depth() -> None:
+    # Each open container held its whole path: 8,000 nested arrays made 256 MB of tuples.
+    depth = 8000
+    parser = JSONParser(max_depth=10_000)
+    tracemalloc.start()
+    try:
+        for piece in pieces("[" * depth + "]" * depth):
+            parser.feed(piece)
+            parser.snapshot()
+            parser.pop_completed()
+        value = parser.close()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
+    for _ in range(depth - 1):
+        (value,) = value
+    assert value == []
+
+
+def at(value: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def test_deep_paths_are_derived_right() -> None:
+    """The paths of completed values and of the open container, derived from the containers
+    above (not stored in each), on a deep mix of objects and arrays with members at every level."""
+    inner: Any = ["leaf"]
+    for level in range(300):
+        inner = {"n": level, "c": [level, inner, "x"]} if level % 2 else [level, {"k": inner}]
+    text = json.dumps(inner)
+    parser = JSONParser(max_depth=2000)
+    seen = []
+    for piece in pieces(text, 3):
+        parser.feed(piece)
+        open_path = parser.open_container_path()
+        if open_path is not None:
+            assert text[parser.offset :].count("]") + text[parser.offset :].count("}") >= len(
+                open_path
+            )
+        seen += parser.pop_completed()
+    value = parser.close()
+    seen += parser.pop_completed()
+    assert value == inner
+    assert seen[-1].path == ()
+    for done in seen:
+        assert at(value, done.path) == done.value
+        assert json.loads(text[done.start : done.end]) == done.value
+    assert len({done.path for done in seen}) == len(seen)
+
+
+def test_a_deep_open_path_is_the_chain_of_slots() -> None:
+    parser = JSONParser()
+    parser.feed('{"a": [1, {"b": [[[')
+    assert parser.open_container_path() == ("a", 1, "b", 0, 0)
+    assert parser.is_complete(("a", 0))
+    assert not parser.is_complete(("a", 1))
+
+
+def test_a_deep_snapshot_is_made_again_once_the_text_grew_by_the_depth_last_shown() -> None:
+    depth = 5 * DEEP_SNAPSHOT_LEVELS
+    parser = JSONParser(completion_depth=0)
+    shown: list[tuple[int, int]] = []  # (characters fed, open depth shown)
+    last = None
+    for fed in range(1, depth + 1):
+        parser.feed("[")
+        snapshot = parser.snapshot()
+        if snapshot is not last:
+            last = snapshot
+            levels = 0
+            while snapshot == [] or (isinstance(snapshot, list) and snapshot):
+                levels += 1
+                snapshot = snapshot[0] if snapshot else None
+            shown.append((fed, levels))
+    assert [levels for fed, levels in shown if fed <= DEEP_SNAPSHOT_LEVELS] == list(
+        range(1, DEEP_SNAPSHOT_LEVELS + 1)
+    )  # every piece while shallow
+    deep = [fed for fed, _ in shown if fed > DEEP_SNAPSHOT_LEVELS]
+    # then again each time the text grew by the depth shown last: 128, 256 characters fed
+    assert deep == [2 * DEEP_SNAPSHOT_LEVELS, 4 * DEEP_SNAPSHOT_LEVELS]
+    assert all(levels == fed for fed, levels in shown)  # never stale in what it shows
+    parser.feed("1" + "]" * depth)
+    assert parser.close() == at_depth(depth)
+    assert parser.snapshot() == at_depth(depth)  # complete: shown at once
+
+
+def at_depth(depth: int) -> Any:
+    value: Any = [1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_a_recorded_completion_shows_at_once_however_deep() -> None:
+    depth = 2 * DEEP_SNAPSHOT_LEVELS
+    parser = JSONParser()  # every value recorded
+    parser.feed("[" * depth)
+    first = parser.snapshot()
+    parser.feed("1,")
+    assert parser.pop_completed()[0].path == (0,) * (depth - 1) + (0,)
+    assert parser.snapshot() is not first  # a value completed: shown
