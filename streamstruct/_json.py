@@ -125,7 +125,7 @@ LONG_STRING_GROWTH: Final = 32
 # DEEP_SNAPSHOT_LEVELS open, a snapshot is made again only once the text has grown by as many
 # characters as were open at the last one (or a value recorded by pop_completed completed), which
 # keeps its copies to about two per character.
-DEEP_SNAPSHOT_LEVELS: Final = 64
+DEEP_SNAPSHOT_LEVELS: Final = 32
 
 DEFAULT_MAX_STRING_CHARS: Final = 8 * 1024 * 1024
 """The default cap on one string (value or key): past it, ``JSONStringTooLongError``. Far above
@@ -483,6 +483,8 @@ class JSONParser:
             self._dirty = False
             return value
         child: Any = self._current_string() if self._state == _S_IN_STRING else _MISSING
+        if _RECYCLE and depth > 1:
+            _release_open_members(stack)
         for frame in reversed(stack):
             if frame.kind == _ARRAY:
                 copy: Any = _array_copy(frame)
@@ -1159,6 +1161,24 @@ def _array_copy(frame: _Frame) -> list[Any]:
     frame.spare, frame.spare_size = frame.given, frame.given_size
     frame.given, frame.given_size = copy, len(items)
     return copy
+
+
+def _release_open_members(stack: list[_Frame]) -> None:
+    """Drop the member in progress from the spare copy of each open array nothing else holds,
+    from the root down, before _array_copy remakes them.
+
+    An array's spare holds the spare of the array open inside it (its member in progress then),
+    so the inner one never looked free and was copied whole each time: a long list inside a list
+    cost its length per snapshot. Dropping that member first (as remaking the spare does anyway)
+    leaves the inner spare to the parser alone, and it is remade too.
+    """
+    outer = [frame for frame in stack if frame.kind == _ARRAY and frame.spare is not None]
+    for frame in outer[:-1]:  # (the innermost one holds no other spare)
+        size = frame.spare_size
+        spare, references = _detach_spare(frame)
+        if spare is not None and references == _ALONE and len(spare) == size + 1:
+            del spare[size:]
+        frame.spare = spare
 
 
 def _detach_spare(frame: _Frame) -> tuple[list[Any] | None, int]:
