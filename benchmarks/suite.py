@@ -90,6 +90,8 @@ class SuiteResults:
 
     def targets(self) -> list[Target]:
         out: list[Target] = []
+        if self.parser is not None:
+            out += parser_alternatives.shape_targets(self.parser)
         if self.e2e is not None:
             out += e2e_alternatives.targets(self.e2e)
         if self.concurrency is not None:
