@@ -122,9 +122,9 @@ LONG_STRING_GROWTH: Final = 32
 
 # A snapshot copies every open container, so with many open a snapshot after every piece costs the
 # depth each time: 990 nested arrays cost ~50 times what flat text does per byte. With more than
-# DEEP_SNAPSHOT_LEVELS open, a snapshot is made again only once the text has grown by as many
-# characters as were open at the last one (or a value recorded by pop_completed completed), which
-# keeps its copies to about two per character.
+# DEEP_SNAPSHOT_LEVELS open, a snapshot is made again only once the text has grown by twice as
+# many characters as were open at the last one (or a value recorded by pop_completed completed),
+# which keeps its copies to about one per character.
 DEEP_SNAPSHOT_LEVELS: Final = 32
 
 DEFAULT_MAX_STRING_CHARS: Final = 8 * 1024 * 1024
@@ -457,7 +457,7 @@ class JSONParser:
         is never changed by later feeds, and when nothing visible changed the previous one is
         returned. A complete string is always shown whole. With more than
         ``DEEP_SNAPSHOT_LEVELS`` containers open, the snapshot is made again only once the text has
-        grown by as many characters as were open at the last one (or a value recorded by
+        grown by twice as many characters as were open at the last one (or a value recorded by
         ``pop_completed`` completed), as each snapshot copies every open container.
 
         Snapshots are read-only: they share their complete values with each other, and the lists
@@ -475,7 +475,7 @@ class JSONParser:
             and recorded == self._recorded_shown
         ):
             return self._last_snapshot  # not yet: see DEEP_SNAPSHOT_LEVELS
-        self._show_deep_at = self._base + depth
+        self._show_deep_at = self._base + 2 * depth
         self._recorded_shown = recorded
         if not stack:
             value = self._current_string() if self._state == _S_IN_STRING else self._root
@@ -1149,6 +1149,10 @@ def _array_copy(frame: _Frame) -> list[Any]:
     dropped and the members completed since are appended: a snapshot costs what was added.
     """
     items: list[Any] = frame.items
+    if not items:  # nothing to copy (a deep nesting: every level but the last)
+        frame.spare, frame.spare_size = frame.given, frame.given_size
+        frame.given, frame.given_size = [], 0
+        return frame.given
     spare_size = frame.spare_size
     spare, references = _detach_spare(frame)
     if spare is not None and references == _ALONE and _unchanged(spare, spare_size, items):
@@ -1172,8 +1176,13 @@ def _release_open_members(stack: list[_Frame]) -> None:
     cost its length per snapshot. Dropping that member first (as remaking the spare does anyway)
     leaves the inner spare to the parser alone, and it is remade too.
     """
-    outer = [frame for frame in stack if frame.kind == _ARRAY and frame.spare is not None]
-    for frame in outer[:-1]:  # (the innermost one holds no other spare)
+    # Only the arrays above the innermost one with members to remake need to let it go.
+    below = len(stack) - 1
+    while below > 0 and not (stack[below].kind == _ARRAY and stack[below].items):
+        below -= 1
+    for frame in stack[:below]:
+        if frame.kind != _ARRAY or frame.spare is None:
+            continue
         size = frame.spare_size
         spare, references = _detach_spare(frame)
         if spare is not None and references == _ALONE and len(spare) == size + 1:

@@ -382,8 +382,8 @@ def test_a_deep_open_path_is_the_chain_of_slots() -> None:
     assert not parser.is_complete(("a", 1))
 
 
-def test_a_deep_snapshot_is_made_again_once_the_text_grew_by_the_depth_last_shown() -> None:
-    depth = 5 * DEEP_SNAPSHOT_LEVELS
+def test_a_deep_snapshot_is_made_again_once_the_text_grew_by_twice_the_depth_last_shown() -> None:
+    depth = 10 * DEEP_SNAPSHOT_LEVELS
     parser = JSONParser(completion_depth=0)
     shown: list[tuple[int, int]] = []  # (characters fed, open depth shown)
     last = None
@@ -401,8 +401,8 @@ def test_a_deep_snapshot_is_made_again_once_the_text_grew_by_the_depth_last_show
         range(1, DEEP_SNAPSHOT_LEVELS + 1)
     )  # every piece while shallow
     deep = [fed for fed, _ in shown if fed > DEEP_SNAPSHOT_LEVELS]
-    # then again each time the text grew by the depth shown last: 128, 256 characters fed
-    assert deep == [2 * DEEP_SNAPSHOT_LEVELS, 4 * DEEP_SNAPSHOT_LEVELS]
+    # then again each time the text grew by twice the depth shown last: 96, 288 characters fed
+    assert deep == [3 * DEEP_SNAPSHOT_LEVELS, 9 * DEEP_SNAPSHOT_LEVELS]
     assert all(levels == fed for fed, levels in shown)  # never stale in what it shows
     parser.feed("1" + "]" * depth)
     assert parser.close() == at_depth(depth)
