@@ -248,6 +248,7 @@ class PartialAssembler(Generic[_M]):
         "_events",
         "_finals",
         "_frames",
+        "_from_members",
         "_growing",
         "_memo",
         "_model",
@@ -277,6 +278,15 @@ class PartialAssembler(Generic[_M]):
             raise TypeError(f"PartialAssembler takes a pydantic model class, not {model!r}")
         self._model = model
         self._root, self._depth = _root_node(model)
+        # Whether the final object may be made from the fields validated as they closed, rather
+        # than from the JSON again (see _nodes._idempotent): no model validator wraps the model,
+        # and no field validates anything twice.
+        top: Any = model.__pydantic_core_schema__
+        if top.get("type") == "definitions":
+            top = top["schema"]
+        self._from_members = top.get("type") == "model" and all(
+            self._root.idempotent(spec) for spec in self._root.by_name.values()
+        )
         self._text = text
         self._context = context
         # Nothing to drop when no model the answer can hold has such a field: the walk per
@@ -375,8 +385,11 @@ class PartialAssembler(Generic[_M]):
         """Validate the complete value (``parser.close()``) as the model, model validators included."""
         if self._drop:
             value = _drop_injected_nulls(value, self._model)
+        members = self._validated_fields(value)
         try:
-            return self._model.model_validate(value, context=self._context)
+            return self._model.model_validate(
+                value if members is None else members, context=self._context
+            )
         except ValidationError as error:
             text = self._text() if self._text is not None else ""
             errors: list[Any] = list(error.errors(include_url=False))
@@ -388,6 +401,26 @@ class PartialAssembler(Generic[_M]):
                 text=text,
             )
             raise _caused_by(failure, error) from error
+
+    def _validated_fields(self, value: Any) -> dict[str, Any] | None:
+        """The root object with each field's value as validated when it closed, when the model
+        takes them as they are (``_from_members``): the final object then holds the very members
+        the events and snapshots showed, and no second copy of them is made from the JSON (for a
+        table, a second copy of every row). None when a field was not validated on its own."""
+        root = self._frames.get(())
+        if not self._from_members or root is None or root.deferred or not isinstance(value, dict):
+            return None
+        fields = self._root.fields
+        out: dict[str, Any] = {}
+        for key, raw in value.items():
+            if key not in fields:
+                out[key] = raw  # an unknown key: the model's config decides, from the JSON
+                continue
+            validated = root.values.get(key, _MISSING)
+            if validated is _MISSING or validated is _HIDDEN:
+                return None
+            out[key] = validated
+        return out
 
     def final_snapshot(self, final: _M) -> SnapshotEvent[_M] | None:
         """The snapshot of the validated model, when it shows more than the last one did.
@@ -453,6 +486,9 @@ class PartialAssembler(Generic[_M]):
                     self._flush(cast(_ModelNode, parent), frame, path[:-1], events, closing=False)
                 return
             value = _drop_injected_nulls(value, parent.child_annotation(key))
+        if own is not None and spec is not None and isinstance(node, _SequenceNode):
+            # Its members were validated as each closed: a second copy of them is not made.
+            value = _members(own, value, cast(_ModelNode, parent).idempotent(spec))
         if self._events:
             if not started:
                 events.append(FieldStarted(names))
@@ -974,6 +1010,15 @@ class PartialAssembler(Generic[_M]):
                 value = _HIDDEN
         quiet[path] = (item, value)
         return value
+
+
+def _members(own: _Frame, value: Any, idempotent: bool) -> Any:
+    """A list field's value: its members as validated when each closed, when the field takes them
+    as they are (``idempotent``) and every one was; else ``value``, its JSON value."""
+    if not idempotent or not isinstance(value, list) or len(own.values) != len(value):
+        return value
+    members = [own.values.get(index, _HIDDEN) for index in range(len(value))]
+    return value if any(member is _HIDDEN for member in members) else members
 
 
 def _member_closed(

@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 # The lockstep helpers of the snapshot shortcuts' own property test.
 from test_partial import _general_path_only, _trace
@@ -476,3 +476,104 @@ def test_held_snapshots_of_arrays_open_inside_arrays_never_change() -> None:
     assert parser.close() == json.loads(text)
     for value, at_the_time in held:
         assert value == at_the_time
+
+
+# -- lean: the final object made of the members validated as they closed ------------------------
+
+
+class Row(BaseModel):
+    id: int
+    name: str
+    tags: list[str] = []
+
+
+class Table(BaseModel):
+    title: str
+    rows: list[Row]
+
+
+TABLE = {
+    "title": "t",
+    "rows": [{"id": k, "name": f"r{k}", "tags": ["a"] * (k % 3)} for k in range(7)],
+}
+
+
+def table_events(model: type[BaseModel], value: Any) -> tuple[list[Any], Any]:
+    assembler = PartialAssembler(model)
+    parser = JSONParser(completion_depth=assembler.completion_depth)
+    events: list[Any] = []
+    for piece in pieces(json.dumps(value), 5):
+        parser.feed(piece)
+        events += assembler.advance(parser)
+    final = assembler.finish(parser.close())
+    events += assembler.advance(parser)
+    return events, final
+
+
+def completed(events: list[Any], path: tuple[Any, ...]) -> Any:
+    return next(
+        e.value for e in events if isinstance(e, streamstruct.FieldCompleted) and e.path == path
+    )
+
+
+def test_the_final_object_holds_the_rows_validated_as_they_closed() -> None:
+    events, final = table_events(Table, TABLE)
+    assert final == Table.model_validate(TABLE)
+    rows = [completed(events, ("rows", k)) for k in range(7)]
+    assert all(a is b for a, b in zip(completed(events, ("rows",)), rows, strict=True))
+    assert all(a is b for a, b in zip(final.rows, rows, strict=True))  # no second copy
+
+
+class CheckedRow(Row):
+    @model_validator(mode="after")
+    def count(self) -> CheckedRow:
+        CALLS.append(self.id)
+        return self
+
+
+class Shouting(BaseModel):
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def shout(cls, value: str) -> str:
+        return value + "!"
+
+
+class Wrapped(BaseModel):
+    title: str
+    rows: list[CheckedRow]
+    people: list[Shouting]
+
+    @model_validator(mode="after")
+    def whole(self) -> Wrapped:
+        CALLS.append(-1)
+        return self
+
+
+CALLS: list[int] = []
+
+
+def test_members_with_validators_are_validated_from_the_json_as_before() -> None:
+    value = {**TABLE, "people": [{"name": "a"}, {"name": "b"}]}
+    CALLS.clear()
+    events, final = table_events(Wrapped, value)
+    assert CALLS.count(-1) == 1  # the model validator: at finish only
+    assert final == Wrapped.model_validate(value)
+    assert [p.name for p in final.people] == ["a!", "b!"]  # once, not twice
+    assert final.rows[0] is not completed(events, ("rows", 0))  # made again from the JSON
+
+
+class Always(Row):
+    model_config = ConfigDict(revalidate_instances="always")
+
+
+class AlwaysTable(BaseModel):
+    rows: list[Always]
+
+
+def test_a_model_that_revalidates_its_instances_is_made_from_the_json() -> None:
+    value = {"rows": TABLE["rows"]}
+    events, final = table_events(AlwaysTable, value)
+    assert final == AlwaysTable.model_validate(value)
+    assert final.rows[0] is not completed(events, ("rows", 0))
