@@ -108,6 +108,7 @@ SHAPE_DEPTH: Final = 16_000
 SHAPE_MAX_DEPTH: Final = 20_000
 SHAPE_SIZE: Final = 1 * MB
 DEPTH_CEILING: Final = 2.0
+LEAN_CEILING: Final = 1.3  # peak over model_validate_json's, the final object's own cost
 ENDLESS_PIECES: Final = (4, 4096)  # characters per delta
 ENDLESS_CPU_CEILING: Final = 30.0  # seconds
 ENDLESS_PEAK_CEILING: Final = 1.5 * 1000**3  # bytes
@@ -598,6 +599,19 @@ def targets(results: MemoryResults) -> list[Target]:
                 " / output size",
                 None if peak is None else peak.ratio,
                 at_most=CEILING,
+            )
+        )
+    for document in DOCUMENTS:  # issue 14, item 4: lean
+        peak, alone = results.get(STREAMSTRUCT, document), results.get(REFERENCE, document)
+        ratio = None
+        if peak is not None and alone is not None and alone.above_baseline > 0:
+            ratio = peak.above_baseline / alone.above_baseline
+        out.append(
+            Target.ratio(
+                f"memory {size_label(results.size)} {document}: streamstruct peak"
+                " / model_validate_json's",
+                ratio,
+                at_most=LEAN_CEILING,
             )
         )
     nested, flat = results.get(STREAMSTRUCT, NESTED), results.get(STREAMSTRUCT, FLAT)
