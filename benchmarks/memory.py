@@ -27,6 +27,15 @@ needed, final object included.
   validated object alone (the object and pydantic's parsing of the text), which any client that
   hands back that object pays in some form.
 
+Then the shapes of issue 14, each in a fresh child too:
+
+- **deep nesting**: 1 MB of arrays nested 16,000 deep (``max_depth=20000``) streamed as
+  ``Partial[Holder]`` (``data: Any``), beside the same arrays side by side (two levels deep): peak
+  above baseline per byte of JSON, nested over flat (target: at most 2x);
+- **an endless string**: a server that streams one string forever, with the client's defaults, in
+  4-character deltas and in 4 KiB deltas: the CPU time and the peak until the client cuts it off
+  with a typed error (targets: within 30 s of CPU and 1.5 GB).
+
 Linux only (it reads ``/proc``); elsewhere the section says it was skipped.
 """
 
@@ -85,9 +94,27 @@ DOCUMENT_LABELS: Final = {PROSE: "prose (Article)", ROWS: "rows (Report)"}
 STREAMSTRUCT: Final = "streamstruct"
 REFERENCE: Final = "reference"
 KINDS: Final = (STREAMSTRUCT, REFERENCE)
+ENDLESS: Final = "endless"  # a child kind: an endless string, not in KINDS
 LABELS: Final = {
     STREAMSTRUCT: "streamstruct create_partial",
     REFERENCE: "final model alone (model_validate_json)",
+    ENDLESS: "streamstruct, defaults, until cut off",
+}
+
+NESTED: Final = "nested"
+FLAT: Final = "flat"
+SHAPES: Final = (NESTED, FLAT)
+SHAPE_DEPTH: Final = 16_000
+SHAPE_MAX_DEPTH: Final = 20_000
+SHAPE_SIZE: Final = 1 * MB
+DEPTH_CEILING: Final = 2.0
+LEAN_CEILING: Final = 1.3  # peak over model_validate_json's, the final object's own cost
+ENDLESS_PIECES: Final = (4, 4096)  # characters per delta
+ENDLESS_CPU_CEILING: Final = 30.0  # seconds
+ENDLESS_PEAK_CEILING: Final = 1.5 * 1000**3  # bytes
+DOCUMENT_LABELS_SHAPES: Final = {
+    NESTED: f"arrays nested {SHAPE_DEPTH:,} deep (Holder)",
+    FLAT: "the same arrays side by side (Holder)",
 }
 _ROOT: Final = Path(__file__).resolve().parents[1]
 _STATUS: Final = Path("/proc/self/status")
@@ -173,8 +200,18 @@ def build_article(size: int) -> dict[str, Any]:
     return article
 
 
+class Holder(BaseModel):
+    data: Any
+
+
 def document_json(document: str, size: int) -> tuple[str, type[BaseModel]]:
     """The JSON text of ``document`` at about ``size`` bytes, and its model."""
+    from benchmarks.parser_alternatives import flat_json, nested_json
+
+    if document == NESTED:
+        return nested_json(SHAPE_DEPTH, size), Holder
+    if document == FLAT:
+        return flat_json(SHAPE_DEPTH, size), Holder
     if document == PROSE:
         return e2e._dump(build_article(size)), Article
     from benchmarks.e2e_alternatives import rows_for
@@ -183,6 +220,8 @@ def document_json(document: str, size: int) -> tuple[str, type[BaseModel]]:
 
 
 def _tiny_json(document: str) -> str:
+    if document in SHAPES:
+        return '{"data": [[[]]]}'
     return e2e._dump(build_article(2000) if document == PROSE else e2e.build_report(3))
 
 
@@ -257,7 +296,12 @@ class _RenderingTransport(httpx.AsyncBaseTransport):
 
 
 async def _stream(
-    content: str, model: type[BaseModel], piece_chars: int, read_bytes: int, out: list[Any]
+    content: str,
+    model: type[BaseModel],
+    piece_chars: int,
+    read_bytes: int,
+    out: list[Any],
+    max_depth: int = 1000,
 ) -> None:
     """Stream ``content``; put the final object and the number of snapshots in ``out``.
 
@@ -278,6 +322,7 @@ async def _stream(
             http_client=http,
             max_retries=0,
             max_response_bytes=None,
+            max_depth=max_depth,
         )
         stream = client.chat.completions.create_partial(
             model=e2e.MODEL,
@@ -298,9 +343,13 @@ def _child(
 ) -> dict[str, Any]:
     """Measure one kind in this (fresh) process; the figures as JSON-able data."""
     content = json_file.read_text(encoding="utf-8")
-    model = Article if document == PROSE else e2e.Report
+    model: type[BaseModel] = Article if document == PROSE else e2e.Report
+    depth = 1000
+    if document in SHAPES:
+        model, depth = Holder, SHAPE_MAX_DEPTH
     if kind == STREAMSTRUCT:
-        asyncio.run(_stream(_tiny_json(document), model, piece_chars, read_bytes, []))  # warm-up
+        tiny = _tiny_json(document)
+        asyncio.run(_stream(tiny, model, piece_chars, read_bytes, [], depth))  # warm-up
     else:
         model.model_validate_json(_tiny_json(document))
     gc.collect()
@@ -310,14 +359,21 @@ def _child(
     snapshots = 0
     if kind == STREAMSTRUCT:
         out: list[Any] = []
-        asyncio.run(_stream(content, model, piece_chars, read_bytes, out))
+        asyncio.run(_stream(content, model, piece_chars, read_bytes, out, depth))
         final, snapshots = out
     else:
         final = model.model_validate_json(content)
     seconds = time.perf_counter() - start
     peak = _status_kib("VmHWM")
     after = _status_kib("VmRSS")
-    if final != model.model_validate_json(content):  # after the peak was read
+    if document in SHAPES:
+        # json.loads, pydantic's JSON and == all recurse, and stop far short of 16,000 deep.
+        if _count_lists(final.data) != content.count("["):
+            raise AssertionError(f"{kind}: the final object is not the Holder streamed")
+        expected = final
+    else:
+        expected = model.model_validate_json(content)
+    if final != expected:  # after the peak was read
         raise AssertionError(f"{kind}: the final object is not the {model.__name__} streamed")
     return {
         "kind": kind,
@@ -329,6 +385,104 @@ def _child(
         "seconds": seconds,
         "snapshots": snapshots,
         "events": -(-len(content) // piece_chars) + 3,
+    }
+
+
+def _count_lists(value: Any) -> int:
+    """How many lists ``value`` holds, itself included, walked without recursion."""
+    count, todo = 0, [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, list):
+            count += 1
+            todo += item
+    return count
+
+
+class _EndlessStream(httpx.AsyncByteStream):
+    """A server writing one string forever, in well-formed events of ``piece_chars`` characters."""
+
+    def __init__(self, piece_chars: int) -> None:
+        self._piece_chars = piece_chars
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        frames = _frames('{"title": "t", "body": "', len('{"title": "t", "body": "'))
+        yield next(frames) + next(frames)  # the role, then the start of the answer
+        text = ("lorem ipsum dolor sit amet " * (self._piece_chars // 27 + 1))[: self._piece_chars]
+        piece = list(_frames(text, self._piece_chars))[1]
+        batch = piece * max(1, READ_BYTES // len(piece))
+        while True:
+            yield batch
+
+
+class _EndlessTransport(httpx.AsyncBaseTransport):
+    def __init__(self, piece_chars: int) -> None:
+        self._piece_chars = piece_chars
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(
+            200,
+            headers={"content-type": "text/event-stream; charset=utf-8"},
+            stream=_EndlessStream(self._piece_chars),
+            request=request,
+        )
+
+
+class Answer(BaseModel):
+    title: str
+    body: str
+
+
+async def _endless(piece_chars: int, out: list[Any]) -> None:
+    """Stream from an endless server with the client's defaults until it is cut off; put the
+    error's class name, the length of its text and the number of snapshots in ``out``."""
+    import streamstruct
+
+    async with httpx.AsyncClient(transport=_EndlessTransport(piece_chars)) as http:
+        client = streamstruct.AsyncClient(
+            base_url=e2e.BASE_URL, api_key="x", http_client=http, max_retries=0
+        )
+        stream = client.chat.completions.create_partial(
+            model=e2e.MODEL,
+            response_model=Answer,
+            messages=e2e.MESSAGES,
+            mode=streamstruct.Mode.JSON_SCHEMA,
+        )
+        snapshots = 0
+        try:
+            async for _partial in stream:
+                snapshots += 1
+        except streamstruct.StreamStructError as error:
+            if error.partial is None or not error.text:
+                raise AssertionError("the error lost what came") from error
+            out += [type(error).__name__, len(error.text), snapshots]
+            return
+    raise AssertionError("the endless stream ended")
+
+
+def _endless_child(piece_chars: int) -> dict[str, Any]:
+    """Measure an endless string in this (fresh) process, with the client's defaults."""
+    asyncio.run(_stream('{"title": "t", "body": "warm"}', Answer, 4, READ_BYTES, []))  # warm-up
+    gc.collect()
+    baseline = _status_kib("VmRSS")
+    _reset_peak()
+    start = time.process_time()
+    out: list[Any] = []
+    asyncio.run(_endless(piece_chars, out))
+    seconds = time.process_time() - start
+    error, text_chars, snapshots = out
+    return {
+        "kind": ENDLESS,
+        "document": f"{piece_chars}",
+        "json_bytes": text_chars,
+        "baseline_kib": baseline,
+        "peak_kib": _status_kib("VmHWM"),
+        "after_kib": _status_kib("VmRSS"),
+        "seconds": seconds,
+        "snapshots": snapshots,
+        "events": text_chars // piece_chars,
+        "error": error,
     }
 
 
@@ -346,6 +500,7 @@ class Peak:
     seconds: float
     snapshots: int
     events: int
+    error: str = ""  # ENDLESS: the error that cut the stream off
 
     @property
     def above_baseline(self) -> int:
@@ -368,8 +523,11 @@ class MemoryResults:
         return next((p for p in self.peaks if p.kind == kind and p.document == document), None)
 
 
-def measure(kind: str, document: str, json_file: Path, piece_chars: int, read_bytes: int) -> Peak:
-    """One kind, measured in a fresh child process, streaming the JSON in ``json_file``."""
+def measure(
+    kind: str, document: str, json_file: Path | None, piece_chars: int, read_bytes: int
+) -> Peak:
+    """One kind, measured in a fresh child process, streaming the JSON in ``json_file`` (or, for
+    ENDLESS, from a server that never ends)."""
     command = [
         sys.executable,
         "-m",
@@ -378,8 +536,7 @@ def measure(kind: str, document: str, json_file: Path, piece_chars: int, read_by
         kind,
         "--document",
         document,
-        "--json-file",
-        str(json_file),
+        *(["--json-file", str(json_file)] if json_file is not None else []),
         "--piece-chars",
         str(piece_chars),
         "--read-bytes",
@@ -392,7 +549,7 @@ def measure(kind: str, document: str, json_file: Path, piece_chars: int, read_by
 
 
 def planned_steps() -> int:
-    return len(KINDS) * len(DOCUMENTS)
+    return len(KINDS) * len(DOCUMENTS) + len(SHAPES) + len(ENDLESS_PIECES)
 
 
 def run(
@@ -418,6 +575,17 @@ def run(
                 if progress is not None:
                     progress.step(f"memory: {size_label(size)} {document}: {LABELS[kind]}")
                 results.peaks.append(measure(kind, document, json_file, piece_chars, read_bytes))
+        for document in SHAPES:
+            json_file = Path(folder) / f"{document}.json"
+            json_file.write_text(document_json(document, min(size, SHAPE_SIZE))[0], "utf-8")
+            if progress is not None:
+                progress.step(f"memory: {DOCUMENT_LABELS_SHAPES[document]}")
+            peak = measure(STREAMSTRUCT, document, json_file, piece_chars, read_bytes)
+            results.peaks.append(peak)
+    for pieces in ENDLESS_PIECES:
+        if progress is not None:
+            progress.step(f"memory: an endless string in {pieces}-character deltas")
+        results.peaks.append(measure(ENDLESS, "prose", None, pieces, read_bytes))
     return results
 
 
@@ -431,6 +599,49 @@ def targets(results: MemoryResults) -> list[Target]:
                 " / output size",
                 None if peak is None else peak.ratio,
                 at_most=CEILING,
+            )
+        )
+    for document in DOCUMENTS:  # issue 14, item 4: lean
+        peak, alone = results.get(STREAMSTRUCT, document), results.get(REFERENCE, document)
+        ratio = None
+        if peak is not None and alone is not None and alone.above_baseline > 0:
+            ratio = peak.above_baseline / alone.above_baseline
+        out.append(
+            Target.ratio(
+                f"memory {size_label(results.size)} {document}: streamstruct peak"
+                " / model_validate_json's",
+                ratio,
+                at_most=LEAN_CEILING,
+            )
+        )
+    nested, flat = results.get(STREAMSTRUCT, NESTED), results.get(STREAMSTRUCT, FLAT)
+    out.append(
+        Target.ratio(
+            f"memory: {SHAPE_DEPTH:,} nested arrays (max_depth={SHAPE_MAX_DEPTH:,}) / flat,"
+            " peak above baseline per byte",
+            None if nested is None or flat is None else nested.ratio / flat.ratio,
+            at_most=DEPTH_CEILING,
+        )
+    )
+    for pieces in ENDLESS_PIECES:
+        endless = next(
+            (p for p in results.peaks if p.kind == ENDLESS and p.document == f"{pieces}"), None
+        )
+        what = f"an endless string in {pieces}-char deltas, defaults"
+        out.append(
+            Target(
+                f"{what}: CPU until cut off",
+                f"<= {ENDLESS_CPU_CEILING:g} s",
+                "n/a" if endless is None else f"{endless.seconds:.1f} s ({endless.error})",
+                None if endless is None else endless.seconds <= ENDLESS_CPU_CEILING,
+            )
+        )
+        out.append(
+            Target(
+                f"{what}: peak above baseline",
+                "<= 1.5 GB",
+                "n/a" if endless is None else _mb(endless.above_baseline),
+                None if endless is None else endless.above_baseline <= ENDLESS_PEAK_CEILING,
             )
         )
     return out
@@ -462,6 +673,8 @@ def format_results(results: MemoryResults) -> str:
     ]
     body = []
     for p in results.peaks:
+        if p.kind == ENDLESS or p.document in SHAPES:
+            continue  # (their own table)
         reference = results.get(REFERENCE, p.document)
         alone = reference.above_baseline if reference is not None else 0
         body.append(
@@ -487,18 +700,56 @@ def format_results(results: MemoryResults) -> str:
         "x final alone: the peak over model_validate_json's of the same text (making the final"
         " validated object alone).",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + _format_shapes(results))
+
+
+def _format_shapes(results: MemoryResults) -> list[str]:
+    shapes = [p for p in results.peaks if p.document in SHAPES]
+    endless = [p for p in results.peaks if p.kind == ENDLESS]
+    lines: list[str] = []
+    if shapes:
+        body = [
+            [
+                DOCUMENT_LABELS_SHAPES[p.document],
+                _mb(p.json_bytes),
+                _mb(p.above_baseline),
+                f"{p.ratio:.1f}x",
+                f"{p.seconds:.1f} s",
+            ]
+            for p in shapes
+        ]
+        lines += ["", f"Depth: Partial[Holder] (data: Any), max_depth={SHAPE_MAX_DEPTH:,}"]
+        lines += grid(["document", "JSON", "peak above baseline", "x output", "time"], body, left=2)
+    if endless:
+        body = [
+            [
+                f"{p.document}-char deltas",
+                p.error,
+                f"{p.json_bytes:,} chars",
+                f"{p.seconds:.1f} s",
+                _mb(p.above_baseline),
+            ]
+            for p in endless
+        ]
+        lines += ["", "An endless string, the client's defaults (time: CPU until cut off)"]
+        lines += grid(["server sends", "cut off by", "text then", "CPU", "peak"], body, left=2)
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory")
-    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
-    parser.add_argument("--document", choices=DOCUMENTS, default=ROWS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=(*KINDS, ENDLESS), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--document", choices=(*DOCUMENTS, *SHAPES), default=ROWS, help=argparse.SUPPRESS
+    )
     parser.add_argument("--json-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="bytes of JSON")
     parser.add_argument("--piece-chars", type=int, default=PIECE_CHARS)
     parser.add_argument("--read-bytes", type=int, default=READ_BYTES)
     args = parser.parse_args(argv)
+    if args.child == ENDLESS:
+        print(json.dumps(_endless_child(args.piece_chars)))
+        return 0
     if args.child and args.json_file is None:
         parser.error("--child needs --json-file")
     if args.child:

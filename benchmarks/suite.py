@@ -100,6 +100,8 @@ class SuiteResults:
 
     def targets(self) -> list[Target]:
         out: list[Target] = []
+        if self.parser is not None:
+            out += parser_alternatives.shape_targets(self.parser)
         if self.e2e is not None:
             out += loopback.targets(self.e2e)
         if self.concurrency is not None:

@@ -248,6 +248,7 @@ class PartialAssembler(Generic[_M]):
         "_events",
         "_finals",
         "_frames",
+        "_from_members",
         "_growing",
         "_memo",
         "_model",
@@ -260,6 +261,8 @@ class PartialAssembler(Generic[_M]):
         "_text",
         "_text_at",
         "_text_len",
+        "_text_names",
+        "_text_start",
     )
 
     def __init__(
@@ -275,6 +278,15 @@ class PartialAssembler(Generic[_M]):
             raise TypeError(f"PartialAssembler takes a pydantic model class, not {model!r}")
         self._model = model
         self._root, self._depth = _root_node(model)
+        # Whether the final object may be made from the fields validated as they closed, rather
+        # than from the JSON again (see _nodes._idempotent): no model validator wraps the model,
+        # and no field validates anything twice.
+        top: Any = model.__pydantic_core_schema__
+        if top.get("type") == "definitions":
+            top = top["schema"]
+        self._from_members = top.get("type") == "model" and all(
+            self._root.idempotent(spec) for spec in self._root.by_name.values()
+        )
         self._text = text
         self._context = context
         # Nothing to drop when no model the answer can hold has such a field: the walk per
@@ -286,6 +298,10 @@ class PartialAssembler(Generic[_M]):
         self._open: list[tuple[Path, Path]] = []
         self._text_at: Path | None = None  # the string being written, and how much of it was sent
         self._text_len = 0
+        # Its user path, and the parser's offset of its opening quote (-1: not the parser's open
+        # string), to send what came of it while no snapshot showed more (see _unseen_text).
+        self._text_names: Path = ()
+        self._text_start = -1
         self._memo: dict[Path, _Memo] = {}
         # Set when the last snapshot ended in a growing string: see _grow.
         self._growing: _Growing | None = None
@@ -369,8 +385,11 @@ class PartialAssembler(Generic[_M]):
         """Validate the complete value (``parser.close()``) as the model, model validators included."""
         if self._drop:
             value = _drop_injected_nulls(value, self._model)
+        members = self._validated_fields(value)
         try:
-            return self._model.model_validate(value, context=self._context)
+            return self._model.model_validate(
+                value if members is None else members, context=self._context
+            )
         except ValidationError as error:
             text = self._text() if self._text is not None else ""
             errors: list[Any] = list(error.errors(include_url=False))
@@ -382,6 +401,26 @@ class PartialAssembler(Generic[_M]):
                 text=text,
             )
             raise _caused_by(failure, error) from error
+
+    def _validated_fields(self, value: Any) -> dict[str, Any] | None:
+        """The root object with each field's value as validated when it closed, when the model
+        takes them as they are (``_from_members``): the final object then holds the very members
+        the events and snapshots showed, and no second copy of them is made from the JSON (for a
+        table, a second copy of every row). None when a field was not validated on its own."""
+        root = self._frames.get(())
+        if not self._from_members or root is None or root.deferred or not isinstance(value, dict):
+            return None
+        fields = self._root.fields
+        out: dict[str, Any] = {}
+        for key, raw in value.items():
+            if key not in fields:
+                out[key] = raw  # an unknown key: the model's config decides, from the JSON
+                continue
+            validated = root.values.get(key, _MISSING)
+            if validated is _MISSING or validated is _HIDDEN:
+                return None
+            out[key] = validated
+        return out
 
     def final_snapshot(self, final: _M) -> SnapshotEvent[_M] | None:
         """The snapshot of the validated model, when it shows more than the last one did.
@@ -447,6 +486,9 @@ class PartialAssembler(Generic[_M]):
                     self._flush(cast(_ModelNode, parent), frame, path[:-1], events, closing=False)
                 return
             value = _drop_injected_nulls(value, parent.child_annotation(key))
+        if own is not None and spec is not None and isinstance(node, _SequenceNode):
+            # Its members were validated as each closed: a second copy of them is not made.
+            value = _members(own, value, cast(_ModelNode, parent).idempotent(spec))
         if self._events:
             if not started:
                 events.append(FieldStarted(names))
@@ -566,8 +608,10 @@ class PartialAssembler(Generic[_M]):
             return self._snapshot  # nothing yet (or not an object: finish will say so)
         root = self._memo.get(())
         if not changed and root is not None and root.raw is raw:
-            # The parser shows nothing new (a key, a number cut by the end of the piece): the walk
-            # below would reuse the root's memo whole (a quarter of the events of a table).
+            # The parser shows nothing new (a key, a number cut by the end of the piece, a long
+            # string not shown again yet): the walk below would reuse the root's memo whole (a
+            # quarter of the events of a table).
+            self._unseen_text(parser, events)
             return None if root.value is _HIDDEN else cast(_M, root.value)
         members_closed = self._closed
 
@@ -617,12 +661,7 @@ class PartialAssembler(Generic[_M]):
             and _grows(deepest.shown, deepest.raw)
         )
         if growing:
-            text: str = deepest.raw
-            sent = self._text_len if self._text_at == deepest.path else 0
-            if len(text) > sent and self._events:
-                events.append(TextAppended(deepest.names, text[sent:]))
-            self._text_at = deepest.path
-            self._text_len = len(text)
+            self._text_grew(parser, deepest.path, deepest.names, deepest.raw, events)
 
         # Build back up: each level from its complete members and the level below.
         memos: dict[Path, _Memo] = {}
@@ -739,11 +778,7 @@ class PartialAssembler(Generic[_M]):
         self._growing = None
         self._still_open = None
         if current is not None:
-            sent = self._text_len if self._text_at == at else 0
-            if len(current[1]) > sent and self._events:
-                events.append(TextAppended(names, current[1][sent:]))
-            self._text_at = at
-            self._text_len = len(current[1])
+            self._text_grew(parser, at, names, current[1], events)
         unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
@@ -774,11 +809,16 @@ class PartialAssembler(Generic[_M]):
             return None
         text = current[1]
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
-        if len(text) == self._text_len:
-            return events  # nothing visible: half an escape, held back
-        if self._events:
-            events.append(TextAppended(growing.names, text[self._text_len :]))
-        self._text_len = len(text)
+        tail = parser.growing_tail(self._text_len)
+        if tail:  # else nothing came: half an escape, held back
+            if self._events:
+                events.append(TextAppended(growing.names, tail))
+            self._text_len += len(tail)
+        shown = self._memo[growing.spine[0]].open_member
+        if type(shown) is str and len(text) == len(shown):
+            # The snapshot shows no more of it yet (a long string is shown again only once it has
+            # grown by a fraction of its length: see _json.LONG_STRING_CHARS).
+            return events
         below: Any = text
         for path in growing.spine:
             memo = self._memo[path]
@@ -787,6 +827,42 @@ class PartialAssembler(Generic[_M]):
         self._snapshot = cast(_M, below)
         events.append(SnapshotEvent(cast(_M, below)))
         return events
+
+    def _text_grew(
+        self,
+        parser: JSONParser,
+        path: Path,
+        names: Path,
+        shown: str,
+        events: list[PartialEvent],
+    ) -> None:
+        """A TextAppended for the string at ``path`` with what came since the last one: all the
+        parser received (``shown``, what the snapshot shows of it, may lag behind a long one)."""
+        sent = self._text_len if self._text_at == path else 0
+        current = parser.growing_string()
+        tail = parser.growing_tail(sent) if current is not None and current[1] is shown else None
+        self._text_start = -1 if current is None or tail is None else current[0]
+        if tail is None:
+            tail = shown[sent:]  # (not the parser's open string: what is shown is all there is)
+        if tail and self._events:
+            events.append(TextAppended(names, tail))
+        self._text_at = path
+        self._text_names = names
+        self._text_len = sent + len(tail)
+
+    def _unseen_text(self, parser: JSONParser, events: list[PartialEvent]) -> None:
+        """A TextAppended for what came of the string being written while the snapshot shows no
+        more of it (a long string between two showings), when no snapshot is made."""
+        if self._text_at is None:
+            return
+        current = parser.growing_string()
+        if current is None or current[0] != self._text_start:
+            return
+        tail = parser.growing_tail(self._text_len)
+        if tail:
+            if self._events:
+                events.append(TextAppended(self._text_names, tail))
+            self._text_len += len(tail)
 
     def _build(
         self,
@@ -934,6 +1010,15 @@ class PartialAssembler(Generic[_M]):
                 value = _HIDDEN
         quiet[path] = (item, value)
         return value
+
+
+def _members(own: _Frame, value: Any, idempotent: bool) -> Any:
+    """A list field's value: its members as validated when each closed, when the field takes them
+    as they are (``idempotent``) and every one was; else ``value``, its JSON value."""
+    if not idempotent or not isinstance(value, list) or len(own.values) != len(value):
+        return value
+    members = [own.values.get(index, _HIDDEN) for index in range(len(value))]
+    return value if any(member is _HIDDEN for member in members) else members
 
 
 def _member_closed(

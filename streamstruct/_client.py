@@ -53,6 +53,7 @@ from ._errors import (
     InvalidArgumentTypeError,
     InvalidArgumentValueError,
 )
+from ._json import DEFAULT_MAX_STRING_CHARS
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
 from ._redact import Redactor
@@ -102,7 +103,7 @@ class AsyncClient:
     ``limits`` (an ``httpx.Limits``, default :data:`DEFAULT_LIMITS`) sizes the client's own pool,
     and goes with neither ``http_client`` nor ``transport``, which bring their own;
     ``max_response_bytes`` caps one response body (``None``: no cap); ``max_depth`` caps JSON
-    nesting; ``deadline`` (seconds, default ``None``: none) bounds a whole call - connecting,
+    nesting; ``max_string_chars`` one string of the answer (``None``: no cap); ``deadline`` (seconds, default ``None``: none) bounds a whole call - connecting,
     retries, waiting and the whole stream - however steadily the server keeps sending
     (:class:`~streamstruct.APITimeoutError` past it). ``docs/reliability.md`` lists every limit.
     """
@@ -120,6 +121,7 @@ class AsyncClient:
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
+        max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
         backoff: float = 0.5,
         deadline: float | None = None,
         limits: httpx.Limits | None = None,
@@ -133,6 +135,8 @@ class AsyncClient:
         check_api_key(api_key)
         check_timeout(timeout)
         check_headers(default_headers)
+        if max_string_chars is not None:
+            _check_count("max_string_chars", max_string_chars)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = _api_key(key)
         self._redactor = Redactor.for_key(self._api_key.reveal() if self._api_key else None)
@@ -143,6 +147,7 @@ class AsyncClient:
         self._closed = False
         self.max_response_bytes = max_response_bytes
         self.max_depth = max_depth
+        self.max_string_chars = max_string_chars
         self.backoff = backoff
         self.deadline = deadline
         self._default_headers = dict(default_headers or {})
@@ -952,6 +957,7 @@ class AsyncCompletions:
                 validation_context=validation_context,
                 max_response_bytes=client.max_response_bytes,
                 max_depth=client.max_depth,
+                max_string_chars=client.max_string_chars,
                 request_id=response.headers.get("x-request-id") if response is not None else None,
                 redactor=client._redactor,
             )

@@ -6,7 +6,8 @@ The tree::
     ├── SSEError                         the byte stream is not usable Server-Sent Events
     │   └── SSELimitError                an unfinished line or event grew past the decoder's cap
     ├── JSONParseError (ValueError)      the JSON text is invalid or ends too early; says where
-    │   └── JSONDepthError               nesting deeper than ``max_depth``
+    │   ├── JSONDepthError               nesting deeper than ``max_depth``
+    │   └── JSONStringTooLongError       one string longer than ``max_string_chars``
     ├── APIError                         anything that went wrong talking to the API
     │   ├── APIConnectionError           no response: connect failure, connection reset
     │   │   └── APITimeoutError          connect timeout, or the stream stalled past the read timeout
@@ -61,6 +62,7 @@ __all__ = [
     "InvalidArgumentValueError",
     "JSONDepthError",
     "JSONParseError",
+    "JSONStringTooLongError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -154,6 +156,11 @@ class JSONParseError(StreamStructError, ValueError):
 
 class JSONDepthError(JSONParseError):
     """The JSON value nests deeper than the parser's ``max_depth``."""
+
+
+class JSONStringTooLongError(JSONParseError):
+    """One string (a value or a key) is longer than the parser's ``max_string_chars``: a server
+    writing one string forever is stopped here, long before ``max_response_bytes``."""
 
 
 class APIError(StreamStructError):

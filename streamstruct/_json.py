@@ -31,11 +31,19 @@ import sysconfig
 # The json module's string decoder (written in C on CPython): exact for JSON strings, escapes
 # and surrogates included, and far faster than stepping through escapes in Python.
 from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
-from typing import Any, Final, NamedTuple, final
+from typing import Any, Final, NamedTuple, cast, final
 
-from ._errors import JSONDepthError, JSONParseError
+from ._errors import JSONDepthError, JSONParseError, JSONStringTooLongError
 
-__all__ = ["CompletedValue", "JSONParser", "Path"]
+__all__ = [
+    "DEEP_SNAPSHOT_LEVELS",
+    "DEFAULT_MAX_STRING_CHARS",
+    "LONG_STRING_CHARS",
+    "LONG_STRING_GROWTH",
+    "CompletedValue",
+    "JSONParser",
+    "Path",
+]
 
 Path = tuple[str | int, ...]
 """Where a value sits in the document: object keys and array indexes from the root down."""
@@ -103,6 +111,27 @@ _LITERALS: Final = {"t": ("true", True), "f": ("false", False), "n": ("null", No
 # refused. Python's own int() refuses more than 4,300 digits by default.
 MAX_NUMBER_LENGTH: Final = 10_000
 
+# A snapshot of an open string is a new ``str`` of its whole length, so showing a string after
+# every piece costs its length each time: quadratic in the string. Up to LONG_STRING_CHARS every
+# piece is shown; past it, the string is shown again once it has grown by 1/LONG_STRING_GROWTH of
+# its length, so the copies add up to about LONG_STRING_GROWTH + 1 times the string (amortised
+# linear). A 1 MB string is then shown about every 32 KB; the text between is in the snapshots'
+# field events (see growing_tail), which a consumer that appends text reads as it comes.
+LONG_STRING_CHARS: Final = 8192
+LONG_STRING_GROWTH: Final = 32
+
+# A snapshot copies every open container, so with many open a snapshot after every piece costs the
+# depth each time: 990 nested arrays cost ~50 times what flat text does per byte. With more than
+# DEEP_SNAPSHOT_LEVELS open, a snapshot is made again only once the text has grown by twice as
+# many characters as were open at the last one (or a value recorded by pop_completed completed),
+# which keeps its copies to about one per character.
+DEEP_SNAPSHOT_LEVELS: Final = 32
+
+DEFAULT_MAX_STRING_CHARS: Final = 8 * 1024 * 1024
+"""The default cap on one string (value or key): past it, ``JSONStringTooLongError``. Far above
+any real field (a 100,000-token answer is ~400,000 characters), it stops a server that streams one
+string forever before it costs much time or memory."""
+
 _MISSING: Final[Any] = object()
 # The range of high (leading) surrogates, built with chr(): the compiled build (mypyc) does not take
 # surrogates in string literals.
@@ -143,7 +172,12 @@ _SCAN_WHOLE: Final = _whole_value_scanner()
 
 @final
 class _Frame:
-    """An open container: its completed members and where the next one goes."""
+    """An open container: its completed members and where the next one goes.
+
+    Its path is not stored but derived when asked (``_path_of``) from its parent and its slot
+    there: a path held by every open container cost the square of the depth (16,000 nested
+    arrays: ~1 GB of tuples) and the time to make them.
+    """
 
     __slots__ = (
         "given",
@@ -151,17 +185,23 @@ class _Frame:
         "items",
         "key",
         "kind",
+        "parent",
         "path",
+        "slot",
         "spare",
         "spare_size",
         "start",
     )
 
-    def __init__(self, kind: int, items: Any, path: Path, start: int) -> None:
+    def __init__(
+        self, kind: int, items: Any, parent: _Frame | None, slot: str | int, start: int
+    ) -> None:
         self.kind = kind
         self.items = items  # list for an array, dict for an object: completed members only
         self.key: str | None = None  # object: the key whose value comes (or is coming) next
-        self.path = path
+        self.parent = parent  # the container it is a member of (None: the root)
+        self.slot = slot  # its key or index there
+        self.path: Path | None = None if parent is not None else ()  # see _path_of
         self.start = start
         # An array: the copies of ``items`` in the last two snapshots (the first ``*_size``
         # members, then the member in progress), the older to be made again (see _array_copy).
@@ -211,10 +251,17 @@ class JSONParser:
         "_last_snapshot",
         "_line",
         "_max_depth",
+        "_max_string",
         "_plain",
+        "_popped",
+        "_recorded_shown",
         "_root",
+        "_show_at",
+        "_show_deep_at",
+        "_shown",
         "_stack",
         "_state",
+        "_string_len",
         "_string_parts",
         "_string_start",
     )
@@ -225,11 +272,14 @@ class JSONParser:
         max_depth: int = 1000,
         allow_trailing_text: bool = False,
         completion_depth: int | None = None,
+        max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
     ) -> None:
         if max_depth < 1:
             raise ValueError(f"max_depth must be at least 1, not {max_depth}")
         if completion_depth is not None and completion_depth < 0:
             raise ValueError(f"completion_depth must be None or >= 0, not {completion_depth}")
+        if max_string_chars is not None and max_string_chars < 1:
+            raise ValueError(f"max_string_chars must be None or >= 1, not {max_string_chars}")
         self._max_depth = max_depth
         self._allow_trailing = allow_trailing_text
         # Compared with a path length; a huge number stands for "every level".
@@ -242,13 +292,26 @@ class JSONParser:
         self._last_newline = -1  # offset of the last newline before ``_base``
         self._string_parts: list[str] = []
         self._string_start = 0
+        # The open string: its length so far, the text a snapshot shows of it (a prefix) and the
+        # length at which a snapshot shows it again (see LONG_STRING_CHARS).
+        self._string_len = 0
+        self._shown = ""
+        self._show_at = 0
+        # Compared with a length; a huge number stands for "no cap".
+        self._max_string = sys.maxsize if max_string_chars is None else max_string_chars
         self._root: Any = None
         self._end: int | None = None
         # (parent path, key or _MISSING for the root, value, start, end): a CompletedValue is
         # built only when asked for (pop_completed), not for every value of a document.
-        self._completed: list[tuple[Path, Any, Any, int, int]] = []
+        self._completed: list[tuple[_Frame | None, Any, Any, int, int]] = []
         self._dirty = False
         self._last_snapshot: Any = None
+        # For deep snapshots (DEEP_SNAPSHOT_LEVELS): the offset from which the next one is made
+        # (the last one's, plus its depth), and how many values had been recorded complete then
+        # (``_popped``: those handed out).
+        self._show_deep_at = 0
+        self._popped = 0
+        self._recorded_shown = 0
         self._error: JSONParseError | None = None
         # The C decoder nests as deep as the recursion limit allows: only where that cannot pass
         # max_depth may it decode a container whole.
@@ -289,11 +352,19 @@ class JSONParser:
         plain = self._plain
         if plain and text and '"' not in text and "\\" not in text and text.isprintable():
             self._string_parts.append(text)
-            self._base += len(text)
-            if plain == _PLAIN_VALUE:
-                self._dirty = True  # a growing value shows; a growing key does not
+            size = len(text)
+            self._base += size
+            length = self._string_len + size
+            self._string_len = length
+            # A growing value shows (a long one only now and then); a growing key does not.
+            if plain == _PLAIN_VALUE and length >= self._show_at:
+                self._dirty = True
+            if length > self._max_string:
+                raise self._string_too_long()
             return
         if plain and "\\" in text and self._take_escaped_run(text, plain):
+            if self._string_len > self._max_string:
+                raise self._string_too_long()
             return
         if self._error is not None:
             raise self._error
@@ -320,6 +391,8 @@ class JSONParser:
                 self._line += newlines
                 self._last_newline = self._base + text.rindex("\n", 0, consumed)
         self._base += consumed
+        if self._string_len > self._max_string and self._state in (_S_IN_STRING, _S_IN_KEY):
+            raise self._string_too_long()
 
     def _take_escaped_run(self, text: str, plain: int) -> bool:
         """Take a piece of string content holding escapes, decoded by the json module's C string
@@ -351,9 +424,7 @@ class JSONParser:
         if j <= end or (run and _HIGH_SURROGATES[0] <= run[-1] <= _HIGH_SURROGATES[1]):
             return False
         if run:
-            self._string_parts.append(run)
-            if plain == _PLAIN_VALUE:
-                self._dirty = True
+            self._add_to_string(run, plain == _PLAIN_VALUE)
         self._base += end
         if end < n:
             self._carry = text[end:]
@@ -379,9 +450,16 @@ class JSONParser:
     def snapshot(self) -> Any:
         """The value parsed so far, as plain Python values; ``None`` before anything is visible.
 
-        Strings being received show the prefix received so far; numbers, ``true``, ``false`` and
-        ``null`` appear once complete; a key appears only with its value. A snapshot is never
-        changed by later feeds, and when nothing visible changed the previous one is returned.
+        Strings being received show the prefix received so far (a string longer than
+        ``LONG_STRING_CHARS`` shows what there was when it last grew by 1/``LONG_STRING_GROWTH``
+        of its length, so that a snapshot after every piece costs time linear in the string, not
+        quadratic; ``growing_tail`` gives the text received since any point); numbers, ``true``,
+        ``false`` and ``null`` appear once complete; a key appears only with its value. A snapshot
+        is never changed by later feeds, and when nothing visible changed the previous one is
+        returned. A complete string is always shown whole. With more than
+        ``DEEP_SNAPSHOT_LEVELS`` containers open, the snapshot is made again only once the text has
+        grown by twice as many characters as were open at the last one (or a value recorded by
+        ``pop_completed`` completed), as each snapshot copies every open container.
 
         Snapshots are read-only: they share their complete values with each other, and the lists
         of an old snapshot nobody holds any more are reused for new ones. Copy what you want to
@@ -392,12 +470,24 @@ class JSONParser:
         if self._error is not None:  # a spent parser is always dirty (see _die)
             raise self._error
         stack = self._stack
+        depth = len(stack)
+        recorded = self._popped + len(self._completed)
+        if (
+            depth > DEEP_SNAPSHOT_LEVELS
+            and self._base < self._show_deep_at
+            and recorded == self._recorded_shown
+        ):
+            return self._last_snapshot  # not yet: see DEEP_SNAPSHOT_LEVELS
+        self._show_deep_at = self._base + 2 * depth
+        self._recorded_shown = recorded
         if not stack:
             value = self._current_string() if self._state == _S_IN_STRING else self._root
             self._last_snapshot = value
             self._dirty = False
             return value
         child: Any = self._current_string() if self._state == _S_IN_STRING else _MISSING
+        if _RECYCLE and depth > 1:
+            _release_open_members(stack)
         for frame in reversed(stack):
             if frame.kind == _ARRAY:
                 copy: Any = _array_copy(frame)
@@ -425,10 +515,32 @@ class JSONParser:
             return None
         return self._string_start, self._current_string()
 
+    def growing_tail(self, since: int) -> str | None:
+        """The text of the string value being received from its character ``since`` on: all of
+        it received so far, whether a snapshot shows it yet or not (see ``snapshot``). ``None``
+        where ``growing_string`` is. It costs the length of the text returned, so a caller that
+        asks for what came since it last asked pays for each character once.
+        """
+        if self._state != _S_IN_STRING or self._error is not None:
+            return None
+        parts = self._string_parts
+        need = self._string_len - max(since, 0)
+        if need <= 0:
+            return ""
+        k = len(parts)
+        got = 0
+        while got < need:
+            k -= 1
+            got += len(parts[k])
+        first = parts[k][got - need :] if got > need else parts[k]
+        if k == len(parts) - 1:
+            return first
+        return "".join([first, *parts[k + 1 :]])
+
     def open_container_path(self) -> Path | None:
         """The path of the innermost open array or object, or None when none is open."""
         stack = self._stack
-        return stack[-1].path if stack and self._error is None else None
+        return _path_of(stack[-1]) if stack and self._error is None else None
 
     def pop_completed(self) -> list[CompletedValue]:
         """The values that completed since the last call, children before their parents."""
@@ -436,8 +548,9 @@ class JSONParser:
             raise self._error
         completed = self._completed
         self._completed = []
+        self._popped += len(completed)
         return [
-            CompletedValue(parent if key is _MISSING else (*parent, key), value, start, end)
+            CompletedValue(() if parent is None else (*_path_of(parent), key), value, start, end)
             for parent, key, value, start, end in completed
         ]
 
@@ -544,9 +657,7 @@ class JSONParser:
                     scan_ok = run is not None
                 if run is not None:
                     if run:
-                        self._string_parts.append(run)
-                        if state == _S_IN_STRING:
-                            self._dirty = True
+                        self._add_to_string(run, state == _S_IN_STRING)
                     if j > n:
                         i = n
                         break
@@ -562,9 +673,7 @@ class JSONParser:
                     if j > i and ("\\" in text[i:j] or not text[i:j].isprintable()):
                         j = _PLAIN_RUN(text, i).end()  # type: ignore[union-attr]
                     if j > i:
-                        self._string_parts.append(text[i:j])
-                        if state == _S_IN_STRING:
-                            self._dirty = True
+                        self._add_to_string(text[i:j], state == _S_IN_STRING)
                         i = j
                         if i == n:
                             break
@@ -573,9 +682,7 @@ class JSONParser:
                         decoded, i = self._escape(text, i, n)
                         if decoded is None:
                             break  # carried over: the escape is cut by the end of the piece
-                        self._string_parts.append(decoded)
-                        if state == _S_IN_STRING:
-                            self._dirty = True
+                        self._add_to_string(decoded, state == _S_IN_STRING)
                         continue
                     if char != '"':
                         what = "string" if state == _S_IN_STRING else "object key"
@@ -589,6 +696,10 @@ class JSONParser:
                 # The closing quote was text[i - 1].
                 string = "".join(self._string_parts)
                 self._string_parts = []
+                self._shown = ""  # (a long string's last shown prefix: not kept beside it)
+                if len(string) > self._max_string:
+                    self._state = state  # (the parser is spent: for the message only)
+                    raise self._string_too_long(text, i - 1)
                 if state == _S_IN_KEY:
                     stack[-1].key = string
                     state = _S_COLON
@@ -622,6 +733,10 @@ class JSONParser:
                     # Closing adds nothing visible: the last snapshot shows every member.
                     i += 1
                     frame = stack.pop()
+                    if frame.path is not None and stack and stack[-1].path is None:
+                        # Its path was asked for (a member of it completed): its parent's is
+                        # that, shorter (see _path_of). At C speed, rather than a walk up.
+                        stack[-1].path = frame.path[:-1]
                     value, start, end = frame.items, frame.start, base + i
                 elif state <= _S_ARRAY_FIRST:  # _S_VALUE or _S_ARRAY_FIRST
                     if char == '"':
@@ -634,9 +749,10 @@ class JSONParser:
                                 value, j = _scanstring(text, i + 1, True)
                             except ValueError:
                                 j = -1  # invalid or unterminated: the careful path says which
+                            if j >= 0 and len(value) > self._max_string:
+                                j = -1  # too long: the careful path says where
                         if j < 0:
-                            self._string_start = base + i
-                            self._string_parts = []
+                            self._begin_string(base + i)
                             self._dirty = True
                             state = _S_IN_STRING
                             i += 1
@@ -660,19 +776,19 @@ class JSONParser:
                             bulk_ok = False  # tried once per piece at most: see _decode_whole
                             whole = self._decode_whole(text, i)
                         if whole is None:
-                            if stack:
-                                parent = stack[-1]
-                                key: str | int | None = (
-                                    len(parent.items) if parent.kind == _ARRAY else parent.key
+                            parent = stack[-1] if stack else None
+                            slot: str | int = 0
+                            if parent is not None:
+                                slot = (
+                                    len(parent.items)
+                                    if parent.kind == _ARRAY
+                                    else cast(str, parent.key)
                                 )
-                                path: Path = (*parent.path, key)  # type: ignore[arg-type]
-                            else:
-                                path = ()
                             if char == "{":
-                                stack.append(_Frame(_OBJECT, {}, path, base + i))
+                                stack.append(_Frame(_OBJECT, {}, parent, slot, base + i))
                                 state = _S_OBJECT_FIRST
                             else:
-                                stack.append(_Frame(_ARRAY, [], path, base + i))
+                                stack.append(_Frame(_ARRAY, [], parent, slot, base + i))
                                 state = _S_ARRAY_FIRST
                             self._dirty = True
                             i += 1
@@ -768,12 +884,12 @@ class JSONParser:
                         except ValueError:
                             pass
                         else:
-                            stack[-1].key = string
-                            state = _S_COLON
-                            i = end
-                            continue
-                    self._string_start = base + i
-                    self._string_parts = []
+                            if len(string) <= self._max_string:  # else the careful path says where
+                                stack[-1].key = string
+                                state = _S_COLON
+                                i = end
+                                continue
+                    self._begin_string(base + i)
                     state = _S_IN_KEY
                     i += 1
                     continue
@@ -792,18 +908,18 @@ class JSONParser:
                 frame = stack[-1]
                 if frame.kind == _ARRAY:
                     if len(stack) <= completion_depth:
-                        self._completed.append((frame.path, len(frame.items), value, start, end))
+                        self._completed.append((frame, len(frame.items), value, start, end))
                     frame.items.append(value)
                 else:
                     if len(stack) <= completion_depth:
-                        self._completed.append((frame.path, frame.key, value, start, end))
+                        self._completed.append((frame, frame.key, value, start, end))
                     frame.items[frame.key] = value
                     frame.key = None
                 state = _S_AFTER_VALUE
             else:
                 self._root = value
                 self._end = end
-                self._completed.append(((), _MISSING, value, start, end))
+                self._completed.append((None, _MISSING, value, start, end))
                 state = _S_DONE
         self._state = state
         carry = self._carry
@@ -835,13 +951,52 @@ class JSONParser:
             return True  # an inner container is open
         return self._state == _S_IN_STRING or bool(self._carry)
 
+    def _begin_string(self, offset: int) -> None:
+        """A string (value or key) opens at ``offset``, its opening quote."""
+        self._string_start = offset
+        self._string_parts = []
+        self._string_len = 0
+        self._shown = ""
+        self._show_at = 0  # shown at once (empty), then after every piece until it is long
+
+    def _add_to_string(self, run: str, value: bool) -> None:
+        """Append ``run`` to the open string, a value's when ``value``: the next snapshot shows
+        it when the string is short, or has grown enough since it was last shown."""
+        self._string_parts.append(run)
+        length = self._string_len + len(run)
+        self._string_len = length
+        if value and length >= self._show_at:
+            self._dirty = True
+
     def _current_string(self) -> str:
+        """The open string as a snapshot shows it: all of it while it is short; once it is long,
+        what there was when it last grew by 1/LONG_STRING_GROWTH (see LONG_STRING_CHARS)."""
+        length = self._string_len
+        if length < self._show_at:
+            return self._shown
         parts = self._string_parts
-        if len(parts) == 1:
-            return parts[0]
-        string = "".join(parts)
-        self._string_parts = [string]  # joined once; the next snapshot appends to it
+        string = parts[0] if len(parts) == 1 else "".join(parts)
+        self._string_parts = [string]  # joined once; the next pieces are appended to it
+        self._shown = string
+        step = length // LONG_STRING_GROWTH if length >= LONG_STRING_CHARS else 1
+        self._show_at = length + max(step, 1)
         return string
+
+    def _string_too_long(self, text: str = "", local_offset: int = 0) -> JSONParseError:
+        """The error for a string past ``max_string_chars``, at ``text[local_offset]`` (by default
+        where the parser stopped); the parser is spent."""
+        what = "string" if self._state != _S_IN_KEY else "object key"
+        error = self._fail(
+            f"{what} starting at offset {self._string_start} is longer than "
+            f"max_string_chars={self._max_string}",
+            text,
+            local_offset,
+            "a shorter string",
+            error_class=JSONStringTooLongError,
+        )
+        self._error = error
+        self._plain = 0
+        return error
 
     def _escape(self, text: str, i: int, n: int) -> tuple[str | None, int]:
         """Decode the escape at ``text[i]`` (a backslash).
@@ -1009,6 +1164,10 @@ def _array_copy(frame: _Frame) -> list[Any]:
     dropped and the members completed since are appended: a snapshot costs what was added.
     """
     items: list[Any] = frame.items
+    if not items:  # nothing to copy (a deep nesting: every level but the last)
+        frame.spare, frame.spare_size = frame.given, frame.given_size
+        frame.given, frame.given_size = [], 0
+        return frame.given
     spare_size = frame.spare_size
     spare, references = _detach_spare(frame)
     if spare is not None and references == _ALONE and _unchanged(spare, spare_size, items):
@@ -1021,6 +1180,29 @@ def _array_copy(frame: _Frame) -> list[Any]:
     frame.spare, frame.spare_size = frame.given, frame.given_size
     frame.given, frame.given_size = copy, len(items)
     return copy
+
+
+def _release_open_members(stack: list[_Frame]) -> None:
+    """Drop the member in progress from the spare copy of each open array nothing else holds,
+    from the root down, before _array_copy remakes them.
+
+    An array's spare holds the spare of the array open inside it (its member in progress then),
+    so the inner one never looked free and was copied whole each time: a long list inside a list
+    cost its length per snapshot. Dropping that member first (as remaking the spare does anyway)
+    leaves the inner spare to the parser alone, and it is remade too.
+    """
+    # Only the arrays above the innermost one with members to remake need to let it go.
+    below = len(stack) - 1
+    while below > 0 and not (stack[below].kind == _ARRAY and stack[below].items):
+        below -= 1
+    for frame in stack[:below]:
+        if frame.kind != _ARRAY or frame.spare is None:
+            continue
+        size = frame.spare_size
+        spare, references = _detach_spare(frame)
+        if spare is not None and references == _ALONE and len(spare) == size + 1:
+            del spare[size:]
+        frame.spare = spare
 
 
 def _detach_spare(frame: _Frame) -> tuple[list[Any] | None, int]:
@@ -1049,7 +1231,7 @@ def _unchanged(spare: list[Any], size: int, members: list[Any]) -> bool:
 def _alone() -> int:
     """What _detach_spare counts for a list nothing else holds, measured by the same code:
     interpreted and compiled code hold their locals and arguments differently."""
-    frame = _Frame(_ARRAY, [], (), 0)
+    frame = _Frame(_ARRAY, [], None, 0, 0)
     frame.spare = []
     return _detach_spare(frame)[1]
 
@@ -1078,6 +1260,21 @@ def recycling_trusted() -> bool:
 #: Whether _array_copy may remake a copy (see recycling_trusted).
 _RECYCLE: Final = recycling_trusted()
 _ALONE: Final = _alone() if _RECYCLE else -1
+
+
+def _path_of(frame: _Frame) -> Path:
+    """The path of an open (or just closed) container, made once when first asked: from the
+    nearest container above it whose path is known, so a deep one costs its depth once, and
+    only the containers whose path is asked for keep one."""
+    slots: list[str | int] = []
+    above: _Frame | None = frame
+    while above is not None and above.path is None:
+        slots.append(above.slot)
+        above = above.parent
+    slots.reverse()
+    path: Path = tuple(slots) if above is None else (*cast(Path, above.path), *slots)
+    frame.path = path
+    return path
 
 
 def _describe(char: str) -> str:

@@ -190,6 +190,59 @@ class _FieldSpec:
         self._node: _Node | None = None
 
 
+def _idempotent(schema: Any, by_ref: dict[str, Any]) -> bool:
+    """Whether validating again a value that went through ``schema`` gives it back as it is: no
+    Python function validates anywhere in it (pydantic's own steps - types, constraints, lax
+    coercion - give a valid value back unchanged), and its models take their instances as they
+    are (``revalidate_instances='never'``, the default: what is inside them is not looked at).
+
+    Then a value made of members already validated one by one need not be validated from its
+    JSON again: the list of a table's rows, the final object (see ``PartialAssembler``).
+    """
+    todo = [schema]
+    seen: set[str] = set()
+    while todo:
+        node = todo.pop()
+        kind = node.get("type")
+        if not isinstance(kind, str) or kind.startswith("function") or kind == "custom-error":
+            return False
+        if kind == "definition-ref":
+            ref = node.get("schema_ref")
+            if ref not in seen:
+                seen.add(ref)
+                target = by_ref.get(ref)
+                if target is None:
+                    return False
+                todo.append(target)
+            continue
+        if kind == "model":
+            config = node.get("config") or {}
+            revalidate = node.get("revalidate_instances", config.get("revalidate_instances"))
+            if revalidate not in (None, "never") or node.get("root_model"):
+                return False
+            continue  # an instance is taken as it is: its fields are not validated again
+        for key, child in node.items():
+            if key in ("metadata", "serialization", "cls", "config", "ref"):
+                continue
+            todo.extend(_sub_schemas(child))
+    return True
+
+
+def _sub_schemas(value: Any) -> list[Any]:
+    """The core schemas in a schema's entry: a schema, a list of them (or of (schema, label)
+    pairs, a union's choices), or a mapping of them (a tagged union's choices)."""
+    if isinstance(value, dict):
+        if "type" in value:
+            return [value]
+        return [v for v in value.values() if isinstance(v, dict) and "type" in v]
+    if isinstance(value, list | tuple):
+        out: list[Any] = []
+        for item in value:
+            out += _sub_schemas(item)
+        return out
+    return []
+
+
 def _reads_data(schema: Any) -> bool:
     """Whether a field's own validators take ``info`` (and so may read ``info.data``)."""
     while True:
@@ -211,6 +264,7 @@ class _ModelNode(_Node):
     __slots__ = (
         "_droppable",
         "_fields_schema",
+        "_idempotent",
         "_partial",
         "_validator",
         "by_name",
@@ -252,6 +306,7 @@ class _ModelNode(_Node):
         self._validator: SchemaValidator | None = None
         self._partial: type[_PartialModel] | None = None
         self._droppable: frozenset[str] | None = None
+        self._idempotent: dict[str, bool] = {}
 
     @property
     def partial_class(self) -> type[_PartialModel]:
@@ -265,6 +320,14 @@ class _ModelNode(_Node):
         if self._droppable is None:
             self._droppable = injected_null_keys(self.cls)
         return self._droppable
+
+    def idempotent(self, spec: _FieldSpec) -> bool:
+        """Whether the field validates a value made of validated members as it is (see
+        ``_idempotent``)."""
+        known = self._idempotent.get(spec.name)
+        if known is None:
+            known = self._idempotent[spec.name] = _idempotent(spec.schema, self.ctx.by_ref)
+        return known
 
     def child(self, key: str | int) -> _Node | None:
         spec = self.fields.get(key) if isinstance(key, str) else None

@@ -31,7 +31,7 @@ from ._errors import (
     TruncatedJSONError,
 )
 from ._iterable import ItemsAssembler
-from ._json import JSONParser
+from ._json import DEFAULT_MAX_STRING_CHARS, JSONParser
 from ._mdjson import FencedJSONExtractor
 from ._modes import RequestPlan
 from ._redact import Redactor
@@ -86,6 +86,7 @@ class ResponseReader(Generic[_Out]):
         "_marks",
         "_max_bytes",
         "_max_depth",
+        "_max_string",
         "_plan",
         "_redactor",
         "_refusal",
@@ -109,6 +110,7 @@ class ResponseReader(Generic[_Out]):
         validation_context: Any = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
+        max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
         request_id: str | None = None,
         redactor: Redactor | None = None,
     ) -> None:
@@ -158,6 +160,7 @@ class ResponseReader(Generic[_Out]):
             # Tool calls: each call is one item, only the root matters. Content: {"items": [...]}.
             self._depth = 0 if plan.source == "tool_calls" else ItemsAssembler.completion_depth
         self._max_depth = max_depth
+        self._max_string = max_string_chars
         # Content modes have one parser, whose first complete value is the answer (see trailing).
         self._content_parser = (
             None if plan.source == "tool_calls" else self._new_parser(content=True)
@@ -168,6 +171,7 @@ class ResponseReader(Generic[_Out]):
         return JSONParser(
             max_depth=self._max_depth,
             completion_depth=self._depth,
+            max_string_chars=self._max_string,
             # A model may write its JSON twice, or add prose: what follows is kept (trailing).
             allow_trailing_text=content,
         )

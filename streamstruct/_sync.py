@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from ._arguments import check_call, check_stream_flag
 from ._client import DEFAULT_MAX_RETRIES, AsyncClient
 from ._errors import ClientClosedError, ClientUsageError
+from ._json import DEFAULT_MAX_STRING_CHARS
 from ._modes import Mode, ModeName
 from ._partial import Partial
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES
@@ -211,6 +212,7 @@ class Client:
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
+        max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
         backoff: float = 0.5,
         backend: Literal["asyncio", "trio"] = "asyncio",
         transport: httpx.AsyncBaseTransport | None = None,
@@ -227,6 +229,7 @@ class Client:
             "default_headers": default_headers,
             "max_response_bytes": max_response_bytes,
             "max_depth": max_depth,
+            "max_string_chars": max_string_chars,
             "backoff": backoff,
             "deadline": deadline,
             "limits": limits,
