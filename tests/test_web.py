@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -132,6 +132,54 @@ def test_the_browser_value_after_every_event_is_the_python_snapshot(
     assert values[:-1] == snapshots
     assert values[-1] == final.model_dump(mode="json")
     assert [state["done"] for state in answer["states"]] == [False] * len(snapshots) + [True]
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: int
+    motto: str
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    good: bool
+    motto: str
+
+
+class Household(BaseModel):
+    pet: Cat | Dog
+    pets: list[Cat | Dog]
+    extra: Any
+
+
+HOUSEHOLD = {
+    "pet": {"kind": "dog", "good": True, "motto": "Woof, and woof again."},
+    "pets": [
+        {"kind": "cat", "lives": 9, "motto": "Meow."},
+        {"kind": "dog", "good": False, "motto": ""},
+    ],
+    "extra": {"note": "free text, " * 3, "list": [1, "two"]},
+}
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 7])
+def test_values_below_a_union_or_any_grow_in_the_browser_as_in_the_snapshots(
+    node: NodeClient, chunk_size: int
+) -> None:
+    # Below a union or Any the stream reports no event until the value completes: its snapshots
+    # still grow, and the browser must see them grow too (not an empty object, then the whole).
+    simulator = Simulator(responses=Reply(HOUSEHOLD, chunk_size=chunk_size))
+    body, snapshots, final = anyio.run(sse_of, simulator, Household)
+    answer = node.run(cut(body, [5, 2]))
+    assert answer["error"] is None, answer["error"]
+    values = [state["value"] for state in answer["states"]]
+    assert values[:-1] == snapshots
+    assert values[-1] == final.model_dump(mode="json")
+    mottos = {s["pet"].get("motto") for s in snapshots if "pet" in s}
+    assert "Woof," in {m[:5] for m in mottos if m and m != HOUSEHOLD["pet"]["motto"]}  # it grew
+    ops = [op for name, data in events_of(body) if name == "ops" for op in data]
+    motto = "".join(op[2] for op in ops if op[0] == "append" and op[1] == ["pet", "motto"])
+    assert motto == HOUSEHOLD["pet"]["motto"]  # as appended text, once
 
 
 @settings(max_examples=15, deadline=None)
