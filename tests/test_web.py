@@ -294,6 +294,57 @@ async def test_no_keep_alive_reads_in_the_callers_task() -> None:
     assert [name for name, _ in events_of(body)].count("ops") == len(snapshots)
 
 
+class ClosedWhere:
+    """Wraps a stream's iterator: notes in which task it was iterated and in which it was closed."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.read_in: set[object] = set()
+        self.closed_in: object = None
+
+    def __aiter__(self) -> ClosedWhere:
+        return self
+
+    async def __anext__(self) -> Any:
+        self.read_in.add(anyio.get_current_task().id)
+        return await self.source.__anext__()
+
+    async def aclose(self) -> None:
+        self.closed_in = anyio.get_current_task().id
+        await self.source.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("items", [False, True], ids=["object", "items"])
+async def test_leaving_mid_stream_closes_the_reading_task_before_the_stream(
+    items: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A browser leaving closes web.sse between two events while its reading task waits on the
+    # network: that task must stop and close what it read, in its own task, before the stream
+    # (and its response) is closed; closing a response from another task than its reader fails.
+    people = {"items": [{**ALICE, "name": f"user {n}"} for n in range(30)]}
+    reply = Reply(people, tool_calls="per_item") if items else Reply(ALICE)
+    simulator = Simulator(responses=reply, chunk_size=2, delay=0.005)
+    async with simulated_client(simulator) as client:
+        completions = client.chat.completions
+        if items:
+            stream: Any = completions.create_iterable(
+                model="m", response_model=User, messages=MESSAGES
+            )
+            wrapped = ClosedWhere(aiter(stream))
+            monkeypatch.setattr(type(stream), "__aiter__", lambda self: wrapped)
+        else:
+            stream = completions.create_partial(model="m", response_model=User, messages=MESSAGES)
+            wrapped = ClosedWhere(stream.events())
+            stream.events = lambda: wrapped
+        body = web.sse(stream)
+        received = [await anext(body) for _ in range(3)]
+        await body.aclose()  # type: ignore[attr-defined]
+    assert b"event: end" not in b"".join(received)
+    assert wrapped.closed_in is not None, "the reading task never closed the stream's iterator"
+    assert wrapped.read_in == {wrapped.closed_in}
+
+
 @pytest.mark.parametrize("keep_alive", [0, -1, float("inf"), float("nan")])
 def test_keep_alive_must_be_a_positive_number(keep_alive: float) -> None:
     with pytest.raises(ValueError, match="keep_alive"):
