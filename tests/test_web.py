@@ -182,6 +182,20 @@ def test_values_below_a_union_or_any_grow_in_the_browser_as_in_the_snapshots(
     assert motto == HOUSEHOLD["pet"]["motto"]  # as appended text, once
 
 
+@pytest.mark.anyio
+async def test_a_lone_surrogate_the_model_wrote_reaches_the_browser(node: NodeClient) -> None:
+    # "\ud800" alone is valid JSON, and a str in Python, but it has no UTF-8 form.
+    text = '{"name": "a\\ud800b", "age": 3, "tags": ["\\udfff"], "address": {"city": "x"},'
+    text += ' "biography": "\\ud83d\\ude00 \\ud83d"}'
+    body, snapshots, final = await sse_of(Simulator(responses=Reply(text, chunk_size=3)))
+    assert final.name == "A\ud800B"
+    answer = node.run(cut(body, [7]))
+    assert answer["error"] is None, answer["error"]
+    values = [state["value"] for state in answer["states"]]
+    assert values == [*snapshots, final.model_dump(mode="json")]
+    assert values[-1]["bio"] == "\U0001f600 \ud83d"
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), upstream=st.lists(st.integers(1, 30), min_size=1, max_size=3))
 def test_items_arrive_one_by_one_in_the_browser(
