@@ -196,6 +196,23 @@ async def test_a_lone_surrogate_the_model_wrote_reaches_the_browser(node: NodeCl
     assert values[-1]["bio"] == "\U0001f600 \ud83d"
 
 
+class Labels(BaseModel):
+    labels: dict[str, str]
+    counts: dict[str, list[int]]
+
+
+@pytest.mark.anyio
+async def test_a_key_named_proto_is_a_key_in_the_browser_too(node: NodeClient) -> None:
+    # A dict's keys are the model's to choose: "__proto__" must not set the object's prototype.
+    value = {"labels": {"__proto__": "x" * 20, "b": "y"}, "counts": {"__proto__": [1, 2]}}
+    body, snapshots, final = await sse_of(Simulator(responses=Reply(value, chunk_size=4)), Labels)
+    answer = node.run([body])
+    assert answer["error"] is None, answer["error"]
+    values = [state["value"] for state in answer["states"]]
+    assert values == [*snapshots, value]
+    assert any(0 < len(s.get("labels", {}).get("__proto__", "")) < 20 for s in snapshots)
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), upstream=st.lists(st.integers(1, 30), min_size=1, max_size=3))
 def test_items_arrive_one_by_one_in_the_browser(
