@@ -132,6 +132,7 @@ def test_an_error_mid_stream_shows_the_error_and_keeps_the_partial(browser: Any)
         page.close()
     end = looks[-1]
     assert end["error"].startswith("IncompleteOutputError: ")
+    assert end["error"].count("IncompleteOutputError") == 1  # the type, said once
     assert "length" in end["error"]
     assert end["fields"]["name"] == ["done", "Alice"]
     assert end["fields"]["age"] == ["done", "28"]
