@@ -347,13 +347,15 @@ class ClosedWhere:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("keep_alive", [web._server.DEFAULT_KEEP_ALIVE, None])
 @pytest.mark.parametrize("items", [False, True], ids=["object", "items"])
-async def test_leaving_mid_stream_closes_the_reading_task_before_the_stream(
-    items: bool, monkeypatch: pytest.MonkeyPatch
+async def test_leaving_mid_stream_closes_the_iterator_where_it_was_read_then_the_stream(
+    items: bool, keep_alive: float | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A browser leaving closes web.sse between two events while its reading task waits on the
-    # network: that task must stop and close what it read, in its own task, before the stream
-    # (and its response) is closed; closing a response from another task than its reader fails.
+    # A browser leaving closes web.sse between two events while its reading task (or, without
+    # keep-alives, its own) waits on the network: the stream's iterator must be closed, in the task
+    # that read it, before the stream (and its response) is; closing a response from another task
+    # than its reader fails, and an iterator left to the garbage collector closes who knows when.
     people = {"items": [{**ALICE, "name": f"user {n}"} for n in range(30)]}
     reply = Reply(people, tool_calls="per_item") if items else Reply(ALICE)
     simulator = Simulator(responses=reply, chunk_size=2, delay=0.005)
@@ -369,7 +371,7 @@ async def test_leaving_mid_stream_closes_the_reading_task_before_the_stream(
             stream = completions.create_partial(model="m", response_model=User, messages=MESSAGES)
             wrapped = ClosedWhere(stream.events())
             stream.events = lambda: wrapped
-        body = web.sse(stream)
+        body = web.sse(stream, keep_alive=keep_alive)
         received = [await anext(body) for _ in range(3)]
         await body.aclose()  # type: ignore[attr-defined]
     assert b"event: end" not in b"".join(received)

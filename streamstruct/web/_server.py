@@ -107,8 +107,14 @@ async def _batches(
     """What ``source`` gives, in batches (what came while the last was sent); ``None`` after
     ``keep_alive`` seconds of silence. Without keep-alive, read in this task, one at a time."""
     if keep_alive is None:
-        async for item in source:
-            yield [item]
+        try:
+            async for item in source:
+                yield [item]
+        finally:
+            aclose = getattr(source, "aclose", None)  # an async for left early does not close it
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
         return
     pump = Pump(source)
     try:
