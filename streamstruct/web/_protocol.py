@@ -145,7 +145,8 @@ class ObjectEncoder:
             self._root[0] = {}
             ops.append(["set", [], {}])
         for event in self._batch:
-            self._seen_inside(event)
+            if self._opaque:
+                self._seen_inside(event)
             if isinstance(event, TextAppended):
                 self._append(event.path, event.text, ops)
             elif isinstance(event, FieldCompleted):
@@ -153,8 +154,9 @@ class ObjectEncoder:
             else:
                 self._start(event.path, snapshot, ops)
         self._batch.clear()
-        for path in sorted(self._opaque, key=len):
-            self._refresh(path, snapshot, ops)
+        if self._opaque:
+            for path in sorted(self._opaque, key=len):
+                self._refresh(path, snapshot, ops)
         for op in ops:
             if op[0] == "append":
                 op[2] = "".join(op[2])
