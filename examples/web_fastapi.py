@@ -76,7 +76,10 @@ for await (const state of readObject(await fetch("/profile", { method: "POST" })
   document.getElementById("profile").textContent = JSON.stringify(state.value, null, 2);
 }
 for await (const state of readObject(await fetch("/users", { method: "POST" }))) {
-  document.getElementById("users").innerHTML = state.value.map((u) => `<li>${u.name}</li>`).join("");
+  const items = state.value.map((user) => Object.assign(document.createElement("li"), {
+    textContent: user.name,  // the model's text is text, never markup (no innerHTML)
+  }));
+  document.getElementById("users").replaceChildren(...items);
 }
 </script>"""
 

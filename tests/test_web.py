@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -134,6 +134,86 @@ def test_the_browser_value_after_every_event_is_the_python_snapshot(
     assert [state["done"] for state in answer["states"]] == [False] * len(snapshots) + [True]
 
 
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: int
+    motto: str
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    good: bool
+    motto: str
+
+
+class Household(BaseModel):
+    pet: Cat | Dog
+    pets: list[Cat | Dog]
+    extra: Any
+
+
+HOUSEHOLD = {
+    "pet": {"kind": "dog", "good": True, "motto": "Woof, and woof again."},
+    "pets": [
+        {"kind": "cat", "lives": 9, "motto": "Meow."},
+        {"kind": "dog", "good": False, "motto": ""},
+    ],
+    "extra": {"note": "free text, " * 3, "list": [1, "two"]},
+}
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 7])
+def test_values_below_a_union_or_any_grow_in_the_browser_as_in_the_snapshots(
+    node: NodeClient, chunk_size: int
+) -> None:
+    # Below a union or Any the stream reports no event until the value completes: its snapshots
+    # still grow, and the browser must see them grow too (not an empty object, then the whole).
+    simulator = Simulator(responses=Reply(HOUSEHOLD, chunk_size=chunk_size))
+    body, snapshots, final = anyio.run(sse_of, simulator, Household)
+    answer = node.run(cut(body, [5, 2]))
+    assert answer["error"] is None, answer["error"]
+    values = [state["value"] for state in answer["states"]]
+    assert values[:-1] == snapshots
+    assert values[-1] == final.model_dump(mode="json")
+    mottos = {s["pet"].get("motto") for s in snapshots if "pet" in s}
+    assert "Woof," in {m[:5] for m in mottos if m and m != HOUSEHOLD["pet"]["motto"]}  # it grew
+    ops = [op for name, data in events_of(body) if name == "ops" for op in data]
+    motto = "".join(op[2] for op in ops if op[0] == "append" and op[1] == ["pet", "motto"])
+    assert motto == HOUSEHOLD["pet"]["motto"]  # as appended text, once
+
+
+@pytest.mark.anyio
+async def test_a_lone_surrogate_the_model_wrote_reaches_the_browser(node: NodeClient) -> None:
+    # "\ud800" alone is valid JSON, and a str in Python, but it has no UTF-8 form.
+    text = '{"name": "a\\ud800b", "age": 3, "tags": ["\\udfff"], "address": {"city": "x"},'
+    text += ' "biography": "\\ud83d\\ude00 \\ud83d"}'
+    body, snapshots, final = await sse_of(Simulator(responses=Reply(text, chunk_size=3)))
+    assert final.name == "A\ud800B"
+    answer = node.run(cut(body, [7]))
+    assert answer["error"] is None, answer["error"]
+    values = [state["value"] for state in answer["states"]]
+    assert values == [*snapshots, final.model_dump(mode="json")]
+    assert values[-1]["bio"] == "\U0001f600 \ud83d"
+
+
+class Labels(BaseModel):
+    labels: dict[str, str]
+    counts: dict[str, list[int]]
+
+
+@pytest.mark.anyio
+async def test_a_key_named_proto_is_a_key_in_the_browser_too(node: NodeClient) -> None:
+    # A dict's keys are the model's to choose: "__proto__" must not set the object's prototype.
+    value = {"labels": {"__proto__": "x" * 20, "b": "y"}, "counts": {"__proto__": [1, 2]}}
+    body, snapshots, final = await sse_of(Simulator(responses=Reply(value, chunk_size=4)), Labels)
+    answer = node.run([body])
+    assert answer["error"] is None, answer["error"]
+    values = [state["value"] for state in answer["states"]]
+    assert values == [*snapshots, final.model_dump(mode="json")]
+    assert values[-1] == value
+    assert any(0 < len(s.get("labels", {}).get("__proto__", "")) < 20 for s in snapshots)
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), upstream=st.lists(st.integers(1, 30), min_size=1, max_size=3))
 def test_items_arrive_one_by_one_in_the_browser(
@@ -244,6 +324,59 @@ async def test_keep_alive_comments_while_the_model_is_silent() -> None:
 async def test_no_keep_alive_reads_in_the_callers_task() -> None:
     body, snapshots, _ = await sse_of(Simulator(responses=Reply(ALICE)), keep_alive=None)
     assert [name for name, _ in events_of(body)].count("ops") == len(snapshots)
+
+
+class ClosedWhere:
+    """Wraps a stream's iterator: notes in which task it was iterated and in which it was closed."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.read_in: set[object] = set()
+        self.closed_in: object = None
+
+    def __aiter__(self) -> ClosedWhere:
+        return self
+
+    async def __anext__(self) -> Any:
+        self.read_in.add(anyio.get_current_task().id)
+        return await self.source.__anext__()
+
+    async def aclose(self) -> None:
+        self.closed_in = anyio.get_current_task().id
+        await self.source.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("keep_alive", [web._server.DEFAULT_KEEP_ALIVE, None])
+@pytest.mark.parametrize("items", [False, True], ids=["object", "items"])
+async def test_leaving_mid_stream_closes_the_iterator_where_it_was_read_then_the_stream(
+    items: bool, keep_alive: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A browser leaving closes web.sse between two events while its reading task (or, without
+    # keep-alives, its own) waits on the network: the stream's iterator must be closed, in the task
+    # that read it, before the stream (and its response) is; closing a response from another task
+    # than its reader fails, and an iterator left to the garbage collector closes who knows when.
+    people = {"items": [{**ALICE, "name": f"user {n}"} for n in range(30)]}
+    reply = Reply(people, tool_calls="per_item") if items else Reply(ALICE)
+    simulator = Simulator(responses=reply, chunk_size=2, delay=0.005)
+    async with simulated_client(simulator) as client:
+        completions = client.chat.completions
+        if items:
+            stream: Any = completions.create_iterable(
+                model="m", response_model=User, messages=MESSAGES
+            )
+            wrapped = ClosedWhere(aiter(stream))
+            monkeypatch.setattr(type(stream), "__aiter__", lambda self: wrapped)
+        else:
+            stream = completions.create_partial(model="m", response_model=User, messages=MESSAGES)
+            wrapped = ClosedWhere(stream.events())
+            stream.events = lambda: wrapped
+        body = web.sse(stream, keep_alive=keep_alive)
+        received = [await anext(body) for _ in range(3)]
+        await body.aclose()  # type: ignore[attr-defined]
+    assert b"event: end" not in b"".join(received)
+    assert wrapped.closed_in is not None, "the reading task never closed the stream's iterator"
+    assert wrapped.read_in == {wrapped.closed_in}
 
 
 @pytest.mark.parametrize("keep_alive", [0, -1, float("inf"), float("nan")])

@@ -9,9 +9,11 @@ they fail under CI (CI=true) and are skipped, saying why, elsewhere.
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,6 +132,7 @@ def test_an_error_mid_stream_shows_the_error_and_keeps_the_partial(browser: Any)
         page.close()
     end = looks[-1]
     assert end["error"].startswith("IncompleteOutputError: ")
+    assert end["error"].count("IncompleteOutputError") == 1  # the type, said once
     assert "length" in end["error"]
     assert end["fields"]["name"] == ["done", "Alice"]
     assert end["fields"]["age"] == ["done", "28"]
@@ -157,3 +160,28 @@ def test_closing_the_page_closes_the_upstream_stream(browser: Any) -> None:
             assert upstream.sent == sent
     assert upstream.left.is_set()
     assert sent < len(str(LONG_ALICE)) // 6
+
+
+def test_the_fastapi_example_page_shows_the_model_text_as_text(
+    browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The model's text is data, never markup: a user copying the example must not inherit an
+    # injection (a name the model was talked into writing as HTML).
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    monkeypatch.syspath_prepend(str(examples))
+    example = importlib.import_module("web_fastapi")
+    name = '<img id="injected" src="x" onerror="document.title=1">Mallory'
+    people = [{"name": name, "age": 30, "bio": "Hi."}, {"name": "Bob", "age": 35, "bio": "Yo."}]
+    users = Simulator(responses=Reply({"items": people}, tool_calls="per_item"))
+    monkeypatch.setattr(example, "users_client", simulated_client(users))
+    with serve(example.app) as url:
+        page = browser.new_page()
+        page.goto(url.removesuffix("/v1") + "/")
+        page.wait_for_function("document.querySelectorAll('#users li').length === 2")
+        shown = page.evaluate(
+            "[...document.querySelectorAll('#users li')].map((li) => li.textContent)"
+        )
+        injected = page.evaluate("document.getElementById('injected') !== null")
+        page.close()
+    assert shown == [name, "Bob"]
+    assert not injected

@@ -16,11 +16,12 @@ Nothing here awaits: the async side (``streamstruct.web``) only relays.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Final, final
 
 from pydantic import BaseModel
-from pydantic_core import to_json, to_jsonable_python
+from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
 from .._errors import StreamStructError
 from .._partial import FieldCompleted, FieldStarted, SnapshotEvent, TextAppended
@@ -48,7 +49,13 @@ def frame(event: str, data: object) -> bytes:
     """One server-sent event: its name and its data, one line of JSON (JSON escapes newlines).
 
     pydantic-core writes the JSON: compact UTF-8, a third of the time of ``json.dumps``."""
-    return b"event: " + event.encode() + b"\ndata: " + to_json(data) + b"\n\n"
+    try:
+        payload = to_json(data)
+    except PydanticSerializationError:
+        # A lone surrogate (a model may write "\ud800" alone: valid JSON) has no UTF-8 form;
+        # json.dumps escapes it, and the browser's JSON.parse gives the same string back.
+        payload = json.dumps(data, separators=(",", ":")).encode()
+    return b"event: " + event.encode() + b"\ndata: " + payload + b"\n\n"
 
 
 def _json(value: object) -> Any:
@@ -106,13 +113,16 @@ def _end_frame(value: object, usage: Usage | None, finish_reason: str | None) ->
 class ObjectEncoder:
     """Events of ``create_partial(...).events()`` in, the protocol's frames out."""
 
-    __slots__ = ("_batch", "_last_append", "_root", "_text")
+    __slots__ = ("_batch", "_last_append", "_opaque", "_root", "_text")
 
     def __init__(self) -> None:
         self._root: list[Any] = [_UNSET]  # the mirror: what the browser holds, in a holder
         self._batch: list[FieldStarted | TextAppended | FieldCompleted] = []
         self._text: dict[Path, list[str]] = {}  # the strings being appended to, as pieces
         self._last_append: tuple[Path, list[Any]] | None = None  # to merge the next piece in
+        # Values begun that no event has yet been seen inside: below a union or ``Any`` the stream
+        # reports nothing until the value completes, so their snapshots are compared instead.
+        self._opaque: set[Path] = set()
 
     @staticmethod
     def start() -> bytes:
@@ -135,6 +145,8 @@ class ObjectEncoder:
             self._root[0] = {}
             ops.append(["set", [], {}])
         for event in self._batch:
+            if self._opaque:
+                self._seen_inside(event)
             if isinstance(event, TextAppended):
                 self._append(event.path, event.text, ops)
             elif isinstance(event, FieldCompleted):
@@ -142,6 +154,9 @@ class ObjectEncoder:
             else:
                 self._start(event.path, snapshot, ops)
         self._batch.clear()
+        if self._opaque:
+            for path in sorted(self._opaque, key=len):
+                self._refresh(path, snapshot, ops)
         for op in ops:
             if op[0] == "append":
                 op[2] = "".join(op[2])
@@ -163,6 +178,25 @@ class ObjectEncoder:
         # Two empty values: the mirror's own container fills in before the operation is sent.
         if self._put(path, empty()):
             ops.append(["set", list(path), empty()])
+            self._opaque.add(path)
+
+    def _seen_inside(self, event: FieldStarted | TextAppended | FieldCompleted) -> None:
+        """The value holding the event's path reports its changes: no need to compare it."""
+        path = event.path
+        self._opaque.discard(path[:-1])
+        if isinstance(event, TextAppended):
+            self._opaque.discard(path)
+        elif isinstance(event, FieldCompleted) and self._opaque:
+            self._opaque -= {p for p in self._opaque if p[: len(path)] == path}
+
+    def _refresh(self, path: Path, snapshot: object, ops: list[list[Any]]) -> None:
+        """An opaque value: what its snapshot shows that the mirror lacks, as operations."""
+        shown = _value_at(snapshot, path)
+        if shown is _UNSET:
+            return
+        new = snapshot_json(shown)
+        _diff(path, self._get(path), new, ops)
+        self._put(path, new)  # the operations hold parts of ``new``: they are sent before it moves
 
     def _append(self, path: Path, text: str, ops: list[list[Any]]) -> None:
         pieces = self._text.get(path)
@@ -236,6 +270,28 @@ def _at(node: Any, key: str | int) -> Any:
     if isinstance(node, list) and isinstance(key, int):
         return node[key] if 0 <= key < len(node) else _UNSET
     return _UNSET
+
+
+def _diff(path: Path, old: Any, new: Any, ops: list[list[Any]]) -> None:
+    """The operations that turn ``old`` into ``new`` at ``path``: text appended, members set."""
+    if old == new:
+        return
+    if isinstance(old, str) and isinstance(new, str) and new.startswith(old):
+        ops.append(["append", list(path), [new[len(old) :]]])  # pieces, joined as the others
+    elif isinstance(old, dict) and isinstance(new, dict) and old.keys() <= new.keys():
+        for key, item in new.items():
+            if key in old:
+                _diff((*path, key), old[key], item, ops)
+            else:
+                ops.append(["set", [*path, key], item])
+    elif isinstance(old, list) and isinstance(new, list) and len(old) <= len(new):
+        for index, item in enumerate(new):
+            if index < len(old):
+                _diff((*path, index), old[index], item, ops)
+            else:
+                ops.append(["set", [*path, index], item])
+    else:
+        ops.append(["set", list(path), new])
 
 
 def _value_at(snapshot: object, path: Path) -> Any:

@@ -60,9 +60,22 @@ class Pump:
         except Exception as error:  # handed to the reader, raised there
             self._error = error
         finally:
+            await self._close_source()
             self._ended = True
             self._wake.set()
             self._finished.set()
+
+    async def _close_source(self) -> None:
+        """Close the iterator in the task that iterated it, even when stopped between two items
+        (an ``async for`` left by an exception does not close it)."""
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is None:
+            return
+        with anyio.CancelScope(shield=True):
+            try:
+                await aclose()
+            except Exception as error:  # handed to the reader, as a read's error would be
+                self._error = self._error or error
 
     async def next_batch(self, patience: float) -> list[Any] | None:
         """What waits (at least one item), ``None`` after ``patience`` seconds of nothing, or

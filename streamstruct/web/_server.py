@@ -8,6 +8,8 @@ import pathlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
+import anyio
+
 from .._errors import StreamStructError
 from .._stream import AsyncIterableStream, AsyncPartialStream
 from ._protocol import KEEP_ALIVE, ItemsEncoder, ObjectEncoder, error_frame
@@ -57,8 +59,9 @@ async def _object_sse(
 ) -> AsyncIterator[bytes]:
     encoder = ObjectEncoder()
     yield encoder.start()
+    batches = _batches(stream.events(), keep_alive)
     try:
-        async for batch in _batches(stream.events(), keep_alive):
+        async for batch in batches:
             if batch is None:
                 yield KEEP_ALIVE
                 continue
@@ -68,7 +71,7 @@ async def _object_sse(
     except StreamStructError as error:
         yield error_frame(error)
     finally:
-        await stream.aclose()
+        await _close(batches, stream)
 
 
 async def _items_sse(
@@ -76,8 +79,9 @@ async def _items_sse(
 ) -> AsyncIterator[bytes]:
     encoder = ItemsEncoder()
     yield encoder.start()
+    batches = _batches(aiter(stream), keep_alive)
     try:
-        async for batch in _batches(aiter(stream), keep_alive):
+        async for batch in batches:
             if batch is None:
                 yield KEEP_ALIVE
             else:
@@ -86,6 +90,14 @@ async def _items_sse(
     except StreamStructError as error:
         yield error_frame(error)
     finally:
+        await _close(batches, stream)
+
+
+async def _close(batches: AsyncIterator[Any], stream: AnyStream) -> None:
+    """Stop the reading task first (an ``async for`` left early does not close what it iterated),
+    then the stream: a response must not be closed from one task while another reads it."""
+    with anyio.CancelScope(shield=True):
+        await batches.aclose()  # type: ignore[attr-defined]
         await stream.aclose()
 
 
@@ -95,8 +107,14 @@ async def _batches(
     """What ``source`` gives, in batches (what came while the last was sent); ``None`` after
     ``keep_alive`` seconds of silence. Without keep-alive, read in this task, one at a time."""
     if keep_alive is None:
-        async for item in source:
-            yield [item]
+        try:
+            async for item in source:
+                yield [item]
+        finally:
+            aclose = getattr(source, "aclose", None)  # an async for left early does not close it
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
         return
     pump = Pump(source)
     try:

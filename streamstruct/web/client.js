@@ -102,20 +102,20 @@ export class ValueBuilder {
       return;
     }
     const parent = this.at(path, path.length - 1);
-    parent[path[path.length - 1]] = value;
+    put(parent, path[path.length - 1], value);
   }
 
   /** @param {Path} path @param {string} text */
   append(path, text) {
     const parent = this.at(path, path.length - 1);
     const key = path[path.length - 1];
-    parent[key] = (parent[key] ?? "") + text; // V8 and others append to strings as ropes
+    put(parent, key, (Object.hasOwn(parent, key) ? parent[key] : "") + text); // appended as ropes
   }
 
   /** The container at the first `length` steps of `path`. @param {Path} path @param {number} length */
   at(path, length) {
     let node = this.value;
-    for (let i = 0; i < length; i++) node = node[path[i]];
+    for (let i = 0; i < length; i++) node = Object.hasOwn(node, path[i]) ? node[path[i]] : undefined;
     if (node === null || typeof node !== "object") {
       throw new Error(`streamstruct: no container at ${JSON.stringify(path.slice(0, length))}`);
     }
@@ -138,6 +138,19 @@ export class ValueBuilder {
   /** The state handed out: a view of this builder (`value` and `isComplete` are live). @returns {State} */
   state() {
     return { value: this.value, done: this.done, isComplete: (path) => this.isComplete(path) };
+  }
+}
+
+/**
+ * `parent[key] = value`, as JSON.parse would have it: a key "__proto__" (a dict key the model
+ * wrote) is an own property, not the object's prototype.
+ * @param {any} parent @param {string|number} key @param {any} value
+ */
+function put(parent, key, value) {
+  if (key === "__proto__") {
+    Object.defineProperty(parent, key, { value, writable: true, enumerable: true, configurable: true });
+  } else {
+    parent[key] = value;
   }
 }
 
