@@ -36,7 +36,7 @@ import textwrap
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, TextIO
+from typing import Any, Final, Literal, TextIO
 
 import anyio
 from pydantic import BaseModel, Field
@@ -184,6 +184,36 @@ async def _run(args: argparse.Namespace, view: _View) -> None:
         await _stream_a_list(client, args.model, view, report)
     report.timings.append(f"total {time.perf_counter() - started:.2f} s")
     view.summary(_usage_line(report.usages), report.timings)
+
+
+def _clients(args: argparse.Namespace) -> tuple[AsyncClient, AsyncClient]:
+    """The clients for the profile and the list: one for a real endpoint, else two simulators,
+    each answering every request with its part of the seed (so the page can run again)."""
+    if args.base_url is not None:
+        client = AsyncClient(
+            base_url=args.base_url, api_key=args.api_key, mode=args.mode, timeout=args.timeout
+        )
+        return client, client
+    from .testing import Reply, Simulator, simulated_client
+
+    style: Literal["json", "md_json"] = "md_json" if args.mode == Mode.MD_JSON.value else "json"
+    answers = Reply(ALICE), Reply({"items": USERS}, tool_calls="per_item")
+    profile, users = (
+        simulated_client(
+            Simulator(responses=answer, chunk_size=CHUNK_SIZES, delay=args.delay, style=style),
+            mode=args.mode,
+        )
+        for answer in answers
+    )
+    return profile, users
+
+
+def _serve_web(args: argparse.Namespace) -> None:
+    """``demo --web``: the same scenario, played in a browser (``streamstruct.web``)."""
+    from .web._demo import DemoApp, serve_demo
+
+    profile, users = _clients(args)
+    serve_demo(DemoApp(profile, users, args.model), host=args.host, port=args.port)
 
 
 def _usage_line(usages: Sequence[Usage | None]) -> str:
@@ -539,6 +569,19 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument(
         "--fast", action="store_const", const=0.0, dest="delay", help="simulator: no pauses"
     )
+    web = demo.add_argument_group("in a browser")
+    web.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the demo as a web page (streamstruct.web) instead of printing it; needs "
+        "uvicorn (the streamstruct[sim] extra)",
+    )
+    web.add_argument(
+        "--port", type=int, default=8000, help="--web: the port to listen on (default 8000)"
+    )
+    web.add_argument(
+        "--host", default="127.0.0.1", help="--web: the address to listen on (default 127.0.0.1)"
+    )
     demo.add_argument(
         "--plain",
         action="store_true",
@@ -612,6 +655,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line: ``python -m streamstruct demo [options]``; returns the exit code."""
     args = _parser().parse_args(argv)
     _resolve_endpoint(args)
+    if args.web:
+        _serve_web(args)
+        return 0
     view = _view(sys.stdout, plain=args.plain)
     try:
         anyio.run(_run, args, view)

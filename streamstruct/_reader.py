@@ -184,6 +184,12 @@ class ResponseReader(Generic[_Out]):
             return "\n".join(call.parts.text() for call in self._calls.values())
         return self._text_parts.text()
 
+    def text_since(self, start: int) -> str:
+        """``text[start:]``, costing only what it returns (parallel tool calls: what follows)."""
+        if self._calls and self._kind == "iterable":
+            return self.text_so_far()[start:]
+        return self._text_parts.since(start)
+
     @property
     def trailing(self) -> str:
         """In a content mode, the text after the answer's JSON value (a second value, prose), or

@@ -157,6 +157,11 @@ class _BaseStream(Generic[_Out, _M]):
         value: see ``trailing``)."""
         return self._reader.text if self._reader is not None else ""
 
+    def _text_since(self, start: int) -> str:
+        """``text[start:]`` without joining the whole text: what ``streamstruct.web.json_text``
+        sends on each step (``text`` itself would make that quadratic)."""
+        return self._reader.text_since(start) if self._reader is not None else ""
+
     @property
     def trailing(self) -> str:
         """In a content mode, what the model wrote after the answer's JSON value (a second

@@ -58,6 +58,25 @@ class TextLog:
         self._waiting_chars = 0
         return whole
 
+    def since(self, start: int) -> str:
+        """The text from character ``start`` on: costs what it returns, not the whole text."""
+        if start >= self._length:
+            return ""
+        found: list[str] = []
+        end = self._length  # where the piece looked at ends
+        for pieces in (self._waiting, self._chunks):
+            for piece in reversed(pieces):
+                begin = end - len(piece)
+                if begin >= start:
+                    found.append(piece)
+                else:
+                    found.append(piece[start - begin :])
+                    return "".join(reversed(found))
+                end = begin
+                if end == start:
+                    return "".join(reversed(found))
+        return "".join(reversed(found))
+
     def __len__(self) -> int:
         return self._length
 

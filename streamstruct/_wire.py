@@ -131,13 +131,24 @@ class APIErrorInfo:
     code: int | str | None
     type: str | None
     body: Any
+    # The status a dialect decoder read off the error's type or code (Anthropic's
+    # "overloaded_error" is a 529, the Responses API's "rate_limit_exceeded" a 429); None when
+    # the error carries its status itself, or none at all.
+    status: int | None = None
+
+    def __reduce__(self) -> tuple[Callable[..., APIErrorInfo], tuple[Any, ...]]:
+        # (``type[APIErrorInfo]`` cannot be spelled here: ``type`` is a field of the class.)
+        # Pickled by its fields, as Usage is: a frozen class compiled by mypyc cannot be
+        # unpickled by setting its attributes.
+        return APIErrorInfo, (self.message, self.code, self.type, self.body, self.status)
 
     @property
     def status_code(self) -> int | None:
-        """The HTTP-like status the error names, if it names one: its ``code`` (OpenRouter, vLLM,
-        llama.cpp), ``status`` (Azure) or ``status_code`` (Groq's in-stream errors)."""
+        """The HTTP-like status the error names, if it names one: the ``status`` a dialect decoder
+        mapped from its type or code, else its ``code`` (OpenRouter, vLLM, llama.cpp), ``status``
+        (Azure) or ``status_code`` (Groq's in-stream errors)."""
         body = self.body
-        for candidate in (self.code, _get(body, "status"), _get(body, "status_code")):
+        for candidate in (self.status, self.code, _get(body, "status"), _get(body, "status_code")):
             status = _as_status(candidate)
             if status is not None:
                 return status
@@ -173,6 +184,11 @@ class ChunkUpdate:
     finish_reason: str | None = None
     usage: Usage | None = None
     error: APIErrorInfo | None = None
+    # The keys of the tool calls this event closed (Anthropic's content_block_stop of a tool_use
+    # block, the Responses API's function_call_arguments.done): their arguments are complete, so
+    # an Iterable item can be handed out now. The chat dialect never says so (a call ends only
+    # when the next one starts, or at the finish reason): always () there.
+    calls_done: tuple[ToolCallKey, ...] = ()
 
 
 _EMPTY: Final = ChunkUpdate()
@@ -704,7 +720,8 @@ _JSON_TYPE_NAMES: Final = {
 }
 
 
-def _malformed(what: _What, path: str, value: object, expected: str) -> APIError:
+def _malformed(what: str, path: str, value: object, expected: str) -> APIError:
+    # ``what`` is a _What here; the dialect decoders name their event ("Anthropic event ...").
     kind = _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
     shown = repr(value)
     if len(shown) > 60:

@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from typing import Any
 
 import pytest
 
@@ -265,3 +267,86 @@ def test_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert exited.value.code == 2
     assert "demo" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:  # a free port, as the OS sees it now
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _web_demo(*options: str) -> tuple[subprocess.Popen[str], str]:
+    """``demo --web`` in a subprocess, and its base URL once it says it listens."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamstruct", "demo", "--web", "--port", str(port), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert server.stdout is not None
+    assert f"http://127.0.0.1:{port}/" in server.stdout.readline()
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _get_when_listening(http: Any, path: str) -> Any:
+    import httpx
+
+    for _ in range(100):  # the line is printed just before uvicorn listens
+        try:
+            return http.get(path)
+        except httpx.ConnectError:
+            time.sleep(0.05)
+    raise AssertionError("the web demo never listened")
+
+
+def test_demo_web_asks_a_real_endpoint_given_base_url() -> None:
+    import httpx
+
+    from streamstruct.testing import serve
+
+    simulator = Simulator(responses=[Reply(ALICE)])
+    with serve(simulator) as upstream:
+        server, base = _web_demo(
+            "--base-url", upstream, "--api-key", "sk-web-demo", "--model", "m1"
+        )
+        try:
+            with httpx.Client(base_url=base, timeout=10) as http:
+                assert _get_when_listening(http, "/").status_code == 200
+                profile = http.post("/api/profile").text
+        finally:
+            server.terminate()
+            server.communicate(timeout=10)
+    assert f'"bio":"{ALICE["bio"]}"' in profile.split("event: end")[1]
+    assert simulator.requests[0]["model"] == "m1"
+    assert simulator.request_headers[0]["authorization"] == "Bearer sk-web-demo"
+
+
+def test_demo_web_serves_the_page_the_client_and_the_two_streams() -> None:
+    import httpx
+
+    server, base = _web_demo("--fast")
+    try:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            page = _get_when_listening(http, "/")
+            assert page.status_code == 200
+            assert 'import { readObject } from "/client.js";' in page.text
+            client = http.get("/client.js")
+            assert client.headers["content-type"].startswith("text/javascript")
+            assert "export async function* readObject" in client.text
+            profile = http.post("/api/profile")
+            assert profile.headers["content-type"].startswith("text/event-stream")
+            assert profile.text.startswith('event: start\ndata: {"version":1,"kind":"object"}')
+            assert '"append",["bio"]' in profile.text
+            assert f'"bio":"{ALICE["bio"]}"' in profile.text.split("event: end")[1]
+            users = http.post("/api/users")
+            assert users.text.count('["done",[') == len(USERS)
+            assert http.get("/nowhere").status_code == 404
+            assert http.post("/api/profile").status_code == 200  # it answers again
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)

@@ -45,6 +45,16 @@ EXPECTED = {
         '"type": "json_schema",',
         '"strict": true',
     ],
+    "web_fastapi.py": [
+        "FastAPI routes streaming answers from the simulator",
+        "POST /profile -> text/event-stream",
+        '{"version":1,"kind":"object"}',
+        '[["append",["bio"],"Mari"]]',
+        '[["done",["age"],28]]',
+        '{"value":{"name":"Alice","age":28,"bio":"Marine biologist, maps coral reefs off Portugal."}',
+        '{"version":1,"kind":"items"}',
+        '[["done",[1],{"name":"Carol","age":42,"bio":"Ceramicist and rock climber."}]]',
+    ],
     "error_handling.py": [
         "IncompleteOutputError: finish_reason='length'",
         "error.partial = PartialUser(name='Alice', age=28, bio='Alice maps co')",

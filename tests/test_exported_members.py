@@ -30,3 +30,18 @@ def test_errors_share_one_root() -> None:
         member = getattr(streamstruct, name)
         if isinstance(member, type) and issubclass(member, Exception):
             assert issubclass(member, streamstruct.StreamStructError), name
+
+
+def test_the_web_module_exports_a_sorted_all_of_existing_names() -> None:
+    from streamstruct import web
+
+    assert list(web.__all__) == sorted(set(web.__all__))
+    assert set(web.__all__) == {"CLIENT_JS", "PROTOCOL_VERSION", "SSE_HEADERS", "json_text", "sse"}
+    for name in web.__all__:
+        assert getattr(web, name) is not None
+    public = {
+        name
+        for name, value in vars(web).items()
+        if not name.startswith("_") and getattr(value, "__module__", "").startswith("streamstruct.")
+    }
+    assert public <= set(web.__all__)
