@@ -298,6 +298,14 @@ class ChunkDecoder:
             text, end = _scanstring(data, len(envelope.head))
         except ValueError:  # not one valid string: the ordinary way says what is wrong
             return None
+        middle = envelope.middle
+        if middle is not None:  # the padding's string, whatever it is, then the rest
+            if not data.startswith(middle, end):
+                return None
+            try:
+                _, end = _scanstring(data, end + len(middle))
+            except ValueError:
+                return None
         if len(data) - end != len(envelope.tail) or not data.endswith(envelope.tail):
             return None
         self._envelope_tries = 0
@@ -313,8 +321,10 @@ class ChunkDecoder:
         server that varies each one): they cost a ``json.loads`` each.
         """
         self._envelope = None
+        if self._envelope_tries >= _ENVELOPE_TRIES:
+            return  # given up: not even the shape is checked again
         shape = _text_shape(chunk, event)
-        if shape is None or self._envelope_tries >= _ENVELOPE_TRIES:
+        if shape is None:
             return
         self._envelope_tries += 1
         index, text = shape
@@ -322,12 +332,18 @@ class ChunkDecoder:
         if found is None:
             return
         head, tail = data[: found[0]], data[found[1] :]
+        middle, tail = _padding(tail)
+        probe = head + _PROBE_REST + tail if middle is None else head + _PROBE_REST + middle
+        probe += "" if middle is None else _PROBE_REST + tail
         try:
-            probe = _text_shape(json.loads(head + _PROBE_REST + tail), event)
+            probe_chunk = json.loads(probe)
         except (ValueError, RecursionError):
             return
-        if probe == (index, _PROBE_TEXT):
-            self._envelope = _Envelope(head, tail, event, index)
+        if _text_shape(probe_chunk, event) != (index, _PROBE_TEXT):
+            return
+        if middle is not None and probe_chunk.get("obfuscation") != _PROBE_TEXT:
+            return  # not the top level's padding: a string the chunk's meaning may depend on
+        self._envelope = _Envelope(head, middle, tail, event, index)
 
     def _tool_calls(self, value: object) -> tuple[ToolCallDelta, ...]:
         if value is None:
@@ -377,11 +393,16 @@ class ChunkDecoder:
 class _Envelope:
     """What a common chunk has around its string: see :meth:`ChunkDecoder.decode_data`."""
 
-    __slots__ = ("event", "head", "index", "tail")
+    __slots__ = ("event", "head", "index", "middle", "tail")
 
-    def __init__(self, head: str, tail: str, event: str | None, index: int | None) -> None:
+    def __init__(
+        self, head: str, middle: str | None, tail: str, event: str | None, index: int | None
+    ) -> None:
         self.head = head  # up to and with the string's opening quote
-        self.tail = tail  # from its closing quote on
+        # With OpenAI's padding (a random string in every chunk, "obfuscation"): from the closing
+        # quote to the padding's opening one; its string is skipped, then comes the tail.
+        self.middle = middle
+        self.tail = tail  # from the (last) closing quote on
         self.event = event
         self.index = index  # the tool call's index, None for content
 
@@ -395,7 +416,23 @@ _ENVELOPE_TRIES: Final = 4
 # that opens this one (the escape would stand outside any string: not JSON).
 _PROBE_REST: Final = '\\u0000streamstruct-probe\\u0001"'  # after the opening quote
 _PROBE_TEXT: Final = "\x00streamstruct-probe\x01"
+_PADDING_KEY: Final = '"obfuscation":"'
 _BETWEEN: Final = " \t\r\n:"  # what may stand between a key and its value
+
+
+def _padding(tail: str) -> tuple[str | None, str]:
+    """The envelope's tail split around the string of OpenAI's ``"obfuscation"`` padding, which
+    changes in every chunk: ``(up to its opening quote, from its closing quote)``, or ``(None,
+    tail)`` without one (:meth:`ChunkDecoder.learn` checks it is the chunk's own padding)."""
+    at = tail.rfind(_PADDING_KEY)
+    if at < 0:
+        return None, tail
+    start = at + len(_PADDING_KEY)
+    try:
+        _, end = _scanstring(tail, start)
+    except ValueError:
+        return None, tail
+    return tail[:start], tail[end:]
 
 
 def _string_at(data: str, text: str) -> tuple[int, int] | None:

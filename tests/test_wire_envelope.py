@@ -36,6 +36,13 @@ ENVELOPES = [
     '{"choices":[{"index":0,"delta":{"content":{},"content":"last"}}]}',
     '{"choices":[{"index":0,"delta":{"content":"first","content":{}}}]}',
     '{"error":{"message":{}}}',
+    # OpenAI's padding, a random string in every chunk ("<pad>" stands for its literal), in places
+    # where it is the top level's and where it is not.
+    '{"choices":[{"index":0,"delta":{"content":{}},"finish_reason":null}],"obfuscation":<pad>}',
+    '{"choices":[{"index":0,"delta":{"content":{}}}],"obfuscation":<pad>,"usage":null}',
+    '{"choices":[{"index":0,"delta":{"content":{}},"obfuscation":<pad>}]}',
+    '{"choices":[{"index":0,"delta":{"content":{}}}],"object":<pad>,"obfuscation":"x"}',
+    '{"choices":[{"index":0,"delta":{"content":{}}}],"x":{"obfuscation":<pad>}}',
 ]
 SPECIAL_CHARS = '"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é中😀\U0010ffff\ud800\udc00'
 texts = st.text(st.characters() | st.sampled_from(SPECIAL_CHARS), max_size=8)
@@ -54,8 +61,13 @@ def streams(draw: st.DrawFn) -> list[tuple[str, str | None]]:
     """A stream mostly in one envelope (as servers send it), with others between."""
     main = draw(st.sampled_from(ENVELOPES))
     envelopes = st.sampled_from([*[main] * len(ENVELOPES), *ENVELOPES])
-    items = draw(st.lists(st.tuples(envelopes, literals, events), min_size=1, max_size=30))
-    return [(envelope.replace("{}", literal, 1), event) for envelope, literal, event in items]
+    items = draw(
+        st.lists(st.tuples(envelopes, literals, literals, events), min_size=1, max_size=30)
+    )
+    return [
+        (envelope.replace("{}", literal, 1).replace("<pad>", pad), event)
+        for envelope, literal, pad, event in items
+    ]
 
 
 def _plain(decoder: ChunkDecoder, data: str, event: str | None) -> object:
@@ -159,3 +171,24 @@ def test_a_reused_envelope_keeps_learning_on() -> None:
         data = _numbered(number)
         decoder.learn(data, None, json.loads(data))
         assert decoder.decode_data(data, None) == (None, "a")
+
+
+def test_openai_padding_does_not_stop_the_envelope_from_being_reused() -> None:
+    decoder = ChunkDecoder()
+    envelope = ENVELOPES[13]
+    first = envelope.replace("{}", '"{"').replace("<pad>", '"D3WbtIxo1Q2j1Q"')
+    decoder.learn(first, None, json.loads(first))
+    for text, pad in [("a", "Zarov0xJhP"), ("\n", ""), ("}", "\u00e9")]:
+        data = envelope.replace("{}", json.dumps(text)).replace("<pad>", json.dumps(pad))
+        assert decoder.decode_data(data, None) == (None, text)
+    broken = envelope.replace("{}", '"a"').replace("<pad>", '"a\\q"')
+    assert decoder.decode_data(broken, None) is None  # json.loads refuses it too
+
+
+def test_a_padding_that_is_not_the_top_levels_is_not_skipped() -> None:
+    for envelope in ENVELOPES[15:18]:  # in a choice, beside "object" (read), in another object
+        decoder = ChunkDecoder()
+        data = envelope.replace("{}", '"a"').replace("<pad>", '"p"')
+        decoder.learn(data, None, json.loads(data))
+        other = envelope.replace("{}", '"b"').replace("<pad>", '"error"')
+        assert decoder.decode_data(other, None) is None
