@@ -251,20 +251,11 @@ class ResponseReader(Generic[_Out]):
             if data_text.startswith("[DONE]"):
                 self.done_marker = True
                 break
-            try:
-                chunk = json.loads(data_text)
-            except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
-                raise self._detached(
-                    APIError(
-                        "the server sent an event whose data is not JSON: "
-                        f"{self.quote(data_text)!r}"
-                    )
-                ) from None
-            try:
-                text = chunks.decode_text(chunk, event_type)
-                update = chunks.decode_other(chunk, event=event_type) if text is None else None
-            except StreamStructError as error:
-                raise self._detached(error) from None
+            # Most events: the last common chunk's envelope around a new string (no json.loads).
+            text = chunks.decode_data(data_text, event_type)
+            update = None
+            if text is None:
+                text, update = self._decode_chunk(data_text, event_type)
             if text is not None:  # a piece of content or arguments: most events
                 key, fragment = text
                 if key is None:
@@ -284,6 +275,27 @@ class ResponseReader(Generic[_Out]):
             return self._collect()
         except ResponseValidationError as error:
             raise self._as_if_one_read_per_piece(error) from None
+
+    def _decode_chunk(
+        self, data: str, event: str | None
+    ) -> tuple[tuple[ToolCallKey | None, str] | None, ChunkUpdate | None]:
+        """One event's data the ordinary way: ``json.loads``, then the text of a common chunk (its
+        envelope learnt for the next ones) or the careful decoding of any other."""
+        try:
+            chunk = json.loads(data)
+        except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
+            raise self._detached(
+                APIError(f"the server sent an event whose data is not JSON: {self.quote(data)!r}")
+            ) from None
+        chunks = self._chunks
+        try:
+            text = chunks.decode_text(chunk, event)
+            if text is None:
+                return None, chunks.decode_other(chunk, event=event)
+        except StreamStructError as error:
+            raise self._detached(error) from None
+        chunks.learn(data, event, chunk)
+        return text, None
 
     @property
     def max_response_bytes(self) -> int | None:
