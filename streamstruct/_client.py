@@ -726,7 +726,7 @@ class AsyncCompletions:
         model: str,
         response_model: type[_M],
         messages: Sequence[Mapping[str, Any]],
-        stream: bool = True,
+        stream: Literal[True] = True,
         **options: Unpack[CallOptions],
     ) -> AsyncPartialStream[_M]:
         """Stream one ``response_model`` object: iterate for ``Partial[M]`` snapshots.
@@ -753,7 +753,7 @@ class AsyncCompletions:
         model: str,
         response_model: type[_T],
         messages: Sequence[Mapping[str, Any]],
-        stream: bool = True,
+        stream: Literal[True] = True,
         **options: Unpack[CallOptions],
     ) -> AsyncIterableStream[_T]: ...
 
@@ -764,7 +764,7 @@ class AsyncCompletions:
         model: str,
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
-        stream: bool = True,
+        stream: Literal[True] = True,
         **options: Unpack[CallOptions],
     ) -> AsyncIterableStream[Any]: ...
 
@@ -774,7 +774,7 @@ class AsyncCompletions:
         model: str,
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
-        stream: bool = True,
+        stream: Literal[True] = True,
         **options: Unpack[CallOptions],
     ) -> AsyncIterableStream[Any]:
         """Stream many objects: each item is yielded, validated, the moment it closes.

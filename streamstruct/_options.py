@@ -6,7 +6,8 @@ a type checker refuses ``mode="bogus"`` or ``deadlin=3`` on either client alike.
 streamstruct's own options, the OpenAI request parameters a caller may set (typed as the
 ``openai`` package types them, without importing it), and ``extra_body=`` / ``extra_headers=``
 for anything else. The request parameters that the mode writes (``tools``, ``tool_choice``,
-``response_format``, ...) are not among them, nor ``n``: one call reads one answer.
+``response_format``, ...) are not among them, nor ``n`` (one call reads one answer), nor
+``audio`` and ``modalities`` (an answer in audio is no JSON to stream).
 
 At run time :func:`split_options` refuses a keyword that is not in the list with an
 :class:`~streamstruct.InvalidArgumentTypeError` naming it (a ``TypeError``, as Python's own for
@@ -48,7 +49,6 @@ class OpenAIParams(TypedDict, total=False):
     logit_bias: Mapping[str, int] | None
     prediction: Mapping[str, Any] | None
     store: bool | None
-    modalities: Sequence[Literal["text", "audio"]] | None
     verbosity: Literal["low", "medium", "high"] | None
     prompt_cache_key: str | None
     prompt_cache_retention: Literal["in_memory", "24h"] | None

@@ -298,7 +298,7 @@ class Completions:
         model: str,
         response_model: type[_M],
         messages: Sequence[Mapping[str, Any]],
-        stream: bool = True,
+        stream: Literal[True] = True,
         **options: Unpack[CallOptions],
     ) -> PartialStream[_M]:
         """As :meth:`AsyncCompletions.create_partial`; iterate for ``Partial[M]`` snapshots."""
@@ -314,7 +314,7 @@ class Completions:
         model: str,
         response_model: type[_T],
         messages: Sequence[Mapping[str, Any]],
-        stream: bool = True,
+        stream: Literal[True] = True,
         **options: Unpack[CallOptions],
     ) -> IterableStream[_T]: ...
 
@@ -325,7 +325,7 @@ class Completions:
         model: str,
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
-        stream: bool = True,
+        stream: Literal[True] = True,
         **options: Unpack[CallOptions],
     ) -> IterableStream[Any]: ...
 
@@ -335,7 +335,7 @@ class Completions:
         model: str,
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
-        stream: bool = True,
+        stream: Literal[True] = True,
         **options: Unpack[CallOptions],
     ) -> IterableStream[Any]:
         """As :meth:`AsyncCompletions.create_iterable`; iterate for validated items."""

@@ -89,6 +89,7 @@ def bad_sync(client: Client) -> None:
     c.create(model="m", response_model=U, messages=m, seed="7")  # type: ignore[call-overload]
     c.create(model="m", response_model=U, messages=m, reasoning_effort="huge")  # type: ignore[call-overload]
     c.create(model="m", response_model=U, messages=m, n=2)  # type: ignore[call-overload]
+    c.create_partial(model="m", response_model=U, messages=m, stream=False)  # type: ignore[arg-type]
 
 
 async def bad_async(client: AsyncClient) -> None:
