@@ -91,24 +91,24 @@ def check_base_url(url: object, *, argument: str = "base_url") -> httpx.URL:
     return parsed
 
 
-def check_headers(headers: object) -> None:
+def check_headers(headers: object, *, argument: str = "default_headers") -> None:
     """A mapping of ``str`` to ``str`` (values never shown: they may be credentials)."""
     if headers is None:
         return
     if not isinstance(headers, Mapping):
         raise InvalidArgumentTypeError(
-            f"default_headers must be a mapping of str to str, not {_type_name(headers)}",
-            argument="default_headers",
+            f"{argument} must be a mapping of str to str, not {_type_name(headers)}",
+            argument=argument,
         )
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidArgumentTypeError(
-                f"default_headers must map str to str: {name!r} maps to {_type_name(value)}"
+                f"{argument} must map str to str: {name!r} maps to {_type_name(value)}"
                 if isinstance(name, str)
-                else f"default_headers must map str to str, not {_type_name(name)} names",
-                argument="default_headers",
+                else f"{argument} must map str to str, not {_type_name(name)} names",
+                argument=argument,
             )
-        _check_header(name, value)
+        _check_header(name, value, argument)
 
 
 # What HTTP allows in a header's name (a token, RFC 9110 5.6.2) and value (visible ASCII, spaces
@@ -119,17 +119,17 @@ _HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")
 
 
-def _check_header(name: str, value: str) -> None:
+def _check_header(name: str, value: str, argument: str) -> None:
     if not _HEADER_NAME.fullmatch(name):
         raise InvalidArgumentValueError(
-            f"default_headers: {name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~)",
-            argument="default_headers",
+            f"{argument}: {name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~)",
+            argument=argument,
         )
     if not _HEADER_VALUE.fullmatch(value) or value != value.strip(" \t"):
         raise InvalidArgumentValueError(
-            f"default_headers: the value of {name!r} holds characters a header cannot carry "
+            f"{argument}: the value of {name!r} holds characters a header cannot carry "
             "(not ASCII, a control character, or spaces around it); it is not shown here",
-            argument="default_headers",
+            argument=argument,
         )
 
 

@@ -28,6 +28,7 @@ import anyio
 import httpcore
 import httpx
 from pydantic import BaseModel
+from typing_extensions import Unpack
 
 from ._arguments import (
     check_api_key,
@@ -55,6 +56,7 @@ from ._errors import (
 )
 from ._json import DEFAULT_MAX_STRING_CHARS
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
+from ._options import CallOptions, SplitOptions, split_options
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
 from ._redact import Redactor
 from ._stream import AsyncIterableStream, AsyncPartialStream, close_response
@@ -81,11 +83,6 @@ _ERROR_BODY_LIMIT: Final = 1024 * 1024
 _RETRY_STATUSES: Final = frozenset({408, 409, 429})
 _HTTP_CLIENT_CLOSED: Final = (
     "the http_client given to this client is closed: keep it open while the client is used"
-)
-
-# Arguments that are streamstruct's own; every other keyword goes into the request body.
-_OWN: Final = frozenset(
-    {"mode", "strict", "max_retries", "timeout", "deadline", "validation_context"}
 )
 
 
@@ -213,16 +210,19 @@ class AsyncClient:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    def _headers(self) -> httpx.Headers:
+    def _headers(self, extra: Mapping[str, str] | None = None) -> httpx.Headers:
         """The request's headers, merged by name in any case (a dict would send ``accept`` and
         ``Accept``, or two ``Authorization`` headers, side by side): ours, then
-        ``default_headers`` over them, then the API key's ``Authorization`` over those."""
+        ``default_headers`` over them, the call's ``extra_headers`` over those, then the API
+        key's ``Authorization`` over all."""
         # Accept-Encoding: only what _body decodes, whatever httpx would offer (br and zstd when
         # installed).
         headers = httpx.Headers(
             {"Accept": "text/event-stream, application/json", "Accept-Encoding": ACCEPT_ENCODING}
         )
         headers.update(self._default_headers)
+        if extra:
+            headers.update(extra)
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
         headers["Content-Type"] = "application/json"
@@ -234,6 +234,7 @@ class AsyncClient:
         *,
         timeout: httpx.Timeout,  # noqa: ASYNC109 - httpx's per-request timeouts, not a deadline
         max_retries: int,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """POST ``content`` (the JSON body, see :func:`_encoded`) to ``/chat/completions`` with
         retries; return the open, successful response.
@@ -249,7 +250,7 @@ class AsyncClient:
                 "POST",
                 url,
                 content=content,
-                headers=self._headers(),
+                headers=self._headers(headers),
                 timeout=timeout,
             )
             request.stream = _RequestBody(content)
@@ -710,7 +711,11 @@ class AsyncChat:
 
 @final
 class AsyncCompletions:
-    """``client.chat.completions``: ``create``, ``create_partial`` and ``create_iterable``."""
+    """``client.chat.completions``: ``create``, ``create_partial`` and ``create_iterable``.
+
+    Besides ``model``, ``response_model`` and ``messages`` each takes the keywords of
+    :class:`~streamstruct._options.CallOptions`; any other is refused (``extra_body=`` for the rest).
+    """
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
@@ -721,34 +726,25 @@ class AsyncCompletions:
         model: str,
         response_model: type[_M],
         messages: Sequence[Mapping[str, Any]],
-        mode: Mode | ModeName | None = None,
-        strict: bool | None = None,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        deadline: float | None = None,
-        validation_context: Any = None,
-        **body: Any,
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
     ) -> AsyncPartialStream[_M]:
         """Stream one ``response_model`` object: iterate for ``Partial[M]`` snapshots.
 
-        Nothing is sent until the stream is awaited, entered or iterated. Keywords that are not
-        streamstruct's own (``temperature``, ``max_tokens``, ``seed``, ...) go into the request body.
+        Nothing is sent until the stream is awaited, entered or iterated. The OpenAI request
+        parameters (``temperature``, ``max_tokens``, ``seed``, ...) go into the request body.
         """
-        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
-        check_stream_keyword("create_partial", body)
+        call = self._check("create_partial", model, messages, options)
+        check_stream_keyword("create_partial", {"stream": stream})
         target = partial_origin(response_model)
-        plan = plan_request(target, messages, mode=mode or self._client.mode, strict=strict)
+        plan = plan_request(target, messages, mode=self._mode(call), strict=call.own.get("strict"))
         if plan.spec.iterable:
             raise InvalidArgumentTypeError(
                 "create_partial takes a model as response_model; use create_iterable for "
                 "Iterable[...]",
                 argument="response_model",
             )
-        return AsyncPartialStream(
-            *self._stream_parts(
-                model, plan, "partial", body, max_retries, timeout, deadline, validation_context
-            )
-        )
+        return AsyncPartialStream(*self._stream_parts(model, plan, "partial", call))
 
     @overload
     def create_iterable(
@@ -757,13 +753,8 @@ class AsyncCompletions:
         model: str,
         response_model: type[_T],
         messages: Sequence[Mapping[str, Any]],
-        mode: Mode | ModeName | None = None,
-        strict: bool | None = None,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        deadline: float | None = None,
-        validation_context: Any = None,
-        **body: Any,
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
     ) -> AsyncIterableStream[_T]: ...
 
     @overload
@@ -773,13 +764,8 @@ class AsyncCompletions:
         model: str,
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
-        mode: Mode | ModeName | None = None,
-        strict: bool | None = None,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        deadline: float | None = None,
-        validation_context: Any = None,
-        **body: Any,
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
     ) -> AsyncIterableStream[Any]: ...
 
     def create_iterable(
@@ -788,30 +774,23 @@ class AsyncCompletions:
         model: str,
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
-        mode: Mode | ModeName | None = None,
-        strict: bool | None = None,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        deadline: float | None = None,
-        validation_context: Any = None,
-        **body: Any,
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
     ) -> AsyncIterableStream[Any]:
         """Stream many objects: each item is yielded, validated, the moment it closes.
 
         ``response_model`` is the item model (``User``), a union of models (``Cat | Dog``,
         discriminated or not), or ``Iterable[...]`` of either.
         """
-        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
-        check_stream_keyword("create_iterable", body)
+        call = self._check("create_iterable", model, messages, options)
+        check_stream_keyword("create_iterable", {"stream": stream})
         spec_input = response_model
         if not _is_iterable_annotation(response_model):
             spec_input = Iterable[response_model]
-        plan = plan_request(spec_input, messages, mode=mode or self._client.mode, strict=strict)
-        return AsyncIterableStream(
-            *self._stream_parts(
-                model, plan, "iterable", body, max_retries, timeout, deadline, validation_context
-            )
+        plan = plan_request(
+            spec_input, messages, mode=self._mode(call), strict=call.own.get("strict")
         )
+        return AsyncIterableStream(*self._stream_parts(model, plan, "iterable", call))
 
     @overload
     def create(
@@ -821,13 +800,7 @@ class AsyncCompletions:
         response_model: type[_M],
         messages: Sequence[Mapping[str, Any]],
         stream: Literal[False] = False,
-        mode: Mode | ModeName | None = None,
-        strict: bool | None = None,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        deadline: float | None = None,
-        validation_context: Any = None,
-        **body: Any,
+        **options: Unpack[CallOptions],
     ) -> Awaitable[_M]: ...
 
     @overload
@@ -838,13 +811,7 @@ class AsyncCompletions:
         response_model: type[_M],
         messages: Sequence[Mapping[str, Any]],
         stream: Literal[True],
-        mode: Mode | ModeName | None = None,
-        strict: bool | None = None,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        deadline: float | None = None,
-        validation_context: Any = None,
-        **body: Any,
+        **options: Unpack[CallOptions],
     ) -> AsyncPartialStream[_M]: ...
 
     @overload
@@ -855,13 +822,7 @@ class AsyncCompletions:
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
         stream: bool = False,
-        mode: Mode | ModeName | None = None,
-        strict: bool | None = None,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        deadline: float | None = None,
-        validation_context: Any = None,
-        **body: Any,
+        **options: Unpack[CallOptions],
     ) -> Any: ...
 
     def create(
@@ -871,13 +832,7 @@ class AsyncCompletions:
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
         stream: bool = False,
-        mode: Mode | ModeName | None = None,
-        strict: bool | None = None,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        deadline: float | None = None,
-        validation_context: Any = None,
-        **body: Any,
+        **options: Unpack[CallOptions],
     ) -> Any:
         """The validated ``response_model`` (``await`` it); with ``stream=True`` a stream.
 
@@ -886,69 +841,61 @@ class AsyncCompletions:
         ``Iterable[User]`` gives the list of items.
         """
         check_stream_flag(stream)
-        self._check(model, messages, mode, strict, max_retries, timeout, deadline)
-        options = {
-            "model": model,
-            "messages": messages,
-            "mode": mode,
-            "strict": strict,
-            "max_retries": max_retries,
-            "timeout": timeout,
-            "deadline": deadline,
-            "validation_context": validation_context,
-            **body,
-        }
+        self._check("create", model, messages, options)
         # Checked now, not when the coroutine of a whole answer is awaited.
         iterable = response_spec(partial_origin(response_model)).iterable
         # Made now (nothing is sent until it is used), so that whatever making it refuses is
         # raised when the call is made, not when the coroutine of a whole answer is awaited.
         made: AsyncPartialStream[Any] | AsyncIterableStream[Any]
         if iterable:
-            made = self.create_iterable(response_model=response_model, **options)
+            made = self.create_iterable(
+                model=model, response_model=response_model, messages=messages, **options
+            )
         else:
-            made = self.create_partial(response_model=response_model, **options)
+            made = self.create_partial(
+                model=model, response_model=response_model, messages=messages, **options
+            )
         return made if stream else _read_whole(made)
 
     def _check(
-        self,
-        model: object,
-        messages: object,
-        mode: object,
-        strict: object,
-        max_retries: object,
-        timeout: object,
-        deadline: object,
-    ) -> None:
-        """The call's values, checked when it is made (not when the stream opens)."""
+        self, method: str, model: object, messages: object, options: Mapping[str, Any]
+    ) -> SplitOptions:
+        """The call's keywords and values, checked when it is made (not when the stream opens)."""
         self._client._check_open()
+        call = split_options(method, options)
+        own = call.own
         check_call(
             model=model,
             messages=messages,
-            mode=mode,
-            strict=strict,
-            max_retries=max_retries,
-            timeout=timeout,
-            deadline=deadline,
+            mode=own.get("mode"),
+            strict=own.get("strict"),
+            max_retries=own.get("max_retries"),
+            timeout=own.get("timeout"),
+            deadline=own.get("deadline"),
         )
+        check_headers(call.headers, argument="extra_headers")
+        return call
+
+    def _mode(self, call: SplitOptions) -> Mode | ModeName:
+        mode: Mode | ModeName | None = call.own.get("mode")
+        return mode or self._client.mode
 
     def _stream_parts(
-        self,
-        model: str,
-        plan: RequestPlan,
-        kind: str,
-        extra: dict[str, Any],
-        max_retries: int | None,
-        timeout: float | httpx.Timeout | None,
-        deadline: float | None,
-        validation_context: Any,
+        self, model: str, plan: RequestPlan, kind: str, call: SplitOptions
     ) -> tuple[Any, Any, float | None, Redactor | None]:
         client = self._client
-        request = _encoded(_body(model, plan, extra))  # refused now if JSON cannot carry it
+        request = _encoded(_body(model, plan, call.body))  # refused now if JSON cannot carry it
+        timeout = call.own.get("timeout")
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
+        max_retries = call.own.get("max_retries")
         retries = client.max_retries if max_retries is None else max_retries
+        validation_context = call.own.get("validation_context")
+        headers = call.headers
 
         async def open_response() -> httpx.Response:
-            return await client._send(request, timeout=resolved_timeout, max_retries=retries)
+            return await client._send(
+                request, timeout=resolved_timeout, max_retries=retries, headers=headers
+            )
 
         def make_reader(response: httpx.Response | None) -> ResponseReader[Any]:
             return ResponseReader(
@@ -962,7 +909,7 @@ class AsyncCompletions:
                 redactor=client._redactor,
             )
 
-        deadline = _resolve_deadline(deadline, client.deadline)
+        deadline = _resolve_deadline(call.own.get("deadline"), client.deadline)
         return open_response, make_reader, deadline, client._redactor
 
 
@@ -1016,10 +963,8 @@ def _resolve_deadline(per_call: float | None, default: float | None) -> float | 
 
 
 def _body(model: str, plan: RequestPlan, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """The request body: the caller's extra keywords, then the mode's fields, then ours."""
-    unknown = _OWN.intersection(extra)
-    if unknown:  # pragma: no cover - guarded by the signatures
-        raise TypeError(f"unexpected arguments {sorted(unknown)}")
+    """The request body: the caller's parameters and ``extra_body``, then the mode's fields,
+    then ours."""
     body: dict[str, Any] = dict(extra)
     body.update(plan.body)
     body["model"] = model

@@ -18,12 +18,14 @@ from typing import Any, Generic, Literal, TypeVar, final, overload
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from pydantic import BaseModel
+from typing_extensions import Unpack
 
-from ._arguments import check_call, check_stream_flag
+from ._arguments import check_stream_flag
 from ._client import DEFAULT_MAX_RETRIES, AsyncClient
 from ._errors import ClientClosedError, ClientUsageError
 from ._json import DEFAULT_MAX_STRING_CHARS
 from ._modes import Mode, ModeName
+from ._options import CallOptions
 from ._partial import Partial
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES
 from ._stream import AsyncIterableStream, AsyncPartialStream, StreamEvent
@@ -296,13 +298,14 @@ class Completions:
         model: str,
         response_model: type[_M],
         messages: Sequence[Mapping[str, Any]],
-        **options: Any,
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
     ) -> PartialStream[_M]:
         """As :meth:`AsyncCompletions.create_partial`; iterate for ``Partial[M]`` snapshots."""
-        stream: AsyncPartialStream[_M] = self._completions.create_partial(
-            model=model, response_model=response_model, messages=messages, **options
+        made: AsyncPartialStream[_M] = self._completions.create_partial(
+            model=model, response_model=response_model, messages=messages, stream=stream, **options
         )
-        return PartialStream(self._loop, stream)
+        return PartialStream(self._loop, made)
 
     @overload
     def create_iterable(
@@ -311,7 +314,8 @@ class Completions:
         model: str,
         response_model: type[_T],
         messages: Sequence[Mapping[str, Any]],
-        **options: Any,
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
     ) -> IterableStream[_T]: ...
 
     @overload
@@ -321,7 +325,8 @@ class Completions:
         model: str,
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
-        **options: Any,
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
     ) -> IterableStream[Any]: ...
 
     def create_iterable(
@@ -330,13 +335,14 @@ class Completions:
         model: str,
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
-        **options: Any,
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
     ) -> IterableStream[Any]:
         """As :meth:`AsyncCompletions.create_iterable`; iterate for validated items."""
-        stream: AsyncIterableStream[Any] = self._completions.create_iterable(
-            model=model, response_model=response_model, messages=messages, **options
+        made: AsyncIterableStream[Any] = self._completions.create_iterable(
+            model=model, response_model=response_model, messages=messages, stream=stream, **options
         )
-        return IterableStream(self._loop, stream)
+        return IterableStream(self._loop, made)
 
     @overload
     def create(
@@ -346,7 +352,7 @@ class Completions:
         response_model: type[_M],
         messages: Sequence[Mapping[str, Any]],
         stream: Literal[False] = False,
-        **options: Any,
+        **options: Unpack[CallOptions],
     ) -> _M: ...
 
     @overload
@@ -357,7 +363,7 @@ class Completions:
         response_model: type[_M],
         messages: Sequence[Mapping[str, Any]],
         stream: Literal[True],
-        **options: Any,
+        **options: Unpack[CallOptions],
     ) -> PartialStream[_M]: ...
 
     @overload
@@ -368,7 +374,7 @@ class Completions:
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
         stream: bool = False,
-        **options: Any,
+        **options: Unpack[CallOptions],
     ) -> Any: ...
 
     def create(
@@ -378,7 +384,7 @@ class Completions:
         response_model: Any,
         messages: Sequence[Mapping[str, Any]],
         stream: bool = False,
-        **options: Any,
+        **options: Unpack[CallOptions],
     ) -> Any:
         """As :meth:`AsyncCompletions.create`: the validated model, or with ``stream=True`` a stream."""
         check_stream_flag(stream)  # as the async client does: a truthy "no" must not stream
@@ -401,13 +407,5 @@ class Completions:
             )
 
         # Checked here, when the call is made, rather than on the loop's thread.
-        check_call(
-            model=model,
-            messages=messages,
-            mode=options.get("mode"),
-            strict=options.get("strict"),
-            max_retries=options.get("max_retries"),
-            timeout=options.get("timeout"),
-            deadline=options.get("deadline"),
-        )
+        self._completions._check("create", model, messages, options)
         return self._loop.call(run)
