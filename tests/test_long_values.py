@@ -16,11 +16,18 @@ import json
 import statistics
 import sys
 import tracemalloc
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import pytest
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 # The lockstep helpers of the snapshot shortcuts' own property test.
 from test_partial import _general_path_only, _trace
@@ -577,3 +584,32 @@ def test_a_model_that_revalidates_its_instances_is_made_from_the_json() -> None:
     events, final = table_events(AlwaysTable, value)
     assert final == AlwaysTable.model_validate(value)
     assert final.rows[0] is not completed(events, ("rows", 0))
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"] = "cat"
+    name: str
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"] = "dog"
+    name: str
+
+
+def pet_kind(value: Any) -> str:
+    return str(value["kind"])  # written for the JSON value (a dict), as the docs show
+
+
+Pet = Annotated[Annotated[Cat, Tag("cat")] | Annotated[Dog, Tag("dog")], Discriminator(pet_kind)]
+
+
+class Pets(BaseModel):
+    pets: list[Pet]
+    best: Pet
+
+
+def test_a_callable_discriminator_is_not_handed_the_validated_members() -> None:
+    value = {"pets": [{"kind": "cat", "name": "a"}, {"kind": "dog", "name": "b"}]}
+    value["best"] = {"kind": "dog", "name": "c"}
+    events, final = table_events(Pets, value)
+    assert final == Pets.model_validate_json(json.dumps(value))
