@@ -122,6 +122,19 @@ def test_the_growing_string_and_its_tail_are_what_was_shown_and_what_came() -> N
     assert parser.growing_tail(0) is None  # no string open
 
 
+@pytest.mark.parametrize("template", ['[0, "{}"]', '{{"a": "{}"}}', '"{}"'])
+@pytest.mark.parametrize("size", [1, 4])
+def test_a_long_string_closing_the_document_is_shown_whole(template: str, size: int) -> None:
+    # The string's closing quote is the last visible change: no later value makes the parser's
+    # snapshot again, so closing the string must.
+    text = template.format(prose(LONG))
+    parser = JSONParser()
+    for piece in pieces(text, size):
+        parser.feed(piece)
+        parser.snapshot()
+    assert parser.snapshot() == json.loads(text)
+
+
 def test_a_long_string_with_escapes_keeps_its_cadence() -> None:
     body = prose(LONG).replace("é", '\\"').replace("中", "\\u4e2d")
     text = '{"body": "' + body + '"}'
