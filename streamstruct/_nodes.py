@@ -206,6 +206,8 @@ def _idempotent(schema: Any, by_ref: dict[str, Any]) -> bool:
         kind = node.get("type")
         if not isinstance(kind, str) or kind.startswith("function") or kind == "custom-error":
             return False
+        if kind == "generator":
+            return False  # an Iterable's value is a lazy iterator, used up by whoever reads it
         if kind == "definition-ref":
             ref = node.get("schema_ref")
             if ref not in seen:

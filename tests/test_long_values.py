@@ -16,6 +16,7 @@ import json
 import statistics
 import sys
 import tracemalloc
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -624,5 +625,17 @@ class Pets(BaseModel):
 def test_a_callable_discriminator_is_not_handed_the_validated_members() -> None:
     value = {"pets": [{"kind": "cat", "name": "a"}, {"kind": "dog", "name": "b"}]}
     value["best"] = {"kind": "dog", "name": "c"}
-    events, final = table_events(Pets, value)
+    _, final = table_events(Pets, value)
     assert final == Pets.model_validate_json(json.dumps(value))
+
+
+class Lazy(BaseModel):
+    xs: Iterable[int]
+    title: str
+
+
+def test_an_iterable_field_read_from_its_event_is_whole_in_the_final_object() -> None:
+    value = {"xs": [1, 2, 3], "title": "t"}
+    events, final = table_events(Lazy, value)
+    assert list(completed(events, ("xs",))) == [1, 2, 3]  # a lazy iterator, used up here
+    assert list(final.xs) == [1, 2, 3]
