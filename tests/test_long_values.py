@@ -21,11 +21,16 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
+    Field,
     Tag,
+    ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -639,3 +644,68 @@ def test_an_iterable_field_read_from_its_event_is_whole_in_the_final_object() ->
     events, final = table_events(Lazy, value)
     assert list(completed(events, ("xs",))) == [1, 2, 3]  # a lazy iterator, used up here
     assert list(final.xs) == [1, 2, 3]
+
+
+# Field types for the property test below: each with the JSON values it is given (valid or not).
+FIELD_KINDS: list[tuple[Any, list[Any]]] = [
+    (int, [1, -3, "7", 1.5, None]),
+    (str, ["a", "", 2]),
+    (float, [1, 2.5, "x"]),
+    (int | None, [None, 4]),
+    (Annotated[int, Field(ge=0)], [0, 3, -1]),
+    (int | str, [1, "1", "b"]),
+    (Literal["a", "b"], ["a", "c"]),
+    (list[int], [[], [1, 2], [1, "x"]]),
+    (Row, [{"id": 1, "name": "r"}, {"id": "x", "name": "r"}]),
+    (list[Row], [[], [{"id": 1, "name": "r", "tags": ["t"]}], [{"id": 1}]]),
+    (Pet, [{"kind": "cat", "name": "c"}, {"kind": "dog", "name": 1}]),
+    (list[Pet], [[{"kind": "dog", "name": "d"}, {"kind": "cat", "name": "c"}]]),
+]
+
+
+@st.composite
+def models_and_values(draw: st.DrawFn) -> tuple[type[BaseModel], dict[str, Any]]:
+    fields: dict[str, Any] = {}
+    value: dict[str, Any] = {}
+    for index in range(draw(st.integers(1, 4))):
+        annotation, samples = draw(st.sampled_from(FIELD_KINDS))
+        alias = f"F{index}" if draw(st.booleans()) else None
+        if draw(st.booleans()):
+            fields[f"f{index}"] = (annotation | None, Field(default=None, alias=alias))
+            if draw(st.booleans()):
+                continue  # absent: the default
+        else:
+            fields[f"f{index}"] = (annotation, Field(alias=alias))
+        value[alias or f"f{index}"] = draw(st.sampled_from(samples))
+    if draw(st.booleans()):
+        value["unknown"] = 1
+    extra = draw(st.sampled_from(["ignore", "forbid", "allow"]))
+    model = create_model("Random", __config__=ConfigDict(extra=extra), **fields)
+    return model, value
+
+
+@settings(max_examples=80, deadline=None)
+@given(models_and_values(), st.integers(1, 9))
+def test_the_final_object_is_what_validating_the_json_gives(
+    model_and_value: tuple[type[BaseModel], dict[str, Any]], size: int
+) -> None:
+    model, value = model_and_value
+    text = json.dumps(value)
+    try:
+        expected: Any = model.model_validate_json(text)
+    except ValidationError:
+        expected = ValidationError
+    assembler = PartialAssembler(model)
+    parser = JSONParser(completion_depth=assembler.completion_depth)
+    kept: list[tuple[Any, Any]] = []
+    try:
+        for piece in pieces(text, size):
+            parser.feed(piece)
+            for event in assembler.advance(parser):
+                if isinstance(event, SnapshotEvent):
+                    kept.append((event.partial, event.partial.model_dump()))
+        got: Any = assembler.finish(parser.close())
+    except streamstruct.ResponseValidationError:
+        got = ValidationError
+    assert got == expected
+    assert all(snapshot.model_dump() == shown for snapshot, shown in kept)  # never changed
