@@ -696,6 +696,7 @@ class JSONParser:
                 # The closing quote was text[i - 1].
                 string = "".join(self._string_parts)
                 self._string_parts = []
+                shown = len(self._shown)
                 self._shown = ""  # (a long string's last shown prefix: not kept beside it)
                 if len(string) > self._max_string:
                     self._state = state  # (the parser is spent: for the message only)
@@ -704,7 +705,10 @@ class JSONParser:
                     stack[-1].key = string
                     state = _S_COLON
                     continue
-                # The string was visible while it grew: closing it shows nothing new.
+                # A short string was visible while it grew: closing it shows nothing new. A long
+                # one's last snapshot may show only a prefix (see LONG_STRING_CHARS).
+                if len(string) > shown:
+                    self._dirty = True
                 value, start, end = string, self._string_start, base + i
             else:
                 char = text[i]

@@ -206,6 +206,8 @@ def _idempotent(schema: Any, by_ref: dict[str, Any]) -> bool:
         kind = node.get("type")
         if not isinstance(kind, str) or kind.startswith("function") or kind == "custom-error":
             return False
+        if kind == "generator":
+            return False  # an Iterable's value is a lazy iterator, used up by whoever reads it
         if kind == "definition-ref":
             ref = node.get("schema_ref")
             if ref not in seen:
@@ -222,8 +224,12 @@ def _idempotent(schema: Any, by_ref: dict[str, Any]) -> bool:
                 return False
             continue  # an instance is taken as it is: its fields are not validated again
         for key, child in node.items():
-            if key in ("metadata", "serialization", "cls", "config", "ref"):
+            if key in ("metadata", "serialization", "cls", "config", "ref", "default_factory"):
                 continue
+            if callable(child) and not isinstance(child, type):
+                # A Python function in the schema (a callable Discriminator) would be handed the
+                # validated members, not the JSON values it was written for.
+                return False
             todo.extend(_sub_schemas(child))
     return True
 

@@ -16,11 +16,24 @@ import json
 import statistics
 import sys
 import tracemalloc
-from typing import Any
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
 
 import anyio
 import pytest
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 # The lockstep helpers of the snapshot shortcuts' own property test.
 from test_partial import _general_path_only, _trace
@@ -113,6 +126,19 @@ def test_the_growing_string_and_its_tail_are_what_was_shown_and_what_came() -> N
     assert parser.growing_tail(len(body)) == ""
     parser.feed('"}')
     assert parser.growing_tail(0) is None  # no string open
+
+
+@pytest.mark.parametrize("template", ['[0, "{}"]', '{{"a": "{}"}}', '"{}"'])
+@pytest.mark.parametrize("size", [1, 4])
+def test_a_long_string_closing_the_document_is_shown_whole(template: str, size: int) -> None:
+    # The string's closing quote is the last visible change: no later value makes the parser's
+    # snapshot again, so closing the string must.
+    text = template.format(prose(LONG))
+    parser = JSONParser()
+    for piece in pieces(text, size):
+        parser.feed(piece)
+        parser.snapshot()
+    assert parser.snapshot() == json.loads(text)
 
 
 def test_a_long_string_with_escapes_keeps_its_cadence() -> None:
@@ -577,3 +603,109 @@ def test_a_model_that_revalidates_its_instances_is_made_from_the_json() -> None:
     events, final = table_events(AlwaysTable, value)
     assert final == AlwaysTable.model_validate(value)
     assert final.rows[0] is not completed(events, ("rows", 0))
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"] = "cat"
+    name: str
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"] = "dog"
+    name: str
+
+
+def pet_kind(value: Any) -> str:
+    return str(value["kind"])  # written for the JSON value (a dict), as the docs show
+
+
+Pet = Annotated[Annotated[Cat, Tag("cat")] | Annotated[Dog, Tag("dog")], Discriminator(pet_kind)]
+
+
+class Pets(BaseModel):
+    pets: list[Pet]
+    best: Pet
+
+
+def test_a_callable_discriminator_is_not_handed_the_validated_members() -> None:
+    value = {"pets": [{"kind": "cat", "name": "a"}, {"kind": "dog", "name": "b"}]}
+    value["best"] = {"kind": "dog", "name": "c"}
+    _, final = table_events(Pets, value)
+    assert final == Pets.model_validate_json(json.dumps(value))
+
+
+class Lazy(BaseModel):
+    xs: Iterable[int]
+    title: str
+
+
+def test_an_iterable_field_read_from_its_event_is_whole_in_the_final_object() -> None:
+    value = {"xs": [1, 2, 3], "title": "t"}
+    events, final = table_events(Lazy, value)
+    assert list(completed(events, ("xs",))) == [1, 2, 3]  # a lazy iterator, used up here
+    assert list(final.xs) == [1, 2, 3]
+
+
+# Field types for the property test below: each with the JSON values it is given (valid or not).
+FIELD_KINDS: list[tuple[Any, list[Any]]] = [
+    (int, [1, -3, "7", 1.5, None]),
+    (str, ["a", "", 2]),
+    (float, [1, 2.5, "x"]),
+    (int | None, [None, 4]),
+    (Annotated[int, Field(ge=0)], [0, 3, -1]),
+    (int | str, [1, "1", "b"]),
+    (Literal["a", "b"], ["a", "c"]),
+    (list[int], [[], [1, 2], [1, "x"]]),
+    (Row, [{"id": 1, "name": "r"}, {"id": "x", "name": "r"}]),
+    (list[Row], [[], [{"id": 1, "name": "r", "tags": ["t"]}], [{"id": 1}]]),
+    (Pet, [{"kind": "cat", "name": "c"}, {"kind": "dog", "name": 1}]),
+    (list[Pet], [[{"kind": "dog", "name": "d"}, {"kind": "cat", "name": "c"}]]),
+]
+
+
+@st.composite
+def models_and_values(draw: st.DrawFn) -> tuple[type[BaseModel], dict[str, Any]]:
+    fields: dict[str, Any] = {}
+    value: dict[str, Any] = {}
+    for index in range(draw(st.integers(1, 4))):
+        annotation, samples = draw(st.sampled_from(FIELD_KINDS))
+        alias = f"F{index}" if draw(st.booleans()) else None
+        if draw(st.booleans()):
+            fields[f"f{index}"] = (annotation | None, Field(default=None, alias=alias))
+            if draw(st.booleans()):
+                continue  # absent: the default
+        else:
+            fields[f"f{index}"] = (annotation, Field(alias=alias))
+        value[alias or f"f{index}"] = draw(st.sampled_from(samples))
+    if draw(st.booleans()):
+        value["unknown"] = 1
+    extra = draw(st.sampled_from(["ignore", "forbid", "allow"]))
+    model = create_model("Random", __config__=ConfigDict(extra=extra), **fields)
+    return model, value
+
+
+@settings(max_examples=80, deadline=None)
+@given(models_and_values(), st.integers(1, 9))
+def test_the_final_object_is_what_validating_the_json_gives(
+    model_and_value: tuple[type[BaseModel], dict[str, Any]], size: int
+) -> None:
+    model, value = model_and_value
+    text = json.dumps(value)
+    try:
+        expected: Any = model.model_validate_json(text)
+    except ValidationError:
+        expected = ValidationError
+    assembler = PartialAssembler(model)
+    parser = JSONParser(completion_depth=assembler.completion_depth)
+    kept: list[tuple[Any, Any]] = []
+    try:
+        for piece in pieces(text, size):
+            parser.feed(piece)
+            for event in assembler.advance(parser):
+                if isinstance(event, SnapshotEvent):
+                    kept.append((event.partial, event.partial.model_dump()))
+        got: Any = assembler.finish(parser.close())
+    except streamstruct.ResponseValidationError:
+        got = ValidationError
+    assert got == expected
+    assert all(snapshot.model_dump() == shown for snapshot, shown in kept)  # never changed
