@@ -32,6 +32,23 @@ KEY = "sk-reliability-SECRET-4d2e9f81c7a3"
 MESSAGES = [{"role": "user", "content": "Make up a person."}]
 
 
+# -- the flavours: the async client on asyncio and on trio, and the sync client ------------------
+#
+# A test module that imports ``flavour`` and ``anyio_backend`` from here runs each test three
+# times; its ``anyio_backend`` overrides conftest's, so the sync flavour gets an event loop too.
+
+
+@pytest.fixture(params=["asyncio", "trio", "sync"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def anyio_backend(flavour: str) -> str:
+    """The async client on asyncio and on trio, and the sync client (whose loop is its own)."""
+    return "asyncio" if flavour == "sync" else flavour
+
+
 # -- the raw server --------------------------------------------------------------------------------
 
 

@@ -17,10 +17,16 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
+import reliability_support
 from pydantic import BaseModel
 
 import streamstruct
 from streamstruct.testing import Reply, Simulator, StreamingASGITransport
+
+# The three flavours (the async client on asyncio and on trio, the sync client): pytest takes
+# a fixture by the name it is bound to here.
+anyio_backend = reliability_support.anyio_backend
+flavour = reliability_support.flavour
 
 pytestmark = pytest.mark.anyio
 
@@ -31,17 +37,6 @@ _METHODS = ["create", "create_partial", "create_iterable"]
 
 class User(BaseModel):
     name: str
-
-
-@pytest.fixture(params=["asyncio", "trio", "sync"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(flavour: str) -> str:
-    """The async client on asyncio and on trio, and the sync client (whose loop is its own)."""
-    return "asyncio" if flavour == "sync" else flavour
 
 
 def _client_options(simulator: Simulator) -> dict[str, Any]:

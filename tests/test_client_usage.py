@@ -23,6 +23,7 @@ import anyio.abc
 import anyio.to_thread
 import httpx
 import pytest
+import reliability_support
 from pydantic import BaseModel
 from reliability_support import (
     KEY,
@@ -37,6 +38,11 @@ from reliability_support import (
 
 import streamstruct
 
+# The three flavours (the async client on asyncio and on trio, the sync client): pytest takes
+# a fixture by the name it is bound to here.
+anyio_backend = reliability_support.anyio_backend
+flavour = reliability_support.flavour
+
 pytestmark = pytest.mark.anyio
 
 
@@ -50,17 +56,6 @@ async def _answer(writer: Writer, headers: dict[str, str]) -> None:
     await writer.chunk(frame(content_chunk('{"name": "Eve", "age": 1}', finish="stop")))
     await writer.chunk(frame("[DONE]"))
     await writer.end_chunked()
-
-
-@pytest.fixture(params=["asyncio", "trio", "sync"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(flavour: str) -> str:
-    """The async client on asyncio and on trio, and the sync client (whose loop is its own)."""
-    return "asyncio" if flavour == "sync" else flavour
 
 
 def _options(url: str, **options: Any) -> dict[str, Any]:

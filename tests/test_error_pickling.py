@@ -20,11 +20,17 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import pytest
+import reliability_support
 from pydantic import BaseModel, ValidationError, field_validator
 from reliability_support import KEY, MESSAGES, Writer, content_chunk, frame, raw_server
 
 import streamstruct
 from streamstruct import Partial, _errors
+
+# The three flavours (the async client on asyncio and on trio, the sync client): pytest takes
+# a fixture by the name it is bound to here.
+anyio_backend = reliability_support.anyio_backend
+flavour = reliability_support.flavour
 
 
 class Address(BaseModel):
@@ -194,16 +200,6 @@ async def _underage(writer: Writer, headers: dict[str, str]) -> None:
 async def _cut(writer: Writer, headers: dict[str, str]) -> None:
     await writer.start_chunked()
     await writer.chunk(frame(content_chunk('{"name": "Zoë", "home": {"city": "Par')))
-
-
-@pytest.fixture(params=["asyncio", "trio", "sync"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(flavour: str) -> str:
-    return "asyncio" if flavour == "sync" else flavour
 
 
 @pytest.mark.anyio

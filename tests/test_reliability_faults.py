@@ -21,6 +21,7 @@ import anyio
 import anyio.to_thread
 import httpx
 import pytest
+import reliability_support
 from pydantic import BaseModel
 from reliability_support import (
     KEY,
@@ -49,6 +50,11 @@ from streamstruct.testing import (
     Truncate,
     serve,
 )
+
+# The three flavours (the async client on asyncio and on trio, the sync client): pytest takes
+# a fixture by the name it is bound to here.
+anyio_backend = reliability_support.anyio_backend
+flavour = reliability_support.flavour
 
 pytestmark = pytest.mark.anyio
 
@@ -90,17 +96,6 @@ def sim(served: tuple[Switch, str]) -> Callable[..., tuple[Simulator, str]]:
         return switch.simulator, url
 
     return use
-
-
-@pytest.fixture(params=["asyncio", "trio", "sync"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(flavour: str) -> str:
-    """The async client on asyncio and on trio, and the sync client (whose loop is its own)."""
-    return "asyncio" if flavour == "sync" else flavour
 
 
 @pytest.fixture

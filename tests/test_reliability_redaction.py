@@ -18,10 +18,16 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import pytest
+import reliability_support
 from pydantic import BaseModel
 from reliability_support import MESSAGES, Writer, content_chunk, frame, raw_server
 
 import streamstruct
+
+# The three flavours (the async client on asyncio and on trio, the sync client): pytest takes
+# a fixture by the name it is bound to here.
+anyio_backend = reliability_support.anyio_backend
+flavour = reliability_support.flavour
 
 pytestmark = pytest.mark.anyio
 
@@ -132,17 +138,6 @@ async def _call(flavour: str, url: str, key: str) -> BaseException:
         with pytest.raises(streamstruct.StreamStructError) as caught:
             await client.chat.completions.create(**request)
         return caught.value
-
-
-@pytest.fixture(params=["asyncio", "trio", "sync"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(flavour: str) -> str:
-    """The async client on asyncio and on trio, and the sync client (whose loop is its own)."""
-    return "asyncio" if flavour == "sync" else flavour
 
 
 _PATHS = {
