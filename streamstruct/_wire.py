@@ -646,11 +646,16 @@ def _usage(payload: dict[str, Any]) -> Usage | None:
     raw = payload.get("usage")
     if raw is None:
         raw = _get(payload.get("x_groq"), "usage")
+    return _usage_counts(raw, "prompt_tokens", "completion_tokens")
+
+
+def _usage_counts(raw: object, prompt_key: str, completion_key: str) -> Usage | None:
+    """The usage object ``raw``, its counts under these keys (each dialect names them its way)."""
     # Usage is bookkeeping, not output: an odd usage object is skipped rather than fatal.
     if not isinstance(raw, dict):
         return None
-    prompt = _count(raw.get("prompt_tokens"))
-    completion = _count(raw.get("completion_tokens"))
+    prompt = _count(raw.get(prompt_key))
+    completion = _count(raw.get(completion_key))
     total = _count(raw.get("total_tokens"))
     if prompt is None and completion is None and total is None:
         return None

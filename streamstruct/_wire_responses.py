@@ -49,10 +49,9 @@ from ._wire import (
     ChunkUpdate,
     ToolCallDelta,
     ToolCallKey,
-    Usage,
-    _count,
     _error_message,
     _malformed,
+    _usage_counts,
 )
 
 __all__ = ["INCOMPLETE_REASONS", "ResponsesDecoder"]
@@ -220,7 +219,7 @@ class ResponsesDecoder:
 def _final(payload: dict[str, Any], kind: str) -> ChunkUpdate:
     """``response.completed``/``incomplete``/``failed``: the usage, and the end or the error."""
     response = _object(payload.get("response"), kind, "response")
-    usage = _usage(response.get("usage"))
+    usage = _usage_counts(response.get("usage"), "input_tokens", "output_tokens")
     if kind == "response.failed":
         error = response.get("error")
         if isinstance(error, dict):
@@ -238,20 +237,6 @@ def _final(payload: dict[str, Any], kind: str) -> ChunkUpdate:
     else:
         finish = status or "completed"
     return ChunkUpdate(finish_reason=finish, usage=usage)
-
-
-def _usage(raw: object) -> Usage | None:
-    # Usage is bookkeeping, not output: an odd usage object is skipped rather than fatal.
-    if not isinstance(raw, dict):
-        return None
-    prompt = _count(raw.get("input_tokens"))
-    completion = _count(raw.get("output_tokens"))
-    total = _count(raw.get("total_tokens"))
-    if prompt is None and completion is None and total is None:
-        return None
-    prompt = prompt or 0
-    completion = completion or 0
-    return Usage(prompt, completion, prompt + completion if total is None else total)
 
 
 def _error_event(payload: dict[str, Any]) -> APIErrorInfo:
