@@ -7,7 +7,6 @@ regex, interpret line by line); the property tests check the real decoder agains
 
 from __future__ import annotations
 
-import ast
 import copy
 import dataclasses
 import itertools
@@ -16,13 +15,12 @@ import random
 import re
 import tracemalloc
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from source_support import imported_modules
 
-from streamstruct import _sse
 from streamstruct._errors import SSEError, SSELimitError
 from streamstruct._sse import ServerSentEvent, SSEDecoder
 
@@ -126,14 +124,7 @@ OPENAI_STREAM = b"".join(
 
 def test_decoder_is_sans_io() -> None:
     # Bytes in, events out: no HTTP client, event loop or validation library below this line.
-    source = Path(_sse.__file__ or "").with_name("_sse.py")  # beside it when it is compiled
-    tree = ast.parse(source.read_text(encoding="utf-8"))
-    imported = {
-        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    }
+    imported = imported_modules("_sse")
     assert not {name.split(".")[0] for name in imported} & {"httpx", "anyio", "pydantic", "trio"}
 
 

@@ -6,17 +6,15 @@ docstrings is pinned on the smallest events that show it (shapes per docs/dialec
 
 from __future__ import annotations
 
-import ast
 import json
 import pickle
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from source_support import imported_modules
 
-import streamstruct
 from streamstruct import (
     APIError,
     APIStatusError,
@@ -648,14 +646,7 @@ def test_decoders_take_json_loads_output_of_recorded_event_data() -> None:
 def test_dialect_decoders_are_sans_io(name: str) -> None:
     # One event in, one update out: no HTTP client, event loop or validation library, and
     # nothing of the package above the wire layer.
-    source = Path(streamstruct.__file__ or "").with_name(f"{name}.py")
-    tree = ast.parse(source.read_text(encoding="utf-8"))
-    imported = {
-        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    }
+    imported = imported_modules(name)
     assert not {n.split(".")[0] for n in imported} & {"httpx", "anyio", "pydantic", "trio"}
     assert {n for n in imported if n.startswith("_")} <= {"__future__", "_errors", "_wire"}
 
