@@ -53,7 +53,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
@@ -64,6 +64,9 @@ from pydantic import BaseModel
 
 from benchmarks import e2e
 from benchmarks._common import MB, Progress, Target, grid, size_label
+
+if TYPE_CHECKING:
+    from streamstruct import AsyncPartialStream
 
 __all__ = [
     "DEFAULT_SIZE",
@@ -295,6 +298,26 @@ class _RenderingTransport(httpx.AsyncBaseTransport):
         )
 
 
+def _create_partial(
+    http: httpx.AsyncClient, model: type[BaseModel], **options: Any
+) -> AsyncPartialStream[Any]:
+    """``create_partial(response_model=model)`` over ``http``: e2e's model and messages, no retry.
+
+    ``options`` go to the client (the caps and limits a benchmark sets).
+    """
+    import streamstruct
+
+    client = streamstruct.AsyncClient(
+        base_url=e2e.BASE_URL, api_key="x", http_client=http, max_retries=0, **options
+    )
+    return client.chat.completions.create_partial(
+        model=e2e.MODEL,
+        response_model=model,
+        messages=e2e.MESSAGES,
+        mode=streamstruct.Mode.JSON_SCHEMA,
+    )
+
+
 async def _stream(
     content: str,
     model: type[BaseModel],
@@ -310,26 +333,11 @@ async def _stream(
     fails and formats it), and the full repr of a 10 MB model is tens of MB of peak memory that
     is not the stream's.
     """
-    import streamstruct
-
     transport = _RenderingTransport(content, piece_chars, read_bytes)
     async with httpx.AsyncClient(transport=transport) as http:
         # No cap on the body: 10 MB of JSON in 4-character deltas is ~550 MB of SSE, past the
         # default max_response_bytes (256 MiB; no model writes 2.5 million tokens).
-        client = streamstruct.AsyncClient(
-            base_url=e2e.BASE_URL,
-            api_key="x",
-            http_client=http,
-            max_retries=0,
-            max_response_bytes=None,
-            max_depth=max_depth,
-        )
-        stream = client.chat.completions.create_partial(
-            model=e2e.MODEL,
-            response_model=model,
-            messages=e2e.MESSAGES,
-            mode=streamstruct.Mode.JSON_SCHEMA,
-        )
+        stream = _create_partial(http, model, max_response_bytes=None, max_depth=max_depth)
         snapshots = 0
         async for _partial in stream:
             snapshots += 1
@@ -440,15 +448,7 @@ async def _endless(piece_chars: int, out: list[Any]) -> None:
     import streamstruct
 
     async with httpx.AsyncClient(transport=_EndlessTransport(piece_chars)) as http:
-        client = streamstruct.AsyncClient(
-            base_url=e2e.BASE_URL, api_key="x", http_client=http, max_retries=0
-        )
-        stream = client.chat.completions.create_partial(
-            model=e2e.MODEL,
-            response_model=Answer,
-            messages=e2e.MESSAGES,
-            mode=streamstruct.Mode.JSON_SCHEMA,
-        )
+        stream = _create_partial(http, Answer)
         snapshots = 0
         try:
             async for _partial in stream:

@@ -357,25 +357,13 @@ def _partial_stream(text: str, model: type[BaseModel], max_depth: int) -> Callab
     """create_partial over an in-process transport, one SSE event per read, every snapshot read."""
     import httpx
 
-    import streamstruct
-    from benchmarks import e2e, memory
+    from benchmarks import memory
 
     async def stream() -> None:
         transport = memory._RenderingTransport(text, PIECE_CHARS, 1)  # one event per read
         async with httpx.AsyncClient(transport=transport) as http:
-            client = streamstruct.AsyncClient(
-                base_url=e2e.BASE_URL,
-                api_key="x",
-                http_client=http,
-                max_retries=0,
-                max_response_bytes=None,
-                max_depth=max_depth,
-            )
-            partial_stream = client.chat.completions.create_partial(
-                model=e2e.MODEL,
-                response_model=model,
-                messages=e2e.MESSAGES,
-                mode=streamstruct.Mode.JSON_SCHEMA,
+            partial_stream = memory._create_partial(
+                http, model, max_response_bytes=None, max_depth=max_depth
             )
             async for _partial in partial_stream:
                 pass
