@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,32 @@ import pytest
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Every async test runs on both anyio backends."""
     return str(request.param)
+
+
+@pytest.fixture
+def mypy_strict(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
+    """Run ``mypy --strict`` on one file of the repository (a path from its root): the result."""
+
+    def run(file: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--strict",
+                "--follow-imports=silent",  # this file's errors only, not the package's
+                "--cache-dir",
+                str(tmp_path),
+                file,
+            ],
+            cwd=Path(__file__).parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    return run
 
 
 def _compiled_names() -> tuple[str, ...]:

@@ -10,9 +10,7 @@ and trio) and on the sync client, against the simulator, which records what it w
 from __future__ import annotations
 
 import subprocess
-import sys
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import anyio.to_thread
@@ -68,25 +66,11 @@ async def _call(flavour: str, simulator: Simulator, method: str, **keywords: Any
 # -- typing ---------------------------------------------------------------------------------------
 
 
-def test_mypy_checks_both_clients_alike(tmp_path: Path) -> None:
+def test_mypy_checks_both_clients_alike(
+    mypy_strict: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
     """Each bad call in the file must be an error, each good one none (see its docstring)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--follow-imports=silent",  # this file's errors only, not the package's
-            "--cache-dir",
-            str(tmp_path),
-            "tests/typing/call_options.py",
-        ],
-        cwd=Path(__file__).parent.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = mypy_strict("tests/typing/call_options.py")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

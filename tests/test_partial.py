@@ -11,9 +11,8 @@ import itertools
 import json
 import random
 import subprocess
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path as FilePath
 from typing import Annotated, Any, ClassVar, Literal
 
 import pytest
@@ -925,25 +924,10 @@ def test_snapshots_dump_without_warnings() -> None:
 # -- typing -------------------------------------------------------------------------------------
 
 
-def test_partial_type_checks_as_the_model(tmp_path: FilePath) -> None:
-    root = FilePath(__file__).parent.parent
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--follow-imports=silent",  # this file's errors only, not the package's
-            "--cache-dir",
-            str(tmp_path),
-            "tests/typing/partial_usage.py",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_partial_type_checks_as_the_model(
+    mypy_strict: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
+    result = mypy_strict("tests/typing/partial_usage.py")
     # --strict reports an unneeded "type: ignore": the one on p.nonexistent is needed.
     assert result.returncode == 0, result.stdout + result.stderr
 
