@@ -21,6 +21,7 @@ from typing import Any, Final
 import anyio
 
 from .. import AsyncClient
+from ..testing._simulator import _lifespan  # the demo plays simulators: loaded anyway
 from ._server import CLIENT_JS, SSE_HEADERS, sse
 
 __all__ = ["DemoApp", "serve_demo"]
@@ -116,16 +117,6 @@ async def _send(send: Send, status: int, body: bytes, content_type: str) -> None
     headers = [(b"content-type", content_type.encode()), (b"cache-control", b"no-cache")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 def serve_demo(app: DemoApp, *, host: str, port: int) -> None:
