@@ -24,6 +24,7 @@ import anyio.abc
 import anyio.to_thread
 import httpx
 import pytest
+import web_support
 from pydantic import BaseModel
 from reliability_support import serve_tcp
 
@@ -146,17 +147,6 @@ def sse_body(text: str, *, size: int = 3, done: bool = True) -> bytes:
     return b"".join(frames)
 
 
-def split(data: bytes, sizes: Sequence[int]) -> list[bytes]:
-    """``data`` in small pieces of the given sizes, cycled."""
-    pieces, position, turn = [], 0, 0
-    while position < len(data):
-        size = sizes[turn % len(sizes)]
-        pieces.append(data[position : position + size])
-        position += size
-        turn += 1
-    return pieces
-
-
 async def start_chunked(stream: anyio.abc.ByteStream, status: str = "200 OK") -> None:
     await stream.send(
         f"HTTP/1.1 {status}\r\n"
@@ -240,7 +230,7 @@ async def stream_partials(
 
 async def test_a_slow_chunked_stream_split_inside_lines_and_characters(kind: str) -> None:
     body = sse_body(ZOE_JSON, size=4)
-    pieces = split(body, (1, 2, 3, 5, 7, 11, 13, 17, 31, 64, 97))
+    pieces = web_support.cut(body, (1, 2, 3, 5, 7, 11, 13, 17, 31, 64, 97))
     # The splits this test is about, checked rather than assumed: a chunk boundary inside a
     # multi-byte character, one inside an SSE line, one between an event's two newlines.
     boundaries = [sum(len(p) for p in pieces[:n]) for n in range(1, len(pieces))]
@@ -289,7 +279,7 @@ async def test_the_server_closing_the_socket_mid_stream(kind: str) -> None:
 
     async def respond(stream: anyio.abc.ByteStream, request: Request) -> bool:
         await start_chunked(stream)
-        await send_chunks(stream, split(body[:cut], (9, 40)))
+        await send_chunks(stream, web_support.cut(body[:cut], (9, 40)))
         return False  # and the socket closes, the chunked body unfinished
 
     async with http_server(respond) as (url, seen):
@@ -377,7 +367,7 @@ async def test_a_complete_stream_gives_its_connection_back_for_the_next_request(
 
     async def respond(stream: anyio.abc.ByteStream, request: Request) -> bool:
         await start_chunked(stream)
-        await send_chunks(stream, split(body, (64,)), delay=0)
+        await send_chunks(stream, web_support.cut(body, (64,)), delay=0)
         await end_chunks(stream)
         return True
 

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,7 @@ async def collect(body: AsyncIterator[bytes]) -> list[bytes]:
     return out
 
 
-def cut(data: bytes, sizes: list[int]) -> list[bytes]:
+def cut(data: bytes, sizes: Sequence[int]) -> list[bytes]:
     """``data`` in pieces of the given sizes, cycled (UTF-8 characters may be cut: on purpose)."""
     pieces = []
     at = 0
