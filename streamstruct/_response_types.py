@@ -30,7 +30,9 @@ response is 42"); and unlike instructor's ``content`` it cannot be confused with
 
 A TypedDict and a dataclass are wrapped too, although their schema is an object: the partial
 classes and the assembler are built for pydantic models, and a wrapped value is validated by
-pydantic exactly as a ``TypeAdapter`` of the type would (the tests check it on the same JSON).
+pydantic exactly as a ``TypeAdapter`` of the type would (the tests check it on the same JSON). As
+the partial classes treat them as leaves, such a value (as a ``dict[str, int]``) appears in the
+partials only once complete; a model, a list and a ``str`` stream.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import (
     Any,
     Final,
     Literal,
+    Optional,
     TypeAlias,
     TypeGuard,
     Union,
@@ -57,6 +60,7 @@ from typing import (
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, TypeAdapter, create_model
 
 from ._errors import InvalidArgumentTypeError
+from ._partial import _partial_class
 
 __all__ = [
     "WRAPPER_FIELD",
@@ -103,6 +107,18 @@ class ResponseType:
     @property
     def wrapped(self) -> bool:
         return self.kind == "wrapped"
+
+    @property
+    def partial_annotation(self) -> Any:
+        """The run-time type of what :meth:`unwrap_partial` gives, ``None`` included (nothing shown
+        yet): ``Partial[M] | None`` for a model, ``list[User | Partial[User]] | None`` for
+        ``list[User]``; what ``Partial[list[User]]`` can stand for. ``None`` for an iterable."""
+        if self.model is None:
+            return None
+        partial = _partial_class(self.model)
+        if self.kind != "wrapped":
+            return Optional[partial]  # noqa: UP045 (a runtime type expression)
+        return partial.model_fields[WRAPPER_FIELD].annotation
 
     def unwrap_partial(self, snapshot: Any) -> Any:
         """What the caller sees of a snapshot of :attr:`model` (``None`` before anything shows).

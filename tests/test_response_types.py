@@ -257,6 +257,24 @@ def test_a_partial_optional_model_is_a_partial_of_the_model() -> None:
     assert any(isinstance(value, PartialOf[User]) and value.name == "An" for value in shown)
 
 
+def test_the_partial_annotation_is_what_unwrapping_gives() -> None:
+    assert (
+        classify_response_model(list[User]).partial_annotation
+        == Optional[  # noqa: UP045
+            list[User | PartialOf[User]]
+        ]
+    )
+    assert classify_response_model(User).partial_annotation == Optional[PartialOf[User]]  # noqa: UP045
+    assert classify_response_model(int).partial_annotation == Optional[int]  # noqa: UP045
+    assert classify_response_model(Iterable[User]).partial_annotation is None
+    response = classify_response_model(list[User])
+    snapshots, _ = assemble(response.model, wrapped_json(WRAPPED[0][1]))  # type: ignore[arg-type]
+    adapter = TypeAdapter(response.partial_annotation)
+    for snapshot in snapshots:
+        value = response.unwrap_partial(snapshot)
+        assert adapter.validate_python(value, strict=True) == value
+
+
 def test_unwrapping_a_model_or_nothing_changes_nothing() -> None:
     response = classify_response_model(User)
     snapshot = PartialOf[User](name="A")
