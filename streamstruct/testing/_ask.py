@@ -48,22 +48,7 @@ def _read_ask(request: Mapping[str, Any]) -> _Ask:
     stream_options = request.get("stream_options")
     if not isinstance(stream_options, Mapping):
         stream_options = {}
-    tools = [t for t in request.get("tools") or () if isinstance(t, Mapping)]
-    tool_choice = request.get("tool_choice", "auto" if tools else "none")
-    tool: Mapping[str, Any] | None = None
-    named = isinstance(tool_choice, Mapping)
-    if tools and tool_choice != "none":
-        if named:
-            wanted = (tool_choice.get("function") or {}).get("name")
-            tool = next((t for t in tools if (t.get("function") or {}).get("name") == wanted), None)
-            if tool is None:
-                raise _BadRequest(
-                    f"Invalid value for 'tool_choice': no function named {wanted!r} was "
-                    "specified in the 'tools' parameter.",
-                    param="tool_choice",
-                )
-        else:
-            tool = tools[0]
+    tool, named = _chosen_tool(request)
     schema: Mapping[str, Any] | bool | None
     if tool is not None:
         function = tool.get("function") or {}
@@ -85,6 +70,27 @@ def _read_ask(request: Mapping[str, Any]) -> _Ask:
         schema=schema,
         prompt_tokens=max(1, len(json.dumps(messages)) // 4),
     )
+
+
+def _chosen_tool(request: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, bool]:
+    """The tool the answer must call (``None``: answer in content), and whether
+    ``tool_choice`` named it."""
+    tools = [t for t in request.get("tools") or () if isinstance(t, Mapping)]
+    tool_choice = request.get("tool_choice", "auto" if tools else "none")
+    named = isinstance(tool_choice, Mapping)
+    if not tools or tool_choice == "none":
+        return None, named
+    if not named:
+        return tools[0], named
+    wanted = (tool_choice.get("function") or {}).get("name")
+    tool = next((t for t in tools if (t.get("function") or {}).get("name") == wanted), None)
+    if tool is None:
+        raise _BadRequest(
+            f"Invalid value for 'tool_choice': no function named {wanted!r} was "
+            "specified in the 'tools' parameter.",
+            param="tool_choice",
+        )
+    return tool, named
 
 
 def _schema_for_content(
