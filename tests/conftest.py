@@ -7,6 +7,32 @@ from pathlib import Path
 
 import pytest
 
+from streamstruct.testing import Simulator
+
+# streamstruct's pytest plugin is opt-in: this is how a project asks for it.
+pytest_plugins = ["streamstruct.testing.pytest_plugin"]
+
+
+@pytest.fixture
+def simulator() -> Simulator:
+    """The suite's short name for the simulator behind the plugin's client and URL fixtures.
+
+    A module or class overrides ``simulator`` to change its settings, as the suite always has;
+    ``streamstruct_simulator`` (the plugin's fixture) follows it.
+    """
+    return Simulator()
+
+
+@pytest.fixture
+def streamstruct_simulator(simulator: Simulator) -> Simulator:
+    return simulator
+
+
+@pytest.fixture
+def simulator_url(streamstruct_simulator_url: str) -> str:
+    """The suite's short name for ``streamstruct_simulator_url`` (uvicorn on 127.0.0.1)."""
+    return streamstruct_simulator_url
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from streamstruct.__main__ import ALICE, USERS, main
+from streamstruct.__main__ import main
+from streamstruct._demo.scenario import ALICE, USERS
 from streamstruct.testing import ErrorStatus, Reply, Simulator
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

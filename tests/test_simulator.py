@@ -38,16 +38,9 @@ from streamstruct.testing import (
     Stall,
     StreamingASGITransport,
     Truncate,
-    _pytest_plugin,
     generate_value,
     serve,
 )
-
-# The plugin's fixtures, bound here until the pytest11 entry point is declared in pyproject.toml
-# (harmless afterwards: a module's own fixtures take precedence over a plugin's).
-simulator = _pytest_plugin.simulator
-simulator_url = _pytest_plugin.simulator_url
-_simulator_server = _pytest_plugin._simulator_server
 
 try:
     import openai

@@ -29,8 +29,9 @@ class User(BaseModel):
 
 @pytest.mark.anyio
 async def test_streamstruct_client_is_answered_by_the_simulator_fixture(
-    simulator: Simulator, streamstruct_client: streamstruct.AsyncClient
+    streamstruct_simulator: Simulator, streamstruct_client: streamstruct.AsyncClient
 ) -> None:
+    simulator = streamstruct_simulator
     simulator.script(Reply(ALICE, chunk_size=2))
     stream = streamstruct_client.chat.completions.create_partial(
         model="m", response_model=User, messages=MESSAGES
@@ -44,8 +45,9 @@ async def test_streamstruct_client_is_answered_by_the_simulator_fixture(
 
 
 def test_streamstruct_sync_client_is_answered_by_the_simulator_fixture(
-    simulator: Simulator, streamstruct_sync_client: streamstruct.Client
+    streamstruct_simulator: Simulator, streamstruct_sync_client: streamstruct.Client
 ) -> None:
+    simulator = streamstruct_simulator
     people = [{**ALICE, "name": name} for name in ("Ann", "Ben")]
     simulator.script(Reply(ALICE), {"items": people})
     completions = streamstruct_sync_client.chat.completions
@@ -59,10 +61,11 @@ def test_streamstruct_sync_client_is_answered_by_the_simulator_fixture(
 
 
 class TestOverridingTheSimulatorFixture:
-    """A test module (or conftest) that overrides ``simulator`` changes what the clients get."""
+    """A test module (or conftest) that overrides ``streamstruct_simulator`` changes what the
+    clients get."""
 
     @pytest.fixture
-    def simulator(self) -> Simulator:
+    def streamstruct_simulator(self) -> Simulator:
         return Simulator(faults=ErrorStatus(401))
 
     @pytest.mark.anyio
@@ -121,6 +124,7 @@ def test_the_helpers_refuse_to_be_given_their_own_plumbing() -> None:
 def test_a_users_test_file_gets_the_fixtures_and_they_are_closed_after(
     pytester: pytest.Pytester,
 ) -> None:
+    pytester.makeconftest('pytest_plugins = ["streamstruct.testing.pytest_plugin"]')
     pytester.makepyfile(
         """
         import pytest
@@ -134,16 +138,16 @@ def test_a_users_test_file_gets_the_fixtures_and_they_are_closed_after(
             name: str
 
         @pytest.mark.anyio
-        async def test_async(simulator, streamstruct_client):
-            simulator.script(Reply({"name": "Ann"}))
+        async def test_async(streamstruct_simulator, streamstruct_client):
+            streamstruct_simulator.script(Reply({"name": "Ann"}))
             ASYNC_CLIENTS.append(streamstruct_client)
             user = await streamstruct_client.chat.completions.create(
                 model="m", response_model=User, messages=MESSAGES
             )
             assert user.name == "Ann"
 
-        def test_sync(simulator, streamstruct_sync_client):
-            simulator.script(Reply({"name": "Ben"}))
+        def test_sync(streamstruct_simulator, streamstruct_sync_client):
+            streamstruct_simulator.script(Reply({"name": "Ben"}))
             SYNC_CLIENTS.append(streamstruct_sync_client)
             user = streamstruct_sync_client.chat.completions.create(
                 model="m", response_model=User, messages=MESSAGES
@@ -159,3 +163,103 @@ def test_a_users_test_file_gets_the_fixtures_and_they_are_closed_after(
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=result.parseoutcomes()["passed"])
     assert result.ret == 0
+
+
+def test_a_plain_pytest_run_loads_nothing_of_streamstruct(pytester: pytest.Pytester) -> None:
+    # A fresh process, as any project's pytest run on a machine where streamstruct is installed.
+    # The test extra's other auto-loaded plugins import anyio (anyio's) and httpx (respx's):
+    # turned off, so that anything imported is streamstruct's doing.
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_nothing_imported():
+            loaded = {"streamstruct", "httpx", "anyio", "pydantic"} & set(sys.modules)
+            assert not loaded
+
+        def test_no_fixture_registered(simulator):
+            pass
+
+        def test_no_prefixed_fixture_registered(streamstruct_simulator):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:anyio", "-p", "no:respx", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*fixture 'simulator' not found*"])
+    result.stdout.fnmatch_lines(["*fixture 'streamstruct_simulator' not found*"])
+
+
+@pytest.mark.parametrize("how", ["-p", "pytest_plugins"])
+def test_asking_for_the_plugin_gives_the_prefixed_fixtures(
+    pytester: pytest.Pytester, how: str
+) -> None:
+    if how == "pytest_plugins":
+        pytester.makeconftest('pytest_plugins = ["streamstruct.testing.pytest_plugin"]')
+    pytester.makepyfile(
+        """
+        from pydantic import BaseModel
+        from streamstruct.testing import Reply, Simulator
+
+        class A(BaseModel):
+            a: int
+
+        def test_it(streamstruct_simulator, streamstruct_sync_client):
+            assert isinstance(streamstruct_simulator, Simulator)
+            streamstruct_simulator.script(Reply({"a": 1}))
+            assert streamstruct_sync_client.chat.completions.create(
+                model="m", response_model=A, messages=[{"role": "user", "content": "hi"}]
+            ) == A(a=1)
+        """
+    )
+    args = ["-p", "streamstruct.testing.pytest_plugin"] if how == "-p" else []
+    result = pytester.runpytest(*args, "-W", "error", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_old_fixture_names_still_work_with_a_deprecation_warning(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest('pytest_plugins = ["streamstruct.testing.pytest_plugin"]')
+    pytester.makepyfile(
+        """
+        from pydantic import BaseModel
+        from streamstruct.testing import Reply
+
+        class A(BaseModel):
+            a: int
+
+        def test_old_name(simulator, streamstruct_sync_client):
+            simulator.script(Reply({"a": 1}))
+            assert streamstruct_sync_client.chat.completions.create(
+                model="m", response_model=A, messages=[{"role": "user", "content": "hi"}]
+            ) == A(a=1)
+        """
+    )
+    result = pytester.runpytest("-W", "always::DeprecationWarning", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*'simulator' fixture*deprecated: use 'streamstruct_simulator'*"])
+
+
+def test_an_override_of_the_old_name_that_the_clients_would_not_follow_is_an_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest('pytest_plugins = ["streamstruct.testing.pytest_plugin"]')
+    pytester.makepyfile(
+        """
+        import pytest
+        from streamstruct.testing import ErrorStatus, Simulator
+
+        @pytest.fixture
+        def simulator():
+            return Simulator(faults=ErrorStatus(401))
+
+        def test_scripts_one_simulator_and_talks_to_another(simulator, streamstruct_sync_client):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*override 'streamstruct_simulator' instead*"])

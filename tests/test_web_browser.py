@@ -21,7 +21,7 @@ from test_web_close import LONG_ALICE, Recorder
 from web_support import missing
 
 from streamstruct import AsyncClient
-from streamstruct.__main__ import ALICE, CHUNK_SIZES, USERS
+from streamstruct._demo.scenario import ALICE, CHUNK_SIZES, USERS
 from streamstruct.testing import Reply, Simulator, Truncate, serve, simulated_client
 from streamstruct.web._demo import DemoApp
 

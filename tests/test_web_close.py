@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from streamstruct import AsyncClient, web
-from streamstruct.__main__ import ALICE, User
+from streamstruct._demo.scenario import ALICE, User
 from streamstruct.testing import Reply, Simulator, serve
 from streamstruct.web._demo import DemoApp
 

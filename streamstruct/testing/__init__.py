@@ -5,8 +5,9 @@ OpenAI API does - scripted or schema-generated answers, in content or tool calls
 demand - usable in process through ``httpx.ASGITransport`` or :class:`StreamingASGITransport`,
 or over real loopback sockets with :func:`serve` (needs the ``streamstruct[sim]`` extra for
 uvicorn). :func:`simulated_client` (and :func:`simulated_sync_client`) build a streamstruct client
-answered by a simulator in process. The pytest fixtures ``simulator``, ``streamstruct_client``,
-``streamstruct_sync_client`` and ``simulator_url`` come with the package's pytest plugin.
+answered by a simulator in process. The pytest fixtures ``streamstruct_simulator``,
+``streamstruct_client``, ``streamstruct_sync_client`` and ``streamstruct_simulator_url`` come with
+the package's opt-in pytest plugin (``pytest_plugins = ["streamstruct.testing.pytest_plugin"]``).
 
 The library never imports this package; it depends only on what streamstruct already needs.
 """

@@ -24,100 +24,23 @@ is test tooling, not the parser, which must never recurse.
 
 from __future__ import annotations
 
-import datetime as _dt
 import decimal
 import json
 import math
 import random
 import re
 import sys
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
+
+from ._realistic import _WORDS, _formatted, _named_string, _singular, _typical_range
+from ._regex_sample import _RegexSampler, _Unsatisfiable
 
 __all__ = ["generate_value"]
 
 JSONSchema = Mapping[str, Any]
 
 _DEFAULT_MAX_DEPTH: Final = 5
-
-# ---------------------------------------------------------------------------------------------
-# Word lists. Small, fixed, ASCII: realistic enough to read, stable across Python versions.
-# ---------------------------------------------------------------------------------------------
-
-_FIRST_NAMES: Final = (
-    "Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger",
-    "Radia", "Tim", "Hedy", "John", "Katherine", "Donald",
-)  # fmt: skip
-_LAST_NAMES: Final = (
-    "Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson",
-    "Allen", "Dijkstra", "Perlman", "Berners-Lee", "Lamarr", "McCarthy", "Johnson", "Knuth",
-)  # fmt: skip
-_CITIES: Final = (
-    "Paris", "Lisbon", "Kyoto", "Nairobi", "Toronto", "Melbourne", "Oslo", "Buenos Aires",
-    "San Francisco", "Berlin", "Seoul", "Cape Town",
-)  # fmt: skip
-_COUNTRIES: Final = (
-    "France", "Portugal", "Japan", "Kenya", "Canada", "Australia", "Norway", "Argentina",
-    "United States", "Germany", "South Korea", "South Africa",
-)  # fmt: skip
-_COMPANIES: Final = (
-    "Acme Corp", "Globex", "Initech", "Umbrella Labs", "Hooli", "Stark Industries",
-    "Wayne Enterprises", "Cyberdyne Systems",
-)  # fmt: skip
-_STREETS: Final = ("Baker Street", "Main Street", "Elm Avenue", "Harbour Road", "Rue de Rivoli")
-_COLORS: Final = ("red", "green", "blue", "teal", "orange", "purple", "black", "white")
-_JOBS: Final = ("software engineer", "data scientist", "teacher", "nurse", "architect", "chef")
-_LANGUAGES: Final = ("English", "French", "Japanese", "Swahili", "Portuguese", "German")
-_CURRENCIES: Final = ("USD", "EUR", "JPY", "GBP", "CAD")
-_WORDS: Final = (
-    "apple", "river", "stone", "cloud", "signal", "garden", "paper", "orbit", "lantern", "meadow",
-    "harbor", "copper", "violet", "engine", "summit", "forest", "canvas", "ember", "pixel", "delta",
-)  # fmt: skip
-_SENTENCES: Final = (
-    "Enjoys long walks and short functions.",
-    "Builds reliable systems from small, well-tested parts.",
-    "Has spent a decade turning vague ideas into working software.",
-    "Writes clear documentation and asks good questions.",
-    "Believes every bug report is a gift, even the rude ones.",
-    "Prefers tea, tabs and timely code reviews.",
-    "Once shipped a compiler over a long weekend.",
-    "Likes mountains, maps and well-named variables.",
-)
-
-_SENTENCE_FIELDS: Final = frozenset(
-    {
-        "bio",
-        "biography",
-        "description",
-        "summary",
-        "about",
-        "content",
-        "text",
-        "body",
-        "comment",
-        "comments",
-        "notes",
-        "note",
-        "message",
-        "details",
-        "detail",
-        "reason",
-        "reasoning",
-        "explanation",
-        "overview",
-        "abstract",
-        "review",
-        "feedback",
-        "answer",
-        "response",
-        "story",
-        "caption",
-        "instructions",
-        "remarks",
-    }
-)  # fmt: skip
-_TITLE_FIELDS: Final = frozenset({"title", "headline", "subject", "heading", "label"})
 
 
 def generate_value(
@@ -142,27 +65,6 @@ def _schema(schema: object) -> JSONSchema:
     if not isinstance(schema, Mapping):
         raise ValueError(f"a JSON schema must be an object or a boolean, got {schema!r}")
     return schema
-
-
-def _words_of(name: str) -> list[str]:
-    """``"firstName"`` / ``"first_name"`` / ``"First Name"`` -> ``["first", "name"]``."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
-
-
-def _singular(name: str) -> str:
-    """The item name for an array field: ``tags`` -> ``tag``, ``addresses`` -> ``address``."""
-    if name.endswith("ies") and len(name) > 3:
-        return name[:-3] + "y"
-    if name.endswith(("sses", "xes", "ches", "shes")):
-        return name[:-2]
-    if name.endswith("s") and not name.endswith("ss") and len(name) > 1:
-        return name[:-1]
-    return name
-
-
-class _Unsatisfiable(ValueError):
-    """A sub-schema this generator cannot satisfy; the caller may try another branch."""
 
 
 class _Generator:
@@ -314,18 +216,7 @@ class _Generator:
         low, high = _bounds(schema)
         step = schema.get("multipleOf")
         if isinstance(step, (int, float)) and not isinstance(step, bool) and step > 0:
-            # Pick an integer multiplier k within the bounds divided by step, then scale back.
-            scaled: dict[str, float] = {}
-            if low is not None:
-                scaled["exclusiveMinimum" if low[1] else "minimum"] = low[0] / step
-            if high is not None:
-                scaled["exclusiveMaximum" if high[1] else "maximum"] = high[0] / step
-            k = self._integer(scaled, name)
-            if isinstance(step, int):
-                return k * step
-            exponent = decimal.Decimal(repr(step)).as_tuple().exponent
-            decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-            return round(k * step, decimals)
+            return self._multiple(step, low, high, name)
         lo = -1e6 if low is None else low[0]
         hi = 1e6 if high is None else high[0]
         if lo > hi or (
@@ -345,15 +236,32 @@ class _Generator:
             return candidate
         raise _Unsatisfiable(f"no number within the bounds of {dict(schema)!r}")
 
+    def _multiple(
+        self, step: float, low: _Bound | None, high: _Bound | None, name: str
+    ) -> float | int:
+        """A multiple of ``step`` within the bounds: an integer multiplier k within the bounds
+        divided by step, scaled back (rounded to the step's decimals)."""
+        scaled: dict[str, float] = {}
+        if low is not None:
+            scaled["exclusiveMinimum" if low[1] else "minimum"] = low[0] / step
+        if high is not None:
+            scaled["exclusiveMaximum" if high[1] else "maximum"] = high[0] / step
+        k = self._integer(scaled, name)
+        if isinstance(step, int):
+            return k * step
+        exponent = decimal.Decimal(repr(step)).as_tuple().exponent
+        decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        return round(k * step, decimals)
+
     def _string(self, schema: JSONSchema, name: str) -> str:
         min_length = int(schema.get("minLength", 0))
         max_length = schema.get("maxLength")
         if max_length is not None and int(max_length) < min_length:
             raise _Unsatisfiable(f"minLength > maxLength in {dict(schema)!r}")
         fmt = schema.get("format")
-        text = self._formatted(fmt) if isinstance(fmt, str) else None
+        text = _formatted(self._rng, fmt) if isinstance(fmt, str) else None
         if text is None:
-            text = self._named_string(name)
+            text = _named_string(self._rng, name)
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             return self._patterned(pattern, text, min_length, max_length)
@@ -389,106 +297,6 @@ class _Generator:
             if ok(candidate):
                 return candidate
         raise _Unsatisfiable(f"could not produce a string matching {pattern!r}")
-
-    def _formatted(self, fmt: str) -> str | None:
-        rng = self._rng
-        moment = _dt.datetime(2020, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(
-            seconds=rng.randrange(0, 6 * 365 * 86400)
-        )
-        if fmt == "date-time":
-            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-        if fmt == "date":
-            return moment.strftime("%Y-%m-%d")
-        if fmt == "time":
-            return moment.strftime("%H:%M:%SZ")
-        if fmt == "duration":
-            return f"PT{rng.randint(1, 12)}H{rng.randint(0, 59)}M"
-        if fmt in ("email", "idn-email"):
-            return self._email()
-        if fmt in ("uri", "url", "iri", "uri-reference", "iri-reference"):
-            return f"https://example.com/{rng.choice(_WORDS)}/{rng.randint(1, 999)}"
-        if fmt == "uuid":
-            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        if fmt in ("hostname", "idn-hostname"):
-            return f"{rng.choice(_WORDS)}.example.com"
-        if fmt == "ipv4":
-            return f"192.0.2.{rng.randint(1, 254)}"
-        if fmt == "ipv6":
-            return f"2001:db8::{rng.randint(1, 0xFFFF):x}"
-        return None
-
-    def _email(self) -> str:
-        first, last = self._rng.choice(_FIRST_NAMES), self._rng.choice(_LAST_NAMES)
-        return f"{first}.{last}@example.com".lower().replace("-", "")
-
-    def _named_string(self, name: str) -> str:
-        rng = self._rng
-        words = _words_of(name)
-        last = words[-1] if words else ""
-        if "email" in words or "mail" in words:
-            return self._email()
-        if last in ("name", "names") or last == "author":
-            if words[:1] in (["first"], ["given"]) or "firstname" in words:
-                return rng.choice(_FIRST_NAMES)
-            if words[:1] in (["last"], ["family"], ["sur"]):
-                return rng.choice(_LAST_NAMES)
-            if words[:1] in (["user"], ["screen"]):
-                return self._username()
-            if any(w in words for w in ("company", "organization", "org", "business")):
-                return rng.choice(_COMPANIES)
-            if any(w in words for w in ("city", "town")):
-                return rng.choice(_CITIES)
-            if any(w in words for w in ("country", "nation")):
-                return rng.choice(_COUNTRIES)
-            if any(w in words for w in ("product", "item", "project", "file", "team", "tag")):
-                return " ".join(rng.choice(_WORDS) for _ in range(2)).title()
-            return f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
-        if last in ("firstname", "forename"):
-            return rng.choice(_FIRST_NAMES)
-        if last in ("lastname", "surname"):
-            return rng.choice(_LAST_NAMES)
-        if last in ("username", "handle", "login", "nickname"):
-            return self._username()
-        if last in _SENTENCE_FIELDS:
-            return " ".join(rng.sample(_SENTENCES, rng.randint(1, 2)))
-        if last in _TITLE_FIELDS:
-            return " ".join(rng.choice(_WORDS) for _ in range(rng.randint(2, 4))).title()
-        if last in ("city", "town"):
-            return rng.choice(_CITIES)
-        if last in ("country", "nation"):
-            return rng.choice(_COUNTRIES)
-        if last in ("address", "street"):
-            return f"{rng.randint(1, 250)} {rng.choice(_STREETS)}"
-        if last in ("zip", "zipcode", "postcode", "postal"):
-            return f"{rng.randint(10000, 99999)}"
-        if last in ("phone", "telephone", "mobile", "tel"):
-            return f"+1-555-01{rng.randint(0, 99):02d}"
-        if last in ("url", "uri", "website", "homepage", "link", "href"):
-            return f"https://example.com/{rng.choice(_WORDS)}"
-        if last in ("company", "organization", "organisation", "employer", "org"):
-            return rng.choice(_COMPANIES)
-        if last in ("color", "colour"):
-            return rng.choice(_COLORS)
-        if last in ("job", "occupation", "profession", "role", "position"):
-            return rng.choice(_JOBS)
-        if last in ("language", "lang", "locale"):
-            return rng.choice(_LANGUAGES)
-        if last == "currency":
-            return rng.choice(_CURRENCIES)
-        if last in ("id", "uuid", "guid"):
-            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        if last in ("date", "birthday", "dob"):
-            return self._formatted("date") or ""
-        if last == "slug":
-            return "-".join(rng.choice(_WORDS) for _ in range(3))
-        if last in ("code", "sku"):
-            return f"{rng.choice(_WORDS)[:3].upper()}-{rng.randint(1000, 9999)}"
-        if last in ("sentence", "quote"):
-            return rng.choice(_SENTENCES)
-        return " ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 3)))
-
-    def _username(self) -> str:
-        return f"{self._rng.choice(_FIRST_NAMES).lower()}_{self._rng.randint(1, 99)}"
 
     # -- containers ---------------------------------------------------------------------------
 
@@ -530,11 +338,33 @@ class _Generator:
 
     def _object(self, schema: JSONSchema, name: str, depth: int) -> dict[str, Any]:
         properties: Mapping[str, Any] = schema.get("properties", {})
-        required = [k for k in schema.get("required", ()) if isinstance(k, str)]
         extra = schema.get("additionalProperties", True)
+        result: dict[str, Any] = {}
+        for key in self._object_keys(schema, properties, depth):
+            sub = properties.get(key, {} if extra is False else extra)
+            result[key] = self.value(_schema(sub), key, depth + 1)
+        # A free-form mapping (dict[str, X]): invent a key or two so it is not always empty.
+        is_mapping = not properties and isinstance(extra, Mapping) and bool(extra)
+        count = self._rng.randint(1, 2) if is_mapping and depth < self._max_depth else 0
+        count = max(count, int(schema.get("minProperties", 0)) - len(result))
+        max_props = schema.get("maxProperties")
+        if isinstance(max_props, int):
+            count = min(count, max_props - len(result))
+        if count > 0:
+            if extra is False:
+                raise _Unsatisfiable(f"cannot reach minProperties in {dict(schema)!r}")
+            for key in [w for w in _WORDS if w not in result][:count]:
+                result[key] = self.value(_schema(extra), _singular(name), depth + 1)
+        return result
+
+    def _object_keys(
+        self, schema: JSONSchema, properties: Mapping[str, Any], depth: int
+    ) -> list[str]:
+        """The keys to fill: required ones always, each optional one by a coin flip (never past
+        max_depth), within ``maxProperties`` and up to ``minProperties``."""
+        required = [k for k in schema.get("required", ()) if isinstance(k, str)]
         min_props = int(schema.get("minProperties", 0))
         max_props = schema.get("maxProperties")
-        # Required keys always; each optional one by a coin flip, never past max_depth.
         keys = [
             key
             for key in properties
@@ -550,22 +380,7 @@ class _Generator:
                 break
             if key not in keys:
                 keys.append(key)
-        result: dict[str, Any] = {}
-        for key in keys:
-            sub = properties.get(key, {} if extra is False else extra)
-            result[key] = self.value(_schema(sub), key, depth + 1)
-        # A free-form mapping (dict[str, X]): invent a key or two so it is not always empty.
-        is_mapping = not properties and isinstance(extra, Mapping) and bool(extra)
-        count = self._rng.randint(1, 2) if is_mapping and depth < self._max_depth else 0
-        count = max(count, min_props - len(result))
-        if isinstance(max_props, int):
-            count = min(count, max_props - len(result))
-        if count > 0:
-            if extra is False:
-                raise _Unsatisfiable(f"cannot reach minProperties in {dict(schema)!r}")
-            for key in [w for w in _WORDS if w not in result][:count]:
-                result[key] = self.value(_schema(extra), _singular(name), depth + 1)
-        return result
+        return keys
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,139 +461,3 @@ def _within(value: float, low: _Bound | None, high: _Bound | None) -> bool:
     if low is not None and (value < low[0] or (low[1] and value == low[0])):
         return False
     return not (high is not None and (value > high[0] or (high[1] and value == high[0])))
-
-
-def _typical_range(name: str) -> tuple[int, int]:
-    """A plausible range for a number, by field name: ages look like ages."""
-    words = set(_words_of(name))
-    if words & {"age", "years"}:
-        return (18, 90)
-    if words & {"year"}:
-        return (1950, 2025)
-    if words & {"month"}:
-        return (1, 12)
-    if words & {"day"}:
-        return (1, 28)
-    if words & {"hour", "hours"}:
-        return (0, 23)
-    if words & {"rating", "stars", "score"}:
-        return (1, 5)
-    if words & {"percent", "percentage"}:
-        return (0, 100)
-    if words & {"lat", "latitude"}:
-        return (-90, 90)
-    if words & {"lon", "lng", "longitude"}:
-        return (-180, 180)
-    if words & {"price", "cost", "amount", "salary", "total"}:
-        return (1, 500)
-    if words & {"count", "quantity", "qty", "number", "size", "population"}:
-        return (1, 20)
-    return (0, 100)
-
-
-# ---------------------------------------------------------------------------------------------
-# A tiny regex sampler: produce a string that a (simple) pattern matches.
-# ---------------------------------------------------------------------------------------------
-
-if sys.version_info >= (3, 11):
-    import re._constants as _sre_constants
-    import re._parser as _sre_parse
-else:  # pragma: no cover - Python 3.10
-    import sre_constants as _sre_constants
-    import sre_parse as _sre_parse
-
-_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_.@"
-_CATEGORY_CHARS: Final[Mapping[str, str]] = {
-    "CATEGORY_DIGIT": "0123456789",
-    "CATEGORY_NOT_DIGIT": "abcdefghij",
-    "CATEGORY_WORD": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_",
-    "CATEGORY_NOT_WORD": " -.@",
-    "CATEGORY_SPACE": " ",
-    "CATEGORY_NOT_SPACE": "abcdefghij0123456789",
-}
-
-
-class _RegexSampler:
-    """Walk Python's own parse of a pattern and emit one matching string.
-
-    Literals, classes, categories, repeats, groups, alternation and group references are
-    supported; look-arounds are not (the caller verifies the result with ``re.search``).
-    """
-
-    def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-        self._groups: dict[int, str] = {}
-
-    def sample(self, pattern: str) -> str:
-        return self._emit(_sre_parse.parse(pattern))
-
-    def _emit(self, parsed: Any) -> str:
-        return "".join(self._node(op, arg) for op, arg in parsed)
-
-    def _node(self, op: Any, arg: Any) -> str:
-        name = op.name
-        handler: Callable[[Any], str] | None = getattr(self, f"_op_{name.lower()}", None)
-        if handler is None:
-            raise _Unsatisfiable(f"unsupported regex construct {name}")
-        return handler(arg)
-
-    def _op_literal(self, arg: int) -> str:
-        return chr(arg)
-
-    def _op_not_literal(self, arg: int) -> str:
-        return next(c for c in _ALPHABET if ord(c) != arg)
-
-    def _op_any(self, _arg: object) -> str:
-        return self._rng.choice("abcdefghij")
-
-    def _op_at(self, _arg: object) -> str:
-        return ""  # anchors constrain position, not content
-
-    def _op_category(self, arg: Any) -> str:
-        return self._rng.choice(_CATEGORY_CHARS.get(arg.name, "a"))
-
-    def _op_in(self, arg: Sequence[tuple[Any, Any]]) -> str:
-        allowed: list[str] = []
-        negate = False
-        for op, value in arg:
-            kind = op.name
-            if kind == "NEGATE":
-                negate = True
-            elif kind == "LITERAL":
-                allowed.append(chr(value))
-            elif kind == "RANGE":
-                low, high = value
-                allowed.extend(chr(c) for c in range(low, min(high, low + 200) + 1))
-            elif kind == "CATEGORY":
-                allowed.extend(_CATEGORY_CHARS.get(value.name, ""))
-            else:
-                raise _Unsatisfiable(f"unsupported character-class item {kind}")
-        if negate:
-            allowed = [c for c in _ALPHABET if c not in allowed]
-        if not allowed:
-            raise _Unsatisfiable("empty character class")
-        return self._rng.choice(allowed)
-
-    def _op_max_repeat(self, arg: tuple[int, int, Any]) -> str:
-        low, high, sub = arg
-        high = low + 3 if high == _sre_constants.MAXREPEAT else min(high, low + 3)
-        return "".join(self._emit(sub) for _ in range(self._rng.randint(low, high)))
-
-    _op_min_repeat = _op_max_repeat
-    _op_possessive_repeat = _op_max_repeat
-
-    def _op_subpattern(self, arg: tuple[Any, ...]) -> str:
-        group, sub = arg[0], arg[-1]
-        text = self._emit(sub)
-        if group is not None:
-            self._groups[group] = text
-        return text
-
-    def _op_atomic_group(self, arg: Any) -> str:
-        return self._emit(arg)
-
-    def _op_branch(self, arg: tuple[Any, Sequence[Any]]) -> str:
-        return self._emit(self._rng.choice(list(arg[1])))
-
-    def _op_groupref(self, arg: int) -> str:
-        return self._groups.get(arg, "")

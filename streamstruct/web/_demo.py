@@ -66,7 +66,7 @@ class DemoApp:
             await _send(send, 404, b"not found", "text/plain")
 
     def _profile(self) -> AsyncIterator[bytes]:
-        from ..__main__ import PROFILE_PROMPT, User
+        from .._demo.scenario import PROFILE_PROMPT, User
 
         stream = self._profile_client.chat.completions.create_partial(
             model=self._model,
@@ -76,7 +76,7 @@ class DemoApp:
         return sse(stream)
 
     def _users(self) -> AsyncIterator[bytes]:
-        from ..__main__ import LIST_PROMPT, User
+        from .._demo.scenario import LIST_PROMPT, User
 
         stream = self._users_client.chat.completions.create_iterable(
             model=self._model,
