@@ -135,14 +135,17 @@ def _frames(events: Sequence[_Event], line_ending: str) -> list[Frame]:
 
 
 def _cut_at_error(events: list[_Event], error: PlannedError | None) -> tuple[list[_Event], bool]:
-    """The events up to the error's position (``after`` text deltas), and whether it cut."""
+    """The events before the error: all of them up to the text delta after the first
+    ``error.after`` ones (the same rule in every dialect, so that each says as much before it
+    fails), and whether there is an error."""
     if error is None:
         return events, False
     seen = 0
     for index, (_name, _data, counts) in enumerate(events):
-        if error.after <= seen:
-            return events[:index], True
-        seen += counts
+        if counts:
+            if seen >= error.after:
+                return events[:index], True
+            seen += 1
     return events, True
 
 
