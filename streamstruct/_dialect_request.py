@@ -451,10 +451,12 @@ def _split_leading_system(
 
 
 def _system_text(message: Mapping[str, Any], index: int) -> str:
-    return _plain_text(message.get("content"), f"messages[{index}]")
+    # Parts apart by a blank line: the mode's instruction is appended to a system message with
+    # list content as one more text part, and must not run on from the caller's last sentence.
+    return _plain_text(message.get("content"), f"messages[{index}]", separator="\n\n")
 
 
-def _plain_text(content: object, where: str) -> str:
+def _plain_text(content: object, where: str, *, separator: str = "") -> str:
     """Text content: a string, or text parts joined (no images where only text fits)."""
     if content is None:
         return ""
@@ -465,7 +467,7 @@ def _plain_text(content: object, where: str) -> str:
         if part.get("type") != "text":
             raise _untranslatable(f"{where}.content[{position}]", f"a {part.get('type')!r} part")
         texts.append(str(part.get("text", "")))
-    return "".join(texts)
+    return separator.join(texts)
 
 
 def _parts(content: object, where: str) -> list[Mapping[str, Any]]:

@@ -289,3 +289,11 @@ def test_check_dialect_params_names_the_dialects_own_spelling() -> None:
         check_dialect_params("responses", {"max_tokens": 10})
     with pytest.raises(InvalidArgumentTypeError, match="extra_body"):
         check_dialect_params("responses", {"top_k": 10})
+
+
+def test_the_instruction_added_to_a_system_message_of_parts_stays_apart() -> None:
+    system = {"role": "system", "content": [{"type": "text", "text": "Be brief."}]}
+    plan = plan_request(User, [system, ASK[1]], mode=Mode.JSON)
+    instructions = responses_request(plan, model="m").body["instructions"]
+    assert instructions.startswith("Be brief.\n\nRespond with a JSON object")
+    assert anthropic_request(plan, model="m").body["system"] == instructions
