@@ -1,10 +1,11 @@
 """The simulator's Responses and Anthropic renderings, read by the official SDKs' stream helpers
 (``openai``'s ``client.responses.stream``, ``anthropic``'s ``client.messages.stream``) through an
-``httpx.MockTransport``, and decoded by streamstruct's own dialect decoders."""
+``httpx.MockTransport`` (streamstruct's own decoders read them in test_dialect_roundtrip)."""
 
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -60,6 +61,35 @@ def anthropic_client(transport: Any, *, max_retries: int = 0) -> anthropic.Anthr
 
 def joined(frames: list[tuple[bytes, bool]]) -> bytes:
     return b"".join(frame for frame, _counts in frames)
+
+
+def event_types(union: Any) -> frozenset[str]:
+    """The ``type`` literals of an SDK's stream event union."""
+    members = typing.get_args(union)
+    if typing.get_origin(union) is typing.Annotated:
+        members = typing.get_args(members[0])
+    return frozenset(typing.get_args(m.model_fields["type"].annotation)[0] for m in members)
+
+
+def sent_types(frames: list[tuple[bytes, bool]]) -> set[str]:
+    lines = joined(frames).decode().splitlines()
+    return {json.loads(line[6:])["type"] for line in lines if line.startswith("data: ")}
+
+
+def test_every_event_rendered_is_one_the_sdks_type() -> None:
+    replies = [
+        PlannedReply("m", content=ANSWER, reasoning=("r",)),
+        PlannedReply("m", calls=CALLS, cut="length"),
+        PlannedReply("m", refusal=("no",), error=PlannedError(1)),
+        PlannedReply("m", content=ANSWER, error=PlannedError(1)),
+    ]
+    responses = set().union(*(sent_types(render_responses(r)) for r in replies))
+    assert responses <= event_types(openai.types.responses.ResponseStreamEvent)
+    assert "response.failed" in responses
+    # ping and error are read by the SDK's SSE layer, not members of its event union.
+    sent = set().union(*(sent_types(render_anthropic(r)) for r in replies))
+    assert sent - {"ping", "error"} <= event_types(anthropic.types.RawMessageStreamEvent)
+    assert {"ping", "error"} <= sent
 
 
 # -- Responses -------------------------------------------------------------------------------------

@@ -220,14 +220,6 @@ class _ResponsesStream:
         data = {"type": kind, "sequence_number": len(self.events), **fields}
         self.events.append((kind, data, counts))
 
-    def item(self, item: dict[str, Any], deltas: list[tuple[str, dict[str, Any]]]) -> None:
-        """An output item: added, its delta events (each a text delta), done."""
-        index = len(self.output)
-        self.emit("response.output_item.added", output_index=index, item=item)
-        for kind, fields in deltas:
-            self.emit(kind, counts=True, item_id=item["id"], output_index=index, **fields)
-        self.output.append(item)
-
 
 def _response_object(reply: PlannedReply, response_id: str, status: str) -> dict[str, Any]:
     return {
@@ -283,15 +275,30 @@ def render_responses(reply: PlannedReply, *, line_ending: str = "\n") -> list[Fr
 
 
 def _responses_reasoning(stream: _ResponsesStream) -> None:
+    """A reasoning item whose one summary part streams the reasoning pieces."""
     if not stream.reply.reasoning:
         return
-    item = {"id": f"rs_{_token(stream.rng, 48)}", "type": "reasoning", "summary": []}
-    kind = "response.reasoning_summary_text.delta"
-    stream.item(item, [(kind, {"summary_index": 0, "delta": p}) for p in stream.reply.reasoning])
+    index = len(stream.output)
+    item: dict[str, Any] = {
+        "id": f"rs_{_token(stream.rng, 48)}",
+        "type": "reasoning",
+        "summary": [],
+    }
+    where: dict[str, Any] = {"item_id": item["id"], "output_index": index, "summary_index": 0}
+    stream.emit("response.output_item.added", output_index=index, item=item)
+    stream.emit("response.reasoning_summary_part.added", **where, part=_summary(""))
+    for piece in stream.reply.reasoning:
+        stream.emit("response.reasoning_summary_text.delta", counts=True, **where, delta=piece)
     text = "".join(stream.reply.reasoning)
-    done = {**item, "summary": [{"type": "summary_text", "text": text}]}
-    stream.emit("response.output_item.done", output_index=len(stream.output) - 1, item=done)
-    stream.output[-1] = done
+    stream.emit("response.reasoning_summary_text.done", **where, text=text)
+    stream.emit("response.reasoning_summary_part.done", **where, part=_summary(text))
+    done = {**item, "summary": [_summary(text)]}
+    stream.emit("response.output_item.done", output_index=index, item=done)
+    stream.output.append(done)
+
+
+def _summary(text: str) -> dict[str, Any]:
+    return {"type": "summary_text", "text": text}
 
 
 def _responses_message(stream: _ResponsesStream, part_type: str, pieces: Sequence[str]) -> None:
