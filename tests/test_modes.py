@@ -14,16 +14,9 @@ import pytest
 from pydantic import BaseModel, Field, RootModel
 from typing_extensions import TypeAliasType
 
-from streamstruct._modes import (
-    Mode,
-    ResponseSpec,
-    drop_injected_nulls,
-    injected_null_keys,
-    injects_nulls,
-    plan_request,
-    response_spec,
-    strict_json_schema,
-)
+from streamstruct._modes import Mode, ResponseSpec, plan_request, response_spec
+from streamstruct._nulls import drop_injected_nulls, injected_null_keys, injects_nulls
+from streamstruct._schemas import strict_json_schema
 
 # -- models ------------------------------------------------------------------------------------
 
