@@ -63,6 +63,8 @@ __all__ = [
     "ModeName",
     "RequestPlan",
     "ResponseSpec",
+    "is_iterable_annotation",
+    "partial_origin",
     "plan_request",
     "response_spec",
 ]
@@ -366,3 +368,15 @@ def _with_instruction(messages: list[dict[str, Any]], instruction: str) -> list[
             messages[0] = {**first, "content": [*content, {"type": "text", "text": instruction}]}
             return messages
     return [{"role": "system", "content": instruction}, *messages]
+
+
+def partial_origin(response_model: Any) -> Any:
+    """The model behind ``Partial[M]`` (``M`` itself for anything else)."""
+    return getattr(response_model, "__streamstruct_model__", response_model)
+
+
+def is_iterable_annotation(response_model: Any) -> bool:
+    try:
+        return response_spec(response_model).iterable
+    except TypeError:
+        return False
