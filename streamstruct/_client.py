@@ -258,27 +258,9 @@ class AsyncClient:
             delay: float | None
             try:
                 response = await self._http.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                waiting = (
-                    "connecting to"
-                    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-                    else "waiting for a response from"
-                )
-                error: APIError = APITimeoutError(
-                    f"timed out {waiting} {_endpoint.origin(url)} ({type(exc).__name__})"
-                )
-                cause: BaseException = exc
-                delay = None
             except httpx.TransportError as exc:
-                reason = self._redact(failure_reason(exc))
-                error = APIConnectionError(
-                    f"could not connect to {_endpoint.origin(url)}: {type(exc).__name__}: {reason}"
-                )
-                if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):
-                    # The request itself cannot be sent (a bad header, a bad URL): no retry
-                    # helps, and the original exception may quote the header, so it is dropped.
-                    raise error from None
-                cause = exc
+                error: APIError = self._transport_error(exc, url)
+                cause: BaseException = exc
                 delay = None
             except RuntimeError as exc:
                 raise self._usage_error(exc) from exc
@@ -296,6 +278,26 @@ class AsyncClient:
                     error.message += f" (gave up after {attempt} attempts)"
                 raise error from (cause if cause is not error else None)
             await anyio.sleep(self._retry_delay(attempt, delay))
+
+    def _transport_error(self, exc: httpx.TransportError, url: httpx.URL) -> APIError:
+        """The error a send that got no response is reported as (retried, unless raised here)."""
+        if isinstance(exc, httpx.TimeoutException):
+            waiting = (
+                "connecting to"
+                if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+                else "waiting for a response from"
+            )
+            where = _endpoint.origin(url)
+            return APITimeoutError(f"timed out {waiting} {where} ({type(exc).__name__})")
+        reason = self._redact(failure_reason(exc))
+        error = APIConnectionError(
+            f"could not connect to {_endpoint.origin(url)}: {type(exc).__name__}: {reason}"
+        )
+        if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):
+            # The request itself cannot be sent (a bad header, a bad URL): no retry helps, and
+            # the original exception may quote the header, so it is dropped.
+            raise error from None
+        return error
 
     def _usage_error(self, error: RuntimeError) -> ClientUsageError:
         """What httpx's bare ``RuntimeError`` on sending means here, typed."""
@@ -579,7 +581,8 @@ class AsyncCompletions:
                 redactor=client._redactor,
             )
 
-        deadline = _resolve_deadline(call.own.get("deadline"), client.deadline)
+        per_call = call.own.get("deadline")  # checked with the call's other keywords (_check)
+        deadline = client.deadline if per_call is None else per_call
         return open_response, make_reader, deadline, client._redactor
 
 
@@ -591,8 +594,3 @@ async def _read_whole(stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]
     # with a whole completion is read just as well.
     async with stream:
         return await stream.get_final()
-
-
-def _resolve_deadline(per_call: float | None, default: float | None) -> float | None:
-    check_deadline(per_call)
-    return default if per_call is None else per_call
