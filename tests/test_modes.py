@@ -18,6 +18,7 @@ from typing_extensions import TypeAliasType
 from streamstruct._modes import Mode, ResponseSpec, plan_request, response_spec
 from streamstruct._nulls import drop_injected_nulls, injected_null_keys, injects_nulls
 from streamstruct._schemas import strict_json_schema
+from streamstruct._types import has_fields, is_model, is_type_alias, union_models, unwrap
 
 # -- models ------------------------------------------------------------------------------------
 
@@ -642,3 +643,17 @@ def test_null_handling_does_not_import_request_planning() -> None:
     assert {name for name in imported_modules("_types") if name.startswith("_")} == {"__future__"}
     schemas = imported_modules("_schemas")
     assert not {name.split(".")[0] for name in schemas} & {"pydantic", "httpx", "anyio"}
+
+
+def test_type_introspection_sees_through_annotated_and_aliases() -> None:
+    pet = TypeAliasType("pet", Annotated[Cat | Dog, Field(discriminator="kind")])
+    assert unwrap(Annotated[pet, "meta"]) == Cat | Dog
+    assert is_type_alias(pet)
+    assert not is_type_alias(Cat)
+    assert union_models(pet) == (Cat, Dog)
+    assert union_models(Annotated[Address, "meta"]) == (Address,)
+    assert union_models(Cat | int) == ()
+    assert has_fields(Address)
+    assert not has_fields(dict)
+    assert is_model(Cat)
+    assert not is_model(Cat(kind="cat", lives=9))
