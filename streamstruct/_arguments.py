@@ -26,12 +26,14 @@ __all__ = [
     "check_backoff",
     "check_base_url",
     "check_call",
+    "check_count",
     "check_deadline",
     "check_headers",
     "check_max_retries",
     "check_messages",
     "check_mode",
     "check_model",
+    "check_pool_choice",
     "check_stream_flag",
     "check_stream_keyword",
     "check_strict",
@@ -308,3 +310,32 @@ def check_call(
 def _shorten(value: object) -> str:
     shown = repr(value)
     return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def check_count(name: str, value: object) -> None:
+    """A size or a depth: a positive int, said at once (not first when a stream opens, where the
+    compiled reader checks its types)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidArgumentTypeError(
+            f"{name} must be an int, not {type(value).__name__} {value!r}", argument=name
+        )
+    if value < 1:
+        raise InvalidArgumentValueError(f"{name} must be at least 1, not {value}", argument=name)
+
+
+def check_pool_choice(http_client: object, transport: object, limits: object) -> None:
+    """``http_client`` brings its own pool, ``transport`` its own connections, ``limits`` sizes
+    the client's own pool: at most one of them."""
+    if http_client is not None and transport is not None:
+        raise InvalidArgumentValueError(
+            "give http_client or transport, not both", argument="transport"
+        )
+    if http_client is not None and limits is not None:
+        raise InvalidArgumentValueError(
+            "limits size the client's own pool: give http_client or limits", argument="limits"
+        )
+    if transport is not None and limits is not None:
+        # httpx hands a given transport every request as it is: limits would size nothing.
+        raise InvalidArgumentValueError(
+            "limits size the client's own pool: give transport or limits", argument="limits"
+        )

@@ -23,8 +23,6 @@ from pydantic.fields import FieldInfo
 
 from ._errors import ResponseValidationError
 from ._json import JSONParser, Path, _unchanged, recycling_trusted
-from ._modes import drop_injected_nulls as _drop_injected_nulls
-from ._modes import injects_nulls
 from ._nodes import (
     _ANY,
     _AnyNode,
@@ -38,6 +36,8 @@ from ._nodes import (
     _SequenceNode,
     _UnionNode,
 )
+from ._nulls import drop_injected_nulls as _drop_injected_nulls
+from ._nulls import injects_nulls
 from ._partial import (
     _HIDDEN,
     _M,

@@ -23,6 +23,7 @@ CORE_MODULES = (
     "streamstruct._nodes",
     "streamstruct._sse",
     "streamstruct._wire",
+    "streamstruct._updates",
     "streamstruct._text",
     "streamstruct._reader",
 )

@@ -36,8 +36,8 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 
 from ._errors import ResponseValidationError
 from ._json import JSONParser, Path
-from ._modes import drop_injected_nulls as _drop_injected_nulls
-from ._modes import injects_nulls
+from ._nulls import drop_injected_nulls as _drop_injected_nulls
+from ._nulls import injects_nulls
 
 __all__ = [
     "ItemsAssembler",

@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from pydantic_core import CoreConfig, CoreSchema, SchemaValidator, core_schema
 
 from ._json import Path
-from ._modes import injected_null_keys
+from ._nulls import injected_null_keys
 from ._partial import _partial_class, _PartialModel
 
 _Closed: TypeAlias = Callable[[Path], bool]

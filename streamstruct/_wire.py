@@ -3,9 +3,9 @@
 Sans-I/O: the stream layer decodes each SSE event's data with ``json.loads`` and hands the result
 to :meth:`ChunkDecoder.decode` (most events skip ``json.loads``: see
 :meth:`ChunkDecoder.decode_data`); a non-streaming response body goes to :func:`parse_completion`.
-Both return a :class:`ChunkUpdate`, so the layer above has one code path for both. This module
-also owns :func:`status_error`, the mapping from an HTTP status (or an in-band error code) to the
-:class:`~streamstruct.APIStatusError` subclasses, so the HTTP layer and the stream agree.
+Both return a :class:`ChunkUpdate`, so the layer above has one code path for both. The update
+vocabulary and :func:`status_error` live in :mod:`streamstruct._updates`, shared with the other
+dialects' decoders; they are re-exported here for the modules that read chat chunks.
 
 What is normalised here, and why (the servers are catalogued in the project's wire-format notes):
 
@@ -52,20 +52,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, final
 
-from ._errors import (
-    APIError,
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnprocessableEntityError,
+from ._updates import (
+    APIErrorInfo,
+    ChunkUpdate,
+    ToolCallDelta,
+    ToolCallKey,
+    Usage,
+    error_info,
+    malformed,
+    status_error,
+    usage_counts,
 )
 
 __all__ = [
@@ -78,119 +76,6 @@ __all__ = [
     "parse_completion",
     "status_error",
 ]
-
-ToolCallKey: TypeAlias = int | str
-"""Which tool call a fragment belongs to: the server's index, or the call's id (see the module doc)."""
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token counts as the server reported them.
-
-    A count the server left out is 0, except ``total_tokens``, which is then the sum of the other
-    two: some servers send only part of the triple, and a partial count is still worth reporting.
-    """
-
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-    def __reduce__(self) -> tuple[type[Usage], tuple[int, int, int]]:
-        # Pickled by its fields: a frozen class compiled by mypyc cannot be unpickled by setting
-        # its attributes (the compiled _wire module, see hatch_build.py).
-        return Usage, (self.prompt_tokens, self.completion_tokens, self.total_tokens)
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class ToolCallDelta:
-    """One fragment of one tool call.
-
-    ``key`` says which call it belongs to (stable across fragments of that call); ``id`` and
-    ``name`` are ``None`` unless this fragment carries a non-empty value; ``arguments`` is the
-    next piece of the call's JSON arguments text (``""`` when this fragment has none).
-    """
-
-    key: ToolCallKey
-    id: str | None
-    name: str | None
-    arguments: str
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class APIErrorInfo:
-    """An error the server reported inside a 200 response (a stream event or a JSON body).
-
-    ``message`` is always a string (an object message, as Mistral sends, is JSON-encoded);
-    ``code`` and ``type`` are what the server gave; ``body`` is the error object itself (the value
-    of ``"error"`` when there is one, else the whole payload).
-    """
-
-    message: str
-    code: int | str | None
-    type: str | None
-    body: Any
-    # The status a dialect decoder read off the error's type or code (Anthropic's
-    # "overloaded_error" is a 529, the Responses API's "rate_limit_exceeded" a 429); None when
-    # the error carries its status itself, or none at all.
-    status: int | None = None
-
-    def __reduce__(self) -> tuple[Callable[..., APIErrorInfo], tuple[Any, ...]]:
-        # (``type[APIErrorInfo]`` cannot be spelled here: ``type`` is a field of the class.)
-        # Pickled by its fields, as Usage is: a frozen class compiled by mypyc cannot be
-        # unpickled by setting its attributes.
-        return APIErrorInfo, (self.message, self.code, self.type, self.body, self.status)
-
-    @property
-    def status_code(self) -> int | None:
-        """The HTTP-like status the error names, if it names one: the ``status`` a dialect decoder
-        mapped from its type or code, else its ``code`` (OpenRouter, vLLM, llama.cpp), ``status``
-        (Azure) or ``status_code`` (Groq's in-stream errors)."""
-        body = self.body
-        for candidate in (self.status, self.code, _get(body, "status"), _get(body, "status_code")):
-            status = _as_status(candidate)
-            if status is not None:
-                return status
-        return None
-
-    def to_exception(self, *, request_id: str | None = None) -> APIStatusError:
-        """The exception to raise: the class follows :attr:`status_code`, else the 200 of the response."""
-        details = [f"code {self.code}"] if self.code is not None else []
-        if self.type:
-            details.append(f"type {self.type}")
-        where = f" ({', '.join(details)})" if details else ""
-        return status_error(
-            self.status_code or 200,
-            self.body,
-            request_id=request_id,
-            message=f"the server sent an error in the stream{where}: {self.message}",
-        )
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class ChunkUpdate:
-    """What one chunk (or a whole non-streaming response) adds, for choice 0.
-
-    Strings are passed on as received, ``""`` included (OpenAI's first refusal delta is
-    ``refusal: ""``); ``None`` means the field was null or absent.
-    """
-
-    content: str | None = None
-    refusal: str | None = None
-    reasoning: str | None = None
-    tool_calls: tuple[ToolCallDelta, ...] = ()
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    error: APIErrorInfo | None = None
-    # The keys of the tool calls this event closed (Anthropic's content_block_stop of a tool_use
-    # block, the Responses API's function_call_arguments.done): their arguments are complete, so
-    # an Iterable item can be handed out now. The chat dialect never says so (a call ends only
-    # when the next one starts, or at the finish reason): always () there.
-    calls_done: tuple[ToolCallKey, ...] = ()
-
 
 _EMPTY: Final = ChunkUpdate()
 
@@ -235,7 +120,7 @@ class ChunkDecoder:
     def decode_other(self, chunk: object, *, event: str | None = None) -> ChunkUpdate:
         """:meth:`decode` for a chunk that :meth:`decode_text` did not take."""
         if not isinstance(chunk, dict):
-            raise _malformed("chunk", "the chunk", chunk, "an object")
+            raise malformed("chunk", "the chunk", chunk, "an object")
         error = _find_error(chunk, event=event)
         usage = _usage(chunk)
         if error is not None:
@@ -349,7 +234,7 @@ class ChunkDecoder:
         if value is None:
             return ()
         if not isinstance(value, list):
-            raise _malformed("chunk", "choices[0].delta.tool_calls", value, "a list")
+            raise malformed("chunk", "choices[0].delta.tool_calls", value, "a list")
         deltas = []
         for position, entry in enumerate(value):
             path = f"choices[0].delta.tool_calls[{position}]"
@@ -461,6 +346,23 @@ def _string_at(data: str, text: str) -> tuple[int, int] | None:
 def _text_shape(chunk: object, event: str | None) -> tuple[int | None, str] | None:
     """:meth:`ChunkDecoder.decode_text` without the tool-call bookkeeping: ``(None, content)`` or
     ``(call index, arguments)`` for a chunk of one of the two common shapes, else None."""
+    delta = _common_delta(chunk, event)
+    if delta is None:
+        return None
+    content = delta.get("content")
+    calls = delta.get("tool_calls")
+    if calls is None:
+        if type(content) is not str:
+            return None
+        return None, content
+    if content is not None:
+        return None
+    return _arguments_fragment(calls)
+
+
+def _common_delta(chunk: object, event: str | None) -> dict[str, Any] | None:
+    """The ``delta`` of a common chunk's envelope: one choice, index 0, no finish reason, usage or
+    error, and only the delta keys of the fast path; else None."""
     if type(chunk) is not dict or event == "error":
         return None
     choices = chunk.get("choices")
@@ -482,13 +384,13 @@ def _text_shape(chunk: object, event: str | None) -> tuple[int | None, str] | No
         return None
     if not _COMMON_DELTA_KEYS.issuperset(delta):
         return None
-    content = delta.get("content")
-    calls = delta.get("tool_calls")
-    if calls is None:
-        if type(content) is not str:
-            return None
-        return None, content
-    if content is not None or type(calls) is not list or len(calls) != 1:
+    return delta
+
+
+def _arguments_fragment(calls: object) -> tuple[int, str] | None:
+    """``(call index, arguments)`` when ``calls`` is one index-only fragment of a call's
+    arguments (no id, no name), else None."""
+    if type(calls) is not list or len(calls) != 1:
         return None
     entry = calls[0]
     if type(entry) is not dict or entry.get("id") is not None:
@@ -511,7 +413,7 @@ def parse_completion(body: object) -> ChunkUpdate:
     ``finish_reason`` and the usage. An error body sent with status 200 gives ``error``.
     """
     if not isinstance(body, dict):
-        raise _malformed("response", "the body", body, "an object")
+        raise malformed("response", "the body", body, "an object")
     error = _find_error(body, event=None)
     usage = _usage(body)
     if error is not None:
@@ -522,7 +424,7 @@ def parse_completion(body: object) -> ChunkUpdate:
     message = _object_or_empty(choice.get("message"), "response", "choices[0].message")
     raw_calls = message.get("tool_calls")
     if raw_calls is not None and not isinstance(raw_calls, list):
-        raise _malformed("response", "choices[0].message.tool_calls", raw_calls, "a list")
+        raise malformed("response", "choices[0].message.tool_calls", raw_calls, "a list")
     calls = []
     for position, entry in enumerate(raw_calls or ()):
         path = f"choices[0].message.tool_calls[{position}]"
@@ -538,49 +440,6 @@ def parse_completion(body: object) -> ChunkUpdate:
     )
 
 
-_STATUS_CLASSES: Final[dict[int, type[APIStatusError]]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-}
-
-# How much of an unstructured error body (an HTML page from a proxy, say) goes into the message.
-_MESSAGE_LIMIT: Final = 500
-
-
-def status_error(
-    status_code: int,
-    body: object,
-    *,
-    request_id: str | None = None,
-    message: str | None = None,
-) -> APIStatusError:
-    """The :class:`~streamstruct.APIStatusError` for an HTTP error response or an in-band error.
-
-    ``body`` is the parsed JSON body, or the raw text when it was not JSON; when it is an object
-    with an ``"error"`` key, the error's value becomes the exception's ``body`` (as openai-python
-    does). ``message`` replaces the default ``"HTTP <status>: <the error's message>"``. The class
-    follows the status: 400, 401, 403, 404, 409, 422 and 429 have their own, 5xx is
-    :class:`~streamstruct.InternalServerError`, anything else the base class.
-    """
-    if isinstance(body, dict) and body.get("error") is not None:
-        body = body["error"]
-    if message is None:
-        message = (
-            f"HTTP {status_code}: {_error_message(body) or 'the response gave no error message'}"
-        )
-    cls = (
-        InternalServerError
-        if status_code >= 500
-        else _STATUS_CLASSES.get(status_code, APIStatusError)
-    )
-    return cls(message, status_code=status_code, body=body, request_id=request_id)
-
-
 # -- helpers -----------------------------------------------------------------------------------
 
 _What: TypeAlias = Literal["chunk", "response"]
@@ -591,81 +450,19 @@ def _find_error(payload: dict[str, Any], *, event: str | None) -> APIErrorInfo |
     if error:
         # OpenAI, OpenRouter, llama.cpp, Groq, vLLM (wrapped), Anthropic: a truthy "error" key,
         # which openai-python also treats as an error whatever else the payload holds.
-        return _error_info(error)
+        return error_info(error)
     if payload.get("object") == "error" or event == "error":
         # vLLM's and Mistral's flat body, or any payload of an `event: error` SSE event.
-        return _error_info(payload)
+        return error_info(payload)
     return None
-
-
-def _error_info(body: object) -> APIErrorInfo:
-    code = _get(body, "code")
-    kind = _get(body, "type")
-    return APIErrorInfo(
-        message=_error_message(body) or "the server reported an error without a message",
-        code=code if isinstance(code, (int, str)) and not isinstance(code, bool) else None,
-        type=kind if isinstance(kind, str) else None,
-        body=body,
-    )
-
-
-def _error_message(body: object) -> str:
-    """The human-readable part of an error body, read defensively (any field may be any type)."""
-    if isinstance(body, dict):
-        for field in ("message", "detail"):  # "detail": FastAPI-style bodies
-            value = body.get(field)
-            if isinstance(value, str) and value:
-                return value
-            if value:
-                # Mistral's 422 sends {"message": {"detail": [...]}}: keep it, readable as JSON.
-                return _truncate(json.dumps(value, ensure_ascii=False, default=str))
-    if isinstance(body, str):
-        return _truncate(body.strip())
-    if body is None or body == {}:
-        return ""
-    return _truncate(json.dumps(body, ensure_ascii=False, default=str))
-
-
-def _truncate(text: str) -> str:
-    return text if len(text) <= _MESSAGE_LIMIT else text[:_MESSAGE_LIMIT] + "…"
-
-
-def _as_status(value: object) -> int | None:
-    if isinstance(value, str) and len(value) == 3 and value.isdigit():
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
-        return value
-    return None
-
-
-def _get(body: object, key: str) -> object:
-    return body.get(key) if isinstance(body, dict) else None
 
 
 def _usage(payload: dict[str, Any]) -> Usage | None:
     raw = payload.get("usage")
     if raw is None:
-        raw = _get(payload.get("x_groq"), "usage")
-    return _usage_counts(raw, "prompt_tokens", "completion_tokens")
-
-
-def _usage_counts(raw: object, prompt_key: str, completion_key: str) -> Usage | None:
-    """The usage object ``raw``, its counts under these keys (each dialect names them its way)."""
-    # Usage is bookkeeping, not output: an odd usage object is skipped rather than fatal.
-    if not isinstance(raw, dict):
-        return None
-    prompt = _count(raw.get(prompt_key))
-    completion = _count(raw.get(completion_key))
-    total = _count(raw.get("total_tokens"))
-    if prompt is None and completion is None and total is None:
-        return None
-    prompt = prompt or 0
-    completion = completion or 0
-    return Usage(prompt, completion, prompt + completion if total is None else total)
-
-
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+        x_groq = payload.get("x_groq")
+        raw = x_groq.get("usage") if isinstance(x_groq, dict) else None
+    return usage_counts(raw, "prompt_tokens", "completion_tokens")
 
 
 def _choice_zero(payload: dict[str, Any], what: _What) -> dict[str, Any] | None:
@@ -673,15 +470,15 @@ def _choice_zero(payload: dict[str, Any], what: _What) -> dict[str, Any] | None:
     if choices is None:
         return None
     if not isinstance(choices, list):
-        raise _malformed(what, "choices", choices, "a list")
+        raise malformed(what, "choices", choices, "a list")
     for position, choice in enumerate(choices):
         if not isinstance(choice, dict):
-            raise _malformed(what, f"choices[{position}]", choice, "an object")
+            raise malformed(what, f"choices[{position}]", choice, "an object")
         index = choice.get("index")
         if index is None:  # a choice without an index is choice 0 (nobody sends n>1 that way)
             return choice
         if not isinstance(index, int) or isinstance(index, bool):
-            raise _malformed(what, f"choices[{position}].index", index, "an integer")
+            raise malformed(what, f"choices[{position}].index", index, "an integer")
         if index == 0:
             return choice
     return None
@@ -691,14 +488,14 @@ def _object_or_empty(value: object, what: _What, path: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _malformed(what, path, value, "an object")
+        raise malformed(what, path, value, "an object")
     return value
 
 
 def _string(value: object, what: _What, path: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise _malformed(what, path, value, "a string or null")
+    raise malformed(what, path, value, "a string or null")
 
 
 def _text(value: object, what: _What, path: str) -> str | None:
@@ -715,7 +512,7 @@ def _text(value: object, what: _What, path: str) -> str | None:
             and isinstance(part.get("text"), str)
         ]
         return "".join(texts) if texts else None
-    raise _malformed(what, path, value, "a string, a list of content parts or null")
+    raise malformed(what, path, value, "a string, a list of content parts or null")
 
 
 def _reasoning(delta: dict[str, Any]) -> str | None:
@@ -733,10 +530,10 @@ def _tool_call_fields(
 ) -> tuple[str | None, str | None, str, int | None]:
     """(id, name, arguments, index) of one tool-call entry, normalised as the module doc says."""
     if not isinstance(entry, dict):
-        raise _malformed(what, path, entry, "an object")
+        raise malformed(what, path, entry, "an object")
     index = entry.get("index")
     if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
-        raise _malformed(what, f"{path}.index", index, "an integer")
+        raise malformed(what, f"{path}.index", index, "an integer")
     call_id = _string(entry.get("id"), what, f"{path}.id") or None
     function = _object_or_empty(entry.get("function"), what, f"{path}.function")
     name = _string(function.get("name"), what, f"{path}.function.name") or None
@@ -749,25 +546,5 @@ def _tool_call_fields(
         # llama.cpp #20198 sent the arguments as an object; it only ever comes whole.
         arguments = json.dumps(raw, ensure_ascii=False)
     else:
-        raise _malformed(what, f"{path}.function.arguments", raw, "a string or an object")
+        raise malformed(what, f"{path}.function.arguments", raw, "a string or an object")
     return call_id, name, arguments, index
-
-
-_JSON_TYPE_NAMES: Final = {
-    dict: "an object",
-    list: "a list",
-    str: "a string",
-    int: "a number",
-    float: "a number",
-    bool: "a boolean",
-    type(None): "null",
-}
-
-
-def _malformed(what: str, path: str, value: object, expected: str) -> APIError:
-    # ``what`` is a _What here; the dialect decoders name their event ("Anthropic event ...").
-    kind = _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return APIError(f"malformed {what}: {path} is {kind} ({shown}), expected {expected}")

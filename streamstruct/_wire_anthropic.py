@@ -40,15 +40,10 @@ import json
 from typing import Any, Final, final
 
 from ._errors import APIError
-from ._wire import (
-    APIErrorInfo,
-    ChunkUpdate,
-    ToolCallDelta,
-    Usage,
-    _count,
-    _error_message,
-    _malformed,
-)
+from ._updates import APIErrorInfo, ChunkUpdate, ToolCallDelta, Usage
+from ._updates import count as _count
+from ._updates import error_message as _error_message
+from ._updates import malformed as _malformed
 
 __all__ = ["INCOMPLETE_REASONS", "REFUSAL_REASONS", "AnthropicDecoder"]
 

@@ -44,15 +44,10 @@ from __future__ import annotations
 from typing import Any, Final, final
 
 from ._errors import APIError
-from ._wire import (
-    APIErrorInfo,
-    ChunkUpdate,
-    ToolCallDelta,
-    ToolCallKey,
-    _error_message,
-    _malformed,
-    _usage_counts,
-)
+from ._updates import APIErrorInfo, ChunkUpdate, ToolCallDelta, ToolCallKey
+from ._updates import error_message as _error_message
+from ._updates import malformed as _malformed
+from ._updates import usage_counts as _usage_counts
 
 __all__ = ["INCOMPLETE_REASONS", "ResponsesDecoder"]
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 import streamstruct
-from streamstruct import _client
+from streamstruct import _pool
 
 KEY = "sk-reliability-SECRET-4d2e9f81c7a3"
 MESSAGES = [{"role": "user", "content": "Make up a person."}]
@@ -54,7 +54,7 @@ def anyio_backend(flavour: str) -> str:
 
 #: For tests of the client's own connection pool, used only with the httpcore it was written for.
 needs_pool = pytest.mark.skipif(
-    not _client._POOL_FITS, reason="another httpcore: the client keeps httpcore's own pool"
+    not _pool.POOL_FITS, reason="another httpcore: the client keeps httpcore's own pool"
 )
 
 

@@ -5,7 +5,7 @@ without a fight. Under httpcore's own pool it did not: a connection handed to a 
 until that request's task sends on it, so requests starting in the same event-loop turn were all
 handed the same one, and all but one failed inside the pool (``ConnectionNotAvailable``) and
 started over - about five times per request under load, each time with a pass over every
-connection. streamstruct's own pool (``_client._Pool``) keeps a handed-out connection spoken for.
+connection. streamstruct's own pool (``_pool.ConnectionPool``) keeps a handed-out connection spoken for.
 
 Counts, never timings: connections the server accepted, requests it answered, and how often the
 pool had to take back a connection it had handed out.
@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from reliability_support import needs_pool, serve_kept_alive
 
 import streamstruct
-from streamstruct._client import _Pool
+from streamstruct._pool import ConnectionPool
 
 pytestmark = pytest.mark.anyio
 MESSAGES = [{"role": "user", "content": "Make up a person."}]
@@ -143,7 +143,7 @@ async def test_concurrent_streams_reuse_their_connections_without_a_fight(
         # about STREAMS * STREAMS / 2 per round after the first).
         assert len(retaken) == 0
         pool = client._http._transport._pool  # type: ignore[attr-defined]
-        assert isinstance(pool, _Pool)
+        assert isinstance(pool, ConnectionPool)
         assert [c.is_idle() for c in pool.connections] == [True] * STREAMS
 
 
@@ -198,7 +198,7 @@ def test_limits_size_the_clients_own_pool() -> None:
     limits = httpx.Limits(max_connections=7, max_keepalive_connections=3)
     client = streamstruct.AsyncClient(base_url="http://x/v1", limits=limits)
     pool = client._http._transport._pool  # type: ignore[attr-defined]
-    assert isinstance(pool, _Pool)
+    assert isinstance(pool, ConnectionPool)
     assert (pool._max_connections, pool._max_keepalive_connections) == (7, 3)
     with pytest.raises(ValueError, match="limits"):
         streamstruct.AsyncClient(http_client=httpx.AsyncClient(), limits=limits)
@@ -220,7 +220,7 @@ def test_the_sync_client_takes_limits_too() -> None:
     limits = httpx.Limits(max_connections=5, max_keepalive_connections=2)
     with streamstruct.Client(base_url="http://x/v1", limits=limits) as client:
         pool = client._async._http._transport._pool  # type: ignore[attr-defined]
-        assert isinstance(pool, _Pool)
+        assert isinstance(pool, ConnectionPool)
         assert (pool._max_connections, pool._max_keepalive_connections) == (5, 2)
 
 
@@ -236,4 +236,4 @@ def test_proxies_from_the_environment_still_apply(monkeypatch: pytest.MonkeyPatc
     proxied = http._transport_for_url(httpx.URL("https://api.example.com/v1/chat/completions"))
     assert isinstance(proxied._pool, httpcore.AsyncHTTPProxy)  # type: ignore[attr-defined]
     direct = http._transport_for_url(httpx.URL("http://127.0.0.1:8000/v1/chat/completions"))
-    assert isinstance(direct._pool, _Pool)  # type: ignore[attr-defined]
+    assert isinstance(direct._pool, ConnectionPool)  # type: ignore[attr-defined]

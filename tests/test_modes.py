@@ -12,18 +12,13 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import pytest
 from pydantic import BaseModel, Field, RootModel
+from source_support import imported_modules
 from typing_extensions import TypeAliasType
 
-from streamstruct._modes import (
-    Mode,
-    ResponseSpec,
-    drop_injected_nulls,
-    injected_null_keys,
-    injects_nulls,
-    plan_request,
-    response_spec,
-    strict_json_schema,
-)
+from streamstruct._modes import Mode, ResponseSpec, plan_request, response_spec
+from streamstruct._nulls import drop_injected_nulls, injected_null_keys, injects_nulls
+from streamstruct._schemas import strict_json_schema
+from streamstruct._types import has_fields, is_model, is_type_alias, union_models, unwrap
 
 # -- models ------------------------------------------------------------------------------------
 
@@ -633,3 +628,32 @@ def test_an_item_type_that_cannot_be_hashed_is_planned_each_time() -> None:
     plans = [plan_request(Iterable[item], MESSAGES, mode=Mode.JSON_SCHEMA) for _ in range(2)]  # type: ignore[valid-type]
     assert plans[0].body == plans[1].body
     assert plans[0].spec.iterable
+
+
+# -- layers ------------------------------------------------------------------------------------
+
+
+def test_null_handling_does_not_import_request_planning() -> None:
+    # The model side (the assembler, the type tree) drops injected nulls per event: it imports
+    # _nulls, which must not reach back up into the request layer (_modes, _schemas).
+    assert {name for name in imported_modules("_nulls") if name.startswith("_")} == {
+        "__future__",
+        "_types",
+    }
+    assert {name for name in imported_modules("_types") if name.startswith("_")} == {"__future__"}
+    schemas = imported_modules("_schemas")
+    assert not {name.split(".")[0] for name in schemas} & {"pydantic", "httpx", "anyio"}
+
+
+def test_type_introspection_sees_through_annotated_and_aliases() -> None:
+    pet = TypeAliasType("pet", Annotated[Cat | Dog, Field(discriminator="kind")])
+    assert unwrap(Annotated[pet, "meta"]) == Cat | Dog
+    assert is_type_alias(pet)
+    assert not is_type_alias(Cat)
+    assert union_models(pet) == (Cat, Dog)
+    assert union_models(Annotated[Address, "meta"]) == (Address,)
+    assert union_models(Cat | int) == ()
+    assert has_fields(Address)
+    assert not has_fields(dict)
+    assert is_model(Cat)
+    assert not is_model(Cat(kind="cat", lives=9))

@@ -1,4 +1,4 @@
-"""The pass of the client's own pool (``_client._Pool``), run directly on fake connections.
+"""The pass of the client's own pool (``_pool.ConnectionPool``), run directly on fake connections.
 
 No sockets and no event loop: the pass is a plain function of the pool's requests and
 connections, so these tests drive it by hand - a model of what httpcore's request code and
@@ -21,7 +21,7 @@ from typing import Literal
 import httpcore
 import pytest
 
-from streamstruct._client import _Pool
+from streamstruct._pool import ConnectionPool
 
 State = Literal["connecting", "active", "idle", "closed"]
 A = httpcore.URL("http://a.example/v1/chat/completions")
@@ -72,7 +72,7 @@ class FakeRequest:
         self.connection = connection
 
 
-class FakePool(_Pool):
+class FakePool(ConnectionPool):
     def __init__(self, **limits: int) -> None:
         super().__init__(**limits)  # type: ignore[arg-type]
         self.created: list[FakeConnection] = []

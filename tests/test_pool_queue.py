@@ -1,4 +1,4 @@
-"""The client's own pool (``_client._Pool``) over real loopback sockets: the request queue at
+"""The client's own pool (``_pool.ConnectionPool``) over real loopback sockets: the request queue at
 ``max_connections``, cancellation at every point, failed connects, and several origins.
 
 Each test ends with the question that matters: can the next request still get a connection? A
@@ -20,8 +20,8 @@ import pytest
 from reliability_support import needs_pool, serve_kept_alive
 
 import streamstruct
-from streamstruct import _client
-from streamstruct._client import _Pool
+from streamstruct import _pool
+from streamstruct._pool import ConnectionPool
 
 pytestmark = pytest.mark.anyio
 FAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
@@ -54,13 +54,13 @@ async def server() -> AsyncIterator[tuple[str, Seen]]:
 
 
 def pooled(max_connections: int, **limits: int) -> httpx.AsyncClient:
-    """An httpx client on ``_Pool``, as streamstruct's own client builds it."""
+    """An httpx client on ``ConnectionPool``, as streamstruct's own client builds it."""
     http = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=max_connections, **limits),
         timeout=httpx.Timeout(5.0, pool=1.0),
     )
-    _client._use_own_pool(http)
-    assert isinstance(pool_of(http), _Pool)
+    _pool.use_own_pool(http)
+    assert isinstance(pool_of(http), ConnectionPool)
     return http
 
 
@@ -226,9 +226,9 @@ def test_settings_of_httpxs_pool_carry_over() -> None:
         "network_backend": backend,
     }
     transport._pool = httpcore.AsyncConnectionPool(**settings)  # type: ignore[arg-type]
-    _client._use_own_pool(http)
+    _pool.use_own_pool(http)
     pool = transport._pool
-    assert isinstance(pool, _Pool)
+    assert isinstance(pool, ConnectionPool)
     for name, value in settings.items():
         assert getattr(pool, "_" + name) == value, name
     assert (pool._http1, pool._http2) == (True, False)
@@ -249,7 +249,7 @@ def test_pools_it_does_not_fit_are_left_alone(stock: object) -> None:
     assert isinstance(transport, httpx.AsyncHTTPTransport)
     theirs = stock()  # type: ignore[operator]
     transport._pool = theirs
-    _client._use_own_pool(http)
+    _pool.use_own_pool(http)
     assert transport._pool is theirs
 
 
@@ -268,13 +268,13 @@ def test_pools_it_does_not_fit_are_left_alone(stock: object) -> None:
     ],
 )
 def test_only_known_httpcore_versions_get_the_own_pool(version: str, fits: bool) -> None:
-    assert _client._pool_fits(version) is fits
+    assert _pool.pool_fits(version) is fits
 
 
 def test_elsewhere_the_client_keeps_httpcores_pool_with_its_limits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_client, "_POOL_FITS", False)
+    monkeypatch.setattr(_pool, "POOL_FITS", False)
     limits = httpx.Limits(max_connections=7, max_keepalive_connections=3)
     client = streamstruct.AsyncClient(base_url="http://x/v1", limits=limits)
     pool = client._http._transport._pool  # type: ignore[attr-defined]

@@ -36,7 +36,7 @@ from reliability_support import (
 )
 
 import streamstruct
-from streamstruct import _client
+from streamstruct import _sending
 from streamstruct.testing import Reply, Simulator, serve
 
 pytestmark = pytest.mark.anyio
@@ -439,7 +439,7 @@ async def test_an_unparseable_retry_after_falls_back_to_the_backoff(
 
 @pytest.mark.parametrize("headers", BAD_DELAYS)
 def test_an_unparseable_retry_after_asks_for_no_delay(headers: dict[str, str]) -> None:
-    assert _client._retry_after(httpx.Headers(headers)) is None
+    assert _sending.retry_after(httpx.Headers(headers)) is None
 
 
 @pytest.mark.parametrize("backoff", [0.0, 0.5])

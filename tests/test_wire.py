@@ -8,6 +8,7 @@ import pickle
 from typing import Any
 
 import pytest
+from source_support import imported_modules
 
 from streamstruct import (
     APIError,
@@ -20,6 +21,7 @@ from streamstruct import (
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
+    _updates,
 )
 from streamstruct._wire import (
     APIErrorInfo,
@@ -781,3 +783,12 @@ def test_usage_pickles_and_copies_as_itself() -> None:
     usage = Usage(10, 5, 15)
     assert pickle.loads(pickle.dumps(usage)) == usage
     assert copy.deepcopy(usage) == usage
+
+
+def test_the_update_vocabulary_is_core() -> None:
+    # Every dialect's decoder and the response pipeline read these: stdlib and the errors only.
+    imported = imported_modules("_updates")
+    assert not {name.split(".")[0] for name in imported} & {"httpx", "anyio", "pydantic", "trio"}
+    assert {name for name in imported if name.startswith("_")} <= {"__future__", "_errors"}
+    assert ChunkUpdate is _updates.ChunkUpdate
+    assert status_error is _updates.status_error

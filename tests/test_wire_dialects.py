@@ -648,7 +648,7 @@ def test_dialect_decoders_are_sans_io(name: str) -> None:
     # nothing of the package above the wire layer.
     imported = imported_modules(name)
     assert not {n.split(".")[0] for n in imported} & {"httpx", "anyio", "pydantic", "trio"}
-    assert {n for n in imported if n.startswith("_")} <= {"__future__", "_errors", "_wire"}
+    assert {n for n in imported if n.startswith("_")} <= {"__future__", "_errors", "_updates"}
 
 
 # -- any payload: an update or our error, never anything else ----------------------------------
