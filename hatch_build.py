@@ -39,6 +39,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 COMPILED_MODULES = (
     "streamstruct/_json.py",
+    # The parser's state machine and lexer, split out of _json.py (issue 13), compiled with it: the
+    # compiled JSONParser subclasses ValueBuilder (mypyc needs its base compiled too) and calls the
+    # lexer per token. _json_options (read once per parser) stays Python.
+    "streamstruct/_json_builder.py",
+    "streamstruct/_json_lexer.py",
+    "streamstruct/_json_string.py",
+    "streamstruct/_json_containers.py",
     "streamstruct/_assembler.py",
     "streamstruct/_nodes.py",
     "streamstruct/_sse.py",
