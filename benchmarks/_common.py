@@ -95,18 +95,41 @@ def pure_python_parser() -> type[JSONParser]:
 
     if streamstruct._json.__file__.endswith(".py"):
         return streamstruct._json.JSONParser
-    name = "streamstruct._json_source"
-    module = sys.modules.get(name)
-    if module is None:
-        source = Path(streamstruct._json.__file__).with_name("_json.py")
-        spec = importlib.util.spec_from_file_location(name, source)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {source}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    parser_class: type[JSONParser] = module.JSONParser
+    # The parser is several modules, and its JSONParser subclasses the builder of another (which
+    # a compiled class refuses to an interpreted one): all of them are loaded from their source,
+    # in a package of their own (``streamstruct._json_source``) that shares ``_errors``.
+    package = sys.modules.get(_PURE_PARSER_PACKAGE)
+    if package is None:
+        package = ModuleType(_PURE_PARSER_PACKAGE)
+        package.__path__ = []
+        sys.modules[_PURE_PARSER_PACKAGE] = package
+        sys.modules[f"{_PURE_PARSER_PACKAGE}._errors"] = importlib.import_module(
+            "streamstruct._errors"
+        )
+        folder = Path(streamstruct._json.__file__).parent
+        for name in _PARSER_MODULES:
+            full_name = f"{_PURE_PARSER_PACKAGE}.{name}"
+            spec = importlib.util.spec_from_file_location(full_name, folder / f"{name}.py")
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {folder / name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[full_name] = module
+            spec.loader.exec_module(module)
+            setattr(package, name, module)
+    parser_class: type[JSONParser] = package._json.JSONParser
     return parser_class
+
+
+_PURE_PARSER_PACKAGE: Final = "streamstruct._json_source"
+# The parser's modules, each after those it imports.
+_PARSER_MODULES: Final = (
+    "_json_lexer",
+    "_json_string",
+    "_json_containers",
+    "_json_options",
+    "_json_builder",
+    "_json",
+)
 
 
 @contextmanager

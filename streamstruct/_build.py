@@ -19,6 +19,10 @@ __all__ = ["CORE_MODULES", "BuildInfo", "build_info"]
 #: the modules a compiled build compiles: ``hatch_build.COMPILED_MODULES`` (a test checks they agree)
 CORE_MODULES = (
     "streamstruct._json",
+    "streamstruct._json_builder",
+    "streamstruct._json_lexer",
+    "streamstruct._json_string",
+    "streamstruct._json_containers",
     "streamstruct._assembler",
     "streamstruct._nodes",
     "streamstruct._sse",

@@ -1,0 +1,97 @@
+"""Every shortcut of the JSON parser gives what the careful path gives.
+
+Each shortcut is switched off through ``Shortcuts`` (one at a time, then all of them) and the parser
+is compared with the default one on every split of the documents: the same snapshot after every
+piece, the same completed values, the same final value, the same error at the same offset.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from streamstruct import JSONParseError
+from streamstruct._json import JSONParser, Shortcuts
+
+# One switched off at a time, then all of them: the careful path alone.
+OFF = {
+    **{name: Shortcuts(**{name: False}) for name in Shortcuts._fields},
+    "none": Shortcuts(*(False for _ in Shortcuts._fields)),
+}
+
+DOCUMENTS = [
+    r'"plain prose then \n an escape, \"quotes\", \\ and \u00e9 \ud83d\ude00 and \ud83d alone"',
+    r'{"key \n\u00e9": "value \t\u2028", "k\"2": ["\\", "\"", "\u0000"], "n": -12.5e3}',
+    '{"records": [{"name": "n1", "tags": ["a", "b"], "ok": true, "x": null}, {"name": "n2"}]}',
+    '[[1, 2, [3, [4, []]]], {"a": {"b": {}}}, false, 0, -0.5, 1E+2, ""]',
+    '  {"long": "' + "words and more words " * 30 + '"}  ',
+]
+
+INVALID = [
+    '{"a": "bad \\x escape"}',
+    '{"a": "control \x01"}',
+    '{"a": [1, 2,]}',
+    '{"a": 01}',
+    '["\\u12G4"]',
+    '{"a": tru}',
+    '{"a" 1}',
+    "[1] 2",
+]
+
+
+def _splits(text: str) -> Iterator[list[str]]:
+    """Every piece size from 1 to 7, then every cut in two."""
+    for size in range(1, 8):
+        yield [text[i : i + size] for i in range(0, len(text), size)]
+    for cut in range(len(text) + 1):
+        yield [text[:cut], text[cut:]]
+
+
+def _run(pieces: list[str], shortcuts: Shortcuts, completion_depth: int | None) -> list[object]:
+    """What the parser shows: snapshot and completed values after each piece, then the end."""
+    parser = JSONParser(shortcuts=shortcuts, completion_depth=completion_depth)
+    seen: list[object] = []
+    try:
+        for piece in pieces:
+            parser.feed(piece)
+            # A copy: the lists of a snapshot nobody holds are reused (recycled_lists).
+            seen.append((json.dumps(parser.snapshot()), parser.pop_completed()))
+        seen.append(parser.close())
+    except JSONParseError as error:
+        seen.append((type(error), error.offset, error.reason, error.expected))
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(OFF))
+@pytest.mark.parametrize("text", DOCUMENTS + INVALID)
+def test_a_shortcut_switched_off_changes_nothing(name: str, text: str) -> None:
+    for completion_depth in (None, 1):
+        for pieces in _splits(text):
+            expected = _run(pieces, Shortcuts(), completion_depth)
+            assert _run(pieces, OFF[name], completion_depth) == expected, pieces
+
+
+def test_the_careful_path_alone_parses_what_json_loads_parses() -> None:
+    for text in DOCUMENTS:
+        assert _run([text], OFF["none"], None)[-1] == json.loads(text)
+
+
+@pytest.mark.parametrize("recycled", [True, False])
+def test_snapshots_kept_or_dropped_are_the_same_with_or_without_recycled_lists(
+    recycled: bool,
+) -> None:
+    text = json.dumps([[k, [k] * 3, {"k": k}] for k in range(40)])
+    shortcuts = Shortcuts(recycled_lists=recycled)
+    dropped, kept = JSONParser(shortcuts=shortcuts), JSONParser(shortcuts=shortcuts)
+    held = []
+    for i in range(0, len(text), 3):
+        dropped.feed(text[i : i + 3])
+        kept.feed(text[i : i + 3])
+        held.append(kept.snapshot())
+        assert json.dumps(dropped.snapshot()) == json.dumps(held[-1])
+    for snapshot, end in zip(held, range(3, len(text) + 3, 3), strict=True):
+        reference = JSONParser(shortcuts=Shortcuts(recycled_lists=False))
+        reference.feed(text[:end])
+        assert snapshot == reference.snapshot()  # a snapshot held is never changed
