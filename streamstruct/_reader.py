@@ -19,7 +19,7 @@ from typing import Any, Final, Generic, TypeVar, final
 
 from ._assembler import PartialAssembler
 from ._errors import (
-    APIError,
+    EventDataError,
     IncompleteOutputError,
     JSONParseError,
     RefusalError,
@@ -285,7 +285,9 @@ class ResponseReader(Generic[_Out]):
             chunk = json.loads(data)
         except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
             raise self._detached(
-                APIError(f"the server sent an event whose data is not JSON: {self.quote(data)!r}")
+                EventDataError(
+                    f"the server sent an event whose data is not JSON: {self.quote(data)!r}"
+                )
             ) from None
         chunks = self._chunks
         try:

@@ -45,7 +45,14 @@ import httpx
 from typing_extensions import TypeAliasType
 
 from ._body import DecodedBody, decoded_body, media_type, read_at_most
-from ._errors import APIError, APITimeoutError, StreamInterruptedError, StreamStructError
+from ._errors import (
+    APIError,
+    APITimeoutError,
+    BodyNotJSONError,
+    NotEventStreamError,
+    StreamInterruptedError,
+    StreamStructError,
+)
 from ._partial import (
     FieldCompleted,
     FieldStarted,
@@ -252,7 +259,7 @@ class _BaseStream(Generic[_Out, _M]):
             page = (await self._read_at_most(body, _HTML_HEAD, reader))[0]
             await self._close_response()
             head = reader.quote(page.decode("utf-8", errors="replace"), _HTML_HEAD)
-            raise APIError(
+            raise NotEventStreamError(
                 f"the server answered with {content_type!r}, not an event stream: {head!r}"
             )
         if kind == "application/json":
@@ -658,8 +665,10 @@ def _json_body(body: bytes, reader: ResponseReader[Any]) -> object:
         return json.loads(body)
     except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
         text = reader.quote(body.decode("utf-8", errors="replace"))
-        raise _interrupted(
-            f"the server answered with JSON that does not parse: {text!r}", reader
+        raise BodyNotJSONError(
+            f"the server answered with JSON that does not parse: {text!r}",
+            partial=reader.partial,
+            text=reader.text,
         ) from None
 
 
