@@ -57,7 +57,7 @@ from ._errors import (
 from ._json import DEFAULT_MAX_STRING_CHARS
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._options import CallOptions, SplitOptions, split_options
-from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
+from ._reader import DEFAULT_MAX_RESPONSE_BYTES, IterableReader, PartialReader, ResponseReader
 from ._redact import Redactor
 from ._stream import AsyncIterableStream, AsyncPartialStream, close_response
 from ._wire import status_error
@@ -898,9 +898,9 @@ class AsyncCompletions:
             )
 
         def make_reader(response: httpx.Response | None) -> ResponseReader[Any]:
-            return ResponseReader(
+            reader = PartialReader if kind == "partial" else IterableReader
+            return reader(
                 plan,
-                kind=kind,
                 validation_context=validation_context,
                 max_response_bytes=client.max_response_bytes,
                 max_depth=client.max_depth,
