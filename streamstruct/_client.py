@@ -55,11 +55,12 @@ from ._errors import (
     InvalidArgumentValueError,
 )
 from ._json import DEFAULT_MAX_STRING_CHARS
+from ._lifecycle import close_response
 from ._modes import Mode, ModeName, RequestPlan, plan_request, response_spec
 from ._options import CallOptions, SplitOptions, split_options
 from ._reader import DEFAULT_MAX_RESPONSE_BYTES, IterableReader, PartialReader, ResponseReader
 from ._redact import Redactor
-from ._stream import AsyncIterableStream, AsyncPartialStream, close_response
+from ._stream import AsyncIterableStream, AsyncPartialStream
 from ._wire import status_error
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
