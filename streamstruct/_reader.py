@@ -4,8 +4,8 @@
 (:mod:`._sse`), the wire format's event decoder (an :class:`~._decoding.EventDecoder`, chat
 completions' by default), the mode's JSON source (content, a fenced block, or tool-call
 arguments), the resumable JSON parser (:mod:`._json`) and the model side — and keeps what the
-caller may ask about afterwards:
-the raw JSON text, the usage, the finish reason, the refusal. It knows nothing of HTTP or of
+caller may ask about afterwards: the raw JSON text, the usage, the finish reason, the refusal.
+It knows nothing of HTTP or of
 event loops (the stream objects in :mod:`._stream` read the network and feed it), nor of any wire
 format: the decoder hands it normalised updates.
 
@@ -22,19 +22,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Final, Generic, TypeVar, final
 
+from . import _reader_errors as errors
 from ._assembler import PartialAssembler
 from ._decoding import END_OF_STREAM, ChatEventDecoder, EventDecoder
 from ._errors import (
-    EventDataError,
-    IncompleteOutputError,
     JSONParseError,
-    RefusalError,
-    ResponseError,
-    ResponseTooLargeError,
     ResponseValidationError,
-    StreamInterruptedError,
     StreamStructError,
-    TruncatedJSONError,
 )
 from ._iterable import ItemsAssembler
 from ._json import DEFAULT_MAX_STRING_CHARS, JSONParser
@@ -69,12 +63,9 @@ class _ToolCall:
 class ResponseReader(Generic[_Out]):
     """Decode one response, streamed (:meth:`feed`) or whole (:meth:`feed_completion`): what both
     readers share. :meth:`feed` returns the outputs a piece of the body produced; :meth:`finish`
-    checks the end of the response and returns the final value.
-
-    A subclass makes its model side (:meth:`_start_models`) and says how text reaches it
-    (:meth:`_arguments_log`, :meth:`_advance_models`) and what the end gives
-    (:meth:`_finish_models`).
-    """
+    checks the end of the response and returns the final value. A subclass makes its model side
+    (:meth:`_start_models`), says how text reaches it (:meth:`_arguments_log`,
+    :meth:`_advance_models`) and what the end gives (:meth:`_finish_models`)."""
 
     __slots__ = (
         "_bytes",
@@ -199,10 +190,10 @@ class ResponseReader(Generic[_Out]):
         self._set_field_events(wanted)
 
     def _get_field_events(self) -> bool:
-        return False
+        return False  # only a partial reader makes field events
 
     def _set_field_events(self, wanted: bool) -> None:
-        """Only a partial reader makes field events: for the others, nothing to switch."""
+        pass
 
     @property
     def refusal(self) -> str | None:
@@ -268,11 +259,7 @@ class ResponseReader(Generic[_Out]):
         except StreamStructError as error:
             raise self._detached(error) from None
         except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
-            raise self._detached(
-                EventDataError(
-                    f"the server sent an event whose data is not JSON: {self.quote(data)!r}"
-                )
-            ) from None
+            raise self._detached(errors.event_not_json(self.quote(data))) from None
 
     @property
     def max_response_bytes(self) -> int | None:
@@ -287,14 +274,7 @@ class ResponseReader(Generic[_Out]):
 
     def _too_large(self) -> StreamStructError:
         assert self._max_bytes is not None
-        return self._attach(
-            ResponseTooLargeError(
-                f"the response passed max_response_bytes={self._max_bytes} "
-                f"({self._bytes} bytes received); raise the limit with "
-                "AsyncClient(max_response_bytes=...) if the answer really is that large",
-                limit=self._max_bytes,
-            )
-        )
+        return self._attach(errors.too_large(self._max_bytes, self._bytes))
 
     def feed_completion(self, body: object) -> list[_Out]:
         """Take a whole, non-streamed response body; return what it produced."""
@@ -383,16 +363,7 @@ class ResponseReader(Generic[_Out]):
         reason = self._incomplete()
         if reason is None:
             return self._detached(error)
-        both = TruncatedJSONError(
-            f'the model stopped (finish_reason "{reason}") after its JSON had gone wrong: '
-            f"{error.message}"
-            + ("; raise max_tokens or ask for less" if reason == "length" else ""),
-            finish_reason=reason,
-            parse_error=error,
-        )
-        both.__cause__ = error  # "from error", which compiled code ignores
-        both.__suppress_context__ = True
-        return self._attach(both)
+        return self._attach(errors.truncated(error, reason))
 
     def _collect(self) -> list[_Out]:
         """The outputs of the text fed since the last call."""
@@ -430,15 +401,10 @@ class ResponseReader(Generic[_Out]):
         if self.broken is not None:
             raise self.broken_error()
         if not self.done_marker and self.finish_reason is None:
-            raise self._attach(
-                StreamInterruptedError(
-                    "the stream ended before the answer was complete "
-                    "(no finish_reason and no [DONE] were received)"
-                )
-            )
+            raise self._attach(errors.no_end())
         refusal = self.refusal
         if refusal and not self._received_json():
-            raise self._attach(RefusalError(f"the model refused: {refusal}", refusal=refusal))
+            raise self._attach(errors.refused(refusal))
         return self._finish_models()
 
     def _received_json(self) -> bool:
@@ -454,26 +420,10 @@ class ResponseReader(Generic[_Out]):
         if parser is None or not parser.done:
             reason = self._incomplete()
             if reason is not None:
-                raise self._attach(
-                    IncompleteOutputError(
-                        f'the model stopped (finish_reason "{reason}") before its JSON was '
-                        "complete"
-                        + (
-                            "; raise max_tokens or ask for less"
-                            if reason == "length"
-                            else "; the output was filtered"
-                        ),
-                        finish_reason=reason,
-                    )
-                )
+                raise self._attach(errors.incomplete(reason))
             if parser is None or not self._received_json():
-                raise self._attach(
-                    ResponseError(
-                        "the response held no structured output "
-                        f"(finish_reason {self.finish_reason!r}); the model answered with "
-                        + ("a refusal" if self.refusal else "no JSON")
-                    )
-                )
+                error = errors.no_output(self.finish_reason, refused=bool(self.refusal))
+                raise self._attach(error)
         try:
             value = parser.close()
         except JSONParseError as error:
@@ -543,12 +493,9 @@ class PartialReader(ResponseReader[Any]):
     def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
         """``error``, carrying the snapshot it would carry had each piece of this read come in a
         read of its own: the last one before the failing value, not the one before this read.
-
         The parser is past that point, so the text is parsed again by a parser and an assembler
-        of its own: all that came before this read in one piece, then this read's pieces one by
-        one until the error comes back. Only on this error path, and only for a read of several
-        pieces (with one piece, the snapshot before the read is the right one).
-        """
+        of its own: what came before this read in one piece, then this read's pieces one by one
+        until the error comes back. Only on this error path, for a read of several pieces."""
         marks = self._marks[:]
         if len(marks) < 2 or self._main_parser() is None:
             return self._detached(error)
@@ -650,13 +597,4 @@ class IterableReader(ResponseReader[Any]):
         reason = self._incomplete()
         if reason is None:
             return self._detached(error)
-        incomplete = self._attach(
-            IncompleteOutputError(
-                f'the model stopped (finish_reason "{reason}") before its last '
-                "tool call was complete",
-                finish_reason=reason,
-            )
-        )
-        incomplete.__cause__ = error  # "from error", which compiled code ignores
-        incomplete.__suppress_context__ = True
-        return incomplete
+        return self._attach(errors.incomplete(reason, cause=error))
