@@ -25,6 +25,7 @@ CORE_MODULES = (
     "streamstruct._wire",
     "streamstruct._text",
     "streamstruct._reader",
+    "streamstruct._decoding",
 )
 
 
