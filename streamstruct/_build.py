@@ -30,6 +30,7 @@ CORE_MODULES = (
     "streamstruct._updates",
     "streamstruct._text",
     "streamstruct._reader",
+    "streamstruct._decoding",
 )
 
 

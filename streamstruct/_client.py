@@ -53,6 +53,7 @@ from ._errors import (
     InvalidArgumentTypeError,
 )
 from ._json import DEFAULT_MAX_STRING_CHARS
+from ._lifecycle import close_response
 from ._modes import (
     Mode,
     ModeName,
@@ -64,7 +65,7 @@ from ._modes import (
 )
 from ._options import CallOptions, SplitOptions, split_options
 from ._pool import use_own_pool
-from ._reader import DEFAULT_MAX_RESPONSE_BYTES, ResponseReader
+from ._reader import DEFAULT_MAX_RESPONSE_BYTES, IterableReader, PartialReader, ResponseReader
 from ._redact import Redactor
 from ._sending import (
     RequestBody,
@@ -75,7 +76,7 @@ from ._sending import (
     request_body,
     retry_after,
 )
-from ._stream import AsyncIterableStream, AsyncPartialStream, close_response
+from ._stream import AsyncIterableStream, AsyncPartialStream
 from ._wire import status_error
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
@@ -570,9 +571,9 @@ class AsyncCompletions:
             )
 
         def make_reader(response: httpx.Response | None) -> ResponseReader[Any]:
-            return ResponseReader(
+            reader = PartialReader if kind == "partial" else IterableReader
+            return reader(
                 plan,
-                kind=kind,
                 validation_context=validation_context,
                 max_response_bytes=client.max_response_bytes,
                 max_depth=client.max_depth,

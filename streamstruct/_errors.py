@@ -3,8 +3,13 @@
 The tree::
 
     StreamStructError                    root: catch this to catch everything streamstruct raises
-    ├── SSEError                         the byte stream is not usable Server-Sent Events
-    │   └── SSELimitError                an unfinished line or event grew past the decoder's cap
+    ├── ProtocolError                    the server's bytes do not follow the protocol (not its answer)
+    │   ├── SSEError                     the byte stream is not usable Server-Sent Events
+    │   │   └── SSELimitError            an unfinished line or event grew past the decoder's cap
+    │   ├── EventDataError (APIError)    an event's data is not JSON
+    │   ├── MalformedChunkError (APIError)  a chunk or body is JSON of the wrong shape; names the path
+    │   ├── NotEventStreamError (APIError)  an HTML page (a proxy's, a login page) came instead
+    │   └── BodyNotJSONError (StreamInterruptedError)  a whole ``application/json`` body does not parse
     ├── JSONParseError (ValueError)      the JSON text is invalid or ends too early; says where
     │   ├── JSONDepthError               nesting deeper than ``max_depth``
     │   └── JSONStringTooLongError       one string longer than ``max_string_chars``
@@ -33,6 +38,11 @@ The tree::
     └── ClientUsageError (RuntimeError)  the client cannot serve the call as it is used
         └── ClientClosedError            the client was closed (``aclose()``, ``close()``, ``with``)
 
+The :class:`ProtocolError` branch gathers what used to be spread over three classes; each of its
+subclasses also keeps the class it was raised as before (``APIError``, ``StreamInterruptedError``),
+so an ``except`` written for the old class still catches it. ``SSEError`` moved under it, still
+under the root.
+
 Every error raised once a stream has begun carries ``partial`` (the last snapshot: a partial model, a
 list of the items yielded so far, or ``None``) and ``text`` (the raw JSON text received so far), so that
 nothing received is lost. They are plain attributes, set by whoever raises the error.
@@ -45,6 +55,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._path import Path
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -52,9 +64,11 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BodyNotJSONError",
     "ClientClosedError",
     "ClientUsageError",
     "ConflictError",
+    "EventDataError",
     "IncompleteOutputError",
     "InternalServerError",
     "InvalidArgumentError",
@@ -63,8 +77,11 @@ __all__ = [
     "JSONDepthError",
     "JSONParseError",
     "JSONStringTooLongError",
+    "MalformedChunkError",
+    "NotEventStreamError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProtocolError",
     "RateLimitError",
     "RefusalError",
     "ResponseError",
@@ -110,7 +127,14 @@ def _rebuild(cls: type[StreamStructError], message: str) -> StreamStructError:
     return error
 
 
-class SSEError(StreamStructError):
+class ProtocolError(StreamStructError):
+    """The server's bytes do not follow the protocol: not an event stream, an event whose data is
+    not JSON, a chunk of the wrong shape. Not the model's answer (see :class:`ResponseError`): the
+    transport or the server (a proxy, a gateway, a server speaking another dialect) is at fault.
+    """
+
+
+class SSEError(ProtocolError):
     """The response body is not a usable Server-Sent Events stream."""
 
 
@@ -240,6 +264,26 @@ class StreamInterruptedError(APIError):
     """The connection was lost, or the stream ended, before the answer was complete."""
 
 
+class EventDataError(ProtocolError, APIError):
+    """An event's ``data`` is not JSON (also an :class:`APIError`, as it was raised before)."""
+
+
+class MalformedChunkError(ProtocolError, APIError):
+    """A chunk (or a whole completion body) is JSON of the wrong shape: ``choices`` not a list,
+    ``delta`` not an object, ...; the message names the path, what came and what was expected.
+    Also an :class:`APIError`, as it was raised before."""
+
+
+class NotEventStreamError(ProtocolError, APIError):
+    """The server answered with an HTML page (a proxy's, a login page) instead of an event stream;
+    the message quotes its first bytes. Also an :class:`APIError`, as it was raised before."""
+
+
+class BodyNotJSONError(ProtocolError, StreamInterruptedError):
+    """The server ignored ``"stream": true`` and answered ``application/json``, but the body does
+    not parse. Also a :class:`StreamInterruptedError`, as it was raised before."""
+
+
 class ResponseError(StreamStructError):
     """The model's answer cannot become the response model."""
 
@@ -300,7 +344,7 @@ class ResponseValidationError(ResponseError):
         message: str,
         *,
         errors: list[Any] | None = None,
-        path: tuple[str | int, ...] = (),
+        path: Path = (),
         index: int | None = None,
         raw: str | None = None,
         partial: Any = None,

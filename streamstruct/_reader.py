@@ -1,11 +1,17 @@
 """One streamed response, sans-I/O: body bytes in, model events or items out.
 
 :class:`ResponseReader` chains the sans-I/O pieces in the order the data flows — SSE decoding
-(:mod:`._sse`), chunk decoding (:mod:`._wire`), the mode's JSON source (content, a fenced block,
-or tool-call arguments), the resumable JSON parser (:mod:`._json`) and the model side
-(:mod:`._partial` or :mod:`._iterable`) — and keeps what the caller may ask about afterwards:
-the raw JSON text, the usage, the finish reason, the refusal. It knows nothing of HTTP or of
-event loops: the stream objects in :mod:`._stream` read the network and feed it.
+(:mod:`._sse`), the wire format's event decoder (an :class:`~._decoding.EventDecoder`, chat
+completions' by default), the mode's JSON source (content, a fenced block, or tool-call
+arguments), the resumable JSON parser (:mod:`._json`) and the model side — and keeps what the
+caller may ask about afterwards: the raw JSON text, the usage, the finish reason, the refusal.
+It knows nothing of HTTP or of
+event loops (the stream objects in :mod:`._stream` read the network and feed it), nor of any wire
+format: the decoder hands it normalised updates.
+
+Two readers, one per model side: :class:`PartialReader` (one object, as ``Partial`` snapshots
+and field events, :mod:`._assembler`) and :class:`IterableReader` (complete items,
+:mod:`._iterable`; in a tool mode, one item per tool call).
 
 Every error it raises once data has arrived carries ``partial`` (the last snapshot, or the items
 so far) and ``text`` (the JSON text so far).
@@ -14,21 +20,15 @@ so far) and ``text`` (the JSON text so far).
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any, Final, Generic, TypeVar, final
 
+from . import _reader_errors as errors
 from ._assembler import PartialAssembler
+from ._decoding import END_OF_STREAM, ChatEventDecoder, EventDecoder
 from ._errors import (
-    APIError,
-    IncompleteOutputError,
     JSONParseError,
-    RefusalError,
-    ResponseError,
-    ResponseTooLargeError,
     ResponseValidationError,
-    StreamInterruptedError,
     StreamStructError,
-    TruncatedJSONError,
 )
 from ._iterable import ItemsAssembler
 from ._json import DEFAULT_MAX_STRING_CHARS, JSONParser
@@ -37,14 +37,12 @@ from ._modes import RequestPlan
 from ._redact import Redactor
 from ._sse import SSEDecoder
 from ._text import TextLog
-from ._wire import ChunkDecoder, ChunkUpdate, ToolCallKey, Usage, parse_completion
+from ._wire import ChunkUpdate, ToolCallKey, Usage
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ResponseReader"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "IterableReader", "PartialReader", "ResponseReader"]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024
 """The default cap on a response body: far above any real answer, far below a runaway server."""
-
-_INCOMPLETE_REASONS: Final = frozenset({"length", "content_filter"})
 
 _Out = TypeVar("_Out")
 
@@ -63,26 +61,21 @@ class _ToolCall:
 
 
 class ResponseReader(Generic[_Out]):
-    """Decode one response, streamed (:meth:`feed`) or whole (:meth:`feed_completion`).
-
-    ``kind`` is ``"partial"`` (outputs are :class:`~streamstruct.PartialEvent` s) or ``"iterable"``
-    (outputs are validated items). :meth:`feed` returns the outputs a piece of the body produced;
-    :meth:`finish` checks the end of the response and returns the final value (the validated model,
-    or the list of items).
-    """
+    """Decode one response, streamed (:meth:`feed`) or whole (:meth:`feed_completion`): what both
+    readers share. :meth:`feed` returns the outputs a piece of the body produced; :meth:`finish`
+    checks the end of the response and returns the final value. A subclass makes its model side
+    (:meth:`_start_models`), says how text reaches it (:meth:`_arguments_log`,
+    :meth:`_advance_models`) and what the end gives (:meth:`_finish_models`)."""
 
     __slots__ = (
-        "_assembler",
         "_bytes",
         "_calls",
-        "_chunks",
         "_collected_at",
         "_content_parser",
+        "_decoder",
         "_depth",
         "_fence",
         "_first_key",
-        "_items",
-        "_kind",
         "_marks",
         "_max_bytes",
         "_max_depth",
@@ -106,22 +99,21 @@ class ResponseReader(Generic[_Out]):
         self,
         plan: RequestPlan,
         *,
-        kind: str,
         validation_context: Any = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         max_depth: int = 1000,
         max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
         request_id: str | None = None,
         redactor: Redactor | None = None,
+        decoder: EventDecoder | None = None,
     ) -> None:
         self._plan = plan
         # Server text quoted in an error is redacted before it is quoted (and cut short).
         self._redactor = redactor
-        self._kind = kind
         self._max_bytes = max_response_bytes
         self._bytes = 0
         self._sse = SSEDecoder()
-        self._chunks = ChunkDecoder()
+        self._decoder: EventDecoder = ChatEventDecoder() if decoder is None else decoder
         self._text_parts = TextLog()
         self._refusal: list[str] = []
         self._fence = FencedJSONExtractor() if plan.source == "fenced_content" else None
@@ -130,7 +122,7 @@ class ResponseReader(Generic[_Out]):
         self.request_id = request_id
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
-        self.done_marker = False  # data: [DONE] came: nothing more to read
+        self.done_marker = False  # the stream said it ended (chat's [DONE]): nothing more to read
         self.final_outputs: list[_Out] = []  # what only the end produced (the final snapshot)
         # The parse error of JSON that went wrong: raised once the finish reason says whether the
         # output was also cut (see _broken_error), or the body ends.
@@ -141,30 +133,17 @@ class ResponseReader(Generic[_Out]):
         self._marks: list[int] = []
         self._collected_at = 0
         self._validation_context = validation_context
-        drop = plan.strict
-        self._assembler: PartialAssembler[Any] | None = None
-        self._items: ItemsAssembler[Any] | None = None
-        if kind == "partial":
-            model = plan.spec.models[0]
-            self._assembler = PartialAssembler(
-                model, text=self.text_so_far, context=validation_context, drop_injected_nulls=drop
-            )
-            self._depth = self._assembler.completion_depth
-        else:
-            self._items = ItemsAssembler(
-                plan.spec.item_type,
-                text=self.text_so_far,
-                context=validation_context,
-                drop_injected_nulls=drop,
-            )
-            # Tool calls: each call is one item, only the root matters. Content: {"items": [...]}.
-            self._depth = 0 if plan.source == "tool_calls" else ItemsAssembler.completion_depth
         self._max_depth = max_depth
         self._max_string = max_string_chars
+        self._depth = self._start_models(plan, validation_context)
         # Content modes have one parser, whose first complete value is the answer (see trailing).
         self._content_parser = (
             None if plan.source == "tool_calls" else self._new_parser(content=True)
         )
+
+    def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
+        """Make the model side; return the ``completion_depth`` its parsers report values at."""
+        raise NotImplementedError
 
     def _new_parser(self, *, content: bool) -> JSONParser:
         """A parser for the content (the one answer) or for one tool call's arguments."""
@@ -184,14 +163,10 @@ class ResponseReader(Generic[_Out]):
         return self.text_so_far()
 
     def text_so_far(self) -> str:
-        if self._calls and self._kind == "iterable":
-            return "\n".join(call.parts.text() for call in self._calls.values())
         return self._text_parts.text()
 
     def text_since(self, start: int) -> str:
         """``text[start:]``, costing only what it returns (parallel tool calls: what follows)."""
-        if self._calls and self._kind == "iterable":
-            return self.text_so_far()[start:]
         return self._text_parts.since(start)
 
     @property
@@ -207,13 +182,18 @@ class ResponseReader(Generic[_Out]):
 
     @property
     def field_events(self) -> bool:
-        """Whether the partial mode's outputs include field events, or only snapshots."""
-        return self._assembler is not None and self._assembler.field_events
+        """Whether the outputs include field events, or only snapshots (:class:`PartialReader`)."""
+        return self._get_field_events()
 
     @field_events.setter
     def field_events(self, wanted: bool) -> None:
-        if self._assembler is not None:
-            self._assembler.field_events = wanted
+        self._set_field_events(wanted)
+
+    def _get_field_events(self) -> bool:
+        return False  # only a partial reader makes field events
+
+    def _set_field_events(self, wanted: bool) -> None:
+        pass
 
     @property
     def refusal(self) -> str | None:
@@ -221,11 +201,11 @@ class ResponseReader(Generic[_Out]):
 
     @property
     def partial(self) -> Any:
-        """The last snapshot (partial mode) or the items validated so far (iterable mode)."""
-        if self._assembler is not None:
-            return self._assembler.snapshot
-        assert self._items is not None
-        return self._items.items
+        """The last snapshot (partial reader) or the items validated so far (iterable reader)."""
+        return self._partial()
+
+    def _partial(self) -> Any:
+        raise NotImplementedError
 
     def quote(self, text: str, limit: int = 200) -> str:
         """The first ``limit`` characters of server text, as an error may quote them: the API key
@@ -240,29 +220,25 @@ class ResponseReader(Generic[_Out]):
         if self._max_bytes is not None and self._bytes > self._max_bytes:
             raise self._too_large()
         try:
-            events = self._sse.feed_fields(data)
+            events = self._sse._feed_fields(data)
         except StreamStructError as error:
             raise self._detached(error) from None
         fed = False
-        chunks = self._chunks
         for event_type, data_text, _, _ in events:
             if self.done_marker:
                 break
-            if data_text.startswith("[DONE]"):
-                self.done_marker = True
-                break
-            # Most events: the last common chunk's envelope around a new string (no json.loads).
-            text = chunks.decode_data(data_text, event_type)
-            update = None
-            if text is None:
-                text, update = self._decode_chunk(data_text, event_type)
-            if text is not None:  # a piece of content or arguments: most events
-                key, fragment = text
+            update = self._decode_event(data_text, event_type)
+            if type(update) is tuple:  # a piece of content or arguments: most events
+                key, fragment = update
                 if key is None:
                     fed = self._apply_content(fragment) or fed
                 else:
                     fed = self._apply_arguments(key, None, fragment) or fed
-            elif update is not None:
+            elif update is END_OF_STREAM:
+                self.done_marker = True
+                break
+            else:
+                assert isinstance(update, ChunkUpdate)
                 fed = self._apply(update) or fed
         if self.broken is not None:
             self._uncollected = False  # the parser is spent: nothing more to collect
@@ -276,26 +252,14 @@ class ResponseReader(Generic[_Out]):
         except ResponseValidationError as error:
             raise self._as_if_one_read_per_piece(error) from None
 
-    def _decode_chunk(
-        self, data: str, event: str | None
-    ) -> tuple[tuple[ToolCallKey | None, str] | None, ChunkUpdate | None]:
-        """One event's data the ordinary way: ``json.loads``, then the text of a common chunk (its
-        envelope learnt for the next ones) or the careful decoding of any other."""
+    def _decode_event(self, data: str, event: str | None) -> object:
+        """The decoder's update for one event, its errors given the partial result and the text."""
         try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
-            raise self._detached(
-                APIError(f"the server sent an event whose data is not JSON: {self.quote(data)!r}")
-            ) from None
-        chunks = self._chunks
-        try:
-            text = chunks.decode_text(chunk, event)
-            if text is None:
-                return None, chunks.decode_other(chunk, event=event)
+            return self._decoder.decode_event(data, event)
         except StreamStructError as error:
             raise self._detached(error) from None
-        chunks.learn(data, event, chunk)
-        return text, None
+        except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
+            raise self._detached(errors.event_not_json(self.quote(data))) from None
 
     @property
     def max_response_bytes(self) -> int | None:
@@ -310,19 +274,12 @@ class ResponseReader(Generic[_Out]):
 
     def _too_large(self) -> StreamStructError:
         assert self._max_bytes is not None
-        return self._attach(
-            ResponseTooLargeError(
-                f"the response passed max_response_bytes={self._max_bytes} "
-                f"({self._bytes} bytes received); raise the limit with "
-                "AsyncClient(max_response_bytes=...) if the answer really is that large",
-                limit=self._max_bytes,
-            )
-        )
+        return self._attach(errors.too_large(self._max_bytes, self._bytes))
 
     def feed_completion(self, body: object) -> list[_Out]:
-        """Take a whole, non-streamed ``chat.completion`` body; return what it produced."""
+        """Take a whole, non-streamed response body; return what it produced."""
         try:
-            update = parse_completion(body)
+            update = self._decoder.decode_body(body)
         except StreamStructError as error:
             raise self._detached(error) from None
         fed = self._apply(update)
@@ -332,7 +289,7 @@ class ResponseReader(Generic[_Out]):
         return self._collect() if fed else []
 
     def _apply(self, update: ChunkUpdate) -> bool:
-        """Apply one chunk; return whether JSON text was fed."""
+        """Apply one update; return whether JSON text was fed."""
         if update.error is not None:
             raise self._attach(update.error.to_exception(request_id=self.request_id))
         if update.usage is not None:
@@ -373,11 +330,15 @@ class ResponseReader(Generic[_Out]):
             call.name = name
         if not arguments or self.broken is not None:
             return False
-        if self._kind == "partial" and key != self._first_key:
-            return False  # one object is asked for; a second call is not part of it
-        parts = self._text_parts if self._kind == "partial" else call.parts
+        parts = self._arguments_log(key, call)
+        if parts is None:
+            return False
         self._feed_parser(call.parser, arguments, parts)
         return True
+
+    def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
+        """Where a tool call's arguments text is kept; None when the call is not read at all."""
+        raise NotImplementedError
 
     def _feed_parser(self, parser: JSONParser, text: str, parts: TextLog) -> None:
         parts.append(text)  # what follows the answer's value too (``trailing``)
@@ -389,24 +350,20 @@ class ResponseReader(Generic[_Out]):
             # Not raised yet: the rest of the read may say the output was cut (see feed()).
             self.broken = error
 
+    def _incomplete(self) -> str | None:
+        """The finish reason, when it says the output was cut short (a token budget, a filter)."""
+        reason = self.finish_reason
+        return reason if reason in self._decoder.incomplete_reasons else None
+
     def broken_error(self) -> StreamStructError:
         """The error for JSON that went wrong: the parse error, or, when the model was then
         stopped for length or filtering, one error that says both."""
         error = self.broken
         assert error is not None
-        reason = self.finish_reason
-        if reason not in _INCOMPLETE_REASONS:
+        reason = self._incomplete()
+        if reason is None:
             return self._detached(error)
-        both = TruncatedJSONError(
-            f'the model stopped (finish_reason "{reason}") after its JSON had gone wrong: '
-            f"{error.message}"
-            + ("; raise max_tokens or ask for less" if reason == "length" else ""),
-            finish_reason=reason or "",
-            parse_error=error,
-        )
-        both.__cause__ = error  # "from error", which compiled code ignores
-        both.__suppress_context__ = True
-        return self._attach(both)
+        return self._attach(errors.truncated(error, reason))
 
     def _collect(self) -> list[_Out]:
         """The outputs of the text fed since the last call."""
@@ -418,60 +375,10 @@ class ResponseReader(Generic[_Out]):
         return out
 
     def _advance_models(self) -> list[_Out]:
-        if self._assembler is not None:
-            parser = self._main_parser()
-            if parser is None:
-                return []
-            return self._assembler.advance(parser)  # type: ignore[return-value]
-        assert self._items is not None
-        if self._content_parser is not None:
-            return self._items.advance(self._content_parser)
-        out: list[Any] = []
-        for call in self._calls.values():
-            if call.parser.done and not call.reported:
-                call.reported = True
-                raw = call.parts.text()
-                value = call.parser.close()
-                out.append(self._add_item(value, raw, call.name))
-        return out
-
-    def _add_item(self, value: Any, raw: str, tool: str | None) -> Any:
-        assert self._items is not None
-        if self._plan.strict and tool in self._plan.tools:
-            value = self._plan.drop_injected_nulls(value, tool=tool)
-        return self._items.add(value, raw=raw)
+        raise NotImplementedError
 
     def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
-        """``error``, carrying the snapshot it would carry had each piece of this read come in a
-        read of its own: the last one before the failing value, not the one before this read.
-
-        The parser is past that point, so the text is parsed again by a parser and an assembler
-        of its own: all that came before this read in one piece, then this read's pieces one by
-        one until the error comes back. Only on this error path, and only for a read of several
-        pieces (with one piece, the snapshot before the read is the right one).
-        """
-        marks = self._marks[:]
-        if self._assembler is None or len(marks) < 2 or self._main_parser() is None:
-            return self._detached(error)
-        text = self._text_parts.text()
-        parser = self._new_parser(content=self._content_parser is not None)
-        assembler = PartialAssembler(
-            self._assembler.model,
-            text=lambda: text,
-            context=self._validation_context,
-            drop_injected_nulls=self._plan.strict,
-            field_events=False,
-        )
-        start = self._collected_at
-        try:
-            parser.feed(text[:start])
-            assembler.advance(parser)
-            for end in marks:
-                parser.feed(text[start:end])
-                start = end
-                assembler.advance(parser)
-        except StreamStructError:
-            error.partial = assembler.snapshot
+        """``error`` as it leaves :meth:`feed` (see :meth:`PartialReader._as_if_one_read_per_piece`)."""
         return self._detached(error)
 
     def _main_parser(self) -> JSONParser | None:
@@ -494,82 +401,36 @@ class ResponseReader(Generic[_Out]):
         if self.broken is not None:
             raise self.broken_error()
         if not self.done_marker and self.finish_reason is None:
-            raise self._attach(
-                StreamInterruptedError(
-                    "the stream ended before the answer was complete "
-                    "(no finish_reason and no [DONE] were received)"
-                )
-            )
+            raise self._attach(errors.no_end())
         refusal = self.refusal
-        received_json = bool(self._text_parts) or any(c.parts for c in self._calls.values())
-        if refusal and not received_json:
-            raise self._attach(RefusalError(f"the model refused: {refusal}", refusal=refusal))
-        if self._kind == "iterable" and self._content_parser is None:
-            return self._finish_tool_items()
+        if refusal and not self._received_json():
+            raise self._attach(errors.refused(refusal))
+        return self._finish_models()
+
+    def _received_json(self) -> bool:
+        return bool(self._text_parts) or any(c.parts for c in self._calls.values())
+
+    def _finish_models(self) -> Any:
+        raise NotImplementedError
+
+    def _final_value(self) -> Any:
+        """The answer's JSON value, once the stream ended well; the values that completed with
+        its last piece collected. Raises when the answer is missing or not complete."""
         parser = self._main_parser()
         if parser is None or not parser.done:
-            reason = self.finish_reason
-            if reason in _INCOMPLETE_REASONS:
-                raise self._attach(
-                    IncompleteOutputError(
-                        f'the model stopped (finish_reason "{reason}") before its JSON was '
-                        "complete"
-                        + (
-                            "; raise max_tokens or ask for less"
-                            if reason == "length"
-                            else "; the output was filtered"
-                        ),
-                        finish_reason=reason or "",
-                    )
-                )
-            if parser is None or not received_json:
-                raise self._attach(
-                    ResponseError(
-                        "the response held no structured output "
-                        f"(finish_reason {self.finish_reason!r}); the model answered with "
-                        + ("a refusal" if refusal else "no JSON")
-                    )
-                )
-        assert parser is not None
+            reason = self._incomplete()
+            if reason is not None:
+                raise self._attach(errors.incomplete(reason))
+            if parser is None or not self._received_json():
+                error = errors.no_output(self.finish_reason, refused=bool(self.refusal))
+                raise self._attach(error)
         try:
             value = parser.close()
         except JSONParseError as error:
             raise self._detached(error) from None
         # Values that completed with the last piece of text are still to be reported.
         self._collect()
-        if self._assembler is not None:
-            final = self._assembler.finish(value)
-            last = self._assembler.final_snapshot(final)
-            if last is not None:
-                self.final_outputs.append(last)  # type: ignore[arg-type]
-            return final
-        assert self._items is not None
-        return self._items.finish(value)
-
-    def _finish_tool_items(self) -> list[Any]:
-        assert self._items is not None
-        for call in self._calls.values():
-            if call.reported or not call.parts:
-                continue
-            try:
-                value = call.parser.close()
-            except JSONParseError as error:
-                reason = self.finish_reason
-                if reason in _INCOMPLETE_REASONS:
-                    incomplete = self._attach(
-                        IncompleteOutputError(
-                            f'the model stopped (finish_reason "{reason}") before its last '
-                            "tool call was complete",
-                            finish_reason=reason or "",
-                        )
-                    )
-                    incomplete.__cause__ = error  # "from error", which compiled code ignores
-                    incomplete.__suppress_context__ = True
-                    raise incomplete from error
-                raise self._detached(error) from None
-            call.reported = True
-            self._add_item(value, call.parts.text(), call.name)
-        return self._items.items
+        return value
 
     def _attach(self, error: StreamStructError) -> StreamStructError:
         """Give an error the partial result and the text, so that nothing received is lost."""
@@ -592,3 +453,148 @@ class ResponseReader(Generic[_Out]):
         error = self._attach(error)
         error.__suppress_context__ = True
         return error
+
+
+@final
+class PartialReader(ResponseReader[Any]):
+    """One object: outputs are :class:`~streamstruct.PartialEvent` s, the end gives the validated
+    model. In a tool mode only the first tool call is the object; a second one is not read."""
+
+    __slots__ = ("_assembler",)
+
+    def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
+        self._assembler: PartialAssembler[Any] = PartialAssembler(
+            plan.spec.models[0],
+            text=self.text_so_far,
+            context=context,
+            drop_injected_nulls=plan.strict,
+        )
+        return self._assembler.completion_depth
+
+    def _get_field_events(self) -> bool:
+        return self._assembler.field_events
+
+    def _set_field_events(self, wanted: bool) -> None:
+        self._assembler.field_events = wanted
+
+    def _partial(self) -> Any:
+        return self._assembler.snapshot
+
+    def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
+        # One object is asked for; a second call is not part of it.
+        return self._text_parts if key == self._first_key else None
+
+    def _advance_models(self) -> list[Any]:
+        parser = self._main_parser()
+        if parser is None:
+            return []
+        return self._assembler.advance(parser)
+
+    def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
+        """``error``, carrying the snapshot it would carry had each piece of this read come in a
+        read of its own: the last one before the failing value, not the one before this read.
+        The parser is past that point, so the text is parsed again by a parser and an assembler
+        of its own: what came before this read in one piece, then this read's pieces one by one
+        until the error comes back. Only on this error path, for a read of several pieces."""
+        marks = self._marks[:]
+        if len(marks) < 2 or self._main_parser() is None:
+            return self._detached(error)
+        text = self._text_parts.text()
+        parser = self._new_parser(content=self._content_parser is not None)
+        assembler = PartialAssembler(
+            self._assembler.model,
+            text=lambda: text,
+            context=self._validation_context,
+            drop_injected_nulls=self._plan.strict,
+            field_events=False,
+        )
+        start = self._collected_at
+        try:
+            parser.feed(text[:start])
+            assembler.advance(parser)
+            for end in marks:
+                parser.feed(text[start:end])
+                start = end
+                assembler.advance(parser)
+        except StreamStructError:
+            error.partial = assembler.snapshot
+        return self._detached(error)
+
+    def _finish_models(self) -> Any:
+        final = self._assembler.finish(self._final_value())
+        last = self._assembler.final_snapshot(final)
+        if last is not None:
+            self.final_outputs.append(last)
+        return final
+
+
+@final
+class IterableReader(ResponseReader[Any]):
+    """Complete items: outputs are validated items, the end gives the list of them. In a content
+    mode the answer is ``{"items": [...]}``; in a tool mode each tool call is one item."""
+
+    __slots__ = ("_items",)
+
+    def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
+        self._items: ItemsAssembler[Any] = ItemsAssembler(
+            plan.spec.item_type,
+            text=self.text_so_far,
+            context=context,
+            drop_injected_nulls=plan.strict,
+        )
+        # Tool calls: each call is one item, only the root matters. Content: {"items": [...]}.
+        return 0 if plan.source == "tool_calls" else ItemsAssembler.completion_depth
+
+    def text_so_far(self) -> str:
+        if self._calls:
+            return "\n".join(call.parts.text() for call in self._calls.values())
+        return self._text_parts.text()
+
+    def text_since(self, start: int) -> str:
+        if self._calls:
+            return self.text_so_far()[start:]
+        return self._text_parts.since(start)
+
+    def _partial(self) -> Any:
+        return self._items.items
+
+    def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
+        return call.parts
+
+    def _advance_models(self) -> list[Any]:
+        if self._content_parser is not None:
+            return self._items.advance(self._content_parser)
+        out: list[Any] = []
+        for call in self._calls.values():
+            if call.parser.done and not call.reported:
+                call.reported = True
+                raw = call.parts.text()
+                value = call.parser.close()
+                out.append(self._add_item(value, raw, call.name))
+        return out
+
+    def _add_item(self, value: Any, raw: str, tool: str | None) -> Any:
+        if self._plan.strict and tool in self._plan.tools:
+            value = self._plan.drop_injected_nulls(value, tool=tool)
+        return self._items.add(value, raw=raw)
+
+    def _finish_models(self) -> Any:
+        if self._content_parser is not None:
+            return self._items.finish(self._final_value())
+        for call in self._calls.values():
+            if call.reported or not call.parts:
+                continue
+            try:
+                value = call.parser.close()
+            except JSONParseError as error:
+                raise self._unfinished_call(error)  # noqa: B904 (its __cause__ is set there)
+            call.reported = True
+            self._add_item(value, call.parts.text(), call.name)
+        return self._items.items
+
+    def _unfinished_call(self, error: JSONParseError) -> StreamStructError:
+        """The error for a tool call whose arguments did not close."""
+        reason = self._incomplete()
+        if reason is None:
+            return self._detached(error)
+        return self._attach(errors.incomplete(reason, cause=error))

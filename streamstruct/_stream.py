@@ -1,7 +1,9 @@
 """The async stream objects: iteration, ``await``, ``async with``, ``events()``, ``get_final()``.
 
 The I/O shell around :class:`~streamstruct._reader.ResponseReader`: one loop reads the HTTP body
-and feeds the reader; everything else is bookkeeping.
+and feeds the reader; everything else is bookkeeping. Beside it: :mod:`._lifecycle` (closing a
+response, shielded, and scheduling that close from a finaliser) and :mod:`._stream_errors` (the
+few errors the shell makes itself).
 
 How the resources are handled (the response is a resource, so the stream is one too):
 
@@ -31,21 +33,24 @@ How the resources are handled (the response is a resource, so the stream is one 
 from __future__ import annotations
 
 import collections
-import contextlib
-import inspect
-import json
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Final, Generic, NoReturn, TypeVar, Union, final
+from typing import Any, Generic, NoReturn, TypeVar, Union, final
 
 import anyio
 import httpx
 from typing_extensions import TypeAliasType
 
-from ._body import DecodedBody, decoded_body, media_type, read_at_most
-from ._errors import APIError, APITimeoutError, StreamInterruptedError, StreamStructError
+from ._body import decoded_body, media_type, read_at_most
+from ._errors import (
+    APITimeoutError,
+    NotEventStreamError,
+    StreamInterruptedError,
+    StreamStructError,
+)
+from ._lifecycle import NO_DEADLINE, NoDeadline, close_response, loop_scheduler
 from ._partial import (
     FieldCompleted,
     FieldStarted,
@@ -56,6 +61,7 @@ from ._partial import (
 )
 from ._reader import ResponseReader
 from ._redact import Redactor
+from ._stream_errors import interrupted, json_body, undecodable
 from ._wire import Usage
 
 __all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEvent"]
@@ -74,10 +80,6 @@ _LOOK_AHEAD_SECONDS = 1.0
 # How much of an HTML page (a proxy's, a login page) is read for the error message.
 _HTML_HEAD = 200
 _NO_LIMIT = sys.maxsize
-# Reading on a closed response's body iterator until it fails (see _finish_raw): what it may still
-# hand out was buffered before the close, so these bounds are never reached in practice.
-_FINISH_RAW_STEPS = 1024
-_FINISH_RAW_SECONDS = 1.0
 
 _M = TypeVar("_M")
 _T = TypeVar("_T")
@@ -200,14 +202,14 @@ class _BaseStream(Generic[_Out, _M]):
         if self._redactor is not None:
             self._redactor.error(error)
 
-    def _deadline_scope(self) -> anyio.CancelScope | _NoDeadline:
+    def _deadline_scope(self) -> anyio.CancelScope | NoDeadline:
         """A cancel scope that ends at the stream's deadline (none: never).
 
         Only ever entered around one awaited step (sending, one read), never around a ``yield``:
         the consumer's code between two snapshots runs outside it.
         """
         if self._deadline is None:
-            return _NO_DEADLINE
+            return NO_DEADLINE
         if self._deadline_at is None:
             self._deadline_at = anyio.current_time() + self._deadline
         return anyio.CancelScope(deadline=self._deadline_at)
@@ -223,7 +225,7 @@ class _BaseStream(Generic[_Out, _M]):
 
     async def _start(self, response: httpx.Response) -> None:
         self._response = response
-        self._schedule = _loop_scheduler()
+        self._schedule = loop_scheduler()
         reader = self._reader = self._make_reader(response)
         reader.field_events = self._field_events
         # The body stream itself rather than ``response.aiter_raw()``: one async generator less
@@ -252,7 +254,7 @@ class _BaseStream(Generic[_Out, _M]):
             page = (await self._read_at_most(body, _HTML_HEAD, reader))[0]
             await self._close_response()
             head = reader.quote(page.decode("utf-8", errors="replace"), _HTML_HEAD)
-            raise APIError(
+            raise NotEventStreamError(
                 f"the server answered with {content_type!r}, not an event stream: {head!r}"
             )
         if kind == "application/json":
@@ -265,7 +267,7 @@ class _BaseStream(Generic[_Out, _M]):
             await self._close_response()
             reader.count(len(whole))  # past the limit: ResponseTooLargeError
             assert ended
-            self._pending = reader.feed_completion(_json_body(whole, reader))
+            self._pending = reader.feed_completion(json_body(whole, reader))
 
     async def _read_at_most(
         self, body: AsyncIterator[bytes], limit: int, reader: ResponseReader[_Out]
@@ -277,7 +279,7 @@ class _BaseStream(Generic[_Out, _M]):
         except httpx.TransportError as error:
             raise self._read_error(error) from error
         except httpx.DecodingError as error:
-            raise _undecodable(error, body, reader) from error
+            raise undecodable(error, body, reader) from error
 
     async def aclose(self) -> None:
         """Close the stream and its HTTP response (idempotent). A stream closed early stays closed."""
@@ -372,7 +374,7 @@ class _BaseStream(Generic[_Out, _M]):
             except httpx.TransportError as error:
                 raise self._read_error(error) from error
             except httpx.DecodingError as error:  # a compressed body that does not decode
-                raise _undecodable(error, raw, reader) from error
+                raise undecodable(error, raw, reader) from error
             out = reader.feed(data)
             if reader.broken is not None:
                 await self._look_ahead(raw, reader)
@@ -446,7 +448,7 @@ class _BaseStream(Generic[_Out, _M]):
                 partial=reader.partial,
                 text=reader.text,
             )
-        return _interrupted(
+        return interrupted(
             f"the connection was lost mid-stream ({type(error).__name__}: {error})", reader
         )
 
@@ -491,7 +493,7 @@ class _StreamIterator:
         self._pick = pick
         self._after = after  # a last item once the stream ended (events(): StreamEnded)
         self._pending: collections.deque[Any] = collections.deque()
-        self._schedule = _loop_scheduler()
+        self._schedule = loop_scheduler()
 
     def __aiter__(self) -> _StreamIterator:
         return self
@@ -524,143 +526,6 @@ class _StreamIterator:
             schedule = self._schedule
             if schedule is not None:
                 schedule(stream.aclose)
-
-
-@final
-class _NoDeadline:
-    """What ``_deadline_scope`` gives without a deadline: no scope at all, nothing to cancel."""
-
-    __slots__ = ()
-    cancelled_caught = False
-
-    def __enter__(self) -> _NoDeadline:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-
-_NO_DEADLINE: Final = _NoDeadline()
-
-_background: set[Any] = set()  # tasks closing abandoned streams, kept alive until done
-
-
-def _current_library() -> str | None:
-    """``"asyncio"`` or ``"trio"``: the event loop running this code, or None.
-
-    Asked directly rather than through sniffio, which is not a dependency (anyio 4 dropped it).
-    """
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        return "asyncio"
-    trio = sys.modules.get("trio")  # only a program that imported trio can be running it
-    if trio is not None:
-        try:
-            trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            return None
-        return "trio"
-    return None
-
-
-def _loop_scheduler() -> Callable[[Callable[[], Awaitable[None]]], None] | None:
-    """A way to run a coroutine function later on the current event loop, from any context."""
-    library = _current_library()
-    if library == "trio":
-        import trio
-
-        token = trio.lowlevel.current_trio_token()
-
-        def schedule_trio(func: Callable[[], Awaitable[None]]) -> None:
-            def spawn() -> None:
-                trio.lowlevel.spawn_system_task(func)
-
-            with contextlib.suppress(trio.RunFinishedError):
-                token.run_sync_soon(spawn)
-
-        return schedule_trio
-    if library == "asyncio":
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-
-        def schedule_asyncio(func: Callable[[], Awaitable[None]]) -> None:
-            def start() -> None:
-                task: asyncio.Future[None] = asyncio.ensure_future(func(), loop=loop)
-                _background.add(task)
-                task.add_done_callback(_background.discard)
-
-            if not loop.is_closed():
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(start)
-
-        return schedule_asyncio
-    return None
-
-
-async def close_response(raw: AsyncIterator[bytes] | None, response: httpx.Response | None) -> None:
-    """Close a response and its body iterator, shielded from cancellation.
-
-    Shielded: a cancelled consumer must still hand its connection back to the pool.
-    """
-    with anyio.CancelScope(shield=True):
-        if response is not None and not response.is_closed:
-            await response.aclose()
-        if isinstance(raw, DecodedBody):
-            raw = raw.raw  # the body as received, which the decoder reads
-        if raw is not None:
-            await _finish_raw(raw)
-
-
-async def _finish_raw(raw: AsyncIterator[bytes]) -> None:
-    """End the body iterator of a response that was just closed half-read.
-
-    httpx's and httpcore's body iterators are async generators nested four deep, and closing the
-    outermost (``aclose()``) leaves the inner ones suspended, to be finalised whenever they are
-    collected - which trio reports as a ``ResourceWarning`` for each. The response is already
-    closed (and its connection with it), so reading on makes every layer fail and so finish:
-    what the reads may still return is at most what was buffered, bounded in steps and time.
-    """
-    if inspect.isasyncgen(raw):
-        with anyio.move_on_after(_FINISH_RAW_SECONDS):
-            try:
-                for _ in range(_FINISH_RAW_STEPS):
-                    await raw.__anext__()
-            except Exception:  # whatever ends it: the response is closed
-                return
-    aclose = getattr(raw, "aclose", None)
-    if aclose is not None:
-        await aclose()
-
-
-def _interrupted(message: str, reader: ResponseReader[Any]) -> StreamInterruptedError:
-    return StreamInterruptedError(message, partial=reader.partial, text=reader.text)
-
-
-def _undecodable(
-    error: httpx.DecodingError, body: AsyncIterator[bytes], reader: ResponseReader[Any]
-) -> APIError:
-    coding = body.coding if isinstance(body, DecodedBody) else "its Content-Encoding"
-    return APIError(
-        f"the response body is not valid {coding} ({error})",
-        partial=reader.partial,
-        text=reader.text,
-    )
-
-
-def _json_body(body: bytes, reader: ResponseReader[Any]) -> object:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
-        text = reader.quote(body.decode("utf-8", errors="replace"))
-        raise _interrupted(
-            f"the server answered with JSON that does not parse: {text!r}", reader
-        ) from None
 
 
 _S = TypeVar("_S", bound="_BaseStream[Any, Any]")

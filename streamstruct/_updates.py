@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeAlias, final
 
 from ._errors import (
-    APIError,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
     InternalServerError,
+    MalformedChunkError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -276,10 +276,10 @@ _JSON_TYPE_NAMES: Final = {
 }
 
 
-def malformed(what: str, path: str, value: object, expected: str) -> APIError:
+def malformed(what: str, path: str, value: object, expected: str) -> MalformedChunkError:
     # ``what`` is a _What here; the dialect decoders name their event ("Anthropic event ...").
     kind = _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
     shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return APIError(f"malformed {what}: {path} is {kind} ({shown}), expected {expected}")
+    return MalformedChunkError(f"malformed {what}: {path} is {kind} ({shown}), expected {expected}")

@@ -17,7 +17,7 @@ What is normalised here, and why (the servers are catalogued in the project's wi
   under ``x_groq.usage``.
 - ``null`` and absent mean the same ("nothing new"); unknown fields are ignored. A chunk whose
   JSON is valid but whose shape is wrong (``choices`` not a list, ``delta`` not an object, ...)
-  raises :class:`~streamstruct.APIError` naming the path, what came and what was expected.
+  raises :class:`~streamstruct.MalformedChunkError` naming the path, what came and what was expected.
 - In-band errors are recognised before anything else: OpenAI's ``{"error": {...}}``, OpenRouter's
   top-level ``error`` next to ``choices`` (with ``finish_reason: "error"``), vLLM/Mistral flat
   bodies (``{"object": "error", ...}``) and any payload of an SSE event named ``error``. They are
@@ -107,7 +107,7 @@ class ChunkDecoder:
         """Decode one chunk: the ``json.loads`` of an SSE event's data.
 
         ``event`` is the SSE event name, when there was one: a payload sent as ``event: error`` is
-        an error whatever its shape. Raises :class:`~streamstruct.APIError` for a malformed chunk.
+        an error whatever its shape. Raises :class:`~streamstruct.MalformedChunkError` for a malformed chunk.
         """
         text = self.decode_text(chunk, event)
         if text is not None:

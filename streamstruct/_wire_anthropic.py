@@ -30,7 +30,7 @@ What each event becomes:
 - ``ping``, ``message_stop`` and event types added later: nothing.
 
 A payload that is not an object, or whose fields this module reads have the wrong type, raises
-:class:`~streamstruct.APIError` naming the event and the path, and so does a delta for a block
+:class:`~streamstruct.MalformedChunkError` (an ``APIError``) naming the event and the path, and so does a delta for a block
 that never started; unknown fields, delta types and block types are ignored.
 """
 
@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final, final
 
-from ._errors import APIError
+from ._errors import MalformedChunkError
 from ._updates import APIErrorInfo, ChunkUpdate, ToolCallDelta, Usage
 from ._updates import count as _count
 from ._updates import error_message as _error_message
@@ -106,7 +106,7 @@ class AnthropicDecoder:
 
         The ``type`` in the data says what the event is (the ``event:`` name when the data has
         none); an SSE event named ``error`` is an error whatever its data says. Raises
-        :class:`~streamstruct.APIError` for a malformed event.
+        :class:`~streamstruct.MalformedChunkError` for a malformed event.
         """
         if not isinstance(payload, dict):
             what = f"Anthropic event {event or ''}".rstrip()
@@ -134,7 +134,7 @@ class AnthropicDecoder:
         index = self._index(payload, kind)
         block = self._blocks.get(index)
         if block is None:
-            raise APIError(
+            raise MalformedChunkError(
                 f"malformed Anthropic event {kind}: index {index} names no block that a "
                 "content_block_start began"
             )

@@ -36,14 +36,14 @@ proxy sends a new ``item_id`` on every event (vercel/ai fixture ``github-copilot
 while the index stays put. An event without an index finds its call by ``item_id``.
 
 A payload that is not an object, or whose fields this module reads have the wrong type, raises
-:class:`~streamstruct.APIError` naming the event and the path; unknown fields are ignored.
+:class:`~streamstruct.MalformedChunkError` (an ``APIError``) naming the event and the path; unknown fields are ignored.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final, final
 
-from ._errors import APIError
+from ._errors import MalformedChunkError
 from ._updates import APIErrorInfo, ChunkUpdate, ToolCallDelta, ToolCallKey
 from ._updates import error_message as _error_message
 from ._updates import malformed as _malformed
@@ -111,7 +111,7 @@ class ResponsesDecoder:
 
         The ``type`` in the data says what the event is (the ``event:`` name when the data has
         none); an SSE event named ``error`` is an error whatever its data says. Raises
-        :class:`~streamstruct.APIError` for a malformed event.
+        :class:`~streamstruct.MalformedChunkError` for a malformed event.
         """
         if not isinstance(payload, dict):
             raise _malformed(
@@ -205,7 +205,7 @@ class ResponsesDecoder:
             item_id = item.get("id") if isinstance(item, dict) else None
         if isinstance(item_id, str) and item_id:
             return self._by_item.setdefault(item_id, item_id)
-        raise APIError(
+        raise MalformedChunkError(
             f"malformed Responses event {kind}: it has neither output_index nor item_id, so "
             "its function call cannot be told apart from the others"
         )

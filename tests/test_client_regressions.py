@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 import streamstruct
 from streamstruct._modes import plan_request
-from streamstruct._reader import ResponseReader
+from streamstruct._reader import IterableReader, PartialReader
 from streamstruct.testing import Reply, Simulator, serve, simulated_client
 
 MESSAGES = [{"role": "user", "content": "x"}]
@@ -65,9 +65,7 @@ async def test_an_error_event_in_the_same_read_as_json_carries_the_partial() -> 
 
 
 def test_any_error_later_in_a_read_sees_the_text_before_it() -> None:
-    reader: ResponseReader[object] = ResponseReader(
-        plan_request(User, MESSAGES, mode="json_schema"), kind="partial"
-    )
+    reader = PartialReader(plan_request(User, MESSAGES, mode="json_schema"))
     with pytest.raises(streamstruct.APIError) as caught:
         reader.feed(_content('{"name": "Zo') + b"data: {oops\n\n")
     assert caught.value.partial is not None
@@ -76,9 +74,7 @@ def test_any_error_later_in_a_read_sees_the_text_before_it() -> None:
 
 def test_a_hostile_nesting_in_a_chunk_is_a_streamstruct_error() -> None:
     # json.loads recurses: it used to escape as RecursionError.
-    reader: ResponseReader[object] = ResponseReader(
-        plan_request(User, MESSAGES, mode="json_schema"), kind="partial"
-    )
+    reader = PartialReader(plan_request(User, MESSAGES, mode="json_schema"))
     with pytest.raises(streamstruct.APIError, match="not JSON"):
         reader.feed(b"data: " + b"[" * 100_000 + b"\n\n")
 
@@ -86,9 +82,7 @@ def test_a_hostile_nesting_in_a_chunk_is_a_streamstruct_error() -> None:
 def test_a_reader_error_does_not_chain_what_it_replaces() -> None:
     # Raised "from None": the traceback shows the APIError, not the JSONDecodeError behind it as
     # "during handling of the above exception" (the compiled reader must say so itself).
-    reader: ResponseReader[object] = ResponseReader(
-        plan_request(User, MESSAGES, mode="json_schema"), kind="partial"
-    )
+    reader = PartialReader(plan_request(User, MESSAGES, mode="json_schema"))
     with pytest.raises(streamstruct.APIError) as caught:
         reader.feed(b"data: {oops\n\n")
     assert caught.value.__cause__ is None
@@ -98,9 +92,7 @@ def test_a_reader_error_does_not_chain_what_it_replaces() -> None:
 def test_a_reader_error_keeps_the_context_it_is_raised_in() -> None:
     # Only what is raised "from None" drops its context: an error raised while the caller is
     # handling another one still shows it ("during handling of the above exception").
-    reader: ResponseReader[object] = ResponseReader(
-        plan_request(User, MESSAGES, mode="json_schema"), kind="partial"
-    )
+    reader = PartialReader(plan_request(User, MESSAGES, mode="json_schema"))
     reader.feed(_content('{"name": "Al'))
 
     def finish_while_handling_another() -> None:
@@ -116,9 +108,7 @@ def test_a_reader_error_keeps_the_context_it_is_raised_in() -> None:
 
 
 def test_a_cut_tool_call_is_incomplete_output_caused_by_the_parse_error() -> None:
-    reader: ResponseReader[object] = ResponseReader(
-        plan_request(Iterable[User], MESSAGES, mode="tools"), kind="iterable"
-    )
+    reader = IterableReader(plan_request(Iterable[User], MESSAGES, mode="tools"))
     reader.feed(_arguments('{"name": "Al'))
     reader.feed(_event({"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}))
     with pytest.raises(streamstruct.IncompleteOutputError) as caught:

@@ -519,7 +519,7 @@ async def test_junk_that_is_not_sse(kind: str, content_type: str) -> None:
         outcome = await run(kind, url)
     if content_type == "text/html":
         # Said at once, with what came instead of an event stream.
-        error = outcome.raised(streamstruct.APIError)
+        error = outcome.raised(streamstruct.NotEventStreamError)
         assert "'text/html', not an event stream" in str(error)
         assert "502 Bad Gateway" in str(error)
         return
@@ -532,7 +532,7 @@ async def test_sse_data_that_is_not_json(kind: str) -> None:
     body = (frame(content_chunk('{"name": "Zo')), b"data: {not json at all\n\n")
     async with raw_server(_answer(*body)) as (url, _log):
         outcome = await run(kind, url)
-    error = outcome.raised(streamstruct.APIError)
+    error = outcome.raised(streamstruct.EventDataError)
     assert "not JSON" in str(error)
     assert "{not json at all" in str(error)
     assert error.text == '{"name": "Zo'
@@ -552,7 +552,7 @@ async def test_a_chunk_of_the_wrong_shape(kind: str, chunk: object) -> None:
     body = (frame(content_chunk('{"name": "Zo')), frame(chunk), frame(content_chunk('e"}')))
     async with raw_server(_answer(*body)) as (url, _log):
         outcome = await run(kind, url)
-    error = outcome.raised(streamstruct.APIError)
+    error = outcome.raised(streamstruct.MalformedChunkError)
     assert str(error).startswith("malformed chunk: ")
     assert error.text == '{"name": "Zo'
     assert error.partial.name == "Zo"

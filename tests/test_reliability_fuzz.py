@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from streamstruct import JSONDepthError, JSONParseError, SSEError, StreamStructError
 from streamstruct._json import JSONParser
 from streamstruct._modes import plan_request
-from streamstruct._reader import ResponseReader
+from streamstruct._reader import IterableReader, PartialReader, ResponseReader
 from streamstruct._sse import SSEDecoder
 
 FUZZ = settings(
@@ -256,9 +256,8 @@ def test_the_reader_gives_a_value_or_its_own_error(
         if kind == "partial"
         else plan_request(Iterable[Item], [{"role": "user", "content": "x"}], mode=mode)
     )
-    reader: ResponseReader[Any] = ResponseReader(
-        plan, kind=kind, max_response_bytes=4096, max_depth=16
-    )
+    reader_class = PartialReader if kind == "partial" else IterableReader
+    reader: ResponseReader[Any] = reader_class(plan, max_response_bytes=4096, max_depth=16)
     caught: StreamStructError | None = None
     try:
         for piece in cut(body, points):

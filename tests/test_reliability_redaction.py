@@ -143,12 +143,12 @@ async def _call(flavour: str, url: str, key: str) -> BaseException:
 _PATHS = {
     "status": streamstruct.AuthenticationError,
     "json_body": streamstruct.APIStatusError,
-    "html": streamstruct.APIError,
+    "html": streamstruct.NotEventStreamError,
     "stream_event": streamstruct.APIStatusError,
     "stream_event_cut": streamstruct.APIStatusError,
-    "not_json": streamstruct.APIError,
-    "not_json_cut": streamstruct.APIError,
-    "malformed": streamstruct.APIError,
+    "not_json": streamstruct.EventDataError,
+    "not_json_cut": streamstruct.EventDataError,
+    "malformed": streamstruct.MalformedChunkError,
 }
 
 

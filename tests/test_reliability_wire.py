@@ -285,7 +285,7 @@ async def test_an_html_page_in_any_case_is_named_as_such(content_type: str) -> N
     response = head(content_type=content_type, content_length=str(len(page))) + page
     async with raw_server(writes(response)) as (url, _):
         error = await final(url)
-    assert type(error) is streamstruct.APIError
+    assert type(error) is streamstruct.NotEventStreamError
     assert "not an event stream" in str(error)
     assert "Sign in to the proxy" in str(error)
 
@@ -315,7 +315,7 @@ async def test_a_huge_html_page_is_not_read_whole() -> None:
     async with raw_server(handle) as (url, log):
         error = await final(url)
         await log.last.wait_gone(within=5)
-    assert type(error) is streamstruct.APIError
+    assert type(error) is streamstruct.NotEventStreamError
     assert "Gateway" in str(error)
     assert log.last.sent < READ_AT_MOST
 
@@ -682,7 +682,7 @@ SYNC_CASES = {
     ),
     "html in capitals": (
         [head(content_type="TEXT/HTML", content_length="13") + b"<html></html>"],
-        streamstruct.APIError,
+        streamstruct.NotEventStreamError,
     ),
     "groq error": (
         sse_response([frame({"error": {"message": "no", "status_code": 400}})]),

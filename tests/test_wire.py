@@ -17,6 +17,7 @@ from streamstruct import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    MalformedChunkError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -641,7 +642,7 @@ def test_usage_is_lenient() -> None:
 def test_malformed_chunks_say_where_and_what(chunk: object, expected: str) -> None:
     with pytest.raises(APIError) as info:
         ChunkDecoder().decode(chunk)
-    assert type(info.value) is APIError
+    assert type(info.value) is MalformedChunkError
     assert str(info.value) == expected
 
 

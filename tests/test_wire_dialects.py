@@ -21,6 +21,7 @@ from streamstruct import (
     AuthenticationError,
     BadRequestError,
     InternalServerError,
+    MalformedChunkError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -354,7 +355,7 @@ def test_responses_malformed_events_raise_naming_the_path(payload: object, messa
     with pytest.raises(APIError) as caught:
         ResponsesDecoder().decode(payload, event="response.output_text.delta")
     assert message in str(caught.value)
-    assert type(caught.value) is APIError
+    assert type(caught.value) is MalformedChunkError
 
 
 # -- Anthropic ---------------------------------------------------------------------------------
@@ -616,7 +617,7 @@ def test_anthropic_malformed_events_raise_naming_the_path(events: list[Any], mes
     with pytest.raises(APIError) as caught:
         decoder.decode(last, event="content_block_delta")
     assert message in str(caught.value)
-    assert type(caught.value) is APIError
+    assert type(caught.value) is MalformedChunkError
 
 
 # -- what the dialects added to _wire is backward compatible ------------------------------------
@@ -746,7 +747,7 @@ def test_any_event_gives_an_update_or_an_api_error(
             failure = error
         if failure is not None:
             # A malformed event is our error, naming what was wrong; the stream stops there.
-            assert type(failure) is APIError
+            assert type(failure) is MalformedChunkError
             assert str(failure).startswith("malformed ")
             return
         assert isinstance(update, ChunkUpdate)

@@ -18,7 +18,7 @@ from typing import Any, Final, final
 
 import anyio
 
-from .._stream import _current_library
+from .._lifecycle import current_library
 
 __all__ = ["END", "Pump"]
 
@@ -105,7 +105,7 @@ class Pump:
 
 
 def _spawn(run: Any) -> None:
-    if _current_library() == "trio":
+    if current_library() == "trio":
         import trio
 
         trio.lowlevel.spawn_system_task(run)

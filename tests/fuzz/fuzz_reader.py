@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/fuzz/fuzz_reader.py -max_total_time=600 -rss_limit_mb=2048 [corpus_dir]
 
-Any bytes as a response body, in pieces: ``ResponseReader`` (SSE, chunk JSON, the wire format,
+Any bytes as a response body, in pieces: ``PartialReader`` (SSE, chunk JSON, the wire format,
 the JSON parser, the partial model) either gives a model or raises a ``StreamStructError``,
 never anything else. A seed corpus of real bodies is written by ``--seed DIR``.
 """
@@ -21,7 +21,7 @@ with atheris.instrument_imports():
 
     from streamstruct._errors import StreamStructError
     from streamstruct._modes import plan_request
-    from streamstruct._reader import ResponseReader
+    from streamstruct._reader import PartialReader
 
 from _common import pieces
 
@@ -48,9 +48,7 @@ def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
     plan = PLANS[fdp.ConsumeIntInRange(0, len(PLANS) - 1)]
     body = fdp.ConsumeBytes(fdp.remaining_bytes())
-    reader: ResponseReader[object] = ResponseReader(
-        plan, kind="partial", max_response_bytes=1 << 20, max_depth=32
-    )
+    reader = PartialReader(plan, max_response_bytes=1 << 20, max_depth=32)
     try:
         for part in pieces(atheris.FuzzedDataProvider(data[:64]), body):
             reader.feed(part)
