@@ -41,6 +41,9 @@ COMPILED_MODULES = (
     "streamstruct/_json.py",
     "streamstruct/_assembler.py",
     "streamstruct/_nodes.py",
+    # The reference-count list reuse both of them call per snapshot (compiled with them, as it was
+    # when it was two copies inside them: an interpreted call from compiled code costs more).
+    "streamstruct/_recycle.py",
     "streamstruct/_sse.py",
     "streamstruct/_wire.py",
     "streamstruct/_text.py",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections.abc
 import itertools
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, NamedTuple, cast, final
@@ -22,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from ._errors import ResponseValidationError
-from ._json import JSONParser, Path, _unchanged, recycling_trusted
+from ._json import JSONParser, Path
 from ._modes import drop_injected_nulls as _drop_injected_nulls
 from ._modes import injects_nulls
 from ._nodes import (
@@ -51,6 +50,7 @@ from ._partial import (
     _PartialModel,
     _SnapshotInfo,
 )
+from ._recycle import calibrate, references, refreshed
 
 __all__ = ["PartialAssembler"]
 
@@ -1098,12 +1098,8 @@ def _snapshot_list(stable: list[Any], memo: _Memo | None) -> list[Any]:
     if memo is None:
         return stable.copy()
     spare_size = memo.spare_size
-    spare, references = _detach_spare(memo)
-    if spare is not None and references == _ALONE and _unchanged(spare, spare_size, stable):
-        del spare[spare_size:]
-        spare += stable[spare_size:]  # (islice would step through the first ones)
-        return spare
-    return stable.copy()
+    spare, count = _detach_spare(memo)
+    return refreshed(spare, count, _ALONE, spare_size, stable)
 
 
 def _detach_spare(memo: _Memo) -> tuple[list[Any] | None, int]:
@@ -1111,7 +1107,7 @@ def _detach_spare(memo: _Memo) -> tuple[list[Any] | None, int]:
     trusted): equal to ``_ALONE`` when nothing else holds it."""
     spare = memo.spare
     memo.spare = None
-    return spare, (sys.getrefcount(spare) if _RECYCLE and spare is not None else 0)
+    return spare, references(spare)
 
 
 def _alone() -> int:
@@ -1121,9 +1117,8 @@ def _alone() -> int:
     return _detach_spare(memo)[1]
 
 
-#: Whether _snapshot_list may remake a list (see ``_json.recycling_trusted``).
-_RECYCLE: Final = recycling_trusted()
-_ALONE: Final = _alone() if _RECYCLE else -1
+#: What _detach_spare counts for a list nothing else holds (see _recycle.calibrate).
+_ALONE: Final = calibrate(_alone)
 
 
 def _snapshot_object(

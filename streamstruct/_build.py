@@ -21,6 +21,7 @@ CORE_MODULES = (
     "streamstruct._json",
     "streamstruct._assembler",
     "streamstruct._nodes",
+    "streamstruct._recycle",
     "streamstruct._sse",
     "streamstruct._wire",
     "streamstruct._text",

@@ -26,7 +26,6 @@ import json
 import json.scanner
 import re
 import sys
-import sysconfig
 
 # The json module's string decoder (written in C on CPython): exact for JSON strings, escapes
 # and surrogates included, and far faster than stepping through escapes in Python.
@@ -34,6 +33,9 @@ from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
 from typing import Any, Final, NamedTuple, cast, final
 
 from ._errors import JSONDepthError, JSONParseError, JSONStringTooLongError
+from ._recycle import RECYCLE as _RECYCLE
+from ._recycle import calibrate, references
+from ._recycle import unchanged as _unchanged
 
 __all__ = [
     "DEEP_SNAPSHOT_LEVELS",
@@ -1214,22 +1216,7 @@ def _detach_spare(frame: _Frame) -> tuple[list[Any] | None, int]:
     trusted): equal to ``_ALONE`` when nothing else holds it."""
     spare = frame.spare
     frame.spare = None
-    return spare, (sys.getrefcount(spare) if _RECYCLE and spare is not None else 0)
-
-
-def _unchanged(spare: list[Any], size: int, members: list[Any]) -> bool:
-    """Whether ``spare`` still looks as it was made: ``members[:size]`` and at most the member
-    then in progress.
-
-    Snapshots are read-only, but a caller may have changed one in place (sorted or emptied a
-    list) before letting it go; its first and last members and its length catch the usual ways
-    (``sort`` moving the first or last, ``clear``, ``pop``, ``append``, ``insert``,
-    ``reverse``), and then it is not reused. Checking every member would cost what a copy does.
-    """
-    length = len(spare)
-    if not (size <= length <= size + 1) or len(members) < size:
-        return False
-    return size == 0 or (spare[0] is members[0] and spare[size - 1] is members[size - 1])
+    return spare, references(spare)
 
 
 def _alone() -> int:
@@ -1240,30 +1227,8 @@ def _alone() -> int:
     return _detach_spare(frame)[1]
 
 
-def recycling_trusted() -> bool:
-    """Whether a reference count may decide that a snapshot's list can be reused.
-
-    Only on CPython, where counts are exact, with the GIL (a free-threaded build's counts are not
-    checked here), on versions where how a frame holds its locals was checked (3.11-3.14; a JIT
-    that kept fewer references than the interpreted calibration would make a held list look
-    free), and not under a tracer at import: on 3.11 and 3.12 a debugger that reads ``f_locals``
-    adds a reference to the calibration (it would then be one too high, and a list held once
-    more would pass). Where this says no, every snapshot copies its lists, as a plain copy would.
-    """
-    jit = getattr(sys, "_jit", None)
-    return (
-        sys.implementation.name == "cpython"
-        and (3, 11) <= sys.version_info[:2] <= (3, 14)
-        and not sysconfig.get_config_var("Py_GIL_DISABLED")
-        and not (jit is not None and jit.is_enabled())
-        and sys.gettrace() is None
-        and sys.getprofile() is None
-    )
-
-
-#: Whether _array_copy may remake a copy (see recycling_trusted).
-_RECYCLE: Final = recycling_trusted()
-_ALONE: Final = _alone() if _RECYCLE else -1
+#: What _detach_spare counts for an array copy nothing else holds (see _recycle.calibrate).
+_ALONE: Final = calibrate(_alone)
 
 
 def _path_of(frame: _Frame) -> Path:
