@@ -52,7 +52,35 @@ from ._partial import (
 )
 from ._recycle import calibrate, references, refreshed
 
-__all__ = ["PartialAssembler"]
+__all__ = ["PartialAssembler", "Shortcuts"]
+
+
+class Shortcuts(NamedTuple):
+    """The assembler's snapshot shortcuts, each of which may be switched off.
+
+    Each one gives the events and snapshots the general path gives (walk down the spine from the
+    root, build every changed level back up), for less: the side-by-side tests in
+    tests/test_partial.py switch them off here, one at a time and all at once, and compare. A new
+    shortcut gets a flag here, so that it cannot go untested.
+    """
+
+    #: A string that only grew: the snapshot remade from the memos, no walk (PartialAssembler._grow).
+    grow: bool = True
+    #: Only the open container changed: built from it up (PartialAssembler._rebuild_from).
+    open_container: bool = True
+    #: The parser shows nothing new: the last snapshot again, no walk (PartialAssembler._rebuild).
+    unchanged_parser: bool = True
+    #: The walk down stops at a level whose object and completions did not change (its memo).
+    unchanged_levels: bool = True
+    #: A level continues from the complete members its last build consumed (_Memo.stable),
+    #: instead of looking at every member again (tests/test_partial_cost.py counts them).
+    continued_levels: bool = True
+    #: A snapshot's list remade from the one shown two snapshots ago (_snapshot_list).
+    reused_lists: bool = True
+
+
+#: Every shortcut on: what every assembler uses outside the side-by-side tests.
+ALL_SHORTCUTS: Final = Shortcuts()
 
 
 # -- the assembler ------------------------------------------------------------------------------
@@ -243,6 +271,7 @@ class PartialAssembler(Generic[_M]):
     __slots__ = (
         "_closed",
         "_context",
+        "_looked_at",
         "_depth",
         "_drop",
         "_events",
@@ -256,6 +285,7 @@ class PartialAssembler(Generic[_M]):
         "_quiet",
         "_root",
         "_root_done",
+        "_shortcuts",
         "_snapshot",
         "_still_open",
         "_text",
@@ -315,6 +345,10 @@ class PartialAssembler(Generic[_M]):
         self._closed: dict[Path, set[str | int]] = {}
         self._snapshot: _M | None = None
         self._root_done = False
+        # Which snapshot shortcuts to take: all of them, but in the side-by-side tests.
+        self._shortcuts = ALL_SHORTCUTS
+        # How many complete members _member was asked about: what the memo saves, for the tests.
+        self._looked_at = 0
 
     @property
     def model(self) -> type[_M]:
@@ -344,7 +378,8 @@ class PartialAssembler(Generic[_M]):
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
         completed = parser.pop_completed()
-        if not completed and self._growing is not None:
+        shortcuts = self._shortcuts
+        if not completed and self._growing is not None and shortcuts.grow:
             grown = self._grow(parser, self._growing)
             if grown is not None:
                 return grown
@@ -367,7 +402,7 @@ class PartialAssembler(Generic[_M]):
                     self._flush(self._root, root, (), events, closing=True)
         snapshot: _M | None = None
         taken = False
-        container = self._open_container()
+        container = self._open_container() if shortcuts.open_container else None
         if container is not None and all(done.path[:-1] == container.path for done in completed):
             # Something visible changed (a member completed, or a string began: any string
             # open now is a new one, _grow having declined): else the general path's quick check.
@@ -607,7 +642,8 @@ class PartialAssembler(Generic[_M]):
         if not isinstance(raw, dict):
             return self._snapshot  # nothing yet (or not an object: finish will say so)
         root = self._memo.get(())
-        if not changed and root is not None and root.raw is raw:
+        shortcuts = self._shortcuts
+        if shortcuts.unchanged_parser and not changed and root is not None and root.raw is raw:
             # The parser shows nothing new (a key, a number cut by the end of the piece, a long
             # string not shown again yet): the walk below would reuse the root's memo whole (a
             # quarter of the events of a table).
@@ -626,7 +662,13 @@ class PartialAssembler(Generic[_M]):
         typed = True
         while True:
             memo = self._memo.get(path)
-            if memo is not None and memo.raw is raw and memo.node is node and path not in changed:
+            if (
+                shortcuts.unchanged_levels
+                and memo is not None
+                and memo.raw is raw
+                and memo.node is node
+                and path not in changed
+            ):
                 levels.append(_Level(raw, node, path, names, typed, memo))
                 break  # the same object, nothing completed in it: nothing below changed either
             level = _Level(raw, node, path, names, typed, None)
@@ -780,12 +822,13 @@ class PartialAssembler(Generic[_M]):
         if current is not None:
             self._text_grew(parser, at, names, current[1], events)
         unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
+        reuse = self._shortcuts.reused_lists
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
             if not unchanged:  # else each level above shows what it showed
                 chain = (cast("str | int", above.open_name), *chain)
-                value = _remake(above, value, chain)
+                value = _remake(above, value, chain, reuse)
         if current is not None:
             self._growing = _Growing(current[0], (container.path, *container.spine), names)
         else:
@@ -820,9 +863,10 @@ class PartialAssembler(Generic[_M]):
             # grown by a fraction of its length: see _json.LONG_STRING_CHARS).
             return events
         below: Any = text
+        reuse = self._shortcuts.reused_lists
         for path in growing.spine:
             memo = self._memo[path]
-            below = _remake(memo, below, memo.chain)
+            below = _remake(memo, below, memo.chain, reuse)
         self._finals = {}
         self._snapshot = cast(_M, below)
         events.append(SnapshotEvent(cast(_M, below)))
@@ -885,7 +929,12 @@ class PartialAssembler(Generic[_M]):
             return _HIDDEN, ()
         previous = self._memo.get(level.path)
         stable: Any
-        if previous is not None and previous.shown is shown and _continues(previous, raw):
+        if (
+            previous is not None
+            and previous.shown is shown
+            and self._shortcuts.continued_levels
+            and _continues(previous, raw)
+        ):
             stable, consumed, last = previous.stable, previous.consumed, previous.last
             if not is_mapping and len(stable) != previous.stable_size:
                 stable = stable[: previous.stable_size]  # grown by a build that did not finish
@@ -955,7 +1004,13 @@ class PartialAssembler(Generic[_M]):
                     else _SnapshotInfo(chain, complete)
                 )
             # Only a build that continues the previous one may remake its lists (see _snapshot_list).
-            continued = previous if previous is not None and stable is previous.stable else None
+            continued = (
+                previous
+                if previous is not None
+                and stable is previous.stable
+                and self._shortcuts.reused_lists
+                else None
+            )
             value = _make(shown, stable, open_name, below, info, continued)
         memo = _Memo(
             raw,
@@ -983,6 +1038,7 @@ class PartialAssembler(Generic[_M]):
         self, level: _Level, key: str | int, item: Any, quiet: dict[Path, tuple[Any, Any]]
     ) -> Any:
         """The value shown for a complete member of an open level."""
+        self._looked_at += 1
         if level.children_typed:
             frame = self._frames.get(level.path)
             if frame is not None:
@@ -1065,13 +1121,16 @@ def _make(
     return items
 
 
-def _remake(memo: _Memo, below: Any, chain: Path) -> Any:
+def _remake(memo: _Memo, below: Any, chain: Path, reuse: bool) -> Any:
     """The level of ``memo`` made again with ``below`` as its open member (and ``chain`` as the
     path of the value being written): what its last build showed, but the member below changed.
-    The memo then stands for the new snapshot."""
+    The memo then stands for the new snapshot. ``reuse``: whether its spare list may be remade
+    (Shortcuts.reused_lists)."""
     if isinstance(memo.shown, _ModelNode) and (memo.info is None or memo.info.chain != chain):
         memo.info = _SnapshotInfo(chain, memo.complete)
-    value = _make(memo.shown, memo.stable, memo.open_name, below, memo.info, memo)
+    value = _make(
+        memo.shown, memo.stable, memo.open_name, below, memo.info, memo if reuse else None
+    )
     if type(value) is list:
         memo.spare, memo.spare_size = memo.value, memo.stable_size  # the list it showed: spare
     memo.value = value
