@@ -271,7 +271,6 @@ class PartialAssembler(Generic[_M]):
     __slots__ = (
         "_closed",
         "_context",
-        "_looked_at",
         "_depth",
         "_drop",
         "_events",
@@ -279,6 +278,7 @@ class PartialAssembler(Generic[_M]):
         "_frames",
         "_from_members",
         "_growing",
+        "_looked_at",
         "_memo",
         "_model",
         "_open",
