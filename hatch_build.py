@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parent
 COMPILED_MODULES = (
     "streamstruct/_json.py",
     "streamstruct/_assembler.py",
+    # Split out of _assembler (compiled as they were inside it: they run for every event).
+    "streamstruct/_memo.py",
+    "streamstruct/_fields.py",
     "streamstruct/_nodes.py",
     # The reference-count list reuse both of them call per snapshot (compiled with them, as it was
     # when it was two copies inside them: an interpreted call from compiled code costs more).

@@ -14,21 +14,39 @@ from __future__ import annotations
 import collections.abc
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final, Generic, NamedTuple, cast, final
 
 from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
 
 from ._errors import ResponseValidationError
+from ._fields import (
+    Deferred,
+    Frame,
+    caused_by,
+    field_default,
+    format_path,
+    ready,
+    summary,
+    validated_members,
+)
 from ._json import JSONParser, Path
+from ._memo import (
+    GrowingString,
+    Level,
+    Memo,
+    OpenContainer,
+    all_fields,
+    continues,
+    make_level,
+    member_closed,
+    remake_level,
+    same_shown,
+)
 from ._modes import drop_injected_nulls as _drop_injected_nulls
 from ._modes import injects_nulls
 from ._nodes import (
-    _ANY,
     _AnyNode,
     _DictNode,
-    _FieldSpec,
     _grows,
     _Leaf,
     _ModelNode,
@@ -47,10 +65,8 @@ from ._partial import (
     SnapshotEvent,
     TextAppended,
     _partial_class,
-    _PartialModel,
     _SnapshotInfo,
 )
-from ._recycle import calibrate, references, refreshed
 
 __all__ = ["PartialAssembler", "Shortcuts"]
 
@@ -72,7 +88,7 @@ class Shortcuts(NamedTuple):
     unchanged_parser: bool = True
     #: The walk down stops at a level whose object and completions did not change (its memo).
     unchanged_levels: bool = True
-    #: A level continues from the complete members its last build consumed (_Memo.stable),
+    #: A level continues from the complete members its last build consumed (Memo.stable),
     #: instead of looking at every member again (tests/test_partial_cost.py counts them).
     continued_levels: bool = True
     #: A snapshot's list remade from the one shown two snapshots ago (_snapshot_list).
@@ -84,162 +100,6 @@ ALL_SHORTCUTS: Final = Shortcuts()
 
 
 # -- the assembler ------------------------------------------------------------------------------
-
-
-@final
-class _Frame:
-    """An open value on the spine that has complete members: their validated values."""
-
-    __slots__ = ("deferred", "done", "siblings", "values")
-
-    def __init__(self) -> None:
-        self.values: dict[str | int, Any] = {}  # JSON key → validated value (or _HIDDEN)
-        self.siblings: dict[str, Any] = {}  # a model's validated fields by name: ``info.data``
-        self.done: set[str] = set()  # a model's fields complete (validated, deferred or dropped)
-        # A model's fields complete but not validated yet, by name: their validators read
-        # ``info.data`` and a field declared before them has not come (see _Deferred).
-        self.deferred: dict[str, _Deferred] = {}
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class _Deferred:
-    """A complete field whose validation waits for the fields declared before it.
-
-    Pydantic validates fields in declaration order and a validator's ``info.data`` holds the
-    fields before it; a model may write them in another order. A field whose validators take
-    ``info`` is validated once every field declared before it has come (usually at once: models
-    tend to follow the schema), or when its object closes, with what is there then.
-    """
-
-    key: str
-    value: Any
-    start: int
-    end: int
-    names: Path
-
-
-@final
-class _Level:
-    """One level of the spine while a snapshot is built."""
-
-    __slots__ = (
-        "children_typed",
-        "names",
-        "node",
-        "open_key",
-        "path",
-        "raw",
-        "reuse",
-        "shown",
-        "typed",
-    )
-
-    def __init__(
-        self, raw: Any, node: _Node, path: Path, names: Path, typed: bool, reuse: _Memo | None
-    ) -> None:
-        self.raw = raw
-        self.node = node
-        self.shown = node  # for a union, the option it is shown as
-        self.path = path
-        self.names = names
-        self.typed = typed  # validated and reported on its own (not inside a union or Any)
-        self.children_typed = typed
-        self.open_key: str | int | None = None
-        self.reuse = reuse
-
-
-class _Open(NamedTuple):
-    """The open container the last snapshot ended in, with nothing open in it (see
-    PartialAssembler._rebuild_from)."""
-
-    path: Path  # its JSON path
-    names: Path  # its user path
-    spine: tuple[Path, ...]  # the levels above it, from its parent up to the root
-
-
-class _Growing(NamedTuple):
-    """The last snapshot ended in a string being written (see PartialAssembler._grow)."""
-
-    start: int  # the parser's offset of the string's opening quote: which string it is
-    spine: tuple[Path, ...]  # the levels above the string, from its container up to the root
-    names: Path  # the string's user path, for TextAppended
-
-
-@final
-class _Memo:
-    """What the last snapshot built at one level of the spine.
-
-    Complete members never change, so the next build of the level starts from ``stable`` (the
-    members shown for the first ``consumed`` entries of ``raw``, all complete) and looks only at
-    the entries after them: a long list being written costs its new items, not all of them, in
-    Python (the copy that makes a new list is a C-speed copy, as in the parser).
-    """
-
-    __slots__ = (
-        "chain",
-        "complete",
-        "consumed",
-        "info",
-        "last",
-        "last_final",
-        "node",
-        "open_member",
-        "open_name",
-        "raw",
-        "shown",
-        "spare",
-        "spare_size",
-        "stable",
-        "stable_size",
-        "value",
-    )
-
-    def __init__(
-        self,
-        raw: Any,
-        node: _Node,
-        shown: _Node,
-        value: Any,
-        chain: Path,
-        complete: bool,
-        stable: Any = None,
-        consumed: int = 0,
-        last: tuple[Any, Any] | None = None,
-        open_name: str | int | None = None,
-        open_member: Any = _HIDDEN,
-        last_final: Any = _MISSING,
-    ) -> None:
-        self.raw = raw
-        self.node = node
-        self.shown = shown
-        self.value = value
-        self.chain = chain
-        self.complete = complete
-        self.stable = stable
-        # A list's ``stable`` grows in place (see PartialAssembler._build): this memo's share of it.
-        self.stable_size = 0 if stable is None else len(stable)
-        self.consumed = consumed
-        self.last = last  # (key, raw entry) of the last consumed entry, to check it is still there
-        # The parser's own object for that entry when ``last`` holds a snapshot's copy of it (see
-        # _continues), else _MISSING.
-        self.last_final = last_final
-        self.open_name = open_name
-        self.open_member = open_member
-        # A list level: the list shown by the snapshot before ``value``'s, made of the first
-        # ``spare_size`` members of ``stable`` (and then the open member): see _snapshot_list.
-        self.spare: list[Any] | None = None
-        self.spare_size = 0
-        # An object level: the info its snapshot objects carry, the same while chain and complete
-        # are (immutable, so shared: one object less to make per snapshot and level).
-        self.info: _SnapshotInfo | None = None
-
-    def pass_spare(self, previous: _Memo) -> None:
-        """Take over the lists ``previous`` (the last build of this level) showed: its value
-        becomes the spare, to be made again into a later snapshot's list if nobody kept it."""
-        if type(previous.value) is list:
-            self.spare = previous.value
-            self.spare_size = previous.stable_size
 
 
 @final
@@ -323,7 +183,7 @@ class PartialAssembler(Generic[_M]):
         # completed value was a tenth of a table's cost (benchmarks.e2e_alternatives).
         self._drop = drop_injected_nulls and injects_nulls(model)
         self._events = field_events
-        self._frames: dict[Path, _Frame] = {}
+        self._frames: dict[Path, Frame] = {}
         # The values begun and not complete (FieldStarted sent): (JSON path, user path), a chain.
         self._open: list[tuple[Path, Path]] = []
         self._text_at: Path | None = None  # the string being written, and how much of it was sent
@@ -332,12 +192,12 @@ class PartialAssembler(Generic[_M]):
         # string), to send what came of it while no snapshot showed more (see _unseen_text).
         self._text_names: Path = ()
         self._text_start = -1
-        self._memo: dict[Path, _Memo] = {}
+        self._memo: dict[Path, Memo] = {}
         # Set when the last snapshot ended in a growing string: see _grow.
-        self._growing: _Growing | None = None
+        self._growing: GrowingString | None = None
         # Set when it ended in an open container with nothing open in it: see _rebuild_from.
-        self._still_open: _Open | None = None
-        # The values the parser reported complete in this advance() call, by path (see _continues).
+        self._still_open: OpenContainer | None = None
+        # The values the parser reported complete in this advance() call, by path (see continues).
         self._finals: dict[Path, Any] = {}
         self._quiet: dict[Path, tuple[Any, Any]] = {}
         # Open container → keys of its members reported complete: which member of an open
@@ -429,13 +289,13 @@ class PartialAssembler(Generic[_M]):
             text = self._text() if self._text is not None else ""
             errors: list[Any] = list(error.errors(include_url=False))
             failure = ResponseValidationError(
-                f"the response is not a valid {self._model.__name__}: {_summary(errors)}",
+                f"the response is not a valid {self._model.__name__}: {summary(errors)}",
                 errors=errors,
                 raw=text or None,
                 partial=self._snapshot,
                 text=text,
             )
-            raise _caused_by(failure, error) from error
+            raise caused_by(failure, error) from error
 
     def _validated_fields(self, value: Any) -> dict[str, Any] | None:
         """The root object with each field's value as validated when it closed, when the model
@@ -504,7 +364,7 @@ class PartialAssembler(Generic[_M]):
         names = (*parent_names, parent.name_of(key))
         frame = self._frames.get(path[:-1])
         if frame is None:
-            frame = self._frames[path[:-1]] = _Frame()
+            frame = self._frames[path[:-1]] = Frame()
         own = self._frames.pop(path, None)  # its members' values are no longer needed...
         if own is not None and own.deferred and isinstance(node, _ModelNode):
             self._flush(node, own, path, events, closing=True)  # ...once all are validated
@@ -523,7 +383,7 @@ class PartialAssembler(Generic[_M]):
             value = _drop_injected_nulls(value, parent.child_annotation(key))
         if own is not None and spec is not None and isinstance(node, _SequenceNode):
             # Its members were validated as each closed: a second copy of them is not made.
-            value = _members(own, value, cast(_ModelNode, parent).idempotent(spec))
+            value = validated_members(own, value, cast(_ModelNode, parent).idempotent(spec))
         if self._events:
             if not started:
                 events.append(FieldStarted(names))
@@ -538,8 +398,8 @@ class PartialAssembler(Generic[_M]):
             return
         model = cast(_ModelNode, parent)
         frame.done.add(spec.name)
-        if spec.reads_data and not _ready(model, frame, spec):
-            frame.deferred[spec.name] = _Deferred(cast(str, key), value, start, end, names)
+        if spec.reads_data and not ready(model, frame, spec):
+            frame.deferred[spec.name] = Deferred(cast(str, key), value, start, end, names)
             frame.values[key] = value if _grows(node, value) else _HIDDEN  # shown as written
             return
         self._validate(parent, frame, key, value, start, end, names, path, events)
@@ -549,7 +409,7 @@ class PartialAssembler(Generic[_M]):
     def _validate(
         self,
         parent: _Node,
-        frame: _Frame,
+        frame: Frame,
         key: str | int,
         value: Any,
         start: int,
@@ -562,7 +422,7 @@ class PartialAssembler(Generic[_M]):
             validated = parent.validate_child(key, value, frame.siblings, self._context)
         except ValidationError as error:
             failure = self._error(error, path, start, end, isinstance(parent, _ModelNode))
-            raise _caused_by(failure, error) from error
+            raise caused_by(failure, error) from error
         frame.values[key] = validated
         if isinstance(parent, _ModelNode):
             frame.siblings[cast(str, names[-1])] = validated
@@ -572,7 +432,7 @@ class PartialAssembler(Generic[_M]):
     def _flush(
         self,
         model: _ModelNode,
-        frame: _Frame,
+        frame: Frame,
         path: Path,
         events: list[PartialEvent],
         *,
@@ -585,9 +445,9 @@ class PartialAssembler(Generic[_M]):
             for spec in model.by_name.values():
                 field = model.cls.model_fields.get(spec.name)
                 if spec.name not in frame.done and field is not None and not field.is_required():
-                    frame.siblings[spec.name] = _default(field, frame.siblings)
+                    frame.siblings[spec.name] = field_default(field, frame.siblings)
         for name in sorted(frame.deferred, key=lambda n: model.by_name[n].order):
-            if closing or _ready(model, frame, model.by_name[name]):
+            if closing or ready(model, frame, model.by_name[name]):
                 waiting = frame.deferred.pop(name)
                 at = (*path, waiting.key)
                 self._validate(
@@ -625,7 +485,7 @@ class PartialAssembler(Generic[_M]):
             errors.append({**detail, "loc": (*path, *loc)})
         text = self._text() if self._text is not None else ""
         return ResponseValidationError(
-            f"invalid value at {_format_path(path)}: {_summary(errors, len(path))}",
+            f"invalid value at {format_path(path)}: {summary(errors, len(path))}",
             errors=errors,
             path=path,
             raw=text[start:end] if self._text is not None else None,
@@ -652,10 +512,10 @@ class PartialAssembler(Generic[_M]):
         members_closed = self._closed
 
         def closed(path: Path) -> bool:
-            return _member_closed(members_closed, parser, path)
+            return member_closed(members_closed, parser, path)
 
         # Walk down the spine, from the root to the value being written.
-        levels: list[_Level] = []
+        levels: list[Level] = []
         node: _Node = self._root
         path: Path = ()
         names: Path = ()
@@ -669,9 +529,9 @@ class PartialAssembler(Generic[_M]):
                 and memo.node is node
                 and path not in changed
             ):
-                levels.append(_Level(raw, node, path, names, typed, memo))
+                levels.append(Level(raw, node, path, names, typed, memo))
                 break  # the same object, nothing completed in it: nothing below changed either
-            level = _Level(raw, node, path, names, typed, None)
+            level = Level(raw, node, path, names, typed, None)
             levels.append(level)
             while isinstance(level.shown, _UnionNode):
                 level.shown = level.shown.choose(raw, path, closed)
@@ -706,7 +566,7 @@ class PartialAssembler(Generic[_M]):
             self._text_grew(parser, deepest.path, deepest.names, deepest.raw, events)
 
         # Build back up: each level from its complete members and the level below.
-        memos: dict[Path, _Memo] = {}
+        memos: dict[Path, Memo] = {}
         quiet: dict[Path, tuple[Any, Any]] = {}
         value: Any = _HIDDEN
         chain: Path = ()
@@ -725,7 +585,7 @@ class PartialAssembler(Generic[_M]):
             spine = tuple(level.path for level in reversed(levels[:-1]))
             current = parser.growing_string()
             if current is not None and current[1] == deepest.raw and all(p in memos for p in spine):
-                self._growing = _Growing(current[0], spine, deepest.names)
+                self._growing = GrowingString(current[0], spine, deepest.names)
         elif (
             value is not _HIDDEN
             and deepest.open_key is None
@@ -736,10 +596,10 @@ class PartialAssembler(Generic[_M]):
             and all(level.path in memos for level in levels)
         ):
             spine = tuple(level.path for level in reversed(levels[:-1]))
-            self._still_open = _Open(deepest.path, deepest.names, spine)
+            self._still_open = OpenContainer(deepest.path, deepest.names, spine)
         return None if value is _HIDDEN else cast(_M, value)
 
-    def _open_container(self) -> _Open | None:
+    def _open_container(self) -> OpenContainer | None:
         """The open container the last snapshot ended in, and the levels above it, when known:
         the one it ended in with nothing open inside, or the one of the string it ended in."""
         if self._still_open is not None:
@@ -747,12 +607,12 @@ class PartialAssembler(Generic[_M]):
         growing = self._growing
         if growing is None or not growing.spine:
             return None
-        return _Open(growing.spine[0], growing.names[:-1], growing.spine[1:])
+        return OpenContainer(growing.spine[0], growing.names[:-1], growing.spine[1:])
 
     def _rebuild_from(
         self,
         parser: JSONParser,
-        container: _Open,
+        container: OpenContainer,
         current: tuple[int, str] | None,
         events: list[PartialEvent],
     ) -> tuple[bool, _M | None]:
@@ -777,10 +637,10 @@ class PartialAssembler(Generic[_M]):
         for key in container.path:
             raw = raw[key]
             raws.append(raw)
-        level = _Level(raw, memo.node, container.path, container.names, True, None)
+        level = Level(raw, memo.node, container.path, container.names, True, None)
         members_closed = self._closed
         level.open_key = level.shown.open_key(
-            raw, container.path, lambda path: _member_closed(members_closed, parser, path)
+            raw, container.path, lambda path: member_closed(members_closed, parser, path)
         )
         below: Any = _HIDDEN
         at: Path = container.path
@@ -804,7 +664,7 @@ class PartialAssembler(Generic[_M]):
             below = text
         # The container built first, aside: nothing is changed yet if it is not shown (not
         # expected: it was shown before), and the general path takes over.
-        built: dict[Path, _Memo] = {}
+        built: dict[Path, Memo] = {}
         quiet: dict[Path, tuple[Any, Any]] = {}
         value, chain = self._build(level, below, (), built, quiet)
         if value is _HIDDEN:
@@ -828,15 +688,15 @@ class PartialAssembler(Generic[_M]):
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
             if not unchanged:  # else each level above shows what it showed
                 chain = (cast("str | int", above.open_name), *chain)
-                value = _remake(above, value, chain, reuse)
+                value = remake_level(above, value, chain, reuse)
         if current is not None:
-            self._growing = _Growing(current[0], (container.path, *container.spine), names)
+            self._growing = GrowingString(current[0], (container.path, *container.spine), names)
         else:
             self._still_open = container
         return True, self._snapshot if unchanged else cast(_M, value)
 
     def _grow(
-        self, parser: JSONParser, growing: _Growing
+        self, parser: JSONParser, growing: GrowingString
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] | None:
         """The events for a string that grew and nothing else, or None to take the general path.
 
@@ -866,7 +726,7 @@ class PartialAssembler(Generic[_M]):
         reuse = self._shortcuts.reused_lists
         for path in growing.spine:
             memo = self._memo[path]
-            below = _remake(memo, below, memo.chain, reuse)
+            below = remake_level(memo, below, memo.chain, reuse)
         self._finals = {}
         self._snapshot = cast(_M, below)
         events.append(SnapshotEvent(cast(_M, below)))
@@ -910,10 +770,10 @@ class PartialAssembler(Generic[_M]):
 
     def _build(
         self,
-        level: _Level,
+        level: Level,
         below: Any,
         below_chain: Path,
-        memos: dict[Path, _Memo],
+        memos: dict[Path, Memo],
         quiet: dict[Path, tuple[Any, Any]],
     ) -> tuple[Any, Path]:
         shown = level.shown
@@ -933,7 +793,7 @@ class PartialAssembler(Generic[_M]):
             previous is not None
             and previous.shown is shown
             and self._shortcuts.continued_levels
-            and _continues(previous, raw)
+            and continues(previous, raw)
         ):
             stable, consumed, last = previous.stable, previous.consumed, previous.last
             if not is_mapping and len(stable) != previous.stable_size:
@@ -973,7 +833,7 @@ class PartialAssembler(Generic[_M]):
                 stable = {**stable, **dict(added)}
             else:
                 # Grown in place: a list's ``stable`` is this assembler's own (a snapshot gets a
-                # copy, in _make), and copying it here too cost a third of a long table's
+                # copy, in make_level), and copying it here too cost a third of a long table's
                 # snapshots (benchmarks.e2e, 20,000 rows read 16 KiB at a time).
                 stable.extend(member for _, member in added)
         open_name: str | int | None = None
@@ -986,9 +846,9 @@ class PartialAssembler(Generic[_M]):
             and not added
             and stable is previous.stable
             and open_name == previous.open_name
-            and _same(below, previous.open_member)
+            and same_shown(below, previous.open_member)
             and previous.chain == chain
-            and (previous.complete == complete or _all_fields(previous.value))
+            and (previous.complete == complete or all_fields(previous.value))
         ):
             value = previous.value  # nothing visible changed: the same object as before
             info = previous.info if previous.complete == complete else None
@@ -1011,8 +871,8 @@ class PartialAssembler(Generic[_M]):
                 and self._shortcuts.reused_lists
                 else None
             )
-            value = _make(shown, stable, open_name, below, info, continued)
-        memo = _Memo(
+            value = make_level(shown, stable, open_name, below, info, continued)
+        memo = Memo(
             raw,
             level.node,
             shown,
@@ -1035,7 +895,7 @@ class PartialAssembler(Generic[_M]):
         return value, chain
 
     def _member(
-        self, level: _Level, key: str | int, item: Any, quiet: dict[Path, tuple[Any, Any]]
+        self, level: Level, key: str | int, item: Any, quiet: dict[Path, tuple[Any, Any]]
     ) -> Any:
         """The value shown for a complete member of an open level."""
         self._looked_at += 1
@@ -1066,217 +926,3 @@ class PartialAssembler(Generic[_M]):
                 value = _HIDDEN
         quiet[path] = (item, value)
         return value
-
-
-def _members(own: _Frame, value: Any, idempotent: bool) -> Any:
-    """A list field's value: its members as validated when each closed, when the field takes them
-    as they are (``idempotent``) and every one was; else ``value``, its JSON value."""
-    if not idempotent or not isinstance(value, list) or len(own.values) != len(value):
-        return value
-    members = [own.values.get(index, _HIDDEN) for index in range(len(value))]
-    return value if any(member is _HIDDEN for member in members) else members
-
-
-def _member_closed(
-    members_closed: dict[Path, set[str | int]], parser: JSONParser, path: Path
-) -> bool:
-    """Whether the member at ``path`` is complete. The completions reported so far answer; the
-    parser is asked only about what it was not told to report (a parser made with a smaller
-    completion_depth)."""
-    keys = members_closed.get(path[:-1])
-    return (keys is not None and path[-1] in keys) or parser.is_complete(path)
-
-
-def _caused_by(failure: ResponseValidationError, cause: BaseException) -> ResponseValidationError:
-    """``failure`` with ``cause`` as its ``__cause__``: what ``raise failure from cause`` does, which
-    mypyc-compiled code does not (it drops the ``from`` clause)."""
-    failure.__cause__ = cause  # also sets __suppress_context__
-    return failure
-
-
-def _make(
-    shown: _Node,
-    stable: Any,
-    open_name: str | int | None,
-    below: Any,
-    info: _SnapshotInfo | None,
-    memo: _Memo | None,
-) -> Any:
-    """A new snapshot object for one level: its complete members, then the open one. ``info``:
-    an object level's snapshot info. ``memo``: the last build of this level when this one
-    continues it (its spare list may be remade)."""
-    has_open = open_name is not None and below is not _HIDDEN
-    if isinstance(shown, _ModelNode):
-        assert info is not None
-        if has_open:
-            return _snapshot_object(shown.partial_class, stable, info, cast(str, open_name), below)
-        return _snapshot_object(shown.partial_class, stable, info)
-    if isinstance(shown, _DictNode):
-        return {**stable, open_name: below} if has_open else dict(stable)
-    if isinstance(shown, _SequenceNode) and shown.as_tuple:
-        return (*stable, below) if has_open else tuple(stable)
-    items = _snapshot_list(stable, memo)
-    if has_open:
-        items.append(below)
-    return items
-
-
-def _remake(memo: _Memo, below: Any, chain: Path, reuse: bool) -> Any:
-    """The level of ``memo`` made again with ``below`` as its open member (and ``chain`` as the
-    path of the value being written): what its last build showed, but the member below changed.
-    The memo then stands for the new snapshot. ``reuse``: whether its spare list may be remade
-    (Shortcuts.reused_lists)."""
-    if isinstance(memo.shown, _ModelNode) and (memo.info is None or memo.info.chain != chain):
-        memo.info = _SnapshotInfo(chain, memo.complete)
-    value = _make(
-        memo.shown, memo.stable, memo.open_name, below, memo.info, memo if reuse else None
-    )
-    if type(value) is list:
-        memo.spare, memo.spare_size = memo.value, memo.stable_size  # the list it showed: spare
-    memo.value = value
-    memo.open_member = below
-    memo.chain = chain
-    return value
-
-
-def _snapshot_list(stable: list[Any], memo: _Memo | None) -> list[Any]:
-    """A list holding the members of ``stable``, for a new snapshot: a copy, or the spare list of
-    ``memo`` made again when nothing but this assembler holds it.
-
-    Every snapshot shows a list of its own (a snapshot kept by the caller never changes), and a
-    copy of a long list costs every one of its members: for a table being written, one copy per
-    snapshot made the stream quadratic (benchmarks.e2e_alternatives, one event per read: 49 us
-    per event at 1 MB against 29 at 100 KB; 27 and 27 with this and the parser's own reuse). The
-    list shown two snapshots ago is usually garbage by now: the consumer moved on from that
-    snapshot. When its reference count says nobody but this function holds it (CPython's count is
-    exact, and every other holder - a snapshot kept, the list itself kept, an iterator over it -
-    adds to it) and it looks as it was made (see ``_json._unchanged``), it is brought up to date
-    in place: its open member dropped, the members completed since appended, so a snapshot's list
-    costs what was added, not its length.
-    """
-    if memo is None:
-        return stable.copy()
-    spare_size = memo.spare_size
-    spare, count = _detach_spare(memo)
-    return refreshed(spare, count, _ALONE, spare_size, stable)
-
-
-def _detach_spare(memo: _Memo) -> tuple[list[Any] | None, int]:
-    """``memo.spare``, taken off the memo, and its reference count then (0 where counts are not
-    trusted): equal to ``_ALONE`` when nothing else holds it."""
-    spare = memo.spare
-    memo.spare = None
-    return spare, references(spare)
-
-
-def _alone() -> int:
-    """What _detach_spare counts for a list nothing else holds, measured by the same code."""
-    memo = _Memo(None, _ANY, _ANY, None, (), False)
-    memo.spare = []
-    return _detach_spare(memo)[1]
-
-
-#: What _detach_spare counts for a list nothing else holds (see _recycle.calibrate).
-_ALONE: Final = calibrate(_alone)
-
-
-def _snapshot_object(
-    cls: type[_PartialModel],
-    members: dict[str, Any],
-    info: _SnapshotInfo,
-    open_name: str | None = None,
-    open_value: Any = None,
-) -> _PartialModel:
-    """``cls.model_construct(**members)`` with its snapshot info, made directly; with the field
-    ``open_name`` set to ``open_value`` too when given (the member being written).
-
-    A partial class is simpler than the models ``model_construct`` serves: every field defaults to
-    None, there is no post-init and one private attribute, and ``members`` is keyed by field name.
-    Setting the four attributes pydantic keeps on an instance takes a fifth of the time; one or
-    two such objects are made for almost every event of a stream (benchmarks.e2e_alternatives).
-    tests/test_partial.py checks the result against ``model_construct``'s.
-    """
-    instance = cls.__new__(cls)
-    values = {**cls.__streamstruct_empty__, **members}
-    fields = set(members)
-    if open_name is not None:
-        values[open_name] = open_value
-        fields.add(open_name)
-    set_attribute = object.__setattr__  # the class is frozen
-    set_attribute(instance, "__dict__", values)
-    set_attribute(instance, "__pydantic_fields_set__", fields)
-    set_attribute(instance, "__pydantic_extra__", {} if cls.__streamstruct_extra__ else None)
-    set_attribute(instance, "__pydantic_private__", {"_streamstruct_snapshot": info})
-    return instance
-
-
-def _default(field: FieldInfo, data: dict[str, Any]) -> Any:
-    """A field's default, its factory called (given the data so far when it takes it)."""
-    try:
-        return field.get_default(call_default_factory=True, validated_data=dict(data))
-    except TypeError:  # pydantic < 2.10: factories take no data
-        return field.get_default(call_default_factory=True)
-
-
-def _ready(model: _ModelNode, frame: _Frame, spec: _FieldSpec) -> bool:
-    """Whether every field declared before ``spec`` is complete in ``frame``."""
-    return all(
-        other.name in frame.done for other in model.by_name.values() if other.order < spec.order
-    )
-
-
-def _all_fields(value: Any) -> bool:
-    """Whether a snapshot object holds every field: then its closing changes nothing visible, not
-    even its progress (100% already), and it is not rebuilt just to be marked complete."""
-    return isinstance(value, BaseModel) and len(value.model_fields_set) == len(
-        type(value).model_fields
-    )
-
-
-def _continues(previous: _Memo, raw: Any) -> bool:
-    """Whether ``raw`` still starts with the entries the previous build consumed (the parser
-    shares complete values by identity, so checking the last of them is enough).
-
-    The last of them may have been the parser's copy of a member that was still open when the
-    parser's snapshot was taken and closed in a piece that showed nothing new (the snapshot was
-    not remade): the parser's own object, reported complete, then takes its place. Without
-    accepting it, a long list would be walked again from its first entry after such a member
-    (about one row in five of a streamed table).
-    """
-    if previous.last is None:
-        return True
-    key, item = previous.last
-    if isinstance(raw, dict):
-        if len(raw) < previous.consumed:
-            return False
-        got = raw.get(key, _MISSING)
-    elif isinstance(raw, list) and len(raw) >= previous.consumed:
-        got = raw[key]
-    else:
-        return False
-    return got is item or (got is previous.last_final and got is not _MISSING)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """The same value for display: the same object, or equal strings (a string is rebuilt)."""
-    return a is b or (type(a) is str and type(b) is str and a == b)
-
-
-def _format_path(path: Path) -> str:
-    text = ""
-    for key in path:
-        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
-    return text or "the root"
-
-
-def _summary(errors: list[Any], skip: int = 0) -> str:
-    """The first of pydantic's errors in a sentence (its location past the first ``skip`` keys),
-    and how many more there are."""
-    if not errors:
-        return "validation failed"
-    first = errors[0]
-    where = _format_path(tuple(first["loc"][skip:])) if len(first["loc"]) > skip else ""
-    text = str(first["msg"]) + (f" (at {where})" if where else "")
-    if len(errors) > 1:
-        text += f" and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''}"
-    return text

@@ -20,6 +20,8 @@ __all__ = ["CORE_MODULES", "BuildInfo", "build_info"]
 CORE_MODULES = (
     "streamstruct._json",
     "streamstruct._assembler",
+    "streamstruct._memo",
+    "streamstruct._fields",
     "streamstruct._nodes",
     "streamstruct._recycle",
     "streamstruct._sse",

@@ -1296,12 +1296,12 @@ class Aliased(BaseModel):
 def test_snapshot_objects_are_what_model_construct_makes(
     model: type[BaseModel], members: dict[str, Any]
 ) -> None:
-    from streamstruct._assembler import _snapshot_object
+    from streamstruct._memo import snapshot_object
     from streamstruct._partial import _partial_class, _SnapshotInfo
 
     cls = _partial_class(model)
     info = _SnapshotInfo((), False)
-    made = _snapshot_object(cls, members, info)
+    made = snapshot_object(cls, members, info)
     reference = cls.model_construct(**members)
     assert type(made) is cls
     assert made.__dict__ == reference.__dict__
@@ -1316,14 +1316,14 @@ def test_snapshot_objects_are_what_model_construct_makes(
 
 
 def test_a_snapshot_object_with_its_open_member_is_the_same_object() -> None:
-    from streamstruct._assembler import _snapshot_object
+    from streamstruct._memo import snapshot_object
     from streamstruct._partial import _partial_class, _SnapshotInfo
 
     cls = _partial_class(Person)
     info = _SnapshotInfo(("tags",), False)
     stable = {"name": "Bob"}
-    made = _snapshot_object(cls, stable, info, "tags", ["a"])
-    whole = _snapshot_object(cls, {"name": "Bob", "tags": ["a"]}, info)
+    made = snapshot_object(cls, stable, info, "tags", ["a"])
+    whole = snapshot_object(cls, {"name": "Bob", "tags": ["a"]}, info)
     assert made.__dict__ == whole.__dict__
     assert list(made.__dict__) == list(cls.model_fields)
     assert made.model_fields_set == whole.model_fields_set == {"name", "tags"}
