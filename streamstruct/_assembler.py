@@ -19,16 +19,7 @@ from typing import Any, Final, Generic, NamedTuple, cast, final
 from pydantic import BaseModel, ValidationError
 
 from ._errors import ResponseValidationError
-from ._fields import (
-    Deferred,
-    Frame,
-    caused_by,
-    field_default,
-    format_path,
-    ready,
-    summary,
-    validated_members,
-)
+from ._fields import FieldValidator, caused_by, summary
 from ._json import JSONParser, Path
 from ._memo import (
     GrowingString,
@@ -134,14 +125,12 @@ class PartialAssembler(Generic[_M]):
         "_depth",
         "_drop",
         "_events",
+        "_fields",
         "_finals",
-        "_frames",
-        "_from_members",
         "_growing",
         "_looked_at",
         "_memo",
         "_model",
-        "_open",
         "_quiet",
         "_root",
         "_root_done",
@@ -174,7 +163,7 @@ class PartialAssembler(Generic[_M]):
         top: Any = model.__pydantic_core_schema__
         if top.get("type") == "definitions":
             top = top["schema"]
-        self._from_members = top.get("type") == "model" and all(
+        from_members = top.get("type") == "model" and all(
             self._root.idempotent(spec) for spec in self._root.by_name.values()
         )
         self._text = text
@@ -183,9 +172,14 @@ class PartialAssembler(Generic[_M]):
         # completed value was a tenth of a table's cost (benchmarks.e2e_alternatives).
         self._drop = drop_injected_nulls and injects_nulls(model)
         self._events = field_events
-        self._frames: dict[Path, Frame] = {}
-        # The values begun and not complete (FieldStarted sent): (JSON path, user path), a chain.
-        self._open: list[tuple[Path, Path]] = []
+        self._fields = FieldValidator(
+            self._root,
+            text=text,
+            context=context,
+            drop=self._drop,
+            events=field_events,
+            from_members=from_members,
+        )
         self._text_at: Path | None = None  # the string being written, and how much of it was sent
         self._text_len = 0
         # Its user path, and the parser's offset of its opening quote (-1: not the parser's open
@@ -227,6 +221,7 @@ class PartialAssembler(Generic[_M]):
     @field_events.setter
     def field_events(self, wanted: bool) -> None:
         self._events = wanted
+        self._fields.events = wanted
 
     @property
     def snapshot(self) -> _M | None:
@@ -247,6 +242,8 @@ class PartialAssembler(Generic[_M]):
         changed: set[Path] = set()  # the paths below which something completed
         finals: dict[Path, Any] = {}
         self._finals = finals
+        fields = self._fields
+        fields.partial = self._snapshot
         for done in completed:
             path = done.path
             finals[path] = done.value
@@ -254,12 +251,16 @@ class PartialAssembler(Generic[_M]):
             if path:
                 self._closed.pop(path, None)  # its members are no longer asked about
                 self._closed.setdefault(path[:-1], set()).add(path[-1])
-                self._complete(path, done.value, done.start, done.end, events)
+                sent = 0
+                if self._text_at == path:  # the string being written: TextAppended sent
+                    sent, self._text_at = self._text_len, None
+                fields.complete(path, done.value, done.start, done.end, sent, events)
             else:
                 self._root_done = True
-                root = self._frames.get(())
-                if root is not None and root.deferred:
-                    self._flush(self._root, root, (), events, closing=True)
+                fields.close_root(events)
+        for path in fields.stale:  # their snapshots showed a value before it was validated
+            self._memo.pop(path, None)
+        fields.stale.clear()
         snapshot: _M | None = None
         taken = False
         container = self._open_container() if shortcuts.open_container else None
@@ -280,7 +281,7 @@ class PartialAssembler(Generic[_M]):
         """Validate the complete value (``parser.close()``) as the model, model validators included."""
         if self._drop:
             value = _drop_injected_nulls(value, self._model)
-        members = self._validated_fields(value)
+        members = self._fields.validated_fields(value)
         try:
             return self._model.model_validate(
                 value if members is None else members, context=self._context
@@ -296,26 +297,6 @@ class PartialAssembler(Generic[_M]):
                 text=text,
             )
             raise caused_by(failure, error) from error
-
-    def _validated_fields(self, value: Any) -> dict[str, Any] | None:
-        """The root object with each field's value as validated when it closed, when the model
-        takes them as they are (``_from_members``): the final object then holds the very members
-        the events and snapshots showed, and no second copy of them is made from the JSON (for a
-        table, a second copy of every row). None when a field was not validated on its own."""
-        root = self._frames.get(())
-        if not self._from_members or root is None or root.deferred or not isinstance(value, dict):
-            return None
-        fields = self._root.fields
-        out: dict[str, Any] = {}
-        for key, raw in value.items():
-            if key not in fields:
-                out[key] = raw  # an unknown key: the model's config decides, from the JSON
-                continue
-            validated = root.values.get(key, _MISSING)
-            if validated is _MISSING or validated is _HIDDEN:
-                return None
-            out[key] = validated
-        return out
 
     def final_snapshot(self, final: _M) -> SnapshotEvent[_M] | None:
         """The snapshot of the validated model, when it shows more than the last one did.
@@ -337,163 +318,6 @@ class PartialAssembler(Generic[_M]):
         return SnapshotEvent(cast(_M, snapshot))
 
     # -- completions ----------------------------------------------------------------------------
-
-    def _locate(self, path: Path) -> tuple[_Node, Path] | None:
-        """The node at ``path`` and its user path, or None when ``path`` is not typed on its own."""
-        node: _Node = self._root
-        names: list[str | int] = []
-        for key in path:
-            child = node.child(key)  # None below a union or Any, and for unknown keys
-            if child is None:
-                return None
-            names.append(node.name_of(key))
-            node = child
-        return node, tuple(names)
-
-    def _complete(
-        self, path: Path, value: Any, start: int, end: int, events: list[PartialEvent]
-    ) -> None:
-        located = self._locate(path[:-1])
-        if located is None:
-            return  # inside a union or Any: validated with the value that holds it
-        parent, parent_names = located
-        key = path[-1]
-        node = parent.child(key)
-        if node is None:
-            return  # a key the model does not know: pydantic's verdict comes at finish
-        names = (*parent_names, parent.name_of(key))
-        frame = self._frames.get(path[:-1])
-        if frame is None:
-            frame = self._frames[path[:-1]] = Frame()
-        own = self._frames.pop(path, None)  # its members' values are no longer needed...
-        if own is not None and own.deferred and isinstance(node, _ModelNode):
-            self._flush(node, own, path, events, closing=True)  # ...once all are validated
-        self._start(path[:-1], parent_names, events)
-        depth = len(path)
-        started = len(self._open) >= depth and self._open[depth - 1][0] == path
-        del self._open[depth - 1 :]
-        spec = parent.fields[cast(str, key)] if isinstance(parent, _ModelNode) else None
-        if self._drop:
-            if value is None and spec is not None and key in cast(_ModelNode, parent).droppable:
-                frame.values[key] = _HIDDEN  # "absent": the default applies, at finish
-                frame.done.add(spec.name)
-                if frame.deferred:
-                    self._flush(cast(_ModelNode, parent), frame, path[:-1], events, closing=False)
-                return
-            value = _drop_injected_nulls(value, parent.child_annotation(key))
-        if own is not None and spec is not None and isinstance(node, _SequenceNode):
-            # Its members were validated as each closed: a second copy of them is not made.
-            value = validated_members(own, value, cast(_ModelNode, parent).idempotent(spec))
-        if self._events:
-            if not started:
-                events.append(FieldStarted(names))
-            if _grows(node, value):
-                rest = value[self._text_len :] if self._text_at == path else value
-                if rest:
-                    events.append(TextAppended(names, rest))
-        if self._text_at == path:
-            self._text_at = None
-        if spec is None:
-            self._validate(parent, frame, key, value, start, end, names, path, events)
-            return
-        model = cast(_ModelNode, parent)
-        frame.done.add(spec.name)
-        if spec.reads_data and not ready(model, frame, spec):
-            frame.deferred[spec.name] = Deferred(cast(str, key), value, start, end, names)
-            frame.values[key] = value if _grows(node, value) else _HIDDEN  # shown as written
-            return
-        self._validate(parent, frame, key, value, start, end, names, path, events)
-        if frame.deferred:
-            self._flush(model, frame, path[:-1], events, closing=False)
-
-    def _validate(
-        self,
-        parent: _Node,
-        frame: Frame,
-        key: str | int,
-        value: Any,
-        start: int,
-        end: int,
-        names: Path,
-        path: Path,
-        events: list[PartialEvent],
-    ) -> None:
-        try:
-            validated = parent.validate_child(key, value, frame.siblings, self._context)
-        except ValidationError as error:
-            failure = self._error(error, path, start, end, isinstance(parent, _ModelNode))
-            raise caused_by(failure, error) from error
-        frame.values[key] = validated
-        if isinstance(parent, _ModelNode):
-            frame.siblings[cast(str, names[-1])] = validated
-        if self._events:
-            events.append(FieldCompleted(names, validated))
-
-    def _flush(
-        self,
-        model: _ModelNode,
-        frame: Frame,
-        path: Path,
-        events: list[PartialEvent],
-        *,
-        closing: bool,
-    ) -> None:
-        """Validate the deferred fields of the object at ``path`` that can be now, in declaration
-        order; all of them when the object is ``closing``."""
-        if closing:
-            # Fields that did not come take their defaults, which pydantic puts in info.data too.
-            for spec in model.by_name.values():
-                field = model.cls.model_fields.get(spec.name)
-                if spec.name not in frame.done and field is not None and not field.is_required():
-                    frame.siblings[spec.name] = field_default(field, frame.siblings)
-        for name in sorted(frame.deferred, key=lambda n: model.by_name[n].order):
-            if closing or ready(model, frame, model.by_name[name]):
-                waiting = frame.deferred.pop(name)
-                at = (*path, waiting.key)
-                self._validate(
-                    model,
-                    frame,
-                    waiting.key,
-                    waiting.value,
-                    waiting.start,
-                    waiting.end,
-                    waiting.names,
-                    at,
-                    events,
-                )
-                self._memo.pop(path, None)  # its snapshot showed the value unvalidated: rebuild
-
-    def _start(self, path: Path, names: Path, events: list[PartialEvent]) -> None:
-        """Send FieldStarted for ``path`` and the paths above it that were not reported yet."""
-        stack = self._open
-        for depth in range(1, len(path) + 1):
-            if len(stack) >= depth and stack[depth - 1][0] == path[:depth]:
-                continue
-            del stack[depth - 1 :]
-            stack.append((path[:depth], names[:depth]))
-            if self._events:
-                events.append(FieldStarted(names[:depth]))
-
-    def _error(
-        self, error: ValidationError, path: Path, start: int, end: int, field: bool
-    ) -> ResponseValidationError:
-        # pydantic's locations are relative to what was validated (the field by name, or the item):
-        # made absolute, in JSON keys, like the locations of a whole-model validation.
-        errors: list[Any] = []
-        for detail in error.errors(include_url=False):
-            loc = detail["loc"][1:] if field else detail["loc"]
-            errors.append({**detail, "loc": (*path, *loc)})
-        text = self._text() if self._text is not None else ""
-        return ResponseValidationError(
-            f"invalid value at {format_path(path)}: {summary(errors, len(path))}",
-            errors=errors,
-            path=path,
-            raw=text[start:end] if self._text is not None else None,
-            partial=self._snapshot,
-            text=text,
-        )
-
-    # -- snapshots ------------------------------------------------------------------------------
 
     def _rebuild(
         self, parser: JSONParser, changed: set[Path], events: list[PartialEvent]
@@ -553,7 +377,7 @@ class PartialAssembler(Generic[_M]):
         deepest = levels[-1]
         typed_levels = [lv for lv in levels if lv.typed and lv.path]
         if typed_levels:
-            self._start(typed_levels[-1].path, typed_levels[-1].names, events)
+            self._fields.start(typed_levels[-1].path, typed_levels[-1].names, events)
         self._growing = None
         self._still_open = None
         growing = bool(
@@ -676,7 +500,7 @@ class PartialAssembler(Generic[_M]):
             del self._quiet[path]  # the container's entries are those of this build
         self._quiet.update(quiet)
         if at:
-            self._start(at, names, events)
+            self._fields.start(at, names, events)
         self._growing = None
         self._still_open = None
         if current is not None:
@@ -900,7 +724,7 @@ class PartialAssembler(Generic[_M]):
         """The value shown for a complete member of an open level."""
         self._looked_at += 1
         if level.children_typed:
-            frame = self._frames.get(level.path)
+            frame = self._fields.frames.get(level.path)
             if frame is not None:
                 known = frame.values.get(key, _MISSING)
                 if known is not _MISSING:
