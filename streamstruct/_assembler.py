@@ -27,10 +27,11 @@ from ._memo import (
     Memo,
     OpenContainer,
     all_fields,
-    continues,
+    final_of_last,
     make_level,
     member_closed,
     remake_level,
+    resume,
     same_shown,
 )
 from ._modes import drop_injected_nulls as _drop_injected_nulls
@@ -333,12 +334,39 @@ class PartialAssembler(Generic[_M]):
             # quarter of the events of a table).
             self._unseen_text(parser, events)
             return None if root.value is _HIDDEN else cast(_M, root.value)
+        levels = self._walk_down(parser, raw, changed)
+        deepest = levels[-1]
+        typed_levels = [lv for lv in levels if lv.typed and lv.path]
+        if typed_levels:
+            self._fields.start(typed_levels[-1].path, typed_levels[-1].names, events)
+        self._growing = None
+        self._still_open = None
+        growing = bool(
+            deepest.reuse is None
+            and deepest.typed
+            and deepest.path
+            and _grows(deepest.shown, deepest.raw)
+        )
+        if growing:
+            self._text_grew(parser, deepest.path, deepest.names, deepest.raw, events)
+        value = self._build_up(levels)
+        if value is _HIDDEN:
+            return None
+        if growing:
+            self._expect_growing(parser, levels)
+        else:
+            self._expect_still_open(levels)
+        return cast(_M, value)
+
+    def _walk_down(self, parser: JSONParser, raw: Any, changed: set[Path]) -> list[Level]:
+        """The levels of the spine, from the root to the value being written (or to the first
+        level whose memo still holds: ``reuse``)."""
         members_closed = self._closed
+        shortcuts = self._shortcuts
 
         def closed(path: Path) -> bool:
             return member_closed(members_closed, parser, path)
 
-        # Walk down the spine, from the root to the value being written.
         levels: list[Level] = []
         node: _Node = self._root
         path: Path = ()
@@ -373,23 +401,11 @@ class PartialAssembler(Generic[_M]):
             raw = raw[level.open_key]
             node = child
             typed = level.children_typed
+        return levels
 
-        deepest = levels[-1]
-        typed_levels = [lv for lv in levels if lv.typed and lv.path]
-        if typed_levels:
-            self._fields.start(typed_levels[-1].path, typed_levels[-1].names, events)
-        self._growing = None
-        self._still_open = None
-        growing = bool(
-            deepest.reuse is None
-            and deepest.typed
-            and deepest.path
-            and _grows(deepest.shown, deepest.raw)
-        )
-        if growing:
-            self._text_grew(parser, deepest.path, deepest.names, deepest.raw, events)
-
-        # Build back up: each level from its complete members and the level below.
+    def _build_up(self, levels: list[Level]) -> Any:
+        """Build back up, each level from its complete members and the level below; the memos
+        of this build replace the last one's. The root's value (_HIDDEN: nothing shown)."""
         memos: dict[Path, Memo] = {}
         quiet: dict[Path, tuple[Any, Any]] = {}
         value: Any = _HIDDEN
@@ -405,14 +421,28 @@ class PartialAssembler(Generic[_M]):
             value, chain = self._build(level, value, chain, memos, quiet)
         self._memo = memos
         self._quiet = quiet
-        if growing and value is not _HIDDEN:
-            spine = tuple(level.path for level in reversed(levels[:-1]))
-            current = parser.growing_string()
-            if current is not None and current[1] == deepest.raw and all(p in memos for p in spine):
-                self._growing = GrowingString(current[0], spine, deepest.names)
-        elif (
-            value is not _HIDDEN
-            and deepest.open_key is None
+        return value
+
+    def _expect_growing(self, parser: JSONParser, levels: list[Level]) -> None:
+        """The snapshot just built ends in a string being written: the next event may take the
+        _grow shortcut, if every level above it has a memo."""
+        deepest = levels[-1]
+        spine = tuple(level.path for level in reversed(levels[:-1]))
+        current = parser.growing_string()
+        if (
+            current is not None
+            and current[1] == deepest.raw
+            and all(path in self._memo for path in spine)
+        ):
+            self._growing = GrowingString(current[0], spine, deepest.names)
+
+    def _expect_still_open(self, levels: list[Level]) -> None:
+        """The snapshot just built ends in an open container with nothing open in it, typed: the
+        next event may take the _rebuild_from shortcut."""
+        deepest = levels[-1]
+        memos = self._memo
+        if (
+            deepest.open_key is None
             and deepest.reuse is None
             and deepest.typed
             and deepest.children_typed
@@ -421,7 +451,6 @@ class PartialAssembler(Generic[_M]):
         ):
             spine = tuple(level.path for level in reversed(levels[:-1]))
             self._still_open = OpenContainer(deepest.path, deepest.names, spine)
-        return None if value is _HIDDEN else cast(_M, value)
 
     def _open_container(self) -> OpenContainer | None:
         """The open container the last snapshot ended in, and the levels above it, when known:
@@ -473,19 +502,11 @@ class PartialAssembler(Generic[_M]):
             current = None  # a string in a member not shown (a key the model does not know)
         else:
             # Only a string that began in it may be open (the parser is in no deeper container).
-            text: Any = raw[level.open_key]
-            child = level.shown.child(level.open_key)
-            if (
-                child is None
-                or isinstance(child, _UnionNode)
-                or not _grows(child, text)
-                or current is None
-                or current[1] != text
-            ):
+            if current is None or not _is_growing_string(level, current[1]):
                 return False, None
             at = (*container.path, level.open_key)
             names = (*container.names, level.shown.name_of(level.open_key))
-            below = text
+            below = raw[level.open_key]
         # The container built first, aside: nothing is changed yet if it is not shown (not
         # expected: it was shown before), and the general path takes over.
         built: dict[Path, Memo] = {}
@@ -600,10 +621,11 @@ class PartialAssembler(Generic[_M]):
         memos: dict[Path, Memo],
         quiet: dict[Path, tuple[Any, Any]],
     ) -> tuple[Any, Path]:
+        """The snapshot value of one level, from its complete members and ``below`` (the value of
+        its open member, ``below_chain`` the chain below it), and the chain to the value being
+        written; the level's memo goes into ``memos``."""
         shown = level.shown
         raw = level.raw
-        open_key = level.open_key
-        complete = not level.path and self._root_done
         if isinstance(shown, _AnyNode):
             return raw, ()
         if isinstance(shown, _Leaf):
@@ -612,46 +634,13 @@ class PartialAssembler(Generic[_M]):
         if not isinstance(raw, dict if is_mapping else list):
             return _HIDDEN, ()
         previous = self._memo.get(level.path)
-        stable: Any
-        if (
-            previous is not None
-            and previous.shown is shown
-            and self._shortcuts.continued_levels
-            and continues(previous, raw)
-        ):
-            stable, consumed, last = previous.stable, previous.consumed, previous.last
-            if not is_mapping and len(stable) != previous.stable_size:
-                stable = stable[: previous.stable_size]  # grown by a build that did not finish
-        else:
-            stable, consumed, last = ({} if is_mapping else []), 0, None
-        previous_consumed = consumed
-        # The complete entries after those already consumed (every entry but the open one).
-        entries: collections.abc.Iterable[tuple[str | int, Any]]
-        if isinstance(raw, dict):
-            entries = itertools.islice(raw.items(), consumed, None)
-        else:
-            entries = zip(range(consumed, len(raw)), raw[consumed:], strict=True)
-        added: list[tuple[str | int, Any]] = []
-        for key, item in entries:
-            if key == open_key:
-                break
-            consumed += 1
-            last = (key, item)
-            if isinstance(shown, _ModelNode) and key not in shown.fields:
-                continue  # a key the model does not know: not shown
-            member = self._member(level, key, item, quiet)
-            if member is not _HIDDEN:
-                added.append((shown.name_of(key), member))
-        last_final: Any = _MISSING
-        if last is not None and consumed > previous_consumed:
-            # A member that closed in a piece that showed nothing new is, in this snapshot, the
-            # parser's copy of it from when it was open; the next snapshot holds the parser's own
-            # object. Remember that one too, so the next build still continues from here.
-            final = self._finals.get((*level.path, last[0]), _MISSING)
-            if final is not last[1]:
-                last_final = final
-        elif previous is not None and last is previous.last:
-            last_final = previous.last_final
+        continued = self._shortcuts.continued_levels
+        stable, consumed, last = resume(previous, shown, raw, is_mapping, continued)
+        added, now_consumed, last = self._consume(level, consumed, last, quiet)
+        # (the parser's own object for the last member, when the snapshot holds its copy of it)
+        last_final = final_of_last(
+            previous, last, now_consumed > consumed, self._finals, level.path
+        )
         if added:
             if is_mapping:
                 stable = {**stable, **dict(added)}
@@ -662,61 +651,85 @@ class PartialAssembler(Generic[_M]):
                 stable.extend(member for _, member in added)
         open_name: str | int | None = None
         chain: Path = ()
-        if open_key is not None:
-            open_name = shown.name_of(open_key)
+        if level.open_key is not None:
+            open_name = shown.name_of(level.open_key)
             chain = (open_name, *below_chain)
+        complete = not level.path and self._root_done
+        memo = Memo(
+            raw, level.node, shown, _HIDDEN, chain, complete, stable, now_consumed, last,
+            open_name, below, last_final,
+        )  # fmt: skip
+        value = self._show(memo, previous, bool(added))
+        memos[level.path] = memo
+        return value, chain
+
+    def _consume(
+        self,
+        level: Level,
+        consumed: int,
+        last: tuple[Any, Any] | None,
+        quiet: dict[Path, tuple[Any, Any]],
+    ) -> tuple[list[tuple[str | int, Any]], int, tuple[Any, Any] | None]:
+        """The members shown for the complete entries of ``level`` after the first ``consumed``
+        (every entry but the open one), and the count and last of the entries consumed then."""
+        shown = level.shown
+        raw = level.raw
+        entries: collections.abc.Iterable[tuple[str | int, Any]]
+        if isinstance(raw, dict):
+            entries = itertools.islice(raw.items(), consumed, None)
+        else:
+            entries = zip(range(consumed, len(raw)), raw[consumed:], strict=True)
+        added: list[tuple[str | int, Any]] = []
+        for key, item in entries:
+            if key == level.open_key:
+                break
+            consumed += 1
+            last = (key, item)
+            if isinstance(shown, _ModelNode) and key not in shown.fields:
+                continue  # a key the model does not know: not shown
+            member = self._member(level, key, item, quiet)
+            if member is not _HIDDEN:
+                added.append((shown.name_of(key), member))
+        return added, consumed, last
+
+    def _show(self, memo: Memo, previous: Memo | None, added: bool) -> Any:
+        """The snapshot object of ``memo``'s level (set as its value): the previous build's when
+        nothing visible changed, else a new one."""
+        stable = memo.stable
+        complete = memo.complete
         if (
             previous is not None
             and not added
             and stable is previous.stable
-            and open_name == previous.open_name
-            and same_shown(below, previous.open_member)
-            and previous.chain == chain
+            and memo.open_name == previous.open_name
+            and same_shown(memo.open_member, previous.open_member)
+            and previous.chain == memo.chain
             and (previous.complete == complete or all_fields(previous.value))
         ):
-            value = previous.value  # nothing visible changed: the same object as before
-            info = previous.info if previous.complete == complete else None
-        else:
-            info = None
-            if isinstance(shown, _ModelNode):
-                info = (
-                    previous.info
-                    if previous is not None
-                    and previous.info is not None
-                    and previous.chain == chain
-                    and previous.complete == complete
-                    else _SnapshotInfo(chain, complete)
-                )
-            # Only a build that continues the previous one may remake its lists (see _snapshot_list).
-            continued = (
-                previous
-                if previous is not None
-                and stable is previous.stable
-                and self._shortcuts.reused_lists
-                else None
-            )
-            value = make_level(shown, stable, open_name, below, info, continued)
-        memo = Memo(
-            raw,
-            level.node,
-            shown,
-            value,
-            chain,
-            complete,
-            stable,
-            consumed,
-            last,
-            open_name,
-            below,
-            last_final,
-        )
-        if previous is not None and value is not previous.value and stable is previous.stable:
-            memo.pass_spare(previous)
-        elif previous is not None and value is previous.value:
+            # Nothing visible changed: the same object as before, and its spare list.
+            memo.value = previous.value
+            memo.info = previous.info if previous.complete == complete else None
             memo.spare, memo.spare_size = previous.spare, previous.spare_size
-        memo.info = info
-        memos[level.path] = memo
-        return value, chain
+            return memo.value
+        if isinstance(memo.shown, _ModelNode):
+            memo.info = (
+                previous.info
+                if previous is not None
+                and previous.info is not None
+                and previous.chain == memo.chain
+                and previous.complete == complete
+                else _SnapshotInfo(memo.chain, complete)
+            )
+        # Only a build that continues the previous one may remake its lists (see _snapshot_list).
+        continued = previous is not None and stable is previous.stable
+        reuse = previous if continued and self._shortcuts.reused_lists else None
+        memo.value = make_level(
+            memo.shown, stable, memo.open_name, memo.open_member, memo.info, reuse
+        )
+        if continued:
+            assert previous is not None
+            memo.pass_spare(previous)
+        return memo.value
 
     def _member(
         self, level: Level, key: str | int, item: Any, quiet: dict[Path, tuple[Any, Any]]
@@ -750,3 +763,16 @@ class PartialAssembler(Generic[_M]):
                 value = _HIDDEN
         quiet[path] = (item, value)
         return value
+
+
+def _is_growing_string(level: Level, text: str) -> bool:
+    """Whether the open member of ``level`` is the string ``text`` the parser is writing, typed and
+    shown as it grows (not inside a union, whose option is a guess until it closes)."""
+    assert level.open_key is not None
+    child = level.shown.child(level.open_key)
+    return (
+        child is not None
+        and not isinstance(child, _UnionNode)
+        and level.raw[level.open_key] == text
+        and _grows(child, text)
+    )

@@ -178,10 +178,7 @@ class FieldValidator:
         own = self.frames.pop(path, None)  # its members' values are no longer needed...
         if own is not None and own.deferred and isinstance(node, _ModelNode):
             self._flush(node, own, path, events, closing=True)  # ...once all are validated
-        self.start(path[:-1], parent_names, events)
-        depth = len(path)
-        started = len(self.open) >= depth and self.open[depth - 1][0] == path
-        del self.open[depth - 1 :]
+        started = self._close(path, parent_names, events)
         spec = parent.fields[cast(str, key)] if isinstance(parent, _ModelNode) else None
         if self.drop:
             if value is None and spec is not None and key in cast(_ModelNode, parent).droppable:
@@ -195,12 +192,7 @@ class FieldValidator:
             # Its members were validated as each closed: a second copy of them is not made.
             value = validated_members(own, value, cast(_ModelNode, parent).idempotent(spec))
         if self.events:
-            if not started:
-                events.append(FieldStarted(names))
-            if _grows(node, value):
-                rest = value[sent:] if sent else value
-                if rest:
-                    events.append(TextAppended(names, rest))
+            self._closing_events(names, node, value, started, sent, events)
         if spec is None:
             self._validate(parent, frame, key, value, start, end, names, path, events)
             return
@@ -213,6 +205,28 @@ class FieldValidator:
         self._validate(parent, frame, key, value, start, end, names, path, events)
         if frame.deferred:
             self._flush(model, frame, path[:-1], events, closing=False)
+
+    def _close(self, path: Path, parent_names: Path, events: list[PartialEvent]) -> bool:
+        """FieldStarted for the containers above ``path``, which closed; whether FieldStarted was
+        sent for it (it is taken off the chain of values begun)."""
+        self.start(path[:-1], parent_names, events)
+        depth = len(path)
+        started = len(self.open) >= depth and self.open[depth - 1][0] == path
+        del self.open[depth - 1 :]
+        return started
+
+    @staticmethod
+    def _closing_events(
+        names: Path, node: _Node, value: Any, started: bool, sent: int, events: list[PartialEvent]
+    ) -> None:
+        """The events of a value that closed before FieldCompleted: FieldStarted if none was sent,
+        and the rest of a string shown as it grows (``sent`` characters were)."""
+        if not started:
+            events.append(FieldStarted(names))
+        if _grows(node, value):
+            rest = value[sent:] if sent else value
+            if rest:
+                events.append(TextAppended(names, rest))
 
     def _validate(
         self,

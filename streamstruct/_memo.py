@@ -25,9 +25,11 @@ __all__ = [
     "OpenContainer",
     "all_fields",
     "continues",
+    "final_of_last",
     "make_level",
     "member_closed",
     "remake_level",
+    "resume",
     "same_shown",
     "snapshot_object",
 ]
@@ -317,3 +319,39 @@ def member_closed(
     completion_depth)."""
     keys = members_closed.get(path[:-1])
     return (keys is not None and path[-1] in keys) or parser.is_complete(path)
+
+
+def resume(
+    previous: Memo | None, shown: _Node, raw: Any, is_mapping: bool, allowed: bool
+) -> tuple[Any, int, tuple[Any, Any] | None]:
+    """Where a build of a level starts: the members its last build showed for the entries it
+    consumed (``stable``), their count and the last of them, when ``raw`` continues them and the
+    shortcut is ``allowed`` (Shortcuts.continued_levels); else from nothing."""
+    if previous is not None and previous.shown is shown and allowed and continues(previous, raw):
+        stable = previous.stable
+        if not is_mapping and len(stable) != previous.stable_size:
+            stable = stable[: previous.stable_size]  # grown by a build that did not finish
+        return stable, previous.consumed, previous.last
+    return ({} if is_mapping else []), 0, None
+
+
+def final_of_last(
+    previous: Memo | None,
+    last: tuple[Any, Any] | None,
+    consumed_more: bool,
+    finals: dict[Path, Any],
+    path: Path,
+) -> Any:
+    """The parser's own object for the last entry a build consumed, when it differs from the one
+    the build saw (else _MISSING): see :func:`continues`.
+
+    A member that closed in a piece that showed nothing new is, in this snapshot, the parser's copy
+    of it from when it was open; the next snapshot holds the parser's own object. Remembering that
+    one too lets the next build still continue from here.
+    """
+    if last is not None and consumed_more:
+        final = finals.get((*path, last[0]), _MISSING)
+        return final if final is not last[1] else _MISSING
+    if previous is not None and last is previous.last:
+        return previous.last_final
+    return _MISSING
