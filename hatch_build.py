@@ -44,6 +44,7 @@ COMPILED_MODULES = (
     "streamstruct/_memo.py",
     "streamstruct/_fields.py",
     "streamstruct/_nodes.py",
+    "streamstruct/_schema_facts.py",
     # The reference-count list reuse both of them call per snapshot (compiled with them, as it was
     # when it was two copies inside them: an interpreted call from compiled code costs more).
     "streamstruct/_recycle.py",

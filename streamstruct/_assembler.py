@@ -159,8 +159,8 @@ class PartialAssembler(Generic[_M]):
         self._model = model
         self._root, self._depth = _root_node(model)
         # Whether the final object may be made from the fields validated as they closed, rather
-        # than from the JSON again (see _nodes._idempotent): no model validator wraps the model,
-        # and no field validates anything twice.
+        # than from the JSON again (see _schema_facts.is_idempotent): no model validator wraps
+        # the model, and no field validates anything twice.
         top: Any = model.__pydantic_core_schema__
         if top.get("type") == "definitions":
             top = top["schema"]

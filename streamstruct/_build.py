@@ -23,6 +23,7 @@ CORE_MODULES = (
     "streamstruct._memo",
     "streamstruct._fields",
     "streamstruct._nodes",
+    "streamstruct._schema_facts",
     "streamstruct._recycle",
     "streamstruct._sse",
     "streamstruct._wire",
