@@ -515,11 +515,7 @@ class PartialAssembler(Generic[_M]):
         if value is _HIDDEN:
             return False, None
         # From here on, what the general path does for this spine.
-        self._memo[container.path] = built[container.path]
-        size = len(container.path)
-        for path in [p for p in self._quiet if p[:size] == container.path]:
-            del self._quiet[path]  # the container's entries are those of this build
-        self._quiet.update(quiet)
+        self._keep_build(container.path, built, quiet)
         if at:
             self._fields.start(at, names, events)
         self._growing = None
@@ -527,6 +523,35 @@ class PartialAssembler(Generic[_M]):
         if current is not None:
             self._text_grew(parser, at, names, current[1], events)
         unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
+        value = self._remake_above(container, aboves, raws, value, chain, unchanged)
+        if current is not None:
+            self._growing = GrowingString(current[0], (container.path, *container.spine), names)
+        else:
+            self._still_open = container
+        return True, self._snapshot if unchanged else cast(_M, value)
+
+    def _keep_build(
+        self, path: Path, built: dict[Path, Memo], quiet: dict[Path, tuple[Any, Any]]
+    ) -> None:
+        """The build of the container at ``path`` (its memo, its quietly validated entries) in
+        place of the last one's."""
+        self._memo[path] = built[path]
+        size = len(path)
+        for entry in [p for p in self._quiet if p[:size] == path]:
+            del self._quiet[entry]  # the container's entries are those of this build
+        self._quiet.update(quiet)
+
+    def _remake_above(
+        self,
+        container: OpenContainer,
+        aboves: list[Memo | None],
+        raws: list[Any],
+        value: Any,
+        chain: Path,
+        unchanged: bool,
+    ) -> Any:
+        """The levels above ``container`` made again from their memos with ``value`` (its new
+        snapshot value) below them, unless it is ``unchanged``: the root's value."""
         reuse = self._shortcuts.reused_lists
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
@@ -534,11 +559,7 @@ class PartialAssembler(Generic[_M]):
             if not unchanged:  # else each level above shows what it showed
                 chain = (cast("str | int", above.open_name), *chain)
                 value = remake_level(above, value, chain, reuse)
-        if current is not None:
-            self._growing = GrowingString(current[0], (container.path, *container.spine), names)
-        else:
-            self._still_open = container
-        return True, self._snapshot if unchanged else cast(_M, value)
+        return value
 
     def _grow(
         self, parser: JSONParser, growing: GrowingString

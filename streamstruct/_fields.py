@@ -172,20 +172,12 @@ class FieldValidator:
         if node is None:
             return  # a key the model does not know: pydantic's verdict comes at finish
         names = (*parent_names, parent.name_of(key))
-        frame = self.frames.get(path[:-1])
-        if frame is None:
-            frame = self.frames[path[:-1]] = Frame()
-        own = self.frames.pop(path, None)  # its members' values are no longer needed...
-        if own is not None and own.deferred and isinstance(node, _ModelNode):
-            self._flush(node, own, path, events, closing=True)  # ...once all are validated
+        frame, own = self._frames_at(path, node, events)
         started = self._close(path, parent_names, events)
         spec = parent.fields[cast(str, key)] if isinstance(parent, _ModelNode) else None
         if self.drop:
             if value is None and spec is not None and key in cast(_ModelNode, parent).droppable:
-                frame.values[key] = _HIDDEN  # "absent": the default applies, at finish
-                frame.done.add(spec.name)
-                if frame.deferred:
-                    self._flush(cast(_ModelNode, parent), frame, path[:-1], events, closing=False)
+                self._absent(cast(_ModelNode, parent), frame, spec, path, events)
                 return
             value = _drop_injected_nulls(value, parent.child_annotation(key))
         if own is not None and spec is not None and isinstance(node, _SequenceNode):
@@ -203,6 +195,35 @@ class FieldValidator:
             frame.values[key] = value if _grows(node, value) else _HIDDEN  # shown as written
             return
         self._validate(parent, frame, key, value, start, end, names, path, events)
+        if frame.deferred:
+            self._flush(model, frame, path[:-1], events, closing=False)
+
+    def _frames_at(
+        self, path: Path, node: _Node, events: list[PartialEvent]
+    ) -> tuple[Frame, Frame | None]:
+        """The frame of the container of ``path`` (made if new), and the frame of the value at
+        ``path`` that closed (taken off: its members' values are no longer needed, once all of
+        them are validated), if it had one."""
+        frame = self.frames.get(path[:-1])
+        if frame is None:
+            frame = self.frames[path[:-1]] = Frame()
+        own = self.frames.pop(path, None)
+        if own is not None and own.deferred and isinstance(node, _ModelNode):
+            self._flush(node, own, path, events, closing=True)
+        return frame, own
+
+    def _absent(
+        self,
+        model: _ModelNode,
+        frame: Frame,
+        spec: _FieldSpec,
+        path: Path,
+        events: list[PartialEvent],
+    ) -> None:
+        """The field at ``path`` is a null a strict schema injected: absent, the default applies
+        (at finish); the fields waiting for it may be validated."""
+        frame.values[path[-1]] = _HIDDEN
+        frame.done.add(spec.name)
         if frame.deferred:
             self._flush(model, frame, path[:-1], events, closing=False)
 

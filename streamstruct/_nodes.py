@@ -479,24 +479,9 @@ class _UnionNode(_Node):
         return self._nodes
 
     def choose(self, raw: Any, path: Path, closed: _Closed) -> _Node:
+        """The option ``raw`` (at ``path``, being written) is shown as, for now."""
         if isinstance(raw, dict):
-            key = self.discriminator
-            if self.tags is not None and key is not None and key in raw:
-                tag = raw[key]
-                last = next(reversed(raw))
-                if (key != last or closed((*path, key))) and _hashable(tag):
-                    index = self.tags.get(tag)
-                    if index is not None:
-                        return self.nodes[index]
-            fallback: _Node | None = None
-            for node in self.nodes:
-                if isinstance(node, _ModelNode):
-                    if all(k in node.fields for k in raw):
-                        return node
-                    fallback = fallback or node
-                elif isinstance(node, (_DictNode, _AnyNode, _UnionNode)):
-                    fallback = fallback or node
-            return fallback or _ATOMIC
+            return self._choose_for_object(raw, path, closed)
         if isinstance(raw, list):
             wanted: tuple[type[_Node], ...] = (_SequenceNode, _AnyNode, _UnionNode)
         elif isinstance(raw, str):
@@ -510,6 +495,38 @@ class _UnionNode(_Node):
             if isinstance(node, wanted):
                 return node
         return _ATOMIC
+
+    def _choose_for_object(self, raw: dict[str, Any], path: Path, closed: _Closed) -> _Node:
+        """An object's option: the one its tag names, else the first model with every key it
+        has, else the first option an object may be."""
+        tagged = _tagged_option(self, raw, path, closed)
+        if tagged is not None:
+            return tagged
+        fallback: _Node | None = None
+        for node in self.nodes:
+            if isinstance(node, _ModelNode):
+                if all(k in node.fields for k in raw):
+                    return node
+                fallback = fallback or node
+            elif isinstance(node, (_DictNode, _AnyNode, _UnionNode)):
+                fallback = fallback or node
+        return fallback or _ATOMIC
+
+
+def _tagged_option(
+    union: _UnionNode, raw: dict[str, Any], path: Path, closed: _Closed
+) -> _Node | None:
+    """The option a tagged union's complete tag names, if it is there."""
+    key = union.discriminator
+    if union.tags is None or key is None or key not in raw:
+        return None
+    tag = raw[key]
+    last = next(reversed(raw))
+    if (key != last or closed((*path, key))) and _hashable(tag):
+        index = union.tags.get(tag)
+        if index is not None:
+            return union.nodes[index]
+    return None
 
 
 def _hashable(value: Any) -> bool:
