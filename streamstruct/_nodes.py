@@ -30,7 +30,7 @@ from pydantic_core import CoreConfig, CoreSchema, SchemaValidator, core_schema
 from ._json import Path
 from ._modes import injected_null_keys
 from ._partial import _partial_class, _PartialModel
-from ._schema_facts import is_idempotent, item_annotation, reads_data
+from ._schema_facts import is_hashable, is_idempotent, item_annotation, reads_data
 
 _Closed: TypeAlias = Callable[[Path], bool]
 """Whether the value at a path (whose container is open) is complete."""
@@ -522,19 +522,11 @@ def _tagged_option(
         return None
     tag = raw[key]
     last = next(reversed(raw))
-    if (key != last or closed((*path, key))) and _hashable(tag):
+    if (key != last or closed((*path, key))) and is_hashable(tag):
         index = union.tags.get(tag)
         if index is not None:
             return union.nodes[index]
     return None
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 def _grows(node: _Node, value: Any) -> bool:

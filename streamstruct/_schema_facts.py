@@ -12,7 +12,7 @@ import collections.abc
 import types
 from typing import Annotated, Any, Final, Union, get_args, get_origin
 
-__all__ = ["is_idempotent", "item_annotation", "reads_data"]
+__all__ = ["is_hashable", "is_idempotent", "item_annotation", "reads_data"]
 
 
 def is_idempotent(schema: Any, by_ref: dict[str, Any]) -> bool:
@@ -123,3 +123,12 @@ def item_annotation(annotation: Any, key: str | int) -> Any:
             return args[0]
         return args[key] if isinstance(key, int) and key < len(args) else Any
     return args[0]
+
+
+def is_hashable(value: Any) -> bool:
+    """Whether ``value`` may be looked up in a dict (a tagged union's tag)."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
