@@ -5,7 +5,8 @@ sources (mypyc turns typed Python into C extensions), so there is one parser and
 read, test and fix. The sans-I/O modules that run for every event of a stream are compiled:
 ``streamstruct/_json.py`` (the JSON parser: 4-character pieces about twice as fast),
 ``streamstruct/_assembler.py`` (``Partial`` snapshots and field events: about a third less CPU)
-and ``streamstruct/_nodes.py`` (the tree of the response type it walks),
+with what was split out of it (``_memo``, ``_fields``) and ``streamstruct/_nodes.py`` (the tree
+of the response type it walks, with ``_schema_facts``), the list reuse both call (``_recycle``),
 and the SSE decoder, chunk decoding, the text log and the reader that chains them (``_sse``,
 ``_wire`` with ``_updates``, ``_text``, ``_reader``: together another ~1.5 us of the ~16 per event); see
 docs/benchmarks.md. Everything else (the client, the streams, the models) is unchanged.
@@ -47,7 +48,14 @@ COMPILED_MODULES = (
     "streamstruct/_json_string.py",
     "streamstruct/_json_containers.py",
     "streamstruct/_assembler.py",
+    # Split out of _assembler (compiled as they were inside it: they run for every event).
+    "streamstruct/_memo.py",
+    "streamstruct/_fields.py",
     "streamstruct/_nodes.py",
+    "streamstruct/_schema_facts.py",
+    # The reference-count list reuse both of them call per snapshot (compiled with them, as it was
+    # when it was two copies inside them: an interpreted call from compiled code costs more).
+    "streamstruct/_recycle.py",
     "streamstruct/_sse.py",
     "streamstruct/_wire.py",
     # The update vocabulary _wire builds and _reader reads for every event (part of _wire until

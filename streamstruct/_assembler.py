@@ -13,21 +13,30 @@ from __future__ import annotations
 
 import collections.abc
 import itertools
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final, Generic, NamedTuple, cast, final
+from typing import Any, Generic, cast, final
 
 from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
 
 from ._errors import ResponseValidationError
-from ._json import JSONParser, Path, _unchanged, recycling_trusted
+from ._fields import FieldValidator, caused_by, summary
+from ._json import JSONParser, Path
+from ._memo import (
+    GrowingString,
+    Level,
+    Memo,
+    OpenContainer,
+    all_fields,
+    final_of_last,
+    make_level,
+    member_closed,
+    remake_level,
+    resume,
+    same_shown,
+)
 from ._nodes import (
-    _ANY,
     _AnyNode,
     _DictNode,
-    _FieldSpec,
     _grows,
     _Leaf,
     _ModelNode,
@@ -48,170 +57,14 @@ from ._partial import (
     SnapshotEvent,
     TextAppended,
     _partial_class,
-    _PartialModel,
     _SnapshotInfo,
 )
+from ._shortcuts import ALL_SHORTCUTS, Shortcuts
 
-__all__ = ["PartialAssembler"]
+__all__ = ["ALL_SHORTCUTS", "PartialAssembler", "Shortcuts"]
 
 
 # -- the assembler ------------------------------------------------------------------------------
-
-
-@final
-class _Frame:
-    """An open value on the spine that has complete members: their validated values."""
-
-    __slots__ = ("deferred", "done", "siblings", "values")
-
-    def __init__(self) -> None:
-        self.values: dict[str | int, Any] = {}  # JSON key → validated value (or _HIDDEN)
-        self.siblings: dict[str, Any] = {}  # a model's validated fields by name: ``info.data``
-        self.done: set[str] = set()  # a model's fields complete (validated, deferred or dropped)
-        # A model's fields complete but not validated yet, by name: their validators read
-        # ``info.data`` and a field declared before them has not come (see _Deferred).
-        self.deferred: dict[str, _Deferred] = {}
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class _Deferred:
-    """A complete field whose validation waits for the fields declared before it.
-
-    Pydantic validates fields in declaration order and a validator's ``info.data`` holds the
-    fields before it; a model may write them in another order. A field whose validators take
-    ``info`` is validated once every field declared before it has come (usually at once: models
-    tend to follow the schema), or when its object closes, with what is there then.
-    """
-
-    key: str
-    value: Any
-    start: int
-    end: int
-    names: Path
-
-
-@final
-class _Level:
-    """One level of the spine while a snapshot is built."""
-
-    __slots__ = (
-        "children_typed",
-        "names",
-        "node",
-        "open_key",
-        "path",
-        "raw",
-        "reuse",
-        "shown",
-        "typed",
-    )
-
-    def __init__(
-        self, raw: Any, node: _Node, path: Path, names: Path, typed: bool, reuse: _Memo | None
-    ) -> None:
-        self.raw = raw
-        self.node = node
-        self.shown = node  # for a union, the option it is shown as
-        self.path = path
-        self.names = names
-        self.typed = typed  # validated and reported on its own (not inside a union or Any)
-        self.children_typed = typed
-        self.open_key: str | int | None = None
-        self.reuse = reuse
-
-
-class _Open(NamedTuple):
-    """The open container the last snapshot ended in, with nothing open in it (see
-    PartialAssembler._rebuild_from)."""
-
-    path: Path  # its JSON path
-    names: Path  # its user path
-    spine: tuple[Path, ...]  # the levels above it, from its parent up to the root
-
-
-class _Growing(NamedTuple):
-    """The last snapshot ended in a string being written (see PartialAssembler._grow)."""
-
-    start: int  # the parser's offset of the string's opening quote: which string it is
-    spine: tuple[Path, ...]  # the levels above the string, from its container up to the root
-    names: Path  # the string's user path, for TextAppended
-
-
-@final
-class _Memo:
-    """What the last snapshot built at one level of the spine.
-
-    Complete members never change, so the next build of the level starts from ``stable`` (the
-    members shown for the first ``consumed`` entries of ``raw``, all complete) and looks only at
-    the entries after them: a long list being written costs its new items, not all of them, in
-    Python (the copy that makes a new list is a C-speed copy, as in the parser).
-    """
-
-    __slots__ = (
-        "chain",
-        "complete",
-        "consumed",
-        "info",
-        "last",
-        "last_final",
-        "node",
-        "open_member",
-        "open_name",
-        "raw",
-        "shown",
-        "spare",
-        "spare_size",
-        "stable",
-        "stable_size",
-        "value",
-    )
-
-    def __init__(
-        self,
-        raw: Any,
-        node: _Node,
-        shown: _Node,
-        value: Any,
-        chain: Path,
-        complete: bool,
-        stable: Any = None,
-        consumed: int = 0,
-        last: tuple[Any, Any] | None = None,
-        open_name: str | int | None = None,
-        open_member: Any = _HIDDEN,
-        last_final: Any = _MISSING,
-    ) -> None:
-        self.raw = raw
-        self.node = node
-        self.shown = shown
-        self.value = value
-        self.chain = chain
-        self.complete = complete
-        self.stable = stable
-        # A list's ``stable`` grows in place (see PartialAssembler._build): this memo's share of it.
-        self.stable_size = 0 if stable is None else len(stable)
-        self.consumed = consumed
-        self.last = last  # (key, raw entry) of the last consumed entry, to check it is still there
-        # The parser's own object for that entry when ``last`` holds a snapshot's copy of it (see
-        # _continues), else _MISSING.
-        self.last_final = last_final
-        self.open_name = open_name
-        self.open_member = open_member
-        # A list level: the list shown by the snapshot before ``value``'s, made of the first
-        # ``spare_size`` members of ``stable`` (and then the open member): see _snapshot_list.
-        self.spare: list[Any] | None = None
-        self.spare_size = 0
-        # An object level: the info its snapshot objects carry, the same while chain and complete
-        # are (immutable, so shared: one object less to make per snapshot and level).
-        self.info: _SnapshotInfo | None = None
-
-    def pass_spare(self, previous: _Memo) -> None:
-        """Take over the lists ``previous`` (the last build of this level) showed: its value
-        becomes the spare, to be made again into a later snapshot's list if nobody kept it."""
-        if type(previous.value) is list:
-            self.spare = previous.value
-            self.spare_size = previous.stable_size
 
 
 @final
@@ -246,16 +99,16 @@ class PartialAssembler(Generic[_M]):
         "_depth",
         "_drop",
         "_events",
+        "_fields",
         "_finals",
-        "_frames",
-        "_from_members",
         "_growing",
+        "_looked_at",
         "_memo",
         "_model",
-        "_open",
         "_quiet",
         "_root",
         "_root_done",
+        "_shortcuts",
         "_snapshot",
         "_still_open",
         "_text",
@@ -279,12 +132,12 @@ class PartialAssembler(Generic[_M]):
         self._model = model
         self._root, self._depth = _root_node(model)
         # Whether the final object may be made from the fields validated as they closed, rather
-        # than from the JSON again (see _nodes._idempotent): no model validator wraps the model,
-        # and no field validates anything twice.
+        # than from the JSON again (see _schema_facts.is_idempotent): no model validator wraps
+        # the model, and no field validates anything twice.
         top: Any = model.__pydantic_core_schema__
         if top.get("type") == "definitions":
             top = top["schema"]
-        self._from_members = top.get("type") == "model" and all(
+        from_members = top.get("type") == "model" and all(
             self._root.idempotent(spec) for spec in self._root.by_name.values()
         )
         self._text = text
@@ -293,21 +146,26 @@ class PartialAssembler(Generic[_M]):
         # completed value was a tenth of a table's cost (benchmarks.e2e_alternatives).
         self._drop = drop_injected_nulls and injects_nulls(model)
         self._events = field_events
-        self._frames: dict[Path, _Frame] = {}
-        # The values begun and not complete (FieldStarted sent): (JSON path, user path), a chain.
-        self._open: list[tuple[Path, Path]] = []
+        self._fields = FieldValidator(
+            self._root,
+            text=text,
+            context=context,
+            drop=self._drop,
+            events=field_events,
+            from_members=from_members,
+        )
         self._text_at: Path | None = None  # the string being written, and how much of it was sent
         self._text_len = 0
         # Its user path, and the parser's offset of its opening quote (-1: not the parser's open
         # string), to send what came of it while no snapshot showed more (see _unseen_text).
         self._text_names: Path = ()
         self._text_start = -1
-        self._memo: dict[Path, _Memo] = {}
+        self._memo: dict[Path, Memo] = {}
         # Set when the last snapshot ended in a growing string: see _grow.
-        self._growing: _Growing | None = None
+        self._growing: GrowingString | None = None
         # Set when it ended in an open container with nothing open in it: see _rebuild_from.
-        self._still_open: _Open | None = None
-        # The values the parser reported complete in this advance() call, by path (see _continues).
+        self._still_open: OpenContainer | None = None
+        # The values the parser reported complete in this advance() call, by path (see continues).
         self._finals: dict[Path, Any] = {}
         self._quiet: dict[Path, tuple[Any, Any]] = {}
         # Open container → keys of its members reported complete: which member of an open
@@ -315,6 +173,10 @@ class PartialAssembler(Generic[_M]):
         self._closed: dict[Path, set[str | int]] = {}
         self._snapshot: _M | None = None
         self._root_done = False
+        # Which snapshot shortcuts to take: all of them, but in the side-by-side tests.
+        self._shortcuts = ALL_SHORTCUTS
+        # How many complete members _member was asked about: what the memo saves, for the tests.
+        self._looked_at = 0
 
     @property
     def model(self) -> type[_M]:
@@ -333,6 +195,7 @@ class PartialAssembler(Generic[_M]):
     @field_events.setter
     def field_events(self, wanted: bool) -> None:
         self._events = wanted
+        self._fields.events = wanted
 
     @property
     def snapshot(self) -> _M | None:
@@ -344,7 +207,8 @@ class PartialAssembler(Generic[_M]):
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
         completed = parser.pop_completed()
-        if not completed and self._growing is not None:
+        shortcuts = self._shortcuts
+        if not completed and self._growing is not None and shortcuts.grow:
             grown = self._grow(parser, self._growing)
             if grown is not None:
                 return grown
@@ -352,6 +216,8 @@ class PartialAssembler(Generic[_M]):
         changed: set[Path] = set()  # the paths below which something completed
         finals: dict[Path, Any] = {}
         self._finals = finals
+        fields = self._fields
+        fields.partial = self._snapshot
         for done in completed:
             path = done.path
             finals[path] = done.value
@@ -359,15 +225,19 @@ class PartialAssembler(Generic[_M]):
             if path:
                 self._closed.pop(path, None)  # its members are no longer asked about
                 self._closed.setdefault(path[:-1], set()).add(path[-1])
-                self._complete(path, done.value, done.start, done.end, events)
+                sent = 0
+                if self._text_at == path:  # the string being written: TextAppended sent
+                    sent, self._text_at = self._text_len, None
+                fields.complete(path, done.value, done.start, done.end, sent, events)
             else:
                 self._root_done = True
-                root = self._frames.get(())
-                if root is not None and root.deferred:
-                    self._flush(self._root, root, (), events, closing=True)
+                fields.close_root(events)
+        for path in fields.stale:  # their snapshots showed a value before it was validated
+            self._memo.pop(path, None)
+        fields.stale.clear()
         snapshot: _M | None = None
         taken = False
-        container = self._open_container()
+        container = self._open_container() if shortcuts.open_container else None
         if container is not None and all(done.path[:-1] == container.path for done in completed):
             # Something visible changed (a member completed, or a string began: any string
             # open now is a new one, _grow having declined): else the general path's quick check.
@@ -385,7 +255,7 @@ class PartialAssembler(Generic[_M]):
         """Validate the complete value (``parser.close()``) as the model, model validators included."""
         if self._drop:
             value = _drop_injected_nulls(value, self._model)
-        members = self._validated_fields(value)
+        members = self._fields.validated_fields(value)
         try:
             return self._model.model_validate(
                 value if members is None else members, context=self._context
@@ -394,33 +264,13 @@ class PartialAssembler(Generic[_M]):
             text = self._text() if self._text is not None else ""
             errors: list[Any] = list(error.errors(include_url=False))
             failure = ResponseValidationError(
-                f"the response is not a valid {self._model.__name__}: {_summary(errors)}",
+                f"the response is not a valid {self._model.__name__}: {summary(errors)}",
                 errors=errors,
                 raw=text or None,
                 partial=self._snapshot,
                 text=text,
             )
-            raise _caused_by(failure, error) from error
-
-    def _validated_fields(self, value: Any) -> dict[str, Any] | None:
-        """The root object with each field's value as validated when it closed, when the model
-        takes them as they are (``_from_members``): the final object then holds the very members
-        the events and snapshots showed, and no second copy of them is made from the JSON (for a
-        table, a second copy of every row). None when a field was not validated on its own."""
-        root = self._frames.get(())
-        if not self._from_members or root is None or root.deferred or not isinstance(value, dict):
-            return None
-        fields = self._root.fields
-        out: dict[str, Any] = {}
-        for key, raw in value.items():
-            if key not in fields:
-                out[key] = raw  # an unknown key: the model's config decides, from the JSON
-                continue
-            validated = root.values.get(key, _MISSING)
-            if validated is _MISSING or validated is _HIDDEN:
-                return None
-            out[key] = validated
-        return out
+            raise caused_by(failure, error) from error
 
     def final_snapshot(self, final: _M) -> SnapshotEvent[_M] | None:
         """The snapshot of the validated model, when it shows more than the last one did.
@@ -443,163 +293,6 @@ class PartialAssembler(Generic[_M]):
 
     # -- completions ----------------------------------------------------------------------------
 
-    def _locate(self, path: Path) -> tuple[_Node, Path] | None:
-        """The node at ``path`` and its user path, or None when ``path`` is not typed on its own."""
-        node: _Node = self._root
-        names: list[str | int] = []
-        for key in path:
-            child = node.child(key)  # None below a union or Any, and for unknown keys
-            if child is None:
-                return None
-            names.append(node.name_of(key))
-            node = child
-        return node, tuple(names)
-
-    def _complete(
-        self, path: Path, value: Any, start: int, end: int, events: list[PartialEvent]
-    ) -> None:
-        located = self._locate(path[:-1])
-        if located is None:
-            return  # inside a union or Any: validated with the value that holds it
-        parent, parent_names = located
-        key = path[-1]
-        node = parent.child(key)
-        if node is None:
-            return  # a key the model does not know: pydantic's verdict comes at finish
-        names = (*parent_names, parent.name_of(key))
-        frame = self._frames.get(path[:-1])
-        if frame is None:
-            frame = self._frames[path[:-1]] = _Frame()
-        own = self._frames.pop(path, None)  # its members' values are no longer needed...
-        if own is not None and own.deferred and isinstance(node, _ModelNode):
-            self._flush(node, own, path, events, closing=True)  # ...once all are validated
-        self._start(path[:-1], parent_names, events)
-        depth = len(path)
-        started = len(self._open) >= depth and self._open[depth - 1][0] == path
-        del self._open[depth - 1 :]
-        spec = parent.fields[cast(str, key)] if isinstance(parent, _ModelNode) else None
-        if self._drop:
-            if value is None and spec is not None and key in cast(_ModelNode, parent).droppable:
-                frame.values[key] = _HIDDEN  # "absent": the default applies, at finish
-                frame.done.add(spec.name)
-                if frame.deferred:
-                    self._flush(cast(_ModelNode, parent), frame, path[:-1], events, closing=False)
-                return
-            value = _drop_injected_nulls(value, parent.child_annotation(key))
-        if own is not None and spec is not None and isinstance(node, _SequenceNode):
-            # Its members were validated as each closed: a second copy of them is not made.
-            value = _members(own, value, cast(_ModelNode, parent).idempotent(spec))
-        if self._events:
-            if not started:
-                events.append(FieldStarted(names))
-            if _grows(node, value):
-                rest = value[self._text_len :] if self._text_at == path else value
-                if rest:
-                    events.append(TextAppended(names, rest))
-        if self._text_at == path:
-            self._text_at = None
-        if spec is None:
-            self._validate(parent, frame, key, value, start, end, names, path, events)
-            return
-        model = cast(_ModelNode, parent)
-        frame.done.add(spec.name)
-        if spec.reads_data and not _ready(model, frame, spec):
-            frame.deferred[spec.name] = _Deferred(cast(str, key), value, start, end, names)
-            frame.values[key] = value if _grows(node, value) else _HIDDEN  # shown as written
-            return
-        self._validate(parent, frame, key, value, start, end, names, path, events)
-        if frame.deferred:
-            self._flush(model, frame, path[:-1], events, closing=False)
-
-    def _validate(
-        self,
-        parent: _Node,
-        frame: _Frame,
-        key: str | int,
-        value: Any,
-        start: int,
-        end: int,
-        names: Path,
-        path: Path,
-        events: list[PartialEvent],
-    ) -> None:
-        try:
-            validated = parent.validate_child(key, value, frame.siblings, self._context)
-        except ValidationError as error:
-            failure = self._error(error, path, start, end, isinstance(parent, _ModelNode))
-            raise _caused_by(failure, error) from error
-        frame.values[key] = validated
-        if isinstance(parent, _ModelNode):
-            frame.siblings[cast(str, names[-1])] = validated
-        if self._events:
-            events.append(FieldCompleted(names, validated))
-
-    def _flush(
-        self,
-        model: _ModelNode,
-        frame: _Frame,
-        path: Path,
-        events: list[PartialEvent],
-        *,
-        closing: bool,
-    ) -> None:
-        """Validate the deferred fields of the object at ``path`` that can be now, in declaration
-        order; all of them when the object is ``closing``."""
-        if closing:
-            # Fields that did not come take their defaults, which pydantic puts in info.data too.
-            for spec in model.by_name.values():
-                field = model.cls.model_fields.get(spec.name)
-                if spec.name not in frame.done and field is not None and not field.is_required():
-                    frame.siblings[spec.name] = _default(field, frame.siblings)
-        for name in sorted(frame.deferred, key=lambda n: model.by_name[n].order):
-            if closing or _ready(model, frame, model.by_name[name]):
-                waiting = frame.deferred.pop(name)
-                at = (*path, waiting.key)
-                self._validate(
-                    model,
-                    frame,
-                    waiting.key,
-                    waiting.value,
-                    waiting.start,
-                    waiting.end,
-                    waiting.names,
-                    at,
-                    events,
-                )
-                self._memo.pop(path, None)  # its snapshot showed the value unvalidated: rebuild
-
-    def _start(self, path: Path, names: Path, events: list[PartialEvent]) -> None:
-        """Send FieldStarted for ``path`` and the paths above it that were not reported yet."""
-        stack = self._open
-        for depth in range(1, len(path) + 1):
-            if len(stack) >= depth and stack[depth - 1][0] == path[:depth]:
-                continue
-            del stack[depth - 1 :]
-            stack.append((path[:depth], names[:depth]))
-            if self._events:
-                events.append(FieldStarted(names[:depth]))
-
-    def _error(
-        self, error: ValidationError, path: Path, start: int, end: int, field: bool
-    ) -> ResponseValidationError:
-        # pydantic's locations are relative to what was validated (the field by name, or the item):
-        # made absolute, in JSON keys, like the locations of a whole-model validation.
-        errors: list[Any] = []
-        for detail in error.errors(include_url=False):
-            loc = detail["loc"][1:] if field else detail["loc"]
-            errors.append({**detail, "loc": (*path, *loc)})
-        text = self._text() if self._text is not None else ""
-        return ResponseValidationError(
-            f"invalid value at {_format_path(path)}: {_summary(errors, len(path))}",
-            errors=errors,
-            path=path,
-            raw=text[start:end] if self._text is not None else None,
-            partial=self._snapshot,
-            text=text,
-        )
-
-    # -- snapshots ------------------------------------------------------------------------------
-
     def _rebuild(
         self, parser: JSONParser, changed: set[Path], events: list[PartialEvent]
     ) -> _M | None:
@@ -607,29 +300,63 @@ class PartialAssembler(Generic[_M]):
         if not isinstance(raw, dict):
             return self._snapshot  # nothing yet (or not an object: finish will say so)
         root = self._memo.get(())
-        if not changed and root is not None and root.raw is raw:
+        shortcuts = self._shortcuts
+        if shortcuts.unchanged_parser and not changed and root is not None and root.raw is raw:
             # The parser shows nothing new (a key, a number cut by the end of the piece, a long
             # string not shown again yet): the walk below would reuse the root's memo whole (a
             # quarter of the events of a table).
             self._unseen_text(parser, events)
             return None if root.value is _HIDDEN else cast(_M, root.value)
+        levels = self._walk_down(parser, raw, changed)
+        deepest = levels[-1]
+        typed_levels = [lv for lv in levels if lv.typed and lv.path]
+        if typed_levels:
+            self._fields.start(typed_levels[-1].path, typed_levels[-1].names, events)
+        self._growing = None
+        self._still_open = None
+        growing = bool(
+            deepest.reuse is None
+            and deepest.typed
+            and deepest.path
+            and _grows(deepest.shown, deepest.raw)
+        )
+        if growing:
+            self._text_grew(parser, deepest.path, deepest.names, deepest.raw, events)
+        value = self._build_up(levels)
+        if value is _HIDDEN:
+            return None
+        if growing:
+            self._expect_growing(parser, levels)
+        else:
+            self._expect_still_open(levels)
+        return cast(_M, value)
+
+    def _walk_down(self, parser: JSONParser, raw: Any, changed: set[Path]) -> list[Level]:
+        """The levels of the spine, from the root to the value being written (or to the first
+        level whose memo still holds: ``reuse``)."""
         members_closed = self._closed
+        shortcuts = self._shortcuts
 
         def closed(path: Path) -> bool:
-            return _member_closed(members_closed, parser, path)
+            return member_closed(members_closed, parser, path)
 
-        # Walk down the spine, from the root to the value being written.
-        levels: list[_Level] = []
+        levels: list[Level] = []
         node: _Node = self._root
         path: Path = ()
         names: Path = ()
         typed = True
         while True:
             memo = self._memo.get(path)
-            if memo is not None and memo.raw is raw and memo.node is node and path not in changed:
-                levels.append(_Level(raw, node, path, names, typed, memo))
+            if (
+                shortcuts.unchanged_levels
+                and memo is not None
+                and memo.raw is raw
+                and memo.node is node
+                and path not in changed
+            ):
+                levels.append(Level(raw, node, path, names, typed, memo))
                 break  # the same object, nothing completed in it: nothing below changed either
-            level = _Level(raw, node, path, names, typed, None)
+            level = Level(raw, node, path, names, typed, None)
             levels.append(level)
             while isinstance(level.shown, _UnionNode):
                 level.shown = level.shown.choose(raw, path, closed)
@@ -647,24 +374,12 @@ class PartialAssembler(Generic[_M]):
             raw = raw[level.open_key]
             node = child
             typed = level.children_typed
+        return levels
 
-        deepest = levels[-1]
-        typed_levels = [lv for lv in levels if lv.typed and lv.path]
-        if typed_levels:
-            self._start(typed_levels[-1].path, typed_levels[-1].names, events)
-        self._growing = None
-        self._still_open = None
-        growing = bool(
-            deepest.reuse is None
-            and deepest.typed
-            and deepest.path
-            and _grows(deepest.shown, deepest.raw)
-        )
-        if growing:
-            self._text_grew(parser, deepest.path, deepest.names, deepest.raw, events)
-
-        # Build back up: each level from its complete members and the level below.
-        memos: dict[Path, _Memo] = {}
+    def _build_up(self, levels: list[Level]) -> Any:
+        """Build back up, each level from its complete members and the level below; the memos
+        of this build replace the last one's. The root's value (_HIDDEN: nothing shown)."""
+        memos: dict[Path, Memo] = {}
         quiet: dict[Path, tuple[Any, Any]] = {}
         value: Any = _HIDDEN
         chain: Path = ()
@@ -679,14 +394,28 @@ class PartialAssembler(Generic[_M]):
             value, chain = self._build(level, value, chain, memos, quiet)
         self._memo = memos
         self._quiet = quiet
-        if growing and value is not _HIDDEN:
-            spine = tuple(level.path for level in reversed(levels[:-1]))
-            current = parser.growing_string()
-            if current is not None and current[1] == deepest.raw and all(p in memos for p in spine):
-                self._growing = _Growing(current[0], spine, deepest.names)
-        elif (
-            value is not _HIDDEN
-            and deepest.open_key is None
+        return value
+
+    def _expect_growing(self, parser: JSONParser, levels: list[Level]) -> None:
+        """The snapshot just built ends in a string being written: the next event may take the
+        _grow shortcut, if every level above it has a memo."""
+        deepest = levels[-1]
+        spine = tuple(level.path for level in reversed(levels[:-1]))
+        current = parser.growing_string()
+        if (
+            current is not None
+            and current[1] == deepest.raw
+            and all(path in self._memo for path in spine)
+        ):
+            self._growing = GrowingString(current[0], spine, deepest.names)
+
+    def _expect_still_open(self, levels: list[Level]) -> None:
+        """The snapshot just built ends in an open container with nothing open in it, typed: the
+        next event may take the _rebuild_from shortcut."""
+        deepest = levels[-1]
+        memos = self._memo
+        if (
+            deepest.open_key is None
             and deepest.reuse is None
             and deepest.typed
             and deepest.children_typed
@@ -694,10 +423,9 @@ class PartialAssembler(Generic[_M]):
             and all(level.path in memos for level in levels)
         ):
             spine = tuple(level.path for level in reversed(levels[:-1]))
-            self._still_open = _Open(deepest.path, deepest.names, spine)
-        return None if value is _HIDDEN else cast(_M, value)
+            self._still_open = OpenContainer(deepest.path, deepest.names, spine)
 
-    def _open_container(self) -> _Open | None:
+    def _open_container(self) -> OpenContainer | None:
         """The open container the last snapshot ended in, and the levels above it, when known:
         the one it ended in with nothing open inside, or the one of the string it ended in."""
         if self._still_open is not None:
@@ -705,12 +433,12 @@ class PartialAssembler(Generic[_M]):
         growing = self._growing
         if growing is None or not growing.spine:
             return None
-        return _Open(growing.spine[0], growing.names[:-1], growing.spine[1:])
+        return OpenContainer(growing.spine[0], growing.names[:-1], growing.spine[1:])
 
     def _rebuild_from(
         self,
         parser: JSONParser,
-        container: _Open,
+        container: OpenContainer,
         current: tuple[int, str] | None,
         events: list[PartialEvent],
     ) -> tuple[bool, _M | None]:
@@ -735,10 +463,10 @@ class PartialAssembler(Generic[_M]):
         for key in container.path:
             raw = raw[key]
             raws.append(raw)
-        level = _Level(raw, memo.node, container.path, container.names, True, None)
+        level = Level(raw, memo.node, container.path, container.names, True, None)
         members_closed = self._closed
         level.open_key = level.shown.open_key(
-            raw, container.path, lambda path: _member_closed(members_closed, parser, path)
+            raw, container.path, lambda path: member_closed(members_closed, parser, path)
         )
         below: Any = _HIDDEN
         at: Path = container.path
@@ -747,53 +475,67 @@ class PartialAssembler(Generic[_M]):
             current = None  # a string in a member not shown (a key the model does not know)
         else:
             # Only a string that began in it may be open (the parser is in no deeper container).
-            text: Any = raw[level.open_key]
-            child = level.shown.child(level.open_key)
-            if (
-                child is None
-                or isinstance(child, _UnionNode)
-                or not _grows(child, text)
-                or current is None
-                or current[1] != text
-            ):
+            if current is None or not _is_growing_string(level, current[1]):
                 return False, None
             at = (*container.path, level.open_key)
             names = (*container.names, level.shown.name_of(level.open_key))
-            below = text
+            below = raw[level.open_key]
         # The container built first, aside: nothing is changed yet if it is not shown (not
         # expected: it was shown before), and the general path takes over.
-        built: dict[Path, _Memo] = {}
+        built: dict[Path, Memo] = {}
         quiet: dict[Path, tuple[Any, Any]] = {}
         value, chain = self._build(level, below, (), built, quiet)
         if value is _HIDDEN:
             return False, None
         # From here on, what the general path does for this spine.
-        self._memo[container.path] = built[container.path]
-        size = len(container.path)
-        for path in [p for p in self._quiet if p[:size] == container.path]:
-            del self._quiet[path]  # the container's entries are those of this build
-        self._quiet.update(quiet)
+        self._keep_build(container.path, built, quiet)
         if at:
-            self._start(at, names, events)
+            self._fields.start(at, names, events)
         self._growing = None
         self._still_open = None
         if current is not None:
             self._text_grew(parser, at, names, current[1], events)
         unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
+        value = self._remake_above(container, aboves, raws, value, chain, unchanged)
+        if current is not None:
+            self._growing = GrowingString(current[0], (container.path, *container.spine), names)
+        else:
+            self._still_open = container
+        return True, self._snapshot if unchanged else cast(_M, value)
+
+    def _keep_build(
+        self, path: Path, built: dict[Path, Memo], quiet: dict[Path, tuple[Any, Any]]
+    ) -> None:
+        """The build of the container at ``path`` (its memo, its quietly validated entries) in
+        place of the last one's."""
+        self._memo[path] = built[path]
+        size = len(path)
+        for entry in [p for p in self._quiet if p[:size] == path]:
+            del self._quiet[entry]  # the container's entries are those of this build
+        self._quiet.update(quiet)
+
+    def _remake_above(
+        self,
+        container: OpenContainer,
+        aboves: list[Memo | None],
+        raws: list[Any],
+        value: Any,
+        chain: Path,
+        unchanged: bool,
+    ) -> Any:
+        """The levels above ``container`` made again from their memos with ``value`` (its new
+        snapshot value) below them, unless it is ``unchanged``: the root's value."""
+        reuse = self._shortcuts.reused_lists
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
             if not unchanged:  # else each level above shows what it showed
                 chain = (cast("str | int", above.open_name), *chain)
-                value = _remake(above, value, chain)
-        if current is not None:
-            self._growing = _Growing(current[0], (container.path, *container.spine), names)
-        else:
-            self._still_open = container
-        return True, self._snapshot if unchanged else cast(_M, value)
+                value = remake_level(above, value, chain, reuse)
+        return value
 
     def _grow(
-        self, parser: JSONParser, growing: _Growing
+        self, parser: JSONParser, growing: GrowingString
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] | None:
         """The events for a string that grew and nothing else, or None to take the general path.
 
@@ -820,9 +562,10 @@ class PartialAssembler(Generic[_M]):
             # grown by a fraction of its length: see _json.LONG_STRING_CHARS).
             return events
         below: Any = text
+        reuse = self._shortcuts.reused_lists
         for path in growing.spine:
             memo = self._memo[path]
-            below = _remake(memo, below, memo.chain)
+            below = remake_level(memo, below, memo.chain, reuse)
         self._finals = {}
         self._snapshot = cast(_M, below)
         events.append(SnapshotEvent(cast(_M, below)))
@@ -866,16 +609,17 @@ class PartialAssembler(Generic[_M]):
 
     def _build(
         self,
-        level: _Level,
+        level: Level,
         below: Any,
         below_chain: Path,
-        memos: dict[Path, _Memo],
+        memos: dict[Path, Memo],
         quiet: dict[Path, tuple[Any, Any]],
     ) -> tuple[Any, Path]:
+        """The snapshot value of one level, from its complete members and ``below`` (the value of
+        its open member, ``below_chain`` the chain below it), and the chain to the value being
+        written; the level's memo goes into ``memos``."""
         shown = level.shown
         raw = level.raw
-        open_key = level.open_key
-        complete = not level.path and self._root_done
         if isinstance(shown, _AnyNode):
             return raw, ()
         if isinstance(shown, _Leaf):
@@ -884,15 +628,46 @@ class PartialAssembler(Generic[_M]):
         if not isinstance(raw, dict if is_mapping else list):
             return _HIDDEN, ()
         previous = self._memo.get(level.path)
-        stable: Any
-        if previous is not None and previous.shown is shown and _continues(previous, raw):
-            stable, consumed, last = previous.stable, previous.consumed, previous.last
-            if not is_mapping and len(stable) != previous.stable_size:
-                stable = stable[: previous.stable_size]  # grown by a build that did not finish
-        else:
-            stable, consumed, last = ({} if is_mapping else []), 0, None
-        previous_consumed = consumed
-        # The complete entries after those already consumed (every entry but the open one).
+        continued = self._shortcuts.continued_levels
+        stable, consumed, last = resume(previous, shown, raw, is_mapping, continued)
+        added, now_consumed, last = self._consume(level, consumed, last, quiet)
+        # (the parser's own object for the last member, when the snapshot holds its copy of it)
+        last_final = final_of_last(
+            previous, last, now_consumed > consumed, self._finals, level.path
+        )
+        if added:
+            if is_mapping:
+                stable = {**stable, **dict(added)}
+            else:
+                # Grown in place: a list's ``stable`` is this assembler's own (a snapshot gets a
+                # copy, in make_level), and copying it here too cost a third of a long table's
+                # snapshots (benchmarks.e2e, 20,000 rows read 16 KiB at a time).
+                stable.extend(member for _, member in added)
+        open_name: str | int | None = None
+        chain: Path = ()
+        if level.open_key is not None:
+            open_name = shown.name_of(level.open_key)
+            chain = (open_name, *below_chain)
+        complete = not level.path and self._root_done
+        memo = Memo(
+            raw, level.node, shown, _HIDDEN, chain, complete, stable, now_consumed, last,
+            open_name, below, last_final,
+        )  # fmt: skip
+        value = self._show(memo, previous, bool(added))
+        memos[level.path] = memo
+        return value, chain
+
+    def _consume(
+        self,
+        level: Level,
+        consumed: int,
+        last: tuple[Any, Any] | None,
+        quiet: dict[Path, tuple[Any, Any]],
+    ) -> tuple[list[tuple[str | int, Any]], int, tuple[Any, Any] | None]:
+        """The members shown for the complete entries of ``level`` after the first ``consumed``
+        (every entry but the open one), and the count and last of the entries consumed then."""
+        shown = level.shown
+        raw = level.raw
         entries: collections.abc.Iterable[tuple[str | int, Any]]
         if isinstance(raw, dict):
             entries = itertools.islice(raw.items(), consumed, None)
@@ -900,7 +675,7 @@ class PartialAssembler(Generic[_M]):
             entries = zip(range(consumed, len(raw)), raw[consumed:], strict=True)
         added: list[tuple[str | int, Any]] = []
         for key, item in entries:
-            if key == open_key:
+            if key == level.open_key:
                 break
             consumed += 1
             last = (key, item)
@@ -909,82 +684,54 @@ class PartialAssembler(Generic[_M]):
             member = self._member(level, key, item, quiet)
             if member is not _HIDDEN:
                 added.append((shown.name_of(key), member))
-        last_final: Any = _MISSING
-        if last is not None and consumed > previous_consumed:
-            # A member that closed in a piece that showed nothing new is, in this snapshot, the
-            # parser's copy of it from when it was open; the next snapshot holds the parser's own
-            # object. Remember that one too, so the next build still continues from here.
-            final = self._finals.get((*level.path, last[0]), _MISSING)
-            if final is not last[1]:
-                last_final = final
-        elif previous is not None and last is previous.last:
-            last_final = previous.last_final
-        if added:
-            if is_mapping:
-                stable = {**stable, **dict(added)}
-            else:
-                # Grown in place: a list's ``stable`` is this assembler's own (a snapshot gets a
-                # copy, in _make), and copying it here too cost a third of a long table's
-                # snapshots (benchmarks.e2e, 20,000 rows read 16 KiB at a time).
-                stable.extend(member for _, member in added)
-        open_name: str | int | None = None
-        chain: Path = ()
-        if open_key is not None:
-            open_name = shown.name_of(open_key)
-            chain = (open_name, *below_chain)
+        return added, consumed, last
+
+    def _show(self, memo: Memo, previous: Memo | None, added: bool) -> Any:
+        """The snapshot object of ``memo``'s level (set as its value): the previous build's when
+        nothing visible changed, else a new one."""
+        stable = memo.stable
+        complete = memo.complete
         if (
             previous is not None
             and not added
             and stable is previous.stable
-            and open_name == previous.open_name
-            and _same(below, previous.open_member)
-            and previous.chain == chain
-            and (previous.complete == complete or _all_fields(previous.value))
+            and memo.open_name == previous.open_name
+            and same_shown(memo.open_member, previous.open_member)
+            and previous.chain == memo.chain
+            and (previous.complete == complete or all_fields(previous.value))
         ):
-            value = previous.value  # nothing visible changed: the same object as before
-            info = previous.info if previous.complete == complete else None
-        else:
-            info = None
-            if isinstance(shown, _ModelNode):
-                info = (
-                    previous.info
-                    if previous is not None
-                    and previous.info is not None
-                    and previous.chain == chain
-                    and previous.complete == complete
-                    else _SnapshotInfo(chain, complete)
-                )
-            # Only a build that continues the previous one may remake its lists (see _snapshot_list).
-            continued = previous if previous is not None and stable is previous.stable else None
-            value = _make(shown, stable, open_name, below, info, continued)
-        memo = _Memo(
-            raw,
-            level.node,
-            shown,
-            value,
-            chain,
-            complete,
-            stable,
-            consumed,
-            last,
-            open_name,
-            below,
-            last_final,
-        )
-        if previous is not None and value is not previous.value and stable is previous.stable:
-            memo.pass_spare(previous)
-        elif previous is not None and value is previous.value:
+            # Nothing visible changed: the same object as before, and its spare list.
+            memo.value = previous.value
+            memo.info = previous.info if previous.complete == complete else None
             memo.spare, memo.spare_size = previous.spare, previous.spare_size
-        memo.info = info
-        memos[level.path] = memo
-        return value, chain
+            return memo.value
+        if isinstance(memo.shown, _ModelNode):
+            memo.info = (
+                previous.info
+                if previous is not None
+                and previous.info is not None
+                and previous.chain == memo.chain
+                and previous.complete == complete
+                else _SnapshotInfo(memo.chain, complete)
+            )
+        # Only a build that continues the previous one may remake its lists (see _snapshot_list).
+        continued = previous is not None and stable is previous.stable
+        reuse = previous if continued and self._shortcuts.reused_lists else None
+        memo.value = make_level(
+            memo.shown, stable, memo.open_name, memo.open_member, memo.info, reuse
+        )
+        if continued:
+            assert previous is not None
+            memo.pass_spare(previous)
+        return memo.value
 
     def _member(
-        self, level: _Level, key: str | int, item: Any, quiet: dict[Path, tuple[Any, Any]]
+        self, level: Level, key: str | int, item: Any, quiet: dict[Path, tuple[Any, Any]]
     ) -> Any:
         """The value shown for a complete member of an open level."""
+        self._looked_at += 1
         if level.children_typed:
-            frame = self._frames.get(level.path)
+            frame = self._fields.frames.get(level.path)
             if frame is not None:
                 known = frame.values.get(key, _MISSING)
                 if known is not _MISSING:
@@ -1012,217 +759,14 @@ class PartialAssembler(Generic[_M]):
         return value
 
 
-def _members(own: _Frame, value: Any, idempotent: bool) -> Any:
-    """A list field's value: its members as validated when each closed, when the field takes them
-    as they are (``idempotent``) and every one was; else ``value``, its JSON value."""
-    if not idempotent or not isinstance(value, list) or len(own.values) != len(value):
-        return value
-    members = [own.values.get(index, _HIDDEN) for index in range(len(value))]
-    return value if any(member is _HIDDEN for member in members) else members
-
-
-def _member_closed(
-    members_closed: dict[Path, set[str | int]], parser: JSONParser, path: Path
-) -> bool:
-    """Whether the member at ``path`` is complete. The completions reported so far answer; the
-    parser is asked only about what it was not told to report (a parser made with a smaller
-    completion_depth)."""
-    keys = members_closed.get(path[:-1])
-    return (keys is not None and path[-1] in keys) or parser.is_complete(path)
-
-
-def _caused_by(failure: ResponseValidationError, cause: BaseException) -> ResponseValidationError:
-    """``failure`` with ``cause`` as its ``__cause__``: what ``raise failure from cause`` does, which
-    mypyc-compiled code does not (it drops the ``from`` clause)."""
-    failure.__cause__ = cause  # also sets __suppress_context__
-    return failure
-
-
-def _make(
-    shown: _Node,
-    stable: Any,
-    open_name: str | int | None,
-    below: Any,
-    info: _SnapshotInfo | None,
-    memo: _Memo | None,
-) -> Any:
-    """A new snapshot object for one level: its complete members, then the open one. ``info``:
-    an object level's snapshot info. ``memo``: the last build of this level when this one
-    continues it (its spare list may be remade)."""
-    has_open = open_name is not None and below is not _HIDDEN
-    if isinstance(shown, _ModelNode):
-        assert info is not None
-        if has_open:
-            return _snapshot_object(shown.partial_class, stable, info, cast(str, open_name), below)
-        return _snapshot_object(shown.partial_class, stable, info)
-    if isinstance(shown, _DictNode):
-        return {**stable, open_name: below} if has_open else dict(stable)
-    if isinstance(shown, _SequenceNode) and shown.as_tuple:
-        return (*stable, below) if has_open else tuple(stable)
-    items = _snapshot_list(stable, memo)
-    if has_open:
-        items.append(below)
-    return items
-
-
-def _remake(memo: _Memo, below: Any, chain: Path) -> Any:
-    """The level of ``memo`` made again with ``below`` as its open member (and ``chain`` as the
-    path of the value being written): what its last build showed, but the member below changed.
-    The memo then stands for the new snapshot."""
-    if isinstance(memo.shown, _ModelNode) and (memo.info is None or memo.info.chain != chain):
-        memo.info = _SnapshotInfo(chain, memo.complete)
-    value = _make(memo.shown, memo.stable, memo.open_name, below, memo.info, memo)
-    if type(value) is list:
-        memo.spare, memo.spare_size = memo.value, memo.stable_size  # the list it showed: spare
-    memo.value = value
-    memo.open_member = below
-    memo.chain = chain
-    return value
-
-
-def _snapshot_list(stable: list[Any], memo: _Memo | None) -> list[Any]:
-    """A list holding the members of ``stable``, for a new snapshot: a copy, or the spare list of
-    ``memo`` made again when nothing but this assembler holds it.
-
-    Every snapshot shows a list of its own (a snapshot kept by the caller never changes), and a
-    copy of a long list costs every one of its members: for a table being written, one copy per
-    snapshot made the stream quadratic (benchmarks.e2e_alternatives, one event per read: 49 us
-    per event at 1 MB against 29 at 100 KB; 27 and 27 with this and the parser's own reuse). The
-    list shown two snapshots ago is usually garbage by now: the consumer moved on from that
-    snapshot. When its reference count says nobody but this function holds it (CPython's count is
-    exact, and every other holder - a snapshot kept, the list itself kept, an iterator over it -
-    adds to it) and it looks as it was made (see ``_json._unchanged``), it is brought up to date
-    in place: its open member dropped, the members completed since appended, so a snapshot's list
-    costs what was added, not its length.
-    """
-    if memo is None:
-        return stable.copy()
-    spare_size = memo.spare_size
-    spare, references = _detach_spare(memo)
-    if spare is not None and references == _ALONE and _unchanged(spare, spare_size, stable):
-        del spare[spare_size:]
-        spare += stable[spare_size:]  # (islice would step through the first ones)
-        return spare
-    return stable.copy()
-
-
-def _detach_spare(memo: _Memo) -> tuple[list[Any] | None, int]:
-    """``memo.spare``, taken off the memo, and its reference count then (0 where counts are not
-    trusted): equal to ``_ALONE`` when nothing else holds it."""
-    spare = memo.spare
-    memo.spare = None
-    return spare, (sys.getrefcount(spare) if _RECYCLE and spare is not None else 0)
-
-
-def _alone() -> int:
-    """What _detach_spare counts for a list nothing else holds, measured by the same code."""
-    memo = _Memo(None, _ANY, _ANY, None, (), False)
-    memo.spare = []
-    return _detach_spare(memo)[1]
-
-
-#: Whether _snapshot_list may remake a list (see ``_json.recycling_trusted``).
-_RECYCLE: Final = recycling_trusted()
-_ALONE: Final = _alone() if _RECYCLE else -1
-
-
-def _snapshot_object(
-    cls: type[_PartialModel],
-    members: dict[str, Any],
-    info: _SnapshotInfo,
-    open_name: str | None = None,
-    open_value: Any = None,
-) -> _PartialModel:
-    """``cls.model_construct(**members)`` with its snapshot info, made directly; with the field
-    ``open_name`` set to ``open_value`` too when given (the member being written).
-
-    A partial class is simpler than the models ``model_construct`` serves: every field defaults to
-    None, there is no post-init and one private attribute, and ``members`` is keyed by field name.
-    Setting the four attributes pydantic keeps on an instance takes a fifth of the time; one or
-    two such objects are made for almost every event of a stream (benchmarks.e2e_alternatives).
-    tests/test_partial.py checks the result against ``model_construct``'s.
-    """
-    instance = cls.__new__(cls)
-    values = {**cls.__streamstruct_empty__, **members}
-    fields = set(members)
-    if open_name is not None:
-        values[open_name] = open_value
-        fields.add(open_name)
-    set_attribute = object.__setattr__  # the class is frozen
-    set_attribute(instance, "__dict__", values)
-    set_attribute(instance, "__pydantic_fields_set__", fields)
-    set_attribute(instance, "__pydantic_extra__", {} if cls.__streamstruct_extra__ else None)
-    set_attribute(instance, "__pydantic_private__", {"_streamstruct_snapshot": info})
-    return instance
-
-
-def _default(field: FieldInfo, data: dict[str, Any]) -> Any:
-    """A field's default, its factory called (given the data so far when it takes it)."""
-    try:
-        return field.get_default(call_default_factory=True, validated_data=dict(data))
-    except TypeError:  # pydantic < 2.10: factories take no data
-        return field.get_default(call_default_factory=True)
-
-
-def _ready(model: _ModelNode, frame: _Frame, spec: _FieldSpec) -> bool:
-    """Whether every field declared before ``spec`` is complete in ``frame``."""
-    return all(
-        other.name in frame.done for other in model.by_name.values() if other.order < spec.order
+def _is_growing_string(level: Level, text: str) -> bool:
+    """Whether the open member of ``level`` is the string ``text`` the parser is writing, typed and
+    shown as it grows (not inside a union, whose option is a guess until it closes)."""
+    assert level.open_key is not None
+    child = level.shown.child(level.open_key)
+    return (
+        child is not None
+        and not isinstance(child, _UnionNode)
+        and level.raw[level.open_key] == text
+        and _grows(child, text)
     )
-
-
-def _all_fields(value: Any) -> bool:
-    """Whether a snapshot object holds every field: then its closing changes nothing visible, not
-    even its progress (100% already), and it is not rebuilt just to be marked complete."""
-    return isinstance(value, BaseModel) and len(value.model_fields_set) == len(
-        type(value).model_fields
-    )
-
-
-def _continues(previous: _Memo, raw: Any) -> bool:
-    """Whether ``raw`` still starts with the entries the previous build consumed (the parser
-    shares complete values by identity, so checking the last of them is enough).
-
-    The last of them may have been the parser's copy of a member that was still open when the
-    parser's snapshot was taken and closed in a piece that showed nothing new (the snapshot was
-    not remade): the parser's own object, reported complete, then takes its place. Without
-    accepting it, a long list would be walked again from its first entry after such a member
-    (about one row in five of a streamed table).
-    """
-    if previous.last is None:
-        return True
-    key, item = previous.last
-    if isinstance(raw, dict):
-        if len(raw) < previous.consumed:
-            return False
-        got = raw.get(key, _MISSING)
-    elif isinstance(raw, list) and len(raw) >= previous.consumed:
-        got = raw[key]
-    else:
-        return False
-    return got is item or (got is previous.last_final and got is not _MISSING)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """The same value for display: the same object, or equal strings (a string is rebuilt)."""
-    return a is b or (type(a) is str and type(b) is str and a == b)
-
-
-def _format_path(path: Path) -> str:
-    text = ""
-    for key in path:
-        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
-    return text or "the root"
-
-
-def _summary(errors: list[Any], skip: int = 0) -> str:
-    """The first of pydantic's errors in a sentence (its location past the first ``skip`` keys),
-    and how many more there are."""
-    if not errors:
-        return "validation failed"
-    first = errors[0]
-    where = _format_path(tuple(first["loc"][skip:])) if len(first["loc"]) > skip else ""
-    text = str(first["msg"]) + (f" (at {where})" if where else "")
-    if len(errors) > 1:
-        text += f" and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''}"
-    return text

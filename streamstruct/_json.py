@@ -27,8 +27,6 @@ character span (``pop_completed``), and ``is_complete(path)`` is answered from t
 
 from __future__ import annotations
 
-import sys
-import sysconfig
 from typing import Any, Final, final
 
 from ._errors import JSONParseError
@@ -46,6 +44,9 @@ from ._json_containers import Frame as _Frame
 from ._json_lexer import LITERALS
 from ._json_options import DEFAULT_MAX_STRING_CHARS, Shortcuts
 from ._json_string import LONG_STRING_CHARS, LONG_STRING_GROWTH
+from ._recycle import RECYCLE as _RECYCLE
+from ._recycle import calibrate, references
+from ._recycle import unchanged as _unchanged
 
 __all__ = [
     "DEEP_SNAPSHOT_LEVELS",
@@ -339,22 +340,7 @@ def _detach_spare(frame: _Frame) -> tuple[list[Any] | None, int]:
     trusted): equal to ``_ALONE`` when nothing else holds it."""
     spare = frame.spare
     frame.spare = None
-    return spare, (sys.getrefcount(spare) if _RECYCLE and spare is not None else 0)
-
-
-def _unchanged(spare: list[Any], size: int, members: list[Any]) -> bool:
-    """Whether ``spare`` still looks as it was made: ``members[:size]`` and at most the member
-    then in progress.
-
-    Snapshots are read-only, but a caller may have changed one in place (sorted or emptied a
-    list) before letting it go; its first and last members and its length catch the usual ways
-    (``sort`` moving the first or last, ``clear``, ``pop``, ``append``, ``insert``,
-    ``reverse``), and then it is not reused. Checking every member would cost what a copy does.
-    """
-    length = len(spare)
-    if not (size <= length <= size + 1) or len(members) < size:
-        return False
-    return size == 0 or (spare[0] is members[0] and spare[size - 1] is members[size - 1])
+    return spare, references(spare)
 
 
 def _alone() -> int:
@@ -365,27 +351,5 @@ def _alone() -> int:
     return _detach_spare(frame)[1]
 
 
-def recycling_trusted() -> bool:
-    """Whether a reference count may decide that a snapshot's list can be reused.
-
-    Only on CPython, where counts are exact, with the GIL (a free-threaded build's counts are not
-    checked here), on versions where how a frame holds its locals was checked (3.11-3.14; a JIT
-    that kept fewer references than the interpreted calibration would make a held list look
-    free), and not under a tracer at import: on 3.11 and 3.12 a debugger that reads ``f_locals``
-    adds a reference to the calibration (it would then be one too high, and a list held once
-    more would pass). Where this says no, every snapshot copies its lists, as a plain copy would.
-    """
-    jit = getattr(sys, "_jit", None)
-    return (
-        sys.implementation.name == "cpython"
-        and (3, 11) <= sys.version_info[:2] <= (3, 14)
-        and not sysconfig.get_config_var("Py_GIL_DISABLED")
-        and not (jit is not None and jit.is_enabled())
-        and sys.gettrace() is None
-        and sys.getprofile() is None
-    )
-
-
-#: Whether _array_copy may remake a copy (see recycling_trusted).
-_RECYCLE: Final = recycling_trusted()
-_ALONE: Final = _alone() if _RECYCLE else -1
+#: What _detach_spare counts for an array copy nothing else holds (see _recycle.calibrate).
+_ALONE: Final = calibrate(_alone)

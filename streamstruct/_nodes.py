@@ -15,19 +15,13 @@ compiled (see hatch_build.py). The partial classes themselves are pydantic model
 
 from __future__ import annotations
 
-import collections.abc
-import types
 from collections.abc import Callable
 from typing import (
-    Annotated,
     Any,
     Final,
     TypeAlias,
-    Union,
     cast,
     final,
-    get_args,
-    get_origin,
 )
 
 from pydantic import BaseModel
@@ -36,6 +30,7 @@ from pydantic_core import CoreConfig, CoreSchema, SchemaValidator, core_schema
 from ._json import Path
 from ._nulls import injected_null_keys
 from ._partial import _partial_class, _PartialModel
+from ._schema_facts import is_hashable, is_idempotent, item_annotation, reads_data
 
 _Closed: TypeAlias = Callable[[Path], bool]
 """Whether the value at a path (whose container is open) is complete."""
@@ -111,16 +106,12 @@ _TRANSPARENT: Final = frozenset(
 
 
 def _node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    """The node of a core schema: its wrappers looked through, then built by its kind's builder
+    (a kind with none: a value shown once complete)."""
     while True:
         kind = schema.get("type")
         if kind == "definition-ref":
-            ref = schema["schema_ref"]
-            node = ctx.ref_nodes.get(ref)
-            if node is None:
-                target = ctx.by_ref.get(ref)
-                node = _ATOMIC if target is None else _node(target, ctx, config, annotation)
-                ctx.ref_nodes[ref] = node
-            return node
+            return _referenced_node(schema["schema_ref"], ctx, config, annotation)
         if kind in _TRANSPARENT:
             schema = schema["schema"]
         elif kind == "json-or-python":
@@ -129,52 +120,86 @@ def _node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
             schema = schema["lax_schema"]
         else:
             break
-    if kind == "model":
-        # A RootModel's value is not an object with fields: shown once complete.
-        return _ATOMIC if schema.get("root_model") else _ModelNode(schema, ctx)
-    if kind == "str":
-        return _STR
-    if kind == "any":
-        return _ANY
-    if kind == "list":
-        items = schema.get("items_schema") or core_schema.any_schema()
-        return _SequenceNode([items], 0, False, ctx, config, annotation)
-    if kind == "tuple":
-        return _SequenceNode(
-            list(schema.get("items_schema", [])),
-            schema.get("variadic_item_index"),
-            True,
-            ctx,
-            config,
-            annotation,
-        )
-    if kind == "dict":
-        values = schema.get("values_schema") or core_schema.any_schema()
-        return _DictNode(values, ctx, config, annotation)
-    if kind == "union":
-        options = [c[0] if isinstance(c, tuple) else c for c in schema["choices"]]
-        return _UnionNode(options, None, None, ctx, config)
-    if kind == "tagged-union":
-        tags = {
-            tag: choice for tag, choice in schema["choices"].items() if isinstance(choice, dict)
-        }
-        discriminator = schema.get("discriminator")
+    build = _BUILDERS.get(kind)
+    # Numbers, booleans, None, enums, Literals, dates, sets, dataclasses, plain validators...
+    return _ATOMIC if build is None else build(schema, ctx, config, annotation)
+
+
+def _referenced_node(ref: str, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    """The node of a definition, built once (a recursive model refers to itself)."""
+    node = ctx.ref_nodes.get(ref)
+    if node is None:
+        target = ctx.by_ref.get(ref)
+        node = _ATOMIC if target is None else _node(target, ctx, config, annotation)
+        ctx.ref_nodes[ref] = node
+    return node
+
+
+def _model_node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    # A RootModel's value is not an object with fields: shown once complete.
+    return _ATOMIC if schema.get("root_model") else _ModelNode(schema, ctx)
+
+
+def _str_node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    return _STR
+
+
+def _any_node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    return _ANY
+
+
+def _list_node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    items = schema.get("items_schema") or core_schema.any_schema()
+    return _SequenceNode([items], 0, False, ctx, config, annotation)
+
+
+def _tuple_node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    items = list(schema.get("items_schema", []))
+    return _SequenceNode(items, schema.get("variadic_item_index"), True, ctx, config, annotation)
+
+
+def _dict_node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    values = schema.get("values_schema") or core_schema.any_schema()
+    return _DictNode(values, ctx, config, annotation)
+
+
+def _union_node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    options = [c[0] if isinstance(c, tuple) else c for c in schema["choices"]]
+    return _UnionNode(options, None, None, ctx, config)
+
+
+def _tagged_union_node(schema: Any, ctx: _Context, config: Any, annotation: Any) -> _Node:
+    tags = {tag: choice for tag, choice in schema["choices"].items() if isinstance(choice, dict)}
+    discriminator = schema.get("discriminator")
+    if isinstance(discriminator, list) and len(discriminator) == 1:
+        discriminator = discriminator[0]
         if isinstance(discriminator, list) and len(discriminator) == 1:
             discriminator = discriminator[0]
-            if isinstance(discriminator, list) and len(discriminator) == 1:
-                discriminator = discriminator[0]
-        key = discriminator if isinstance(discriminator, str) else None
-        # Several tags may name one option (Literal["a", "b"]): one node per option.
-        choices: list[Any] = []
-        tag_index: dict[Any, int] = {}
-        for tag, choice in tags.items():
-            index = next((i for i, c in enumerate(choices) if c is choice), len(choices))
-            if index == len(choices):
-                choices.append(choice)
-            tag_index[tag] = index
-        return _UnionNode(choices, tag_index, key, ctx, config)
-    # Numbers, booleans, None, enums, Literals, dates, sets, dataclasses, plain validators...
-    return _ATOMIC
+    key = discriminator if isinstance(discriminator, str) else None
+    # Several tags may name one option (Literal["a", "b"]): one node per option.
+    choices: list[Any] = []
+    tag_index: dict[Any, int] = {}
+    for tag, choice in tags.items():
+        index = next((i for i, c in enumerate(choices) if c is choice), len(choices))
+        if index == len(choices):
+            choices.append(choice)
+        tag_index[tag] = index
+    return _UnionNode(choices, tag_index, key, ctx, config)
+
+
+_Builder = Callable[[Any, _Context, Any, Any], _Node]
+
+#: The builder of each kind of core schema that is not shown only once complete.
+_BUILDERS: Final[dict[str, _Builder]] = {
+    "model": _model_node,
+    "str": _str_node,
+    "any": _any_node,
+    "list": _list_node,
+    "tuple": _tuple_node,
+    "dict": _dict_node,
+    "union": _union_node,
+    "tagged-union": _tagged_union_node,
+}
 
 
 @final
@@ -186,83 +211,8 @@ class _FieldSpec:
         self.order = order  # declaration order: pydantic validates fields in it
         self.schema = schema
         self.annotation = annotation
-        self.reads_data = _reads_data(schema)
+        self.reads_data = reads_data(schema)
         self._node: _Node | None = None
-
-
-def _idempotent(schema: Any, by_ref: dict[str, Any]) -> bool:
-    """Whether validating again a value that went through ``schema`` gives it back as it is: no
-    Python function validates anywhere in it (pydantic's own steps - types, constraints, lax
-    coercion - give a valid value back unchanged), and its models take their instances as they
-    are (``revalidate_instances='never'``, the default: what is inside them is not looked at).
-
-    Then a value made of members already validated one by one need not be validated from its
-    JSON again: the list of a table's rows, the final object (see ``PartialAssembler``).
-    """
-    todo = [schema]
-    seen: set[str] = set()
-    while todo:
-        node = todo.pop()
-        kind = node.get("type")
-        if not isinstance(kind, str) or kind.startswith("function") or kind == "custom-error":
-            return False
-        if kind == "generator":
-            return False  # an Iterable's value is a lazy iterator, used up by whoever reads it
-        if kind == "definition-ref":
-            ref = node.get("schema_ref")
-            if ref not in seen:
-                seen.add(ref)
-                target = by_ref.get(ref)
-                if target is None:
-                    return False
-                todo.append(target)
-            continue
-        if kind == "model":
-            config = node.get("config") or {}
-            revalidate = node.get("revalidate_instances", config.get("revalidate_instances"))
-            if revalidate not in (None, "never") or node.get("root_model"):
-                return False
-            continue  # an instance is taken as it is: its fields are not validated again
-        for key, child in node.items():
-            if key in ("metadata", "serialization", "cls", "config", "ref", "default_factory"):
-                continue
-            if callable(child) and not isinstance(child, type):
-                # A Python function in the schema (a callable Discriminator) would be handed the
-                # validated members, not the JSON values it was written for.
-                return False
-            todo.extend(_sub_schemas(child))
-    return True
-
-
-def _sub_schemas(value: Any) -> list[Any]:
-    """The core schemas in a schema's entry: a schema, a list of them (or of (schema, label)
-    pairs, a union's choices), or a mapping of them (a tagged union's choices)."""
-    if isinstance(value, dict):
-        if "type" in value:
-            return [value]
-        return [v for v in value.values() if isinstance(v, dict) and "type" in v]
-    if isinstance(value, list | tuple):
-        out: list[Any] = []
-        for item in value:
-            out += _sub_schemas(item)
-        return out
-    return []
-
-
-def _reads_data(schema: Any) -> bool:
-    """Whether a field's own validators take ``info`` (and so may read ``info.data``)."""
-    while True:
-        kind = schema.get("type")
-        if kind in ("default", "nullable"):
-            schema = schema["schema"]
-        elif kind in ("function-before", "function-after", "function-wrap", "function-plain"):
-            if schema.get("function", {}).get("type") == "with-info":
-                return True
-            if kind == "function-plain":
-                return False
-            schema = schema["schema"]
-        else:
-            return False
 
 
 @final
@@ -329,10 +279,10 @@ class _ModelNode(_Node):
 
     def idempotent(self, spec: _FieldSpec) -> bool:
         """Whether the field validates a value made of validated members as it is (see
-        ``_idempotent``)."""
+        ``is_idempotent``)."""
         known = self._idempotent.get(spec.name)
         if known is None:
-            known = self._idempotent[spec.name] = _idempotent(spec.schema, self.ctx.by_ref)
+            known = self._idempotent[spec.name] = is_idempotent(spec.schema, self.ctx.by_ref)
         return known
 
     def child(self, key: str | int) -> _Node | None:
@@ -437,7 +387,7 @@ class _SequenceNode(_Node):
             return None
         node = self.nodes.get(position)
         if node is None:
-            annotation = _item_annotation(self.annotation, position)
+            annotation = item_annotation(self.annotation, position)
             node = _node(self.positions[position], self.ctx, self.config, annotation)
             self.nodes[position] = node
         return node
@@ -450,7 +400,7 @@ class _SequenceNode(_Node):
 
     def child_annotation(self, key: str | int) -> Any:
         position = self._position(key)
-        return Any if position is None else _item_annotation(self.annotation, position)
+        return Any if position is None else item_annotation(self.annotation, position)
 
     def validate_child(
         self, key: str | int, value: Any, siblings: dict[str, Any], context: Any
@@ -481,7 +431,7 @@ class _DictNode(_Node):
             return None
         if self._node is None:
             self._node = _node(
-                self.values, self.ctx, self.config, _item_annotation(self.annotation, key)
+                self.values, self.ctx, self.config, item_annotation(self.annotation, key)
             )
         return self._node
 
@@ -489,7 +439,7 @@ class _DictNode(_Node):
         return _open_dict_key(raw, path, closed)
 
     def child_annotation(self, key: str | int) -> Any:
-        return _item_annotation(self.annotation, key)
+        return item_annotation(self.annotation, key)
 
     def validate_child(
         self, key: str | int, value: Any, siblings: dict[str, Any], context: Any
@@ -529,24 +479,9 @@ class _UnionNode(_Node):
         return self._nodes
 
     def choose(self, raw: Any, path: Path, closed: _Closed) -> _Node:
+        """The option ``raw`` (at ``path``, being written) is shown as, for now."""
         if isinstance(raw, dict):
-            key = self.discriminator
-            if self.tags is not None and key is not None and key in raw:
-                tag = raw[key]
-                last = next(reversed(raw))
-                if (key != last or closed((*path, key))) and _hashable(tag):
-                    index = self.tags.get(tag)
-                    if index is not None:
-                        return self.nodes[index]
-            fallback: _Node | None = None
-            for node in self.nodes:
-                if isinstance(node, _ModelNode):
-                    if all(k in node.fields for k in raw):
-                        return node
-                    fallback = fallback or node
-                elif isinstance(node, (_DictNode, _AnyNode, _UnionNode)):
-                    fallback = fallback or node
-            return fallback or _ATOMIC
+            return self._choose_for_object(raw, path, closed)
         if isinstance(raw, list):
             wanted: tuple[type[_Node], ...] = (_SequenceNode, _AnyNode, _UnionNode)
         elif isinstance(raw, str):
@@ -561,13 +496,37 @@ class _UnionNode(_Node):
                 return node
         return _ATOMIC
 
+    def _choose_for_object(self, raw: dict[str, Any], path: Path, closed: _Closed) -> _Node:
+        """An object's option: the one its tag names, else the first model with every key it
+        has, else the first option an object may be."""
+        tagged = _tagged_option(self, raw, path, closed)
+        if tagged is not None:
+            return tagged
+        fallback: _Node | None = None
+        for node in self.nodes:
+            if isinstance(node, _ModelNode):
+                if all(k in node.fields for k in raw):
+                    return node
+                fallback = fallback or node
+            elif isinstance(node, (_DictNode, _AnyNode, _UnionNode)):
+                fallback = fallback or node
+        return fallback or _ATOMIC
 
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
+
+def _tagged_option(
+    union: _UnionNode, raw: dict[str, Any], path: Path, closed: _Closed
+) -> _Node | None:
+    """The option a tagged union's complete tag names, if it is there."""
+    key = union.discriminator
+    if union.tags is None or key is None or key not in raw:
+        return None
+    tag = raw[key]
+    last = next(reversed(raw))
+    if (key != last or closed((*path, key))) and is_hashable(tag):
+        index = union.tags.get(tag)
+        if index is not None:
+            return union.nodes[index]
+    return None
 
 
 def _grows(node: _Node, value: Any) -> bool:
@@ -577,41 +536,6 @@ def _grows(node: _Node, value: Any) -> bool:
     if node is _STR or node is _ANY:
         return True
     return isinstance(node, _UnionNode) and any(_grows(n, value) for n in node.nodes)
-
-
-def _unwrap_annotation(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin is Union or origin is types.UnionType:
-            options = [a for a in get_args(annotation) if a is not type(None)]
-            if len(options) != 1:
-                return annotation
-            annotation = options[0]
-        elif type(annotation).__name__ == "TypeAliasType" and hasattr(annotation, "__value__"):
-            annotation = annotation.__value__
-        else:
-            return annotation
-
-
-_MAPPINGS: Final = frozenset({dict, collections.abc.Mapping, collections.abc.MutableMapping})
-
-
-def _item_annotation(annotation: Any, key: str | int) -> Any:
-    """The annotation of the member at ``key`` of a container annotated ``annotation``."""
-    annotation = _unwrap_annotation(annotation)
-    args = get_args(annotation)
-    origin = get_origin(annotation)
-    if not args or origin is None:
-        return Any
-    if origin in _MAPPINGS:
-        return args[1] if len(args) == 2 else Any
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return args[0]
-        return args[key] if isinstance(key, int) and key < len(args) else Any
-    return args[0]
 
 
 def _depth(node: _Node, visiting: set[int], memo: dict[int, int | None]) -> int | None:

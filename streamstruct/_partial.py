@@ -37,6 +37,7 @@ included), as pydantic's own ``loc`` does.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import types
 from dataclasses import dataclass
@@ -246,15 +247,7 @@ def _partial_annotation(
     if origin is Annotated:
         return _partial_annotation(get_args(annotation)[0], built, refs, namespace)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        if annotation.__pydantic_root_model__:
-            return annotation
-        partial: Any = _partial_classes.get(annotation) or built.get(annotation)
-        if partial is None:
-            if annotation in refs:  # being built further up: a cycle
-                partial = ForwardRef(refs[annotation])
-            else:
-                partial = _build_partial_class(annotation, built, refs, namespace)
-        return Union[annotation, partial]  # noqa: UP007
+        return _model_or_partial(annotation, built, refs, namespace)
     if origin is None or origin is Literal:
         return annotation
     args = get_args(annotation)
@@ -268,6 +261,29 @@ def _partial_annotation(
     )
     if all(new is old for new, old in zip(new_args, args, strict=True)):
         return annotation
+    return _with_args(annotation, origin, new_args)
+
+
+def _model_or_partial(
+    model: type[BaseModel],
+    built: dict[type[BaseModel], type[_PartialModel]],
+    refs: dict[type[BaseModel], str],
+    namespace: dict[str, Any],
+) -> Any:
+    """``model | Partial[model]`` (a RootModel as it is), its partial class built if needed."""
+    if model.__pydantic_root_model__:
+        return model
+    partial: Any = _partial_classes.get(model) or built.get(model)
+    if partial is None:
+        if model in refs:  # being built further up: a cycle
+            partial = ForwardRef(refs[model])
+        else:
+            partial = _build_partial_class(model, built, refs, namespace)
+    return Union[model, partial]  # noqa: UP007
+
+
+def _with_args(annotation: Any, origin: Any, new_args: tuple[Any, ...]) -> Any:
+    """``annotation`` (a generic or a union, of ``origin``) with ``new_args`` instead of its own."""
     if origin is Union or origin is types.UnionType:
         return Union[new_args]  # noqa: UP007
     if isinstance(annotation, types.GenericAlias):
@@ -420,17 +436,7 @@ def progress(partial: BaseModel) -> Progress:
         head = rest[0] if rest else None
         if isinstance(obj, BaseModel):
             model_fields = type(obj).model_fields
-            fields_set = obj.model_fields_set
-            done = 0
-            for name in model_fields:
-                path = (*prefix, name)
-                if name == head:
-                    streaming.add(path)
-                elif name in fields_set:
-                    complete.add(path)
-                    done += 1
-                else:
-                    missing.add(path)
+            done = _sort_fields(obj, prefix, head, complete, streaming, missing)
             counts.append((len(model_fields), done))
             if not isinstance(head, str) or head not in model_fields:
                 linked.append(False)
@@ -442,10 +448,7 @@ def progress(partial: BaseModel) -> Progress:
             streaming.add((*prefix, head))
             obj = obj[head] if head < len(obj) else None
         elif isinstance(obj, dict) and head is not None:
-            for key in obj:
-                if key == head:
-                    break
-                complete.add((*prefix, key))
+            complete.update((*prefix, key) for key in itertools.takewhile(head.__ne__, obj))
             streaming.add((*prefix, head))
             obj = obj.get(head)
         else:
@@ -453,15 +456,45 @@ def progress(partial: BaseModel) -> Progress:
         assert head is not None
         prefix = (*prefix, head)
         rest = rest[1:]
-    fraction = 0.0
-    for (count, done), link in zip(reversed(counts), reversed(linked), strict=True):
-        fraction = (done + (fraction if link else 0.0)) / count if count else 1.0
     return Progress(
         complete=frozenset(complete),
         streaming=frozenset(streaming),
         missing=frozenset(missing),
-        fraction=fraction,
+        fraction=_fraction(counts, linked),
     )
+
+
+def _sort_fields(
+    obj: BaseModel,
+    prefix: Path,
+    head: str | int | None,
+    complete: set[Path],
+    streaming: set[Path],
+    missing: set[Path],
+) -> int:
+    """Put each field of ``obj`` (at ``prefix``) in ``complete``, ``streaming`` (``head``, the one
+    being written) or ``missing``; how many are complete."""
+    fields_set = obj.model_fields_set
+    done = 0
+    for name in type(obj).model_fields:
+        path = (*prefix, name)
+        if name == head:
+            streaming.add(path)
+        elif name in fields_set:
+            complete.add(path)
+            done += 1
+        else:
+            missing.add(path)
+    return done
+
+
+def _fraction(counts: list[tuple[int, int]], linked: list[bool]) -> float:
+    """The fraction done of the outer object: per object along the chain, from the innermost, its
+    complete fields and (when ``linked``) the fraction of the object it is writing."""
+    fraction = 0.0
+    for (count, done), link in zip(reversed(counts), reversed(linked), strict=True):
+        fraction = (done + (fraction if link else 0.0)) / count if count else 1.0
+    return fraction
 
 
 def _snapshot_info(obj: BaseModel) -> _SnapshotInfo | None:

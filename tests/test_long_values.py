@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 # The lockstep helpers of the snapshot shortcuts' own property test.
-from test_partial import _general_path_only, _trace
+from test_partial import EACH_SHORTCUT_OFF, _side_by_side, _trace
 
 import streamstruct
 from streamstruct import JSONParser, JSONStringTooLongError, SnapshotEvent, TextAppended
@@ -205,10 +205,8 @@ def test_the_shortcuts_show_a_long_string_as_the_general_path_does(cuts: list[in
         "pairs": None,
     }
     text = json.dumps(value, ensure_ascii=False)
-    with_shortcuts = _trace(text, cuts)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        general = _trace(text, cuts, _general_path_only(monkeypatch))
-    assert with_shortcuts == general
+    for off in EACH_SHORTCUT_OFF:
+        _side_by_side(off, lambda assembler_class: _trace(text, cuts, assembler_class))
 
 
 def test_without_field_events_the_snapshots_are_the_same() -> None:

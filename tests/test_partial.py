@@ -30,7 +30,7 @@ from pydantic import (
 from source_support import python_source
 
 from streamstruct import ResponseValidationError
-from streamstruct._assembler import PartialAssembler
+from streamstruct._assembler import PartialAssembler, Shortcuts
 from streamstruct._json import JSONParser, Path
 from streamstruct._partial import (
     FieldCompleted,
@@ -93,7 +93,10 @@ class Run:
 
 
 def start(
-    model: type[BaseModel], *, assembler_class: type[Any] = PartialAssembler, **options: Any
+    model: type[BaseModel],
+    *,
+    assembler_class: Callable[..., Any] = PartialAssembler,
+    **options: Any,
 ) -> Run:
     fed: list[str] = []
     assembler = assembler_class(model, text=lambda: "".join(fed), **options)
@@ -997,16 +1000,74 @@ def _source_assembler() -> type[Any]:
     return python_source("_assembler").PartialAssembler  # type: ignore[no-any-return]
 
 
-def _general_path_only(monkeypatch: pytest.MonkeyPatch) -> type[Any]:
-    """The source PartialAssembler with the shortcuts turned off."""
-    assembler_class = _source_assembler()
-    monkeypatch.setattr(assembler_class, "_grow", lambda self, parser, growing: None)
-    monkeypatch.setattr(assembler_class, "_rebuild_from", lambda self, *args: (False, None))
-    return assembler_class
+def _with_shortcuts(shortcuts: Shortcuts) -> Callable[..., PartialAssembler[Any]]:
+    """A PartialAssembler factory (in place of the class) whose assemblers take only ``shortcuts``:
+    the installed class (compiled, maybe), switched through its flags."""
+
+    def make(model: type[Any], **options: Any) -> PartialAssembler[Any]:
+        assembler = PartialAssembler(model, **options)
+        assembler._shortcuts = shortcuts
+        return assembler
+
+    return make
+
+
+#: Every shortcut off: the general path alone.
+NO_SHORTCUTS = Shortcuts(**dict.fromkeys(Shortcuts._fields, False))
+#: Each shortcut off alone, then all of them, by name: what a side-by-side test compares.
+EACH_SHORTCUT_OFF = {
+    **{name: Shortcuts(**{name: False}) for name in Shortcuts._fields},
+    "all": NO_SHORTCUTS,
+}
+
+
+#: Off, these make each snapshot of a level a new object, so a piece that changes nothing visible
+#: may still send a snapshot equal to the last one: their side-by-side tests compare the traces
+#: with such repeats dropped (_without_repeats).
+NEW_OBJECTS_WHEN_OFF = {"continued_levels", "all"}
+
+
+def _without_repeats(trace: list[Any]) -> list[Any]:
+    """``trace`` (per piece: piece, events, progress) without the snapshot events equal to the
+    snapshot before them."""
+    last: Any = None
+    out: list[Any] = []
+    for piece, events, shown in trace:
+        kept = []
+        for event in events:
+            if event[0] == "snapshot":
+                if event == last:
+                    continue
+                last = event
+            kept.append(event)
+        out.append((piece, kept, shown))
+    return out
+
+
+def _side_by_side(off: str, trace: Callable[[Callable[..., Any]], list[Any]]) -> None:
+    """``trace`` of the installed assembler equals ``trace`` of one with ``off`` switched off."""
+    with_shortcuts = trace(PartialAssembler)
+    without = trace(_with_shortcuts(EACH_SHORTCUT_OFF[off]))
+    if off in NEW_OBJECTS_WHEN_OFF:
+        with_shortcuts, without = _without_repeats(with_shortcuts), _without_repeats(without)
+    assert with_shortcuts == without
+
+
+def _general_path_only() -> Callable[..., PartialAssembler[Any]]:
+    """A PartialAssembler factory with every shortcut turned off."""
+    return _with_shortcuts(NO_SHORTCUTS)
+
+
+def test_every_flag_switches_a_shortcut_off() -> None:
+    # The side-by-side tests below take their list from Shortcuts: a flag is a field of it.
+    assert all(ALL := Shortcuts())
+    assert not any(NO_SHORTCUTS)
+    assert set(EACH_SHORTCUT_OFF) == {*Shortcuts._fields, "all"}
+    assert PartialAssembler(Shelf)._shortcuts == ALL
 
 
 def _trace(
-    text: str, cuts: list[int], assembler_class: type[Any] = PartialAssembler
+    text: str, cuts: list[int], assembler_class: Callable[..., Any] = PartialAssembler
 ) -> list[tuple[str, list[tuple[Any, ...]], Any]]:
     """Per piece: the piece, its events, and the last snapshot's progress (complete, streaming)."""
     run = start(Shelf, assembler_class=assembler_class)
@@ -1030,7 +1091,8 @@ def _trace(
 _words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8)
 
 
-@settings(max_examples=80, deadline=None)
+@pytest.mark.parametrize("off", list(EACH_SHORTCUT_OFF))
+@settings(max_examples=30, deadline=None)
 @given(
     name=_words,
     city=_words,
@@ -1041,7 +1103,8 @@ _words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_si
     ascii_only=st.booleans(),
     cuts=st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=20),
 )
-def test_the_growing_string_shortcut_changes_nothing_that_is_seen(
+def test_the_shortcuts_change_nothing_that_is_seen(
+    off: str,
     name: str,
     city: str,
     labels: list[str],
@@ -1051,8 +1114,9 @@ def test_the_growing_string_shortcut_changes_nothing_that_is_seen(
     ascii_only: bool,
     cuts: list[int],
 ) -> None:
-    """Events, snapshots and progress are the same with the shortcut (a string that only grew is
-    shown from the last snapshot's memos) as with the general path alone, on any split."""
+    """Events, snapshots and progress are the same with every shortcut (a string that only grew is
+    shown from the last snapshot's memos, ...) as with it switched off (``off``: one of them, or
+    all: the general path alone), on any split."""
     value = {
         "owner": {
             "name": name,
@@ -1065,10 +1129,8 @@ def test_the_growing_string_shortcut_changes_nothing_that_is_seen(
         "pairs": pairs,
     }
     text = json.dumps(value, ensure_ascii=ascii_only)
-    with_shortcut = _trace(text, cuts)  # the assembler as installed (compiled, maybe)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        general = _trace(text, cuts, _general_path_only(monkeypatch))
-    assert with_shortcut == general
+    # The assembler as installed (compiled, maybe) against itself with a shortcut off.
+    _side_by_side(off, lambda assembler_class: _trace(text, cuts, assembler_class))
 
 
 @settings(max_examples=60, deadline=None)
@@ -1134,20 +1196,21 @@ class _Outer(BaseModel):
     more: list[_WithDefaults] = []
 
 
+@pytest.mark.parametrize("off", list(EACH_SHORTCUT_OFF))
 @pytest.mark.parametrize("split", [1, 2, 3, 5])
-def test_the_shortcuts_agree_with_the_general_path_when_nulls_are_dropped(split: int) -> None:
+def test_the_shortcuts_agree_with_the_general_path_when_nulls_are_dropped(
+    split: int, off: str
+) -> None:
     # A dropped null completes a member and changes nothing visible: no snapshot for it.
     inner = '{"name": "Al", "nick": null, "tags": ["x", "y"], "size": null}'
     text = f'{{"inner": {inner}, "more": [{inner}, {inner}]}}'
 
-    def trace(assembler_class: type[Any]) -> list[Any]:
+    def trace(assembler_class: Callable[..., Any]) -> list[Any]:
         run = start(_Outer, assembler_class=assembler_class, drop_injected_nulls=True)
-        steps = [simple(run.feed(piece)) for piece in chunks(text, split)]
-        return [*steps, run.finish()]
+        steps = [(piece, simple(run.feed(piece)), None) for piece in chunks(text, split)]
+        return [*steps, ("", [], run.finish())]
 
-    with_shortcuts = trace(PartialAssembler)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        assert with_shortcuts == trace(_general_path_only(monkeypatch))
+    _side_by_side(off, trace)
 
 
 def test_the_open_container_shortcut_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1233,12 +1296,12 @@ class Aliased(BaseModel):
 def test_snapshot_objects_are_what_model_construct_makes(
     model: type[BaseModel], members: dict[str, Any]
 ) -> None:
-    from streamstruct._assembler import _snapshot_object
+    from streamstruct._memo import snapshot_object
     from streamstruct._partial import _partial_class, _SnapshotInfo
 
     cls = _partial_class(model)
     info = _SnapshotInfo((), False)
-    made = _snapshot_object(cls, members, info)
+    made = snapshot_object(cls, members, info)
     reference = cls.model_construct(**members)
     assert type(made) is cls
     assert made.__dict__ == reference.__dict__
@@ -1253,14 +1316,14 @@ def test_snapshot_objects_are_what_model_construct_makes(
 
 
 def test_a_snapshot_object_with_its_open_member_is_the_same_object() -> None:
-    from streamstruct._assembler import _snapshot_object
+    from streamstruct._memo import snapshot_object
     from streamstruct._partial import _partial_class, _SnapshotInfo
 
     cls = _partial_class(Person)
     info = _SnapshotInfo(("tags",), False)
     stable = {"name": "Bob"}
-    made = _snapshot_object(cls, stable, info, "tags", ["a"])
-    whole = _snapshot_object(cls, {"name": "Bob", "tags": ["a"]}, info)
+    made = snapshot_object(cls, stable, info, "tags", ["a"])
+    whole = snapshot_object(cls, {"name": "Bob", "tags": ["a"]}, info)
     assert made.__dict__ == whole.__dict__
     assert list(made.__dict__) == list(cls.model_fields)
     assert made.model_fields_set == whole.model_fields_set == {"name", "tags"}

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from source_support import python_source
 
+from streamstruct._assembler import ALL_SHORTCUTS, PartialAssembler, Shortcuts
 from streamstruct._json import JSONParser
 from streamstruct._partial import SnapshotEvent
 
@@ -33,51 +33,49 @@ def _document(rows: int) -> str:
     )
 
 
-def _stream(text: str, size: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[Any], Report]:
+def _stream(
+    text: str, size: int, shortcuts: Shortcuts = ALL_SHORTCUTS
+) -> tuple[int, list[Any], Report]:
     """Feed ``text`` in pieces of ``size``; the members looked at, the snapshots, the result."""
-    # The source class, whose method a test can wrap (a compiled one cannot be patched).
-    assembler_class = python_source("_assembler").PartialAssembler
-    assembler = assembler_class(Report)
+    assembler = PartialAssembler(Report)
+    assembler._shortcuts = shortcuts
     parser = JSONParser(completion_depth=assembler.completion_depth)
-    looked = 0
-    member = assembler_class._member
-
-    def counting(*args: Any) -> Any:
-        nonlocal looked
-        looked += 1
-        return member(*args)
-
-    monkeypatch.setattr(assembler_class, "_member", counting)
     snapshots: list[Any] = []
     for start in range(0, len(text), size):
         parser.feed(text[start : start + size])
         for event in assembler.advance(parser):
             if isinstance(event, SnapshotEvent):
                 snapshots.append(event.partial)
-    return looked, snapshots, assembler.finish(parser.close())
+    return assembler._looked_at, snapshots, assembler.finish(parser.close())
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7])
-def test_members_are_looked_at_a_bounded_number_of_times(
-    size: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_members_are_looked_at_a_bounded_number_of_times(size: int) -> None:
     # A row may close in a piece that shows nothing new (its last string was already whole): the
     # parser's snapshot then still holds its copy of the row, and the next one the parser's own
     # object. That must not make the assembler start the list again.
     rows = 300
-    looked, _, result = _stream(_document(rows), size, monkeypatch)
+    looked, _, result = _stream(_document(rows), size)
     assert result == Report.model_validate_json(_document(rows))
     # Each row's members (id, name, tags and the tags' items) and the row itself, a few times at most.
     assert rows <= looked <= 10 * rows  # (at least once each: the spy saw them)
 
 
-def test_snapshots_still_show_every_closed_row(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snapshots_still_show_every_closed_row() -> None:
     text = _document(40)
     expected = Report.model_validate_json(text)
-    _, snapshots, _ = _stream(text, 4, monkeypatch)
+    _, snapshots, _ = _stream(text, 4)
     for snapshot in snapshots:
         rows = snapshot.rows or []
         closed = [row for row in rows if row.tags is not None and row.name is not None]
         for shown in closed[:-1]:
             assert shown.model_dump() == expected.rows[shown.id].model_dump()
     assert snapshots[-1].rows[-1].model_dump() == expected.rows[-1].model_dump()
+
+
+def test_without_the_continued_levels_every_snapshot_looks_at_every_member() -> None:
+    # The shortcut the bound above relies on, switched off: the count grows with the square.
+    rows = 60
+    looked, _, result = _stream(_document(rows), 4, Shortcuts(continued_levels=False))
+    assert result == Report.model_validate_json(_document(rows))
+    assert looked > 10 * rows
