@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Final, NamedTuple, cast, final
 
+from ._path import Path
+
 __all__ = [
     "ARRAY",
     "CLOSERS",
@@ -23,8 +25,6 @@ __all__ = [
     "path_of",
 ]
 
-Path = tuple[str | int, ...]
-"""Where a value sits in the document: object keys and array indexes from the root down."""
 
 ARRAY: Final = 0
 OBJECT: Final = 1

@@ -6,12 +6,11 @@ assembler's field events, the validation errors) and :mod:`._errors`, the lowest
 
 from __future__ import annotations
 
-from typing_extensions import TypeAliasType
+from typing import TypeAlias
 
 __all__ = ["Path"]
 
-# A TypeAliasType, so that the public name belongs to streamstruct and reads as Path in
-# documentation (a plain alias of tuple[...] reports the module "builtins").
-Path = TypeAliasType("Path", tuple[str | int, ...])
+# A plain alias, standard library only: this module sits beside _errors, below the sans-I/O core.
+Path: TypeAlias = tuple[str | int, ...]
 """Where a value sits in the JSON: the keys and indexes from the root, ``("rows", 3, "name")``.
 What ``ResponseValidationError.path``, ``CompletedValue.path`` and the field events give."""
