@@ -3,9 +3,9 @@
 streamstruct is pure Python, and stays so: the compiled modules are built from the very same
 sources (mypyc turns typed Python into C extensions), so there is one parser and one assembler to
 read, test and fix. The sans-I/O modules that run for every event of a stream are compiled:
-``streamstruct/_json.py`` (the JSON parser: 4-character pieces about twice as fast),
-``streamstruct/_assembler.py`` (``Partial`` snapshots and field events: about a third less CPU)
-with what was split out of it (``_memo``, ``_fields``) and ``streamstruct/_nodes.py`` (the tree
+``streamstruct/_core/_json.py`` (the JSON parser: 4-character pieces about twice as fast),
+``streamstruct/_model/_assembler.py`` (``Partial`` snapshots and field events: about a third less CPU)
+with what was split out of it (``_memo``, ``_fields``) and ``streamstruct/_model/_nodes.py`` (the tree
 of the response type it walks, with ``_schema_facts``), the list reuse both call (``_recycle``),
 and the SSE decoder, chunk decoding, the text log and the reader that chains them (``_sse``,
 ``_wire`` with ``_updates``, ``_text``, ``_reader``: together another ~1.5 us of the ~16 per event); see
@@ -20,7 +20,7 @@ docs/benchmarks.md. Everything else (the client, the streams, the models) is unc
   effect at once, not be shadowed by an extension built from an older one.
 
 ``python hatch_build.py --inplace`` compiles into the source tree, for benchmarking a checkout
-(delete all of ``streamstruct/*.so`` afterwards to go back, never some: the compiled modules
+(delete every ``streamstruct/**/*.so`` afterwards to go back, never some: the compiled modules
 link to each other; the test suite refuses to run against a module older than its
 source). CI builds a wheel with ``STREAMSTRUCT_COMPILE=1``, checks it is
 compiled, and runs the test suite against the compiled modules taken from it.
@@ -39,34 +39,34 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 COMPILED_MODULES = (
-    "streamstruct/_json.py",
+    "streamstruct/_core/_json.py",
     # The parser's state machine and lexer, split out of _json.py (issue 13), compiled with it: the
     # compiled JSONParser subclasses ValueBuilder (mypyc needs its base compiled too) and calls the
     # lexer per token. _json_options (read once per parser) stays Python.
-    "streamstruct/_json_builder.py",
-    "streamstruct/_json_lexer.py",
-    "streamstruct/_json_string.py",
-    "streamstruct/_json_containers.py",
-    "streamstruct/_assembler.py",
+    "streamstruct/_core/_json_builder.py",
+    "streamstruct/_core/_json_lexer.py",
+    "streamstruct/_core/_json_string.py",
+    "streamstruct/_core/_json_containers.py",
+    "streamstruct/_model/_assembler.py",
     # Split out of _assembler (compiled as they were inside it: they run for every event).
-    "streamstruct/_memo.py",
-    "streamstruct/_fields.py",
-    "streamstruct/_nodes.py",
-    "streamstruct/_schema_facts.py",
+    "streamstruct/_model/_memo.py",
+    "streamstruct/_model/_fields.py",
+    "streamstruct/_model/_nodes.py",
+    "streamstruct/_model/_schema_facts.py",
     # The reference-count list reuse both of them call per snapshot (compiled with them, as it was
     # when it was two copies inside them: an interpreted call from compiled code costs more).
-    "streamstruct/_recycle.py",
-    "streamstruct/_sse.py",
-    "streamstruct/_wire.py",
+    "streamstruct/_core/_recycle.py",
+    "streamstruct/_core/_sse.py",
+    "streamstruct/_core/_wire.py",
     # The update vocabulary _wire builds and _reader reads for every event (part of _wire until
     # issue 13): compiled with them, so the classes stay native to both.
-    "streamstruct/_updates.py",
-    "streamstruct/_text.py",
-    "streamstruct/_reader.py",
+    "streamstruct/_core/_updates.py",
+    "streamstruct/_core/_text.py",
+    "streamstruct/_response/_reader.py",
     # The reader calls its event decoder once per event: interpreted, it cost the compiled e2e
     # benchmark 5-15% against main (2,000 rows, 16 KiB reads 0.154 -> 0.161-0.177 s CPU);
     # compiled, 1.02x (0.175 -> 0.178) and 1.01x with one event per read, in the same runs.
-    "streamstruct/_decoding.py",
+    "streamstruct/_core/_decoding.py",
 )
 COMPILE_VARIABLE = "STREAMSTRUCT_COMPILE"
 

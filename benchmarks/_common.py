@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, TextIO, cast
 
 if TYPE_CHECKING:
-    from streamstruct._json import JSONParser
+    from streamstruct._core._json import JSONParser
 
 __all__ = [
     "KB",
@@ -76,11 +76,11 @@ def parser_build() -> str:
     """Which build of the per-event core (the SSE decoder, chunk decoding, the reader, the JSON
     parser and the ``Partial`` assembler) this interpreter imports: the mypyc build or the Python
     source. (They come together, as hatch_build.py builds them.)"""
-    import streamstruct._assembler
+    import streamstruct._model._assembler
 
     return (
         "pure Python"
-        if (streamstruct._assembler.__file__ or "").endswith(".py")
+        if (streamstruct._model._assembler.__file__ or "").endswith(".py")
         else ("compiled (mypyc)")
     )
 
@@ -88,16 +88,16 @@ def parser_build() -> str:
 def pure_python_parser() -> type[JSONParser]:
     """``JSONParser`` from the Python source, even where the compiled build is installed.
 
-    The source is loaded as a module of its own (``streamstruct._json_source``), so the two can be
+    The source is loaded as a module of its own (``streamstruct._core._json_source``), so the two can be
     measured side by side; its errors are the package's own classes.
     """
-    import streamstruct._json
+    import streamstruct._core._json
 
-    if streamstruct._json.__file__.endswith(".py"):
-        return streamstruct._json.JSONParser
+    if streamstruct._core._json.__file__.endswith(".py"):
+        return streamstruct._core._json.JSONParser
     # The parser is several modules, and its JSONParser subclasses the builder of another (which
     # a compiled class refuses to an interpreted one): all of them are loaded from their source,
-    # in a package of their own (``streamstruct._json_source``) that shares ``_errors``.
+    # in a package of their own (``streamstruct._core._json_source``) that shares ``_errors``.
     package = sys.modules.get(_PURE_PARSER_PACKAGE)
     if package is None:
         package = ModuleType(_PURE_PARSER_PACKAGE)
@@ -106,7 +106,7 @@ def pure_python_parser() -> type[JSONParser]:
         sys.modules[f"{_PURE_PARSER_PACKAGE}._errors"] = importlib.import_module(
             "streamstruct._errors"
         )
-        folder = Path(streamstruct._json.__file__).parent
+        folder = Path(streamstruct._core._json.__file__).parent
         for name in _PARSER_MODULES:
             full_name = f"{_PURE_PARSER_PACKAGE}.{name}"
             spec = importlib.util.spec_from_file_location(full_name, folder / f"{name}.py")
@@ -120,7 +120,7 @@ def pure_python_parser() -> type[JSONParser]:
     return parser_class
 
 
-_PURE_PARSER_PACKAGE: Final = "streamstruct._json_source"
+_PURE_PARSER_PACKAGE: Final = "streamstruct._core._json_source"
 # The parser's modules, each after those it imports.
 _PARSER_MODULES: Final = (
     "_json_lexer",

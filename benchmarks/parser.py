@@ -64,7 +64,7 @@ from benchmarks._common import (
     targets_json,
     targets_table,
 )
-from streamstruct._json import JSONParser
+from streamstruct._core._json import JSONParser
 
 __all__ = [
     "BUILDERS",

@@ -57,7 +57,7 @@ from benchmarks._common import (
     size_label,
     version,
 )
-from streamstruct._json import JSONParser
+from streamstruct._core._json import JSONParser
 
 __all__ = [
     "LABELS",

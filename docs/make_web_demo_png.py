@@ -12,8 +12,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from streamstruct.__main__ import ALICE, CHUNK_SIZES, USERS
+from streamstruct._demo.web import DemoApp
 from streamstruct.testing import Reply, Simulator, serve, simulated_client
-from streamstruct.web._demo import DemoApp
 
 OUT = Path(__file__).resolve().with_name("web-demo.png")
 

@@ -3,9 +3,10 @@
 The public names are re-exported here; the modules behind them are private.
 """
 
-from ._assembler import PartialAssembler
 from ._build import BuildInfo, build_info
-from ._client import AsyncClient
+from ._core._json import CompletedValue, JSONParser
+from ._core._sse import ServerSentEvent, SSEDecoder
+from ._core._wire import Usage
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -43,10 +44,12 @@ from ._errors import (
     TruncatedJSONError,
     UnprocessableEntityError,
 )
-from ._iterable import ItemsAssembler
-from ._json import CompletedValue, JSONParser
-from ._modes import Mode
-from ._partial import (
+from ._io._client import AsyncClient
+from ._io._stream import AsyncIterableStream, AsyncPartialStream, StreamEnded, StreamEvent
+from ._io._sync import Client, IterableStream, PartialStream
+from ._model._assembler import PartialAssembler
+from ._model._iterable import ItemsAssembler
+from ._model._partial import (
     FieldCompleted,
     FieldStarted,
     Partial,
@@ -57,10 +60,7 @@ from ._partial import (
     progress,
 )
 from ._path import Path
-from ._sse import ServerSentEvent, SSEDecoder
-from ._stream import AsyncIterableStream, AsyncPartialStream, StreamEnded, StreamEvent
-from ._sync import Client, IterableStream, PartialStream
-from ._wire import Usage
+from ._request._modes import Mode
 
 __version__ = "0.1.0.dev0"
 

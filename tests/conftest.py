@@ -77,7 +77,7 @@ def _compiled_names() -> tuple[str, ...]:
             and getattr(node.targets[0], "id", "") == "COMPILED_MODULES"
         ):
             paths = ast.literal_eval(node.value)
-            return tuple(Path(path).stem for path in paths)
+            return tuple(".".join(Path(path).with_suffix("").parts[1:]) for path in paths)
     raise RuntimeError("hatch_build.py has no COMPILED_MODULES")
 
 
@@ -100,7 +100,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         if module != source and source.exists() and source.stat().st_mtime > module.stat().st_mtime:
             raise pytest.UsageError(
                 f"{module} is older than {source}: rebuild (python hatch_build.py --inplace) or "
-                "delete all of streamstruct/*.so, or the tests run the old code"
+                "delete every streamstruct/**/*.so, or the tests run the old code"
             )
 
 

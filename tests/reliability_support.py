@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 import streamstruct
-from streamstruct import _pool
+from streamstruct._io import _pool
 
 KEY = "sk-reliability-SECRET-4d2e9f81c7a3"
 MESSAGES = [{"role": "user", "content": "Make up a person."}]

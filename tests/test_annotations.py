@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypeAliasType
 
 from streamstruct import InvalidArgumentValueError
-from streamstruct._annotations import (
+from streamstruct._model._annotations import (
     NO_ANNOTATIONS,
     Atomic,
     NotNull,
     stream_annotations,
 )
-from streamstruct._response_types import classify_response_model
+from streamstruct._model._response_types import classify_response_model
 
 
 class Plain(BaseModel):

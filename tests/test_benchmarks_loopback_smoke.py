@@ -115,7 +115,7 @@ def test_a_worker_started_as_another_build_is_refused(pure: builds.Worker) -> No
 
 
 def test_a_build_imported_from_elsewhere_is_refused(tmp_path: Path) -> None:
-    files = {"streamstruct._json": str(tmp_path / "copy" / "streamstruct" / "_json.py")}
+    files = {"streamstruct._core._json": str(tmp_path / "copy" / "streamstruct" / "_json.py")}
     hello = {"build": "pure", "files": files}
     builds.check_build(builds.PURE, hello, tmp_path / "copy")
     with pytest.raises(builds.MislabelledBuildError, match="the pure worker imported a pure"):

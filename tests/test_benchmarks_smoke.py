@@ -78,16 +78,16 @@ def test_a_quick_run_prints_one_table_and_writes_json(
 def test_the_pure_python_parser_is_the_source_and_agrees_with_the_one_in_use(
     harness: ModuleType,
 ) -> None:
-    import streamstruct._json
+    import streamstruct._core._json
 
     common = sys.modules["benchmarks._common"]
     pure = common.pure_python_parser()
     assert sys.modules[pure.__module__].__file__.endswith("_json.py")
-    compiled = not streamstruct._json.__file__.endswith(".py")
-    assert (pure is not streamstruct._json.JSONParser) == compiled
+    compiled = not streamstruct._core._json.__file__.endswith(".py")
+    assert (pure is not streamstruct._core._json.JSONParser) == compiled
     assert common.parser_build() == ("compiled (mypyc)" if compiled else "pure Python")
     text = harness.build_b(2_000)
-    for parser_class in (pure, streamstruct._json.JSONParser):
+    for parser_class in (pure, streamstruct._core._json.JSONParser):
         parser = parser_class()
         for start in range(0, len(text), 4):
             parser.feed(text[start : start + 4])

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streamstruct import _body
+from streamstruct._io import _body
 
 pytestmark = pytest.mark.anyio
 

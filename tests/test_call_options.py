@@ -1,4 +1,4 @@
-"""One typed set of per-call options (``streamstruct._options.CallOptions``) on both clients.
+"""One typed set of per-call options (``streamstruct._request._options.CallOptions``) on both clients.
 
 mypy checks the async and the sync client's calls alike (``tests/typing/call_options.py``); at
 run time a keyword outside the list is an ``InvalidArgumentTypeError`` (a ``TypeError``) naming

@@ -28,7 +28,7 @@ import respx
 from pydantic import BaseModel, Field
 
 import streamstruct
-import streamstruct._client as client_module
+import streamstruct._io._client as client_module
 from streamstruct import Mode
 
 pytestmark = pytest.mark.anyio

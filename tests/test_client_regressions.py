@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel
 
 import streamstruct
-from streamstruct._modes import plan_request
-from streamstruct._reader import IterableReader, PartialReader
+from streamstruct._request._modes import plan_request
+from streamstruct._response._reader import IterableReader, PartialReader
 from streamstruct.testing import Reply, Simulator, serve, simulated_client
 
 MESSAGES = [{"role": "user", "content": "x"}]

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from reliability_support import needs_pool, serve_kept_alive
 
 import streamstruct
-from streamstruct._pool import ConnectionPool
+from streamstruct._io._pool import ConnectionPool
 
 pytestmark = pytest.mark.anyio
 MESSAGES = [{"role": "user", "content": "Make up a person."}]

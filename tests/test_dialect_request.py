@@ -36,7 +36,7 @@ from openai.types.responses.response_input_item_param import FunctionCallOutput
 from pydantic import BaseModel
 
 from streamstruct import InvalidArgumentTypeError, InvalidArgumentValueError, Mode
-from streamstruct._dialect_request import (
+from streamstruct._request._dialect_request import (
     ANTHROPIC_DEFAULT_MAX_TOKENS,
     AnthropicParams,
     ResponsesParams,
@@ -46,7 +46,7 @@ from streamstruct._dialect_request import (
     responses_input,
     responses_request,
 )
-from streamstruct._modes import plan_request
+from streamstruct._request._modes import plan_request
 
 
 class User(BaseModel):

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamstruct import _wire_anthropic, _wire_responses
-from streamstruct._sse import SSEDecoder
-from streamstruct._wire import ChunkDecoder, ChunkUpdate
-from streamstruct._wire_anthropic import AnthropicDecoder
-from streamstruct._wire_responses import ResponsesDecoder
+from streamstruct._core._sse import SSEDecoder
+from streamstruct._core._wire import ChunkDecoder, ChunkUpdate
+from streamstruct._core._wire_anthropic import AnthropicDecoder
+from streamstruct._core._wire_responses import ResponsesDecoder
 from streamstruct.testing._dialects import (
     Frame,
     PlannedCall,

@@ -1,4 +1,4 @@
-"""The assembler's field side alone (streamstruct._fields.FieldValidator): values validated as they
+"""The assembler's field side alone (streamstruct._model._fields.FieldValidator): values validated as they
 close, fields whose validators read ``info.data`` deferred until the fields before them came."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 from pydantic import BaseModel, ValidationInfo, field_validator
 
 from streamstruct import ResponseValidationError
-from streamstruct._fields import FieldValidator
-from streamstruct._nodes import _root_node
-from streamstruct._partial import FieldCompleted, FieldStarted, PartialEvent, TextAppended
+from streamstruct._model._fields import FieldValidator
+from streamstruct._model._nodes import _root_node
+from streamstruct._model._partial import FieldCompleted, FieldStarted, PartialEvent, TextAppended
 
 
 class Pair(BaseModel):

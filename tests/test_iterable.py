@@ -11,13 +11,13 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from streamstruct import ResponseValidationError
-from streamstruct._iterable import (
+from streamstruct._core._json import JSONParser
+from streamstruct._model._iterable import (
     ItemsAssembler,
     items_json_schema,
     items_wrapper_model,
     iterable_item_type,
 )
-from streamstruct._json import JSONParser
 
 
 class User(BaseModel):

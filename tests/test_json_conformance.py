@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from streamstruct import JSONDepthError, JSONParseError
-from streamstruct._json import JSONParser
+from streamstruct._core._json import JSONParser
 
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "jsontestsuite"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "json-conformance.md"

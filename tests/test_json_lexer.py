@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from streamstruct._json_lexer import (
+from streamstruct._core._json_lexer import (
     CUT,
     LexError,
     decode_escape,
@@ -18,7 +18,7 @@ from streamstruct._json_lexer import (
     lex_literal,
     lex_number,
 )
-from streamstruct._json_string import StringLexer
+from streamstruct._core._json_string import StringLexer
 
 NUMBERS = ["0", "-0", "7", "-12", "3.25", "-0.5e-3", "1E+2", "6.02e23", "12345678901234567890"]
 BAD_NUMBERS = [("01", 1), ("-", 1), ("1.", 2), ("1e", 2), ("1e+", 3), ("2.x", 2), ("--1", 1)]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from streamstruct import JSONDepthError, JSONParseError
-from streamstruct._json import JSONParser
+from streamstruct._core._json import JSONParser
 
 
 def parse(text: str, **options: Any) -> Any:

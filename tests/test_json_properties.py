@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamstruct import JSONParseError
-from streamstruct._json import CompletedValue, JSONParser
+from streamstruct._core._json import CompletedValue, JSONParser
 
 JSONPath = tuple[str | int, ...]
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from streamstruct import JSONParseError
-from streamstruct._json import JSONParser, Shortcuts
+from streamstruct._core._json import JSONParser, Shortcuts
 
 # One switched off at a time, then all of them: the careful path alone.
 OFF = {

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from streamstruct import JSONParseError
-from streamstruct._json import JSONParser
+from streamstruct._core._json import JSONParser
 
 TEXTS = [
     r'"plain text, then an escape \n and \"quotes\" and \\ and \/ and \u00e9 \u4e2d"',

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamstruct._mdjson import FencedJSONExtractor
+from streamstruct._core._mdjson import FencedJSONExtractor
 
 FENCE = "```"
 

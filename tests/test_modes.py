@@ -15,10 +15,10 @@ from pydantic import BaseModel, Field, RootModel
 from source_support import imported_modules
 from typing_extensions import TypeAliasType
 
-from streamstruct._modes import Mode, ResponseSpec, plan_request, response_spec
-from streamstruct._nulls import drop_injected_nulls, injected_null_keys, injects_nulls
-from streamstruct._schemas import strict_json_schema
-from streamstruct._types import has_fields, is_model, is_type_alias, union_models, unwrap
+from streamstruct._model._nulls import drop_injected_nulls, injected_null_keys, injects_nulls
+from streamstruct._model._types import has_fields, is_model, is_type_alias, union_models, unwrap
+from streamstruct._request._modes import Mode, ResponseSpec, plan_request, response_spec
+from streamstruct._request._schemas import strict_json_schema
 
 # -- models ------------------------------------------------------------------------------------
 

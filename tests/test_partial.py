@@ -30,9 +30,9 @@ from pydantic import (
 from source_support import python_source
 
 from streamstruct import ResponseValidationError
-from streamstruct._assembler import PartialAssembler, Shortcuts
-from streamstruct._json import JSONParser, Path
-from streamstruct._partial import (
+from streamstruct._core._json import JSONParser, Path
+from streamstruct._model._assembler import PartialAssembler, Shortcuts
+from streamstruct._model._partial import (
     FieldCompleted,
     FieldStarted,
     Partial,
@@ -997,7 +997,7 @@ class Shelf(BaseModel):
 
 def _source_assembler() -> type[Any]:
     """PartialAssembler from the source, which a test may patch (a compiled class cannot be)."""
-    return python_source("_assembler").PartialAssembler  # type: ignore[no-any-return]
+    return python_source("_model._assembler").PartialAssembler  # type: ignore[no-any-return]
 
 
 def _with_shortcuts(shortcuts: Shortcuts) -> Callable[..., PartialAssembler[Any]]:
@@ -1296,8 +1296,8 @@ class Aliased(BaseModel):
 def test_snapshot_objects_are_what_model_construct_makes(
     model: type[BaseModel], members: dict[str, Any]
 ) -> None:
-    from streamstruct._memo import snapshot_object
-    from streamstruct._partial import _partial_class, _SnapshotInfo
+    from streamstruct._model._memo import snapshot_object
+    from streamstruct._model._partial import _partial_class, _SnapshotInfo
 
     cls = _partial_class(model)
     info = _SnapshotInfo((), False)
@@ -1316,8 +1316,8 @@ def test_snapshot_objects_are_what_model_construct_makes(
 
 
 def test_a_snapshot_object_with_its_open_member_is_the_same_object() -> None:
-    from streamstruct._memo import snapshot_object
-    from streamstruct._partial import _partial_class, _SnapshotInfo
+    from streamstruct._model._memo import snapshot_object
+    from streamstruct._model._partial import _partial_class, _SnapshotInfo
 
     cls = _partial_class(Person)
     info = _SnapshotInfo(("tags",), False)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from streamstruct._assembler import ALL_SHORTCUTS, PartialAssembler, Shortcuts
-from streamstruct._json import JSONParser
-from streamstruct._partial import SnapshotEvent
+from streamstruct._core._json import JSONParser
+from streamstruct._model._assembler import ALL_SHORTCUTS, PartialAssembler, Shortcuts
+from streamstruct._model._partial import SnapshotEvent
 
 
 class Row(BaseModel):

@@ -21,7 +21,7 @@ from typing import Literal
 import httpcore
 import pytest
 
-from streamstruct._pool import ConnectionPool
+from streamstruct._io._pool import ConnectionPool
 
 State = Literal["connecting", "active", "idle", "closed"]
 A = httpcore.URL("http://a.example/v1/chat/completions")

@@ -20,8 +20,8 @@ import pytest
 from reliability_support import needs_pool, serve_kept_alive
 
 import streamstruct
-from streamstruct import _pool
-from streamstruct._pool import ConnectionPool
+from streamstruct._io import _pool
+from streamstruct._io._pool import ConnectionPool
 
 pytestmark = pytest.mark.anyio
 FAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"

@@ -1,7 +1,7 @@
 """The response reader driven by other wire formats' decoders (recordings in tests/recordings/).
 
-:class:`~streamstruct._reader.ResponseReader` takes normalised updates from the
-:class:`~streamstruct._decoding.EventDecoder` it is given: a wire format is one decoder, and the
+:class:`~streamstruct._response._reader.ResponseReader` takes normalised updates from the
+:class:`~streamstruct._core._decoding.EventDecoder` it is given: a wire format is one decoder, and the
 reader does the rest (the JSON source, the parser, the model side, the ending). Each recording is
 fed whole, one byte at a time and at random split points; the answer must not depend on the split.
 """
@@ -17,14 +17,14 @@ import pytest
 from pydantic import BaseModel
 
 import streamstruct
-from streamstruct._decoding import ChatEventDecoder, EventDecoder, JSONEventDecoder
-from streamstruct._modes import plan_request
-from streamstruct._reader import IterableReader, PartialReader, ResponseReader
-from streamstruct._wire import ChunkDecoder, parse_completion
-from streamstruct._wire_anthropic import INCOMPLETE_REASONS as ANTHROPIC_INCOMPLETE
-from streamstruct._wire_anthropic import AnthropicDecoder
-from streamstruct._wire_responses import INCOMPLETE_REASONS as RESPONSES_INCOMPLETE
-from streamstruct._wire_responses import ResponsesDecoder
+from streamstruct._core._decoding import ChatEventDecoder, EventDecoder, JSONEventDecoder
+from streamstruct._core._wire import ChunkDecoder, parse_completion
+from streamstruct._core._wire_anthropic import INCOMPLETE_REASONS as ANTHROPIC_INCOMPLETE
+from streamstruct._core._wire_anthropic import AnthropicDecoder
+from streamstruct._core._wire_responses import INCOMPLETE_REASONS as RESPONSES_INCOMPLETE
+from streamstruct._core._wire_responses import ResponsesDecoder
+from streamstruct._request._modes import plan_request
+from streamstruct._response._reader import IterableReader, PartialReader, ResponseReader
 
 RECORDINGS = Path(__file__).parent / "recordings"
 MESSAGES = [{"role": "user", "content": "x"}]

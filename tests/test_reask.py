@@ -15,8 +15,8 @@ from openai.types.responses import ResponseInputItemParam
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from streamstruct import JSONParser, PartialAssembler, ResponseValidationError
-from streamstruct._modes import ModeName
-from streamstruct._reask import (
+from streamstruct._request._modes import ModeName
+from streamstruct._request._reask import (
     Reasked,
     RejectedAnswer,
     RejectedToolCall,

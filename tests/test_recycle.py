@@ -1,4 +1,4 @@
-"""The reference-count list reuse shared by the parser and the assembler (streamstruct._recycle)."""
+"""The reference-count list reuse shared by the parser and the assembler (streamstruct._core._recycle)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from streamstruct import _recycle
-from streamstruct._recycle import calibrate, references, refreshed, unchanged
+from streamstruct._core import _recycle
+from streamstruct._core._recycle import calibrate, references, refreshed, unchanged
 
 only_trusted = pytest.mark.skipif(
     not _recycle.RECYCLE, reason="reference counts are not trusted here: nothing is reused"

@@ -9,7 +9,7 @@ import traceback
 import pytest
 
 import streamstruct
-from streamstruct._redact import MASK, MIN_SECRET_LENGTH, Redactor
+from streamstruct._core._redact import MASK, MIN_SECRET_LENGTH, Redactor
 
 KEY = "sk-a/b-SECRET-7f3c9e21d4"
 

@@ -37,7 +37,7 @@ from reliability_support import (
 )
 
 import streamstruct
-from streamstruct._sse import SSEDecoder
+from streamstruct._core._sse import SSEDecoder
 from streamstruct.testing import (
     Disconnect,
     ErrorEvent,

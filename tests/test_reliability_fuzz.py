@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from streamstruct import JSONDepthError, JSONParseError, SSEError, StreamStructError
-from streamstruct._json import JSONParser
-from streamstruct._modes import plan_request
-from streamstruct._reader import IterableReader, PartialReader, ResponseReader
-from streamstruct._sse import SSEDecoder
+from streamstruct._core._json import JSONParser
+from streamstruct._core._sse import SSEDecoder
+from streamstruct._request._modes import plan_request
+from streamstruct._response._reader import IterableReader, PartialReader, ResponseReader
 
 FUZZ = settings(
     max_examples=200,

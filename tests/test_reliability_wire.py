@@ -36,7 +36,7 @@ from reliability_support import (
 )
 
 import streamstruct
-from streamstruct import _sending
+from streamstruct._io import _sending
 from streamstruct.testing import Reply, Simulator, serve
 
 pytestmark = pytest.mark.anyio

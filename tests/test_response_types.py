@@ -23,8 +23,8 @@ from streamstruct import (
     SnapshotEvent,
     StreamStructError,
 )
-from streamstruct._partial import Partial
-from streamstruct._response_types import (
+from streamstruct._model._partial import Partial
+from streamstruct._model._response_types import (
     WRAPPER_FIELD,
     UnsupportedResponseModelError,
     classify_response_model,

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from source_support import python_source
 
-import streamstruct._json
-from streamstruct._assembler import PartialAssembler
-from streamstruct._json import JSONParser
-from streamstruct._partial import Partial, SnapshotEvent
+import streamstruct._core._json
+from streamstruct._core._json import JSONParser
+from streamstruct._model._assembler import PartialAssembler
+from streamstruct._model._partial import Partial, SnapshotEvent
 
 CPYTHON = sys.implementation.name == "cpython"
 only_cpython = pytest.mark.skipif(
@@ -388,7 +388,7 @@ def test_a_snapshot_that_failed_half_way_leaves_the_next_ones_right() -> None:
         parser._stack[0].items = FailsOnce(parser._stack[0].items)
     except TypeError:
         # The compiled parser's frame takes a list and nothing else: run it in the Python source.
-        parser = python_source("_json").JSONParser()
+        parser = python_source("_core._json").JSONParser()
         parser.feed("[0, ")
         parser.snapshot()
         parser._stack[0].items = FailsOnce(parser._stack[0].items)
@@ -414,7 +414,7 @@ def tracer(frame, event, arg):
     frame.f_locals
     return tracer
 sys.settrace(tracer)
-import streamstruct._recycle as recycle, streamstruct._assembler, streamstruct._json as parser
+import streamstruct._core._recycle as recycle, streamstruct._model._assembler, streamstruct._core._json as parser
 sys.settrace(None)
 print(recycle.RECYCLE)
 p = parser.JSONParser()
@@ -429,7 +429,7 @@ assert kept == [list(range(k + 1)) for k in range(20)], kept
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    compiled = not streamstruct._json.__file__.endswith(".py")
+    compiled = not streamstruct._core._json.__file__.endswith(".py")
     # A compiled module runs no Python frames for a tracer to see, but the gate is the same.
     assert done.stdout.split() == ["False"], (compiled, done.stdout)
 

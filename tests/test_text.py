@@ -7,7 +7,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamstruct._text import CHUNK_CHARS, TextLog
+from streamstruct._core._text import CHUNK_CHARS, TextLog
 
 # Pieces of any size, small ones (a token) most often, and points where the text is asked for.
 pieces_and_asks = st.lists(

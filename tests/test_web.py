@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 from web_support import NodeClient, collect, cut, models, node_client, snapshot_json, tap_snapshots
 
 from streamstruct import web
-from streamstruct._text import TextLog
+from streamstruct._core._text import TextLog
 from streamstruct.testing import ErrorEvent, Reply, Simulator, Stall, Truncate, simulated_client
 
 MESSAGES = [{"role": "user", "content": "A fictional user."}]

@@ -22,8 +22,8 @@ from web_support import missing
 
 from streamstruct import AsyncClient
 from streamstruct._demo.scenario import ALICE, CHUNK_SIZES, USERS
+from streamstruct._demo.web import DemoApp
 from streamstruct.testing import Reply, Simulator, Truncate, serve, simulated_client
-from streamstruct.web._demo import DemoApp
 
 pytestmark = pytest.mark.browser
 

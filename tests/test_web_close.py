@@ -18,8 +18,8 @@ import pytest
 
 from streamstruct import AsyncClient, web
 from streamstruct._demo.scenario import ALICE, User
+from streamstruct._demo.web import DemoApp
 from streamstruct.testing import Reply, Simulator, serve
-from streamstruct.web._demo import DemoApp
 
 LONG_ALICE = dict(ALICE, bio="Alice maps coral reefs off the coast of Portugal. " * 40)
 MESSAGES = [{"role": "user", "content": "Alice's profile."}]

@@ -24,7 +24,7 @@ from streamstruct import (
     UnprocessableEntityError,
     _updates,
 )
-from streamstruct._wire import (
+from streamstruct._core._wire import (
     APIErrorInfo,
     ChunkDecoder,
     ChunkUpdate,

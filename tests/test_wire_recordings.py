@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamstruct._sse import SSEDecoder
-from streamstruct._wire import ChunkUpdate, ToolCallKey, Usage
-from streamstruct._wire_anthropic import AnthropicDecoder
-from streamstruct._wire_responses import ResponsesDecoder
+from streamstruct._core._sse import SSEDecoder
+from streamstruct._core._wire import ChunkUpdate, ToolCallKey, Usage
+from streamstruct._core._wire_anthropic import AnthropicDecoder
+from streamstruct._core._wire_responses import ResponsesDecoder
 
 RECORDINGS = Path(__file__).parent / "recordings"
 DECODERS = {"responses": ResponsesDecoder, "anthropic": AnthropicDecoder}

@@ -189,7 +189,7 @@ def _clients(args: argparse.Namespace) -> tuple[AsyncClient, AsyncClient]:
 
 def serve_web(args: argparse.Namespace) -> None:
     """``demo --web``: the same scenario, played in a browser (``streamstruct.web``)."""
-    from ..web._demo import DemoApp, serve_demo
+    from .web import DemoApp, serve_demo
 
     profile, users = _clients(args)
     serve_demo(DemoApp(profile, users, args.model), host=args.host, port=args.port)

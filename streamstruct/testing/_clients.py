@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._client import AsyncClient
-from .._sync import Client
+from .._io._client import AsyncClient
+from .._io._sync import Client
 from ._server import ASGIApp, StreamingASGITransport
 
 __all__ = ["simulated_client", "simulated_sync_client"]

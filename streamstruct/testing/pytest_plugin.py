@@ -32,8 +32,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from .._client import AsyncClient
-from .._sync import Client
+from .._io._client import AsyncClient
+from .._io._sync import Client
 from ._clients import simulated_client, simulated_sync_client
 from ._server import serve
 from ._simulator import Receive, Scope, Send, Simulator

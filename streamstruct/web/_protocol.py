@@ -23,10 +23,10 @@ from typing import Any, Final, final
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
+from .._core._wire import Usage
 from .._errors import StreamStructError
-from .._partial import FieldCompleted, FieldStarted, SnapshotEvent, TextAppended
-from .._stream import StreamEnded
-from .._wire import Usage
+from .._io._stream import StreamEnded
+from .._model._partial import FieldCompleted, FieldStarted, SnapshotEvent, TextAppended
 
 __all__ = [
     "KEEP_ALIVE",

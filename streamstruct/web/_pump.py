@@ -18,7 +18,7 @@ from typing import Any, Final, final
 
 import anyio
 
-from .._lifecycle import current_library
+from .._io._lifecycle import current_library
 
 __all__ = ["END", "Pump"]
 

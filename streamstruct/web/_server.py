@@ -11,7 +11,7 @@ from typing import Any, Final
 import anyio
 
 from .._errors import StreamStructError
-from .._stream import AsyncIterableStream, AsyncPartialStream
+from .._io._stream import AsyncIterableStream, AsyncPartialStream
 from ._protocol import KEEP_ALIVE, ItemsEncoder, ObjectEncoder, error_frame
 from ._pump import END, Pump
 

@@ -21,8 +21,8 @@ import atheris
 sys.path.insert(0, str(Path(__file__).parent))
 
 with atheris.instrument_imports():
+    from streamstruct._core._json import JSONParser
     from streamstruct._errors import JSONParseError
-    from streamstruct._json import JSONParser
 
 from _common import pieces, same
 

@@ -20,8 +20,8 @@ with atheris.instrument_imports():
     from pydantic import BaseModel
 
     from streamstruct._errors import StreamStructError
-    from streamstruct._modes import plan_request
-    from streamstruct._reader import PartialReader
+    from streamstruct._request._modes import plan_request
+    from streamstruct._response._reader import PartialReader
 
 from _common import pieces
 

@@ -17,8 +17,8 @@ import atheris
 sys.path.insert(0, str(Path(__file__).parent))
 
 with atheris.instrument_imports():
+    from streamstruct._core._sse import SSEDecoder
     from streamstruct._errors import SSEError
-    from streamstruct._sse import SSEDecoder
 
 from _common import pieces
 

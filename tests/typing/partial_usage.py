@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 from typing_extensions import assert_type
 
-from streamstruct._assembler import PartialAssembler
-from streamstruct._partial import Partial, SnapshotEvent, progress
+from streamstruct._model._assembler import PartialAssembler
+from streamstruct._model._partial import Partial, SnapshotEvent, progress
 
 
 class User(BaseModel):

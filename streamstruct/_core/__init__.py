@@ -1,0 +1,1 @@
+"""Sans-I/O core: SSE, chunk decoders, the JSON parser, fences, text, redaction (stdlib only)."""

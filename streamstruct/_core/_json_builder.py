@@ -1,0 +1,594 @@
+"""The JSON parser's state machine: text in (any pieces), values built, completed values recorded.
+
+Core layer (standard library and ``_errors`` only). ``ValueBuilder`` is the part of
+``_json.JSONParser`` that reads the text: an explicit stack of open containers (``Frame``, never
+recursion, so a 100,000-deep input is refused with ``JSONDepthError`` at ``max_depth`` instead of a
+``RecursionError``), a small state machine (``S_*``) for what may come next, the value each token
+makes (the lexer, ``_json_lexer`` and ``_json_string``, says what a token is), and the record of
+every value that completes. ``JSONParser`` adds the snapshots and the questions about completion.
+
+*Incomplete* is kept apart from *invalid*: a number, literal or escape cut by the end of a piece is
+carried over (``_carry``, a few characters) and re-examined with the next piece, but an offending
+character raises ``JSONParseError`` in the feed that brings it, with its offset, line and column.
+
+Every shortcut (a faster way to the careful path's answer) can be switched off through
+``Shortcuts`` (``_json_options``), so that tests compare each one with the careful path.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Final, cast
+
+from .._errors import JSONDepthError, JSONParseError, JSONStringTooLongError
+from ._json_containers import ARRAY, CLOSERS, OBJECT, Frame, Record
+from ._json_lexer import (
+    CUT,
+    LITERALS,
+    SKIP_WHITESPACE,
+    WHITESPACE,
+    LexError,
+    decode_whole,
+    describe,
+    escaped_run,
+    lex_literal,
+    lex_number,
+    scanstring,
+)
+from ._json_options import Shortcuts
+from ._json_string import StringLexer
+
+__all__ = ["MISSING", "S_DONE", "S_IN_KEY", "S_IN_STRING", "ValueBuilder"]
+
+# What the parser expects next.
+S_VALUE: Final = 0  # a value (at the root, after ':' or after ',' in an array)
+S_ARRAY_FIRST: Final = 1  # a value or ']' (just after '[')
+S_OBJECT_FIRST: Final = 2  # a key or '}' (just after '{')
+S_KEY: Final = 3  # a key (after ',' in an object)
+S_COLON: Final = 4  # ':' after a key
+S_AFTER_VALUE: Final = 5  # ',' or the closing bracket of the innermost container
+S_IN_STRING: Final = 6  # inside a string value
+S_IN_KEY: Final = 7  # inside an object key
+S_DONE: Final = 8  # the root value is complete: only whitespace may follow
+S_TRAILING: Final = 9  # the root value is complete and trailing text is being ignored
+
+# ``_plain``: the parser is inside a string value or key, with nothing carried over.
+_PLAIN_VALUE: Final = 1
+_PLAIN_KEY: Final = 2
+
+_AFTER_COMMA: Final = (S_VALUE, S_KEY)  # indexed by container kind
+_BLANK: Final = frozenset(WHITESPACE)
+
+# The value of _plain in each state (see feed).
+_PLAIN_IN: Final = (0, 0, 0, 0, 0, 0, _PLAIN_VALUE, _PLAIN_KEY, 0, 0)
+
+#: The key recorded for the root value, which has none.
+MISSING: Final[Any] = object()
+
+
+class ValueBuilder:
+    """The state machine of ``JSONParser`` (see there for the options): it reads the pieces and
+    builds the value, recording every value that completes. It holds no snapshot: only
+    ``_dirty``, set when something a snapshot shows has changed."""
+
+    __slots__ = (
+        "_allow_trailing",
+        "_base",
+        "_bulk_allowed",
+        "_bulk_ok",
+        "_c_strings",
+        "_carry",
+        "_completed",
+        "_completion_depth",
+        "_dirty",
+        "_end",
+        "_error",
+        "_escaped_runs",
+        "_last_newline",
+        "_line",
+        "_max_depth",
+        "_max_string",
+        "_plain",
+        "_plain_pieces",
+        "_root",
+        "_stack",
+        "_state",
+        "_string",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_depth: int,
+        allow_trailing_text: bool,
+        completion_depth: int | None,
+        max_string_chars: int | None,
+        shortcuts: Shortcuts,
+    ) -> None:
+        if max_depth < 1:
+            raise ValueError(f"max_depth must be at least 1, not {max_depth}")
+        if completion_depth is not None and completion_depth < 0:
+            raise ValueError(f"completion_depth must be None or >= 0, not {completion_depth}")
+        if max_string_chars is not None and max_string_chars < 1:
+            raise ValueError(f"max_string_chars must be None or >= 1, not {max_string_chars}")
+        self._max_depth = max_depth
+        self._allow_trailing = allow_trailing_text
+        # Compared with a path length; a huge number stands for "every level".
+        self._completion_depth = max_depth + 1 if completion_depth is None else completion_depth
+        self._state: int = S_VALUE
+        self._stack: list[Frame] = []
+        self._carry = ""  # unconsumed text: a number, literal or escape cut by the end of a piece
+        self._base = 0  # offset of the first character of the text being parsed
+        self._line = 1  # line number at ``_base``
+        self._last_newline = -1  # offset of the last newline before ``_base``
+        self._string = StringLexer()
+        # Compared with a length; a huge number stands for "no cap".
+        self._max_string = sys.maxsize if max_string_chars is None else max_string_chars
+        self._root: Any = None
+        self._end: int | None = None
+        self._completed: list[Record] = []
+        self._dirty = False  # something a snapshot shows changed since the last one
+        self._error: JSONParseError | None = None
+        self._plain_pieces = shortcuts.plain_pieces
+        self._escaped_runs = shortcuts.escaped_runs
+        self._c_strings = shortcuts.c_strings
+        # The C decoder nests as deep as the recursion limit allows: only where that cannot pass
+        # max_depth may it decode a container whole.
+        self._bulk_allowed = shortcuts.whole_containers and sys.getrecursionlimit() <= max_depth
+        self._bulk_ok = False  # per piece (see _scan): whether it may still be tried in it
+        self._plain = 0  # inside a string (_PLAIN_*), nothing carried, no error: see feed()
+
+    def feed(self, text: str) -> None:
+        """Consume the next piece of the document.
+
+        Raises ``JSONParseError`` at the first offending character. After an error (here or in
+        :meth:`close`) the parser is spent: ``feed``, ``close``, ``snapshot``, ``pop_completed``
+        and ``is_complete`` raise that same error, ``growing_string`` and
+        ``open_container_path`` give ``None``; ``done``, ``end`` and ``offset`` stay as they were.
+        """
+        # The common case while an LLM writes prose into a string: the piece holds no quote,
+        # backslash or control character, so it is all content. Most feeds of a long text field
+        # take this path; ``_plain`` is true only inside a string with nothing carried over and
+        # no error, and str methods are several times cheaper than a regular expression here.
+        # (``isprintable`` is false for every control character; the few other characters it
+        # rejects, such as U+2028, just take the general path.) The string's own ``add`` is
+        # written out here: a call per piece is measurable on this path.
+        plain = self._plain
+        if (
+            plain
+            and text
+            and '"' not in text
+            and "\\" not in text
+            and self._plain_pieces
+            and text.isprintable()
+        ):
+            string = self._string
+            string.parts.append(text)
+            size = len(text)
+            self._base += size
+            length = string.length + size
+            string.length = length
+            # A growing value shows (a long one only now and then); a growing key does not.
+            if plain == _PLAIN_VALUE and length >= string.show_at:
+                self._dirty = True
+            if length > self._max_string:
+                raise self._string_too_long()
+            return
+        if plain and "\\" in text and self._take_escaped_run(text, plain):
+            if self._string.length > self._max_string:
+                raise self._string_too_long()
+            return
+        self._feed_careful(text)
+
+    def _feed_careful(self, text: str) -> None:
+        """``feed`` for a piece that its shortcuts do not take: through the state machine."""
+        if self._error is not None:
+            raise self._error
+        if not text:
+            return
+        if self._carry:
+            text = self._carry + text
+            self._carry = ""
+            state = self._state
+            if state in (S_IN_STRING, S_IN_KEY):
+                # An escape was cut by the end of the last piece.
+                kind = _PLAIN_VALUE if state == S_IN_STRING else _PLAIN_KEY
+                if self._take_escaped_run(text, kind):
+                    return
+        refused: LexError | None = None
+        try:
+            # It sets _plain for the next piece.
+            consumed = self._scan(text) if self._state < S_DONE else self._after_root_piece(text)
+        except LexError as problem:
+            refused = problem
+        except JSONParseError as error:
+            self._die(error)
+            raise
+        if refused is not None:
+            # Raised outside the except clause, so that the LexError is not its context.
+            failure = self._refuse(text, refused)
+            self._die(failure)
+            raise failure
+        # Line numbers are kept for error messages, as the text itself is not kept.
+        if "\n" in text:
+            newlines = text.count("\n", 0, consumed)
+            if newlines:
+                self._line += newlines
+                self._last_newline = self._base + text.rindex("\n", 0, consumed)
+        self._base += consumed
+        if self._string.length > self._max_string and self._state in (S_IN_STRING, S_IN_KEY):
+            raise self._string_too_long()
+
+    def _take_escaped_run(self, text: str, plain: int) -> bool:
+        """Take a piece of string content holding escapes (see ``escaped_run``); False, having
+        changed nothing, when the careful path must decide (the piece closes the string, holds
+        something invalid, or ends with a high surrogate that waits for its low half).
+
+        Prose with escapes (A in the parser benchmark) fed in 4-character pieces: a fifth of the
+        pieces hold or continue an escape; here they cost about a third of the general path.
+        """
+        if not self._escaped_runs:
+            return False
+        found = escaped_run(text)
+        if found is None:
+            return False
+        run, end = found
+        if run and self._string.add(run) and plain == _PLAIN_VALUE:
+            self._dirty = True
+        self._base += end
+        if end < len(text):
+            self._carry = text[end:]
+            self._plain = 0
+        else:
+            self._plain = plain
+        return True
+
+    def _die(self, error: JSONParseError) -> None:
+        """Spend the parser: what it holds may be half-updated by the piece that failed, so no
+        later call may use it (the fast paths of ``feed`` test ``_plain``, ``snapshot`` tests
+        ``_dirty`` before the error)."""
+        self._error = error
+        self._plain = 0
+        self._dirty = True
+
+    # -- parsing ------------------------------------------------------------------------------
+
+    def _parse(self, text: str) -> int:
+        """``_scan`` for the end of input (see ``_finish_carry``): what the lexer refuses
+        (``LexError``, an offset in ``text``) becomes a ``JSONParseError`` with its line and
+        column (``feed`` does the same itself, a call less per piece)."""
+        try:
+            return self._scan(text)
+        except LexError as refused:
+            problem = refused
+        # Raised outside the except clause, so that the LexError is not its context.
+        raise self._refuse(text, problem)
+
+    def _scan(self, text: str) -> int:
+        """The state machine over one piece: a dispatch on what is expected next.
+
+        This is the hot loop: state, stack and offsets live in locals, written back at the end.
+        Every branch either ``continue``s or completes a value (``value``, ``start``, ``end``) and
+        falls through to the end of the loop, which stores it in its container: a method call per
+        value was a tenth of the time of a document of small records fed in 4-character pieces.
+        Tokens are lexed by the functions of ``_json_lexer``.
+        """
+        state = self._state
+        stack = self._stack
+        base = self._base
+        completion_depth = self._completion_depth
+        n = len(text)
+        i = 0
+        value: Any
+        # The json module's string decoder may take a string's text once per call (a failed try
+        # costs the rest of the piece, so that keeps the cost linear); so may its container
+        # decoder take a container (see decode_whole).
+        self._string.scan_ok = self._c_strings
+        self._bulk_ok = self._bulk_allowed
+        while i < n:
+            if state >= S_IN_STRING:  # (never S_DONE here: see _parse)
+                i = self._string_content(text, i, state)
+                if i < 0:
+                    break  # the piece ended inside the string
+                value = self._close_string(text, i, state)
+                if value is None:
+                    state = S_COLON  # it was a key
+                    continue
+                start, end = self._string.start, base + i
+            else:
+                char = text[i]
+                if char in WHITESPACE:
+                    # Usually one space (", " and ": "): the regular expression only for a run.
+                    i += 1
+                    if text[i : i + 1] in _BLANK:  # (an empty slice at the end: not in it)
+                        i = SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
+                    if i == n:
+                        break
+                    char = text[i]
+                if state == S_AFTER_VALUE:
+                    if char == ",":
+                        state = _AFTER_COMMA[stack[-1].kind]
+                        i += 1
+                        continue
+                    i += 1
+                    frame = self._close_container(char, i - 1)
+                    value, start, end = frame.items, frame.start, base + i
+                elif state <= S_ARRAY_FIRST and char != "]":
+                    value, j = self._value_at(text, i, state)
+                    if j < 0:  # a string or container opened, or the piece cut a token
+                        state, i = value, -j
+                        continue
+                    start, end = base + i, base + j
+                    i = j
+                elif state == S_COLON:
+                    if char != ":":
+                        raise LexError(f"unexpected {describe(char)} after an object key", i, "':'")
+                    state = S_VALUE
+                    i += 1
+                    continue
+                elif char == '"':  # (S_OBJECT_FIRST or S_KEY, or a ']' went to the next branch)
+                    state, i = self._key_at(text, i, state)
+                    continue
+                else:  # an empty container closes, or something out of place
+                    i += 1
+                    frame = self._close_empty(char, i - 1, state)
+                    value, start, end = frame.items, frame.start, base + i
+
+            # A value completed: store it in its container (or as the root), record it.
+            if stack:
+                frame = stack[-1]
+                items = frame.items
+                if frame.kind == ARRAY:
+                    slot: Any = len(items)
+                    items.append(value)
+                else:
+                    slot = frame.key
+                    items[slot] = value
+                    frame.key = None
+                if len(stack) <= completion_depth:
+                    self._completed.append((frame, slot, value, start, end))
+                state = S_AFTER_VALUE
+            else:
+                self._root = value
+                self._end = end
+                self._completed.append((None, MISSING, value, start, end))
+                state = self._after_root(text, i, S_DONE)
+                break
+        self._state = state
+        carry = self._carry
+        # Inside a string with nothing carried, the next pieces may take feed()'s fast paths.
+        self._plain = 0 if carry else _PLAIN_IN[state]
+        return n - len(carry)
+
+    def _after_root_piece(self, text: str) -> int:
+        """A piece after the complete root value: all of it consumed (see _after_root)."""
+        self._state = self._after_root(text, 0, self._state)
+        return len(text)
+
+    def _after_root(self, text: str, i: int, state: int) -> int:
+        """The text after the complete root value: the state after it (only whitespace, or
+        trailing text when the caller asked for it to be ignored)."""
+        i = SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
+        if i == len(text):
+            return state
+        if not self._allow_trailing:
+            raise LexError(
+                f"unexpected {describe(text[i])} after the JSON value", i, "the end of the input"
+            )
+        return S_TRAILING
+
+    def _value_at(self, text: str, i: int, state: int) -> tuple[Any, int]:
+        """The value that begins at ``text[i]``: it and the index after it when it is whole in
+        the piece. Else ``(state, -k)``: go on in ``state`` at ``text[k]``; that is the next
+        character when a string or container opened, and the end of the piece when it cut a
+        number or literal (carried over to the next piece, the state unchanged)."""
+        char = text[i]
+        if char == '"':
+            # A string whose closing quote may be in this piece is decoded whole by the json
+            # module's decoder; if it is not (or is invalid), the string state takes it and says
+            # what is wrong.
+            if self._c_strings and text.find('"', i + 1) != -1:
+                try:
+                    value, j = scanstring(text, i + 1, True)
+                except ValueError:
+                    j = -1  # invalid or unterminated: the careful path says which
+                if j >= 0 and len(value) <= self._max_string:  # else the careful path says where
+                    self._dirty = True
+                    return value, j
+            self._string.begin(self._base + i)
+            self._dirty = True
+            return S_IN_STRING, -(i + 1)
+        if char == "{" or char == "[":
+            return self._open_container(text, i)
+        if char == "-" or "0" <= char <= "9":
+            value, j = lex_number(text, i, len(text))
+        elif char in LITERALS:
+            value, j = lex_literal(text, i)
+        else:
+            expected = "a value or ']'" if state == S_ARRAY_FIRST else "a value"
+            raise LexError(f"unexpected {describe(char)}", i, expected)
+        if j == CUT:
+            self._carry = text[i:]  # it may go on in the next piece
+            return state, -len(text)
+        self._dirty = True
+        return value, j
+
+    def _open_container(self, text: str, i: int) -> tuple[Any, int]:
+        """The array or object at ``text[i]``: decoded whole (the value, the index after it) when
+        nothing inside it is reported and it is whole in the piece, else opened (see _value_at)."""
+        stack = self._stack
+        if len(stack) >= self._max_depth:
+            raise LexError(
+                f"nesting deeper than max_depth={self._max_depth}",
+                i,
+                "a shallower value",
+                JSONDepthError,
+            )
+        self._dirty = True
+        # Nothing inside this container is to be reported one by one, so if it is whole in this
+        # piece the json module's C decoder may take it at once.
+        if self._bulk_ok and len(stack) >= self._completion_depth:
+            self._bulk_ok = False  # tried once per piece at most: see decode_whole
+            whole = decode_whole(text, i)
+            if whole is not None:
+                return whole
+        parent = stack[-1] if stack else None
+        slot: str | int = 0
+        if parent is not None:
+            slot = len(parent.items) if parent.kind == ARRAY else cast(str, parent.key)
+        if text[i] == "{":
+            stack.append(Frame(OBJECT, {}, parent, slot, self._base + i))
+            return S_OBJECT_FIRST, -(i + 1)
+        stack.append(Frame(ARRAY, [], parent, slot, self._base + i))
+        return S_ARRAY_FIRST, -(i + 1)
+
+    def _close_container(self, char: str, i: int) -> Frame:
+        """The innermost container closes with ``char`` at ``text[i]`` after a value: its frame,
+        popped. Closing adds nothing visible: the last snapshot shows every member."""
+        stack = self._stack
+        closer = CLOSERS[stack[-1].kind]
+        if char != closer:
+            raise LexError(f"unexpected {describe(char)} after a value", i, f"',' or '{closer}'")
+        frame = stack.pop()
+        if frame.path is not None and stack and stack[-1].path is None:
+            # Its path was asked for (a member of it completed): its parent's is that, shorter
+            # (see path_of). At C speed, rather than a walk up.
+            stack[-1].path = frame.path[:-1]
+        return frame
+
+    def _close_empty(self, char: str, i: int, state: int) -> Frame:
+        """``char`` at ``text[i]`` where a value or a key belongs: the frame of the empty container
+        it closes, popped, or the error saying what belongs there."""
+        if (char == "]" and state == S_ARRAY_FIRST) or (char == "}" and state == S_OBJECT_FIRST):
+            return self._stack.pop()
+        if state == S_VALUE:  # a ']' where a value belongs
+            raise LexError(f"unexpected {describe(char)}", i, "a value")
+        expected = "'\"' or '}'" if state == S_OBJECT_FIRST else "'\"' (a key)"
+        raise LexError(f"unexpected {describe(char)} where a key belongs", i, expected)
+
+    def _key_at(self, text: str, i: int, state: int) -> tuple[int, int]:
+        """The object key opening at ``text[i]``: the state and index after it (decoded whole
+        when its closing quote is in the piece, else the key string opened)."""
+        if self._c_strings and text.find('"', i + 1) != -1:
+            try:
+                string, end = scanstring(text, i + 1, True)
+            except ValueError:
+                pass
+            else:
+                if len(string) <= self._max_string:  # else the careful path says where
+                    self._stack[-1].key = string
+                    return S_COLON, end
+        self._string.begin(self._base + i)
+        return S_IN_KEY, i + 1
+
+    def _string_content(self, text: str, i: int, state: int) -> int:
+        """Take the open string's content from ``text[i]`` (see ``StringLexer.take``): the index
+        after its closing quote, or -1 when the piece ends first."""
+        string = self._string
+        before = string.length
+        end = string.take(text, i, state == S_IN_STRING)
+        # A growing value shows (a long one only now and then); a growing key does not.
+        if state == S_IN_STRING and before < string.length >= string.show_at:
+            self._dirty = True
+        if string.carry:
+            self._carry = string.carry  # an escape cut by the end of the piece
+            string.carry = ""
+        return end
+
+    def _close_string(self, text: str, i: int, state: int) -> str | None:
+        """The open string closed with the quote at ``text[i - 1]``: its text for a value; for a
+        key (``None``) it is the key of the member to come."""
+        string, shown = self._string.finish()
+        if len(string) > self._max_string:
+            self._state = state  # (the parser is spent: for the message only)
+            raise self._string_too_long(text, i - 1)
+        if state == S_IN_KEY:
+            self._stack[-1].key = string
+            return None
+        # A short string was visible while it grew: closing it shows nothing new. A long one's
+        # last snapshot may show only a prefix (see LONG_STRING_CHARS).
+        if len(string) > shown:
+            self._dirty = True
+        return string
+
+    def _string_too_long(self, text: str = "", local_offset: int = 0) -> JSONParseError:
+        """The error for a string past ``max_string_chars``, at ``text[local_offset]`` (by default
+        where the parser stopped); the parser is spent."""
+        what = "string" if self._state != S_IN_KEY else "object key"
+        error = self._fail(
+            f"{what} starting at offset {self._string.start} is longer than "
+            f"max_string_chars={self._max_string}",
+            text,
+            local_offset,
+            "a shorter string",
+            error_class=JSONStringTooLongError,
+        )
+        self._error = error
+        self._plain = 0
+        return error
+
+    # -- the end of input ---------------------------------------------------------------------
+
+    def _truncation_error(self) -> JSONParseError:
+        """Say what is missing at the end of the input (a cut escape may still be carried)."""
+        text = self._carry
+        end = len(text)
+        state = self._state
+        if state in (S_IN_STRING, S_IN_KEY):
+            what = "string" if state == S_IN_STRING else "object key"
+            return self._fail(
+                f"unterminated {what} starting at offset {self._string.start}", text, end, "'\"'"
+            )
+        if not self._stack:
+            return self._fail("no JSON value in the input", text, end, "a value")
+        frame = self._stack[-1]
+        kind = "array" if frame.kind == ARRAY else "object"
+        expected = {
+            S_VALUE: "a value",
+            S_ARRAY_FIRST: "a value or ']'",
+            S_OBJECT_FIRST: "'\"' or '}'",
+            S_KEY: "'\"' (a key)",
+            S_COLON: "':'",
+            S_AFTER_VALUE: f"',' or '{CLOSERS[frame.kind]}'",
+        }[state]
+        return self._fail(
+            f"unterminated {kind} starting at offset {frame.start}", text, end, expected
+        )
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def _refuse(self, text: str, problem: LexError) -> JSONParseError:
+        """The error for what the lexer refused in ``text`` (which starts at ``_base``)."""
+        return self._fail(
+            problem.reason, text, problem.offset, problem.expected, error_class=problem.error_class
+        )
+
+    def _fail(
+        self,
+        reason: str,
+        text: str,
+        local_offset: int,
+        expected: str,
+        *,
+        error_class: type[JSONParseError] = JSONParseError,
+    ) -> JSONParseError:
+        """Build the error for the character at ``text[local_offset]``; ``text`` starts at ``_base``.
+
+        Line and column come from the newlines counted before ``_base`` plus those in ``text`` up
+        to the offset: the document itself is not kept.
+        """
+        offset = self._base + local_offset
+        line = self._line
+        last_newline = self._last_newline
+        head = text[:local_offset]
+        newlines = head.count("\n")
+        if newlines:
+            line += newlines
+            last_newline = self._base + head.rindex("\n")
+        return error_class(
+            reason,
+            offset=offset,
+            line=line,
+            column=offset - last_newline,
+            expected=expected,
+        )

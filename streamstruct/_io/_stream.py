@@ -1,0 +1,595 @@
+"""The async stream objects: iteration, ``await``, ``async with``, ``events()``, ``get_final()``.
+
+The I/O shell around :class:`~streamstruct._response._reader.ResponseReader`: one loop reads the HTTP body
+and feeds the reader; everything else is bookkeeping. Beside it: :mod:`._lifecycle` (closing a
+response, shielded, and scheduling that close from a finaliser) and :mod:`._stream_errors` (the
+few errors the shell makes itself).
+
+How the resources are handled (the response is a resource, so the stream is one too):
+
+* The response is opened on first use (``await stream``, ``async with stream``, the first
+  iteration or ``get_final()``), with retries while no body has begun.
+* It is closed when the stream ends, on error, on ``aclose()`` / ``async with`` exit, and when an
+  iteration is abandoned: each ``async for`` runs a fresh iterator object (not an async
+  generator, which trio warns about when dropped half-run) whose finaliser schedules ``aclose()``
+  on the loop it ran on, so a ``break`` or a cancellation closes the connection without waiting for
+  the stream object itself to be collected. Closing is shielded from cancellation, so a cancelled consumer still
+  hands its connection back to the pool. A stream that was opened and then dropped without ever
+  being iterated is closed by its own finaliser, on the loop it was opened on.
+* A half-read response's body iterators (httpx's and httpcore's nested async generators) are run
+  to their end once the response is closed, so none is left for the collector (trio warns).
+* ``deadline``: one clock time for the whole request and stream, fixed at first use; a cancel
+  scope ending then is entered around each network step (opening, one batch of reads), never
+  around a ``yield``.
+* Nothing is ever yielded from inside a cancel scope or a task group: reading happens in the
+  consumer's own task, in steps. That is also how snapshots coalesce. A consumer that comes back
+  quickly gets each step as it arrives. One that took longer than ``_SLOW_CONSUMER`` with its last
+  item has let the network get ahead: the next step keeps reading while reads return at once (the
+  data is already buffered), up to ``_MAX_CATCH_UP``, and hands over one batch, of which a
+  snapshot stream yields only the newest snapshot. So a slow consumer gets the latest state, never
+  a backlog, without a background task.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Generic, NoReturn, TypeVar, Union, final
+
+import anyio
+import httpx
+from typing_extensions import TypeAliasType
+
+from .._core._redact import Redactor
+from .._core._wire import Usage
+from .._errors import (
+    APITimeoutError,
+    NotEventStreamError,
+    StreamInterruptedError,
+    StreamStructError,
+)
+from .._model._partial import (
+    FieldCompleted,
+    FieldStarted,
+    Partial,
+    PartialEvent,
+    SnapshotEvent,
+    TextAppended,
+)
+from .._response._reader import ResponseReader
+from ._body import decoded_body, media_type, read_at_most
+from ._lifecycle import NO_DEADLINE, NoDeadline, close_response, loop_scheduler
+from ._stream_errors import interrupted, json_body, undecodable
+
+__all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEvent"]
+
+# How much of a body may follow [DONE] before the connection is closed rather than reused.
+_DRAIN_BYTES = 64 * 1024
+# Coalescing: a consumer that took longer than _SLOW_CONSUMER with an item is slow; then reads that
+# return within _BUFFERED_READ are taken as already buffered, and are caught up on for at most
+# _MAX_CATCH_UP before the newest state is handed over.
+_SLOW_CONSUMER = 0.02
+_BUFFERED_READ = 0.001
+_MAX_CATCH_UP = 0.05
+_DRAIN_SECONDS = 0.1
+# After JSON that went wrong: how long to wait for the finish reason (and at most _DRAIN_BYTES).
+_LOOK_AHEAD_SECONDS = 1.0
+# How much of an HTML page (a proxy's, a login page) is read for the error message.
+_HTML_HEAD = 200
+_NO_LIMIT = sys.maxsize
+
+_M = TypeVar("_M")
+_T = TypeVar("_T")
+_Out = TypeVar("_Out")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    """The last event of :meth:`AsyncPartialStream.events`: the answer is complete and validated."""
+
+    value: Any
+    usage: Usage | None
+    finish_reason: str | None
+
+
+# A TypeAliasType, so that the public name belongs to streamstruct (a plain union's __module__ is
+# "typing") and reads as StreamEvent in documentation.
+StreamEvent = TypeAliasType(
+    "StreamEvent",
+    Union[FieldStarted, TextAppended, FieldCompleted, SnapshotEvent[Any], StreamEnded],  # noqa: UP007
+)
+"""What :meth:`AsyncPartialStream.events` yields."""
+
+Opener = Callable[[], Awaitable[httpx.Response]]
+ReaderFactory = Callable[[httpx.Response | None], ResponseReader[Any]]
+
+
+class _BaseStream(Generic[_Out, _M]):
+    """What the partial and the iterable streams share: opening, reading, closing."""
+
+    def __init__(
+        self,
+        open_response: Opener,
+        make_reader: ReaderFactory,
+        deadline: float | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self._open_response = open_response
+        # The API key is redacted from every error that leaves the stream, whatever raised it.
+        self._redactor = redactor
+        self._make_reader = make_reader
+        # ``deadline`` seconds for the whole request and stream, counted from the first use; the
+        # clock time it falls at is fixed then (``_deadline_at``).
+        self._deadline = deadline
+        self._deadline_at: float | None = None
+        self._response: httpx.Response | None = None
+        self._reader: ResponseReader[_Out] | None = None
+        self._raw: AsyncIterator[bytes] | None = None
+        self._final: Any = None
+        self._finished = False
+        self._error: BaseException | None = None
+        self._closed = False
+        self._pending: list[_Out] = []
+        self._handed_at: float | None = None  # when the consumer was last handed an item
+        self._consumer_slow = False  # outputs produced while opening (a whole completion)
+        # How to close the response from a finaliser: set when it opens, on its event loop.
+        self._schedule: Callable[[Callable[[], Awaitable[None]]], None] | None = None
+        # Whether the reader makes field events: only events() reads them (see _want_field_events).
+        self._field_events = True
+
+    # -- what the caller may ask ------------------------------------------------------------------
+
+    @property
+    def usage(self) -> Usage | None:
+        """Token usage, once the server sent it (with ``stream_options.include_usage``)."""
+        return self._reader.usage if self._reader is not None else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the model stopped (``"stop"``, ``"length"``, ``"tool_calls"``, ...), once known."""
+        return self._reader.finish_reason if self._reader is not None else None
+
+    @property
+    def text(self) -> str:
+        """The raw JSON text received so far (in a content mode, with what followed the answer's
+        value: see ``trailing``)."""
+        return self._reader.text if self._reader is not None else ""
+
+    def _text_since(self, start: int) -> str:
+        """``text[start:]`` without joining the whole text: what ``streamstruct.web.json_text``
+        sends on each step (``text`` itself would make that quadratic)."""
+        return self._reader.text_since(start) if self._reader is not None else ""
+
+    @property
+    def trailing(self) -> str:
+        """In a content mode, what the model wrote after the answer's JSON value (a second
+        value, prose), or ``""``: the first complete value is the answer. It is in ``text`` too."""
+        return self._reader.trailing if self._reader is not None else ""
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``x-request-id`` for this response, when it sent one."""
+        return self._reader.request_id if self._reader is not None else None
+
+    @property
+    def response(self) -> httpx.Response | None:
+        """The HTTP response (status and headers), once opened."""
+        return self._response
+
+    # -- opening and closing ----------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        if self._reader is not None:
+            return
+        if self._closed:
+            raise StreamInterruptedError("the stream was closed before it was opened")
+        try:
+            with self._deadline_scope() as scope:
+                await self._start(await self._open_response())
+        except StreamStructError as error:
+            self._redact(error)
+            raise
+        if scope.cancelled_caught:
+            await self._close_response()
+            raise self._deadline_error()
+
+    def _redact(self, error: StreamStructError) -> None:
+        """The last line of defence: no error leaves the stream quoting the API key."""
+        if self._redactor is not None:
+            self._redactor.error(error)
+
+    def _deadline_scope(self) -> anyio.CancelScope | NoDeadline:
+        """A cancel scope that ends at the stream's deadline (none: never).
+
+        Only ever entered around one awaited step (sending, one read), never around a ``yield``:
+        the consumer's code between two snapshots runs outside it.
+        """
+        if self._deadline is None:
+            return NO_DEADLINE
+        if self._deadline_at is None:
+            self._deadline_at = anyio.current_time() + self._deadline
+        return anyio.CancelScope(deadline=self._deadline_at)
+
+    def _deadline_error(self) -> APITimeoutError:
+        reader = self._reader
+        return APITimeoutError(
+            f"the request passed its deadline of {self._deadline:g} s (deadline=...) before "
+            "the answer was complete",
+            partial=reader.partial if reader is not None else None,
+            text=reader.text if reader is not None else "",
+        )
+
+    async def _start(self, response: httpx.Response) -> None:
+        self._response = response
+        self._schedule = loop_scheduler()
+        reader = self._reader = self._make_reader(response)
+        reader.field_events = self._field_events
+        # The body stream itself rather than ``response.aiter_raw()``: one async generator less
+        # between us and the socket, and the one we iterate is the one we close, so an early
+        # close leaves no generator for the event loop to collect half-way (trio warns).
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        self._raw = stream.__aiter__()
+        try:
+            self._raw = decoded_body(self._raw, response)
+            await self._read_if_not_events(response, self._raw, reader)
+        except BaseException:
+            await self._close_response()
+            raise
+
+    async def _read_if_not_events(
+        self, response: httpx.Response, body: AsyncIterator[bytes], reader: ResponseReader[_Out]
+    ) -> None:
+        """A body that is not an event stream is read here, at most as far as needed, and closed."""
+        content_type = response.headers.get("content-type", "")
+        kind = media_type(content_type)
+        if kind == "text/html":
+            # A proxy's or a login page: not an event stream, whatever its status. Its first
+            # bytes are what the message shows (the API key redacted); the rest (maybe
+            # megabytes) is never read.
+            page = (await self._read_at_most(body, _HTML_HEAD, reader))[0]
+            await self._close_response()
+            head = reader.quote(page.decode("utf-8", errors="replace"), _HTML_HEAD)
+            raise NotEventStreamError(
+                f"the server answered with {content_type!r}, not an event stream: {head!r}"
+            )
+        if kind == "application/json":
+            # The server ignored "stream": true and answered with a whole completion: read up to
+            # max_response_bytes, as a stream would be.
+            limit = reader.max_response_bytes
+            whole, ended = await self._read_at_most(
+                body, _NO_LIMIT if limit is None else limit, reader
+            )
+            await self._close_response()
+            reader.count(len(whole))  # past the limit: ResponseTooLargeError
+            assert ended
+            self._pending = reader.feed_completion(json_body(whole, reader))
+
+    async def _read_at_most(
+        self, body: AsyncIterator[bytes], limit: int, reader: ResponseReader[_Out]
+    ) -> tuple[bytes, bool]:
+        """:func:`read_at_most`, a failed read translated at this boundary as in a stream: a lost
+        connection, a stall, a compressed body that does not decode."""
+        try:
+            return await read_at_most(body, limit)
+        except httpx.TransportError as error:
+            raise self._read_error(error) from error
+        except httpx.DecodingError as error:
+            raise undecodable(error, body, reader) from error
+
+    async def aclose(self) -> None:
+        """Close the stream and its HTTP response (idempotent). A stream closed early stays closed."""
+        self._closed = True
+        await self._close_response()
+
+    async def _close_response(self) -> None:
+        raw, self._raw = self._raw, None
+        await close_response(raw, self._response)
+
+    def __del__(self) -> None:
+        # Opened, never finished nor closed, and dropped (``await stream`` and then forgotten):
+        # close the response on its loop, or its connection would stay checked out of the pool.
+        response = getattr(self, "_response", None)  # None if __init__ never got that far
+        schedule = getattr(self, "_schedule", None)
+        if response is not None and not response.is_closed and schedule is not None:
+            raw, self._raw = self._raw, None
+
+            async def close() -> None:
+                await close_response(raw, response)
+
+            schedule(close)
+
+    async def __aenter__(self: _S) -> _S:
+        await self._open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __await__(self: _S) -> Generator[Any, None, _S]:
+        async def opened() -> _S:
+            await self._open()
+            return self
+
+        return opened().__await__()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def _next_batch(self) -> list[_Out] | None:
+        """Read until something is produced; ``None`` at the end (the final value is then set)."""
+        if self._error is not None:
+            raise self._error
+        if self._finished:
+            return None
+        if self._closed:
+            raise StreamInterruptedError(
+                "the stream was closed before the answer was complete",
+                partial=self._reader.partial if self._reader is not None else None,
+                text=self.text,
+            )
+        try:
+            if self._reader is None:
+                await self._open()
+            if self._deadline is None:
+                out = await self._advance()
+            else:
+                with self._deadline_scope() as scope:
+                    out = await self._advance()
+                if scope.cancelled_caught:
+                    raise self._deadline_error()
+            if self._finished:
+                # The answer is complete: what follows [DONE] is drained outside the deadline, so
+                # that a deadline falling now cannot turn a complete answer into an error.
+                await self._finish_body()
+            return out
+        except BaseException as error:
+            if isinstance(error, StreamStructError):
+                self._redact(error)
+                self._error = error
+            await self._close_response()
+            raise
+
+    async def _advance(self) -> list[_Out] | None:
+        """Read until something is produced; ``None`` once the answer is complete."""
+        reader = self._reader
+        assert reader is not None
+        if self._pending:
+            out, self._pending = self._pending, []
+            return out
+        batch: list[_Out] = []
+        slow = self._consumer_slow
+        drain_until = time.monotonic() + _MAX_CATCH_UP if slow else 0.0
+        started = 0.0
+        while (raw := self._raw) is not None and not reader.done_marker:
+            if slow:
+                started = time.monotonic()
+            try:  # one network read (inline: a coroutine per read less)
+                data = await raw.__anext__()
+            except StopAsyncIteration:
+                break
+            except httpx.TransportError as error:
+                raise self._read_error(error) from error
+            except httpx.DecodingError as error:  # a compressed body that does not decode
+                raise undecodable(error, raw, reader) from error
+            out = reader.feed(data)
+            if reader.broken is not None:
+                await self._look_ahead(raw, reader)
+            if out:
+                # A fast consumer gets each step as it comes. After a slow one, reads that return
+                # at once come from what is already buffered: keep reading them, so that the
+                # batch ends with the newest state (and a snapshot stream yields that one only),
+                # until a read has to wait for the network or the catching up takes too long.
+                if not slow:
+                    return out
+                batch.extend(out)
+                now = time.monotonic()
+                if now >= drain_until or now - started > _BUFFERED_READ:
+                    return batch
+        if batch:
+            return batch  # the rest (the end) comes with the next call
+        self._final = reader.finish()
+        self._finished = True
+        # What only the end produced (the snapshot of the validated model, when validation
+        # filled in defaults): the last batch.
+        return reader.final_outputs or None
+
+    async def _look_ahead(
+        self, raw: AsyncIterator[bytes], reader: ResponseReader[_Out]
+    ) -> NoReturn:
+        """After JSON that went wrong, read on a little for the finish reason, which says whether
+        the model was also cut off (``"length"``), then raise: the parse error, or one error that
+        says both. Bounded like the drain after ``[DONE]``: the answer is lost either way, so a
+        model that goes on writing is not waited for.
+        """
+        seen = 0
+        with anyio.move_on_after(_LOOK_AHEAD_SECONDS):
+            try:
+                async for data in raw:
+                    seen += len(data)
+                    reader.feed(data)  # raises once the finish reason or [DONE] comes
+                    if seen > _DRAIN_BYTES:
+                        break
+            except (httpx.HTTPError, StreamStructError):
+                pass  # what it says is raised below: the finish reason, if it came, is known
+        raise reader.broken_error()
+
+    async def _finish_body(self) -> None:
+        """After ``[DONE]``, read the (normally empty) rest of the body, then close.
+
+        Reading to the end hands the connection back to the pool for reuse, where closing a
+        half-read body would throw it away. The rest is ignored, and bounded in size and time: a
+        server that keeps talking or stalls after ``[DONE]`` just has its connection closed.
+        """
+        if self._raw is not None:
+            drained = 0
+            with anyio.move_on_after(_DRAIN_SECONDS):
+                try:
+                    async for data in self._raw:
+                        drained += len(data)
+                        if drained > _DRAIN_BYTES:
+                            break
+                    else:
+                        self._raw = None  # exhausted: nothing to close but the response
+                except httpx.HTTPError:
+                    pass
+        await self._close_response()
+
+    def _read_error(self, error: httpx.TransportError) -> StreamStructError:
+        """A failed network read, translated at this boundary."""
+        reader = self._reader
+        assert reader is not None
+        if isinstance(error, httpx.TimeoutException):
+            return APITimeoutError(
+                f"the stream stalled: nothing arrived within the read timeout ({error!r})",
+                partial=reader.partial,
+                text=reader.text,
+            )
+        return interrupted(
+            f"the connection was lost mid-stream ({type(error).__name__}: {error})", reader
+        )
+
+    def _want_field_events(self, wanted: bool) -> None:
+        """Make field events from now on, or not: a consumer of snapshots alone, or of the final
+        value alone, does not pay for what it never sees (a tenth of the CPU of a stream)."""
+        self._field_events = wanted
+        if self._reader is not None:
+            self._reader.field_events = wanted
+
+    async def _drain(self) -> Any:
+        """Read to the end; return the final value."""
+        self._want_field_events(False)
+        while await self._next_batch() is not None:
+            pass
+        return self._final
+
+    def _iterate(self, pick: Callable[[list[_Out]], list[Any]]) -> _StreamIterator:
+        return _StreamIterator(self, pick)
+
+
+@final
+class _StreamIterator:
+    """One ``async for`` over a stream: batches in, picked outputs out.
+
+    A class, not an async generator: leaving the loop early must not leave a half-run generator
+    for the event loop to collect (trio warns about those). Whatever ends the iteration closes
+    the stream: the end of the answer, an error (in ``_next_batch``), ``aclose()``, and — for a
+    ``break`` with no ``async with`` around the stream — the collection of this iterator, which
+    schedules ``aclose()`` on the loop it ran on, as the loop's own async-generator hooks would.
+    """
+
+    __slots__ = ("__weakref__", "_after", "_pending", "_pick", "_schedule", "_stream")
+
+    def __init__(
+        self,
+        stream: _BaseStream[Any, Any],
+        pick: Callable[[list[Any]], list[Any]],
+        after: Callable[[], Any] | None = None,
+    ) -> None:
+        self._stream = stream
+        self._pick = pick
+        self._after = after  # a last item once the stream ended (events(): StreamEnded)
+        self._pending: collections.deque[Any] = collections.deque()
+        self._schedule = loop_scheduler()
+
+    def __aiter__(self) -> _StreamIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        pending = self._pending
+        stream = self._stream
+        if stream._handed_at is not None:
+            # How long the consumer took with the last item: a slow one gets what the network
+            # delivered meanwhile as one batch (see ``_advance``), so it sees the newest state.
+            stream._consumer_slow = time.monotonic() - stream._handed_at > _SLOW_CONSUMER
+        while not pending:
+            batch = await stream._next_batch()
+            if batch is None:
+                if self._after is not None:
+                    after, self._after = self._after, None
+                    return after()
+                raise StopAsyncIteration
+            pending.extend(self._pick(batch))
+        stream._handed_at = time.monotonic()
+        return pending.popleft()
+
+    async def aclose(self) -> None:
+        if not self._stream._finished:
+            await self._stream.aclose()
+
+    def __del__(self) -> None:
+        stream = self._stream
+        if not stream._finished and not stream._closed and stream._response is not None:
+            schedule = self._schedule
+            if schedule is not None:
+                schedule(stream.aclose)
+
+
+_S = TypeVar("_S", bound="_BaseStream[Any, Any]")
+
+
+@final
+class AsyncPartialStream(_BaseStream[PartialEvent, _M]):
+    """One object, streamed: iterate for ``Partial[M]`` snapshots, then ``await get_final()``.
+
+    >>> async with client.chat.completions.create_partial(...) as stream:  # doctest: +SKIP
+    ...     async for partial in stream:
+    ...         print(partial.name, streamstruct.progress(partial).percent)
+    ...     user = await stream.get_final()
+
+    Each snapshot is yielded only when something visible changed; when the consumer is slower than
+    the network, snapshots coalesce to the newest. The last snapshot yielded is complete.
+    """
+
+    def __aiter__(self) -> AsyncIterator[Partial[_M]]:
+        self._want_field_events(False)
+        return self._iterate(_newest_snapshot)
+
+    def events(self) -> AsyncIterator[StreamEvent]:
+        """Typed events for a UI: fields started, text appended, fields completed (validated),
+        snapshots, and last :class:`StreamEnded` with the final value, usage and finish reason."""
+        self._want_field_events(True)
+        return _StreamIterator(self, list, self._ended)
+
+    def _ended(self) -> StreamEnded:
+        return StreamEnded(self._final, self.usage, self.finish_reason)
+
+    async def get_final(self) -> _M:
+        """The validated model: reads the rest of the stream if needed."""
+        return await self._drain()  # type: ignore[no-any-return]
+
+    @property
+    def partial(self) -> Any:
+        """The newest snapshot (``Partial[M]``), or None before the object began."""
+        return self._reader.partial if self._reader is not None else None
+
+
+@final
+class AsyncIterableStream(_BaseStream[Any, list[_T]]):
+    """Many objects, streamed: each item is yielded, validated, the moment it closes."""
+
+    def __aiter__(self) -> AsyncIterator[_T]:
+        return self._iterate(_as_list)
+
+    async def get_final(self) -> list[_T]:
+        """Every item: reads the rest of the stream if needed."""
+        return await self._drain()  # type: ignore[no-any-return]
+
+    @property
+    def items(self) -> list[_T]:
+        """The items validated so far."""
+        return self._reader.partial if self._reader is not None else []
+
+
+def _newest_snapshot(batch: list[PartialEvent]) -> list[Any]:
+    for event in reversed(batch):
+        if isinstance(event, SnapshotEvent):
+            return [event.partial]
+    return []
+
+
+def _as_list(batch: list[Any]) -> list[Any]:
+    return batch

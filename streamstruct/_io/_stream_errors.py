@@ -1,0 +1,47 @@
+"""The errors the stream objects make themselves, each given the partial result and the text.
+
+Everything else a stream raises comes from the reader (:mod:`._reader`), which attaches the
+partial result itself; these are the few the I/O shell meets first: a stream cut off, a body
+whose compression does not decode, a whole JSON body that does not parse.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from .._errors import APIError, BodyNotJSONError, StreamInterruptedError
+from .._response._reader import ResponseReader
+from ._body import DecodedBody
+
+__all__ = ["interrupted", "json_body", "undecodable"]
+
+
+def interrupted(message: str, reader: ResponseReader[Any]) -> StreamInterruptedError:
+    return StreamInterruptedError(message, partial=reader.partial, text=reader.text)
+
+
+def undecodable(
+    error: httpx.DecodingError, body: AsyncIterator[bytes], reader: ResponseReader[Any]
+) -> APIError:
+    coding = body.coding if isinstance(body, DecodedBody) else "its Content-Encoding"
+    return APIError(
+        f"the response body is not valid {coding} ({error})",
+        partial=reader.partial,
+        text=reader.text,
+    )
+
+
+def json_body(body: bytes, reader: ResponseReader[Any]) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
+        text = reader.quote(body.decode("utf-8", errors="replace"))
+        raise BodyNotJSONError(
+            f"the server answered with JSON that does not parse: {text!r}",
+            partial=reader.partial,
+            text=reader.text,
+        ) from None

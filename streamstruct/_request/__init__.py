@@ -1,0 +1,1 @@
+"""Request planning: modes, strict schemas, per-call options and their checks."""

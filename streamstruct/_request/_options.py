@@ -1,0 +1,130 @@
+"""The keywords a call takes besides ``model``, ``response_model`` and ``messages``, typed once.
+
+:class:`CallOptions` is the one list, shared by ``AsyncClient``'s and ``Client``'s ``create``,
+``create_partial`` and ``create_iterable`` (as ``**options: Unpack[CallOptions]``, PEP 692), so
+a type checker refuses ``mode="bogus"`` or ``deadlin=3`` on either client alike. It holds
+streamstruct's own options, the OpenAI request parameters a caller may set (typed as the
+``openai`` package types them, without importing it), and ``extra_body=`` / ``extra_headers=``
+for anything else. The request parameters that the mode writes (``tools``, ``tool_choice``,
+``response_format``, ...) are not among them, nor ``n`` (one call reads one answer), nor
+``audio`` and ``modalities`` (an answer in audio is no JSON to stream).
+
+At run time :func:`split_options` refuses a keyword that is not in the list with an
+:class:`~streamstruct.InvalidArgumentTypeError` naming it (a ``TypeError``, as Python's own for
+an unexpected keyword), where it used to go silently into the request body.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal, NamedTuple, TypedDict
+
+import httpx
+
+from .._errors import InvalidArgumentTypeError
+from ._modes import Mode, ModeName
+
+__all__ = ["CallOptions", "OpenAIParams", "SplitOptions", "split_options"]
+
+
+class OpenAIParams(TypedDict, total=False):
+    """The chat-completions request parameters a caller sets, sent into the body unchanged."""
+
+    temperature: float | None
+    top_p: float | None
+    max_tokens: int | None
+    max_completion_tokens: int | None
+    seed: int | None
+    stop: str | Sequence[str] | None
+    user: str
+    metadata: Mapping[str, str] | None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None
+    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast"] | None
+    parallel_tool_calls: bool
+    logprobs: bool | None
+    top_logprobs: int | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    logit_bias: Mapping[str, int] | None
+    prediction: Mapping[str, Any] | None
+    store: bool | None
+    verbosity: Literal["low", "medium", "high"] | None
+    prompt_cache_key: str | None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None
+    safety_identifier: str | None
+    web_search_options: Mapping[str, Any]
+    stream_options: Mapping[str, Any] | None  # merged with {"include_usage": True}
+
+
+class CallOptions(OpenAIParams, total=False):
+    """Every keyword a call takes besides ``model``, ``response_model``, ``messages`` (and
+    ``create``'s ``stream``): streamstruct's own, then the request parameters above."""
+
+    mode: Mode | ModeName | None
+    strict: bool | None
+    max_retries: int | None
+    timeout: float | httpx.Timeout | None
+    deadline: float | None
+    validation_context: Any
+    # Anything else for the request body, under the mode's fields and streamstruct's own.
+    extra_body: Mapping[str, Any] | None
+    # Headers for this call: over the client's default_headers, under Authorization.
+    extra_headers: Mapping[str, str] | None
+
+
+_OWN: Final = frozenset(
+    {"mode", "strict", "max_retries", "timeout", "deadline", "validation_context"}
+)
+_KNOWN: Final = CallOptions.__optional_keys__ | CallOptions.__required_keys__
+_WRITTEN_BY_THE_MODE: Final = frozenset(
+    {"tools", "tool_choice", "response_format", "functions", "function_call"}
+)
+# Why a keyword someone coming from instructor or the openai package may pass is refused.
+_REASONS: Final = {
+    "context": "instructor's context= is validation_context= here (the context handed to "
+    "pydantic's validators)",
+    "n": "n is refused: one call streams one answer (make several calls for several); "
+    "extra_body={'n': 1} if a server insists",
+}
+
+
+class SplitOptions(NamedTuple):
+    """A call's options, checked: streamstruct's own, the request body's, and extra headers."""
+
+    own: dict[str, Any]
+    body: dict[str, Any]
+    headers: Mapping[str, str] | None
+
+
+def split_options(method: str, options: Mapping[str, Any]) -> SplitOptions:
+    """Check the keywords' names (their values are ``_arguments``' business) and sort them."""
+    for name in options:
+        if name not in _KNOWN:
+            raise InvalidArgumentTypeError(_unknown(method, name), argument=name)
+    own = {name: value for name, value in options.items() if name in _OWN}
+    body = {
+        name: value
+        for name, value in options.items()
+        if name not in _OWN and name not in ("extra_body", "extra_headers")
+    }
+    extra_body = options.get("extra_body")
+    if extra_body is not None:
+        if not isinstance(extra_body, Mapping):
+            raise InvalidArgumentTypeError(
+                f"extra_body must be a mapping (a dict), not {type(extra_body).__name__}",
+                argument="extra_body",
+            )
+        body.update(extra_body)
+    return SplitOptions(own, body, options.get("extra_headers"))
+
+
+def _unknown(method: str, name: str) -> str:
+    message = f"{method}() got an unexpected keyword argument {name!r}"
+    if name in _REASONS:
+        return f"{message}: {_REASONS[name]}"
+    if name in _WRITTEN_BY_THE_MODE:
+        return f"{message}: the mode writes {name} (choose mode=, or pass it in extra_body=)"
+    close = difflib.get_close_matches(name, sorted(_KNOWN), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{message}: {hint}a request parameter not listed in CallOptions goes in extra_body="

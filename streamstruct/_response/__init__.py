@@ -1,0 +1,1 @@
+"""The response pipeline: the reader feeding chunk updates into the assemblers."""

@@ -1,0 +1,600 @@
+"""One streamed response, sans-I/O: body bytes in, model events or items out.
+
+:class:`ResponseReader` chains the sans-I/O pieces in the order the data flows — SSE decoding
+(:mod:`._sse`), the wire format's event decoder (an :class:`~._decoding.EventDecoder`, chat
+completions' by default), the mode's JSON source (content, a fenced block, or tool-call
+arguments), the resumable JSON parser (:mod:`._json`) and the model side — and keeps what the
+caller may ask about afterwards: the raw JSON text, the usage, the finish reason, the refusal.
+It knows nothing of HTTP or of
+event loops (the stream objects in :mod:`._stream` read the network and feed it), nor of any wire
+format: the decoder hands it normalised updates.
+
+Two readers, one per model side: :class:`PartialReader` (one object, as ``Partial`` snapshots
+and field events, :mod:`._assembler`) and :class:`IterableReader` (complete items,
+:mod:`._iterable`; in a tool mode, one item per tool call).
+
+Every error it raises once data has arrived carries ``partial`` (the last snapshot, or the items
+so far) and ``text`` (the JSON text so far).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Final, Generic, TypeVar, final
+
+from .._core._decoding import END_OF_STREAM, ChatEventDecoder, EventDecoder
+from .._core._json import DEFAULT_MAX_STRING_CHARS, JSONParser
+from .._core._mdjson import FencedJSONExtractor
+from .._core._redact import Redactor
+from .._core._sse import SSEDecoder
+from .._core._text import TextLog
+from .._core._wire import ChunkUpdate, ToolCallKey, Usage
+from .._errors import (
+    JSONParseError,
+    ResponseValidationError,
+    StreamStructError,
+)
+from .._model._assembler import PartialAssembler
+from .._model._iterable import ItemsAssembler
+from .._request._modes import RequestPlan
+from . import _reader_errors as errors
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "IterableReader", "PartialReader", "ResponseReader"]
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024
+"""The default cap on a response body: far above any real answer, far below a runaway server."""
+
+_Out = TypeVar("_Out")
+
+
+@final
+class _ToolCall:
+    """One tool call's arguments as they arrive: its own text and its own parser."""
+
+    __slots__ = ("name", "parser", "parts", "reported")
+
+    def __init__(self, parser: JSONParser) -> None:
+        self.name: str | None = None
+        self.parser = parser
+        self.parts = TextLog()
+        self.reported = False  # its item was handed out (iterable mode)
+
+
+class ResponseReader(Generic[_Out]):
+    """Decode one response, streamed (:meth:`feed`) or whole (:meth:`feed_completion`): what both
+    readers share. :meth:`feed` returns the outputs a piece of the body produced; :meth:`finish`
+    checks the end of the response and returns the final value. A subclass makes its model side
+    (:meth:`_start_models`), says how text reaches it (:meth:`_arguments_log`,
+    :meth:`_advance_models`) and what the end gives (:meth:`_finish_models`)."""
+
+    __slots__ = (
+        "_bytes",
+        "_calls",
+        "_collected_at",
+        "_content_parser",
+        "_decoder",
+        "_depth",
+        "_fence",
+        "_first_key",
+        "_marks",
+        "_max_bytes",
+        "_max_depth",
+        "_max_string",
+        "_plan",
+        "_redactor",
+        "_refusal",
+        "_sse",
+        "_text_parts",
+        "_uncollected",
+        "_validation_context",
+        "broken",
+        "done_marker",
+        "final_outputs",
+        "finish_reason",
+        "request_id",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        plan: RequestPlan,
+        *,
+        validation_context: Any = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        max_depth: int = 1000,
+        max_string_chars: int | None = DEFAULT_MAX_STRING_CHARS,
+        request_id: str | None = None,
+        redactor: Redactor | None = None,
+        decoder: EventDecoder | None = None,
+    ) -> None:
+        self._plan = plan
+        # Server text quoted in an error is redacted before it is quoted (and cut short).
+        self._redactor = redactor
+        self._max_bytes = max_response_bytes
+        self._bytes = 0
+        self._sse = SSEDecoder()
+        self._decoder: EventDecoder = ChatEventDecoder() if decoder is None else decoder
+        self._text_parts = TextLog()
+        self._refusal: list[str] = []
+        self._fence = FencedJSONExtractor() if plan.source == "fenced_content" else None
+        self._calls: dict[ToolCallKey, _ToolCall] = {}
+        self._first_key: ToolCallKey | None = None
+        self.request_id = request_id
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.done_marker = False  # the stream said it ended (chat's [DONE]): nothing more to read
+        self.final_outputs: list[_Out] = []  # what only the end produced (the final snapshot)
+        # The parse error of JSON that went wrong: raised once the finish reason says whether the
+        # output was also cut (see _broken_error), or the body ends.
+        self.broken: JSONParseError | None = None
+        self._uncollected = False  # text fed to a parser and not yet collected
+        # Where each piece of text fed since the last collect ends, and where that collect was:
+        # what a validation error needs to give the snapshot one read per piece would have given.
+        self._marks: list[int] = []
+        self._collected_at = 0
+        self._validation_context = validation_context
+        self._max_depth = max_depth
+        self._max_string = max_string_chars
+        self._depth = self._start_models(plan, validation_context)
+        # Content modes have one parser, whose first complete value is the answer (see trailing).
+        self._content_parser = (
+            None if plan.source == "tool_calls" else self._new_parser(content=True)
+        )
+
+    def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
+        """Make the model side; return the ``completion_depth`` its parsers report values at."""
+        raise NotImplementedError
+
+    def _new_parser(self, *, content: bool) -> JSONParser:
+        """A parser for the content (the one answer) or for one tool call's arguments."""
+        return JSONParser(
+            max_depth=self._max_depth,
+            completion_depth=self._depth,
+            max_string_chars=self._max_string,
+            # A model may write its JSON twice, or add prose: what follows is kept (trailing).
+            allow_trailing_text=content,
+        )
+
+    # -- what the caller may ask ------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The raw JSON text received so far (for parallel tool calls, each call's, one per line)."""
+        return self.text_so_far()
+
+    def text_so_far(self) -> str:
+        return self._text_parts.text()
+
+    def text_since(self, start: int) -> str:
+        """``text[start:]``, costing only what it returns (parallel tool calls: what follows)."""
+        return self._text_parts.since(start)
+
+    @property
+    def trailing(self) -> str:
+        """In a content mode, the text after the answer's JSON value (a second value, prose), or
+        ``""`` when only whitespace followed it. It is in :attr:`text` too."""
+        parser = self._content_parser
+        end = parser.end if parser is not None else None
+        if end is None:
+            return ""
+        rest = self._text_parts.text()[end:]
+        return rest if rest.strip() else ""
+
+    @property
+    def field_events(self) -> bool:
+        """Whether the outputs include field events, or only snapshots (:class:`PartialReader`)."""
+        return self._get_field_events()
+
+    @field_events.setter
+    def field_events(self, wanted: bool) -> None:
+        self._set_field_events(wanted)
+
+    def _get_field_events(self) -> bool:
+        return False  # only a partial reader makes field events
+
+    def _set_field_events(self, wanted: bool) -> None:
+        pass
+
+    @property
+    def refusal(self) -> str | None:
+        return "".join(self._refusal) if self._refusal else None
+
+    @property
+    def partial(self) -> Any:
+        """The last snapshot (partial reader) or the items validated so far (iterable reader)."""
+        return self._partial()
+
+    def _partial(self) -> Any:
+        raise NotImplementedError
+
+    def quote(self, text: str, limit: int = 200) -> str:
+        """The first ``limit`` characters of server text, as an error may quote them: the API key
+        replaced (see :mod:`._redact`)."""
+        return text[:limit] if self._redactor is None else self._redactor.head(text, limit)
+
+    # -- feeding ----------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[_Out]:
+        """Decode a piece of a streamed body; return what it produced."""
+        self._bytes += len(data)
+        if self._max_bytes is not None and self._bytes > self._max_bytes:
+            raise self._too_large()
+        try:
+            events = self._sse._feed_fields(data)
+        except StreamStructError as error:
+            raise self._detached(error) from None
+        fed = False
+        for event_type, data_text, _, _ in events:
+            if self.done_marker:
+                break
+            update = self._decode_event(data_text, event_type)
+            if type(update) is tuple:  # a piece of content or arguments: most events
+                key, fragment = update
+                if key is None:
+                    fed = self._apply_content(fragment) or fed
+                else:
+                    fed = self._apply_arguments(key, None, fragment) or fed
+            elif update is END_OF_STREAM:
+                self.done_marker = True
+                break
+            else:
+                assert isinstance(update, ChunkUpdate)
+                fed = self._apply(update) or fed
+        if self.broken is not None:
+            self._uncollected = False  # the parser is spent: nothing more to collect
+            if self.done_marker or self.finish_reason is not None:
+                raise self.broken_error()
+            return []
+        if not fed:
+            return []
+        try:
+            return self._collect()
+        except ResponseValidationError as error:
+            raise self._as_if_one_read_per_piece(error) from None
+
+    def _decode_event(self, data: str, event: str | None) -> object:
+        """The decoder's update for one event, its errors given the partial result and the text."""
+        try:
+            return self._decoder.decode_event(data, event)
+        except StreamStructError as error:
+            raise self._detached(error) from None
+        except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
+            raise self._detached(errors.event_not_json(self.quote(data))) from None
+
+    @property
+    def max_response_bytes(self) -> int | None:
+        return self._max_bytes
+
+    def count(self, size: int) -> None:
+        """Count ``size`` bytes of a body read whole (not fed to :meth:`feed`) against
+        ``max_response_bytes``; raise :class:`~streamstruct.ResponseTooLargeError` past it."""
+        self._bytes += size
+        if self._max_bytes is not None and self._bytes > self._max_bytes:
+            raise self._too_large()
+
+    def _too_large(self) -> StreamStructError:
+        assert self._max_bytes is not None
+        return self._attach(errors.too_large(self._max_bytes, self._bytes))
+
+    def feed_completion(self, body: object) -> list[_Out]:
+        """Take a whole, non-streamed response body; return what it produced."""
+        try:
+            update = self._decoder.decode_body(body)
+        except StreamStructError as error:
+            raise self._detached(error) from None
+        fed = self._apply(update)
+        self.done_marker = True
+        if self.broken is not None:
+            raise self.broken_error()
+        return self._collect() if fed else []
+
+    def _apply(self, update: ChunkUpdate) -> bool:
+        """Apply one update; return whether JSON text was fed."""
+        if update.error is not None:
+            raise self._attach(update.error.to_exception(request_id=self.request_id))
+        if update.usage is not None:
+            self.usage = update.usage
+        if update.finish_reason is not None:
+            self.finish_reason = update.finish_reason
+        if update.refusal:
+            self._refusal.append(update.refusal)
+        fed = False
+        if update.content:
+            fed = self._apply_content(update.content)
+        for delta in update.tool_calls:
+            fed = self._apply_arguments(delta.key, delta.name, delta.arguments) or fed
+        return fed
+
+    def _apply_content(self, text: str) -> bool:
+        """Take a piece of ``content``; return whether JSON text was fed (in a content mode)."""
+        if self._content_parser is None or not text or self.broken is not None:
+            return False
+        if self._fence is not None:
+            text = self._fence.feed(text)
+            if not text:
+                return False
+        self._feed_parser(self._content_parser, text, self._text_parts)
+        return True
+
+    def _apply_arguments(self, key: ToolCallKey, name: str | None, arguments: str) -> bool:
+        """Take a fragment of a tool call; return whether JSON text was fed (in TOOLS mode)."""
+        if self._content_parser is not None:
+            return False
+        call = self._calls.get(key)
+        if call is None:
+            call = _ToolCall(self._new_parser(content=False))
+            self._calls[key] = call
+            if self._first_key is None:
+                self._first_key = key
+        if call.name is None and name:
+            call.name = name
+        if not arguments or self.broken is not None:
+            return False
+        parts = self._arguments_log(key, call)
+        if parts is None:
+            return False
+        self._feed_parser(call.parser, arguments, parts)
+        return True
+
+    def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
+        """Where a tool call's arguments text is kept; None when the call is not read at all."""
+        raise NotImplementedError
+
+    def _feed_parser(self, parser: JSONParser, text: str, parts: TextLog) -> None:
+        parts.append(text)  # what follows the answer's value too (``trailing``)
+        self._marks.append(len(parts))
+        self._uncollected = True
+        try:
+            parser.feed(text)
+        except JSONParseError as error:
+            # Not raised yet: the rest of the read may say the output was cut (see feed()).
+            self.broken = error
+
+    def _incomplete(self) -> str | None:
+        """The finish reason, when it says the output was cut short (a token budget, a filter)."""
+        reason = self.finish_reason
+        return reason if reason in self._decoder.incomplete_reasons else None
+
+    def broken_error(self) -> StreamStructError:
+        """The error for JSON that went wrong: the parse error, or, when the model was then
+        stopped for length or filtering, one error that says both."""
+        error = self.broken
+        assert error is not None
+        reason = self._incomplete()
+        if reason is None:
+            return self._detached(error)
+        return self._attach(errors.truncated(error, reason))
+
+    def _collect(self) -> list[_Out]:
+        """The outputs of the text fed since the last call."""
+        self._uncollected = False
+        out = self._advance_models()
+        # Only once the model side took it all: see _as_if_one_read_per_piece.
+        self._marks.clear()
+        self._collected_at = len(self._text_parts)
+        return out
+
+    def _advance_models(self) -> list[_Out]:
+        raise NotImplementedError
+
+    def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
+        """``error`` as it leaves :meth:`feed` (see :meth:`PartialReader._as_if_one_read_per_piece`)."""
+        return self._detached(error)
+
+    def _main_parser(self) -> JSONParser | None:
+        if self._content_parser is not None:
+            return self._content_parser
+        if self._first_key is None:
+            return None
+        return self._calls[self._first_key].parser
+
+    # -- the end ----------------------------------------------------------------------------------
+
+    def finish(self) -> Any:
+        """Check how the response ended; return the final model or the list of items.
+
+        Raises :class:`~streamstruct.RefusalError`, :class:`~streamstruct.IncompleteOutputError`,
+        :class:`~streamstruct.StreamInterruptedError` or :class:`~streamstruct.JSONParseError`
+        (all carrying the partial result and the text) when the answer is not complete.
+        """
+        self._sse.close()
+        if self.broken is not None:
+            raise self.broken_error()
+        if not self.done_marker and self.finish_reason is None:
+            raise self._attach(errors.no_end())
+        refusal = self.refusal
+        if refusal and not self._received_json():
+            raise self._attach(errors.refused(refusal))
+        return self._finish_models()
+
+    def _received_json(self) -> bool:
+        return bool(self._text_parts) or any(c.parts for c in self._calls.values())
+
+    def _finish_models(self) -> Any:
+        raise NotImplementedError
+
+    def _final_value(self) -> Any:
+        """The answer's JSON value, once the stream ended well; the values that completed with
+        its last piece collected. Raises when the answer is missing or not complete."""
+        parser = self._main_parser()
+        if parser is None or not parser.done:
+            reason = self._incomplete()
+            if reason is not None:
+                raise self._attach(errors.incomplete(reason))
+            if parser is None or not self._received_json():
+                error = errors.no_output(self.finish_reason, refused=bool(self.refusal))
+                raise self._attach(error)
+        try:
+            value = parser.close()
+        except JSONParseError as error:
+            raise self._detached(error) from None
+        # Values that completed with the last piece of text are still to be reported.
+        self._collect()
+        return value
+
+    def _attach(self, error: StreamStructError) -> StreamStructError:
+        """Give an error the partial result and the text, so that nothing received is lost."""
+        if self._uncollected:
+            # Text that came earlier in the same read is not reported yet: let the model side
+            # see it first, so that the partial result agrees with the text. Whatever that
+            # raises is less news than the error being raised.
+            with contextlib.suppress(StreamStructError):
+                self._collect()
+        if error.partial is None:
+            error.partial = self.partial
+        if not error.text:
+            error.text = self.text_so_far()
+        return error
+
+    def _detached(self, error: StreamStructError) -> StreamStructError:
+        """:meth:`_attach`, for ``raise ... from None``: the context suppressed here too, since
+        mypyc-compiled code (this module in a compiled build, see hatch_build.py) ignores the
+        ``from`` clause."""
+        error = self._attach(error)
+        error.__suppress_context__ = True
+        return error
+
+
+@final
+class PartialReader(ResponseReader[Any]):
+    """One object: outputs are :class:`~streamstruct.PartialEvent` s, the end gives the validated
+    model. In a tool mode only the first tool call is the object; a second one is not read."""
+
+    __slots__ = ("_assembler",)
+
+    def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
+        self._assembler: PartialAssembler[Any] = PartialAssembler(
+            plan.spec.models[0],
+            text=self.text_so_far,
+            context=context,
+            drop_injected_nulls=plan.strict,
+        )
+        return self._assembler.completion_depth
+
+    def _get_field_events(self) -> bool:
+        return self._assembler.field_events
+
+    def _set_field_events(self, wanted: bool) -> None:
+        self._assembler.field_events = wanted
+
+    def _partial(self) -> Any:
+        return self._assembler.snapshot
+
+    def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
+        # One object is asked for; a second call is not part of it.
+        return self._text_parts if key == self._first_key else None
+
+    def _advance_models(self) -> list[Any]:
+        parser = self._main_parser()
+        if parser is None:
+            return []
+        return self._assembler.advance(parser)
+
+    def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
+        """``error``, carrying the snapshot it would carry had each piece of this read come in a
+        read of its own: the last one before the failing value, not the one before this read.
+        The parser is past that point, so the text is parsed again by a parser and an assembler
+        of its own: what came before this read in one piece, then this read's pieces one by one
+        until the error comes back. Only on this error path, for a read of several pieces."""
+        marks = self._marks[:]
+        if len(marks) < 2 or self._main_parser() is None:
+            return self._detached(error)
+        text = self._text_parts.text()
+        parser = self._new_parser(content=self._content_parser is not None)
+        assembler = PartialAssembler(
+            self._assembler.model,
+            text=lambda: text,
+            context=self._validation_context,
+            drop_injected_nulls=self._plan.strict,
+            field_events=False,
+        )
+        start = self._collected_at
+        try:
+            parser.feed(text[:start])
+            assembler.advance(parser)
+            for end in marks:
+                parser.feed(text[start:end])
+                start = end
+                assembler.advance(parser)
+        except StreamStructError:
+            error.partial = assembler.snapshot
+        return self._detached(error)
+
+    def _finish_models(self) -> Any:
+        final = self._assembler.finish(self._final_value())
+        last = self._assembler.final_snapshot(final)
+        if last is not None:
+            self.final_outputs.append(last)
+        return final
+
+
+@final
+class IterableReader(ResponseReader[Any]):
+    """Complete items: outputs are validated items, the end gives the list of them. In a content
+    mode the answer is ``{"items": [...]}``; in a tool mode each tool call is one item."""
+
+    __slots__ = ("_items",)
+
+    def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
+        self._items: ItemsAssembler[Any] = ItemsAssembler(
+            plan.spec.item_type,
+            text=self.text_so_far,
+            context=context,
+            drop_injected_nulls=plan.strict,
+        )
+        # Tool calls: each call is one item, only the root matters. Content: {"items": [...]}.
+        return 0 if plan.source == "tool_calls" else ItemsAssembler.completion_depth
+
+    def text_so_far(self) -> str:
+        if self._calls:
+            return "\n".join(call.parts.text() for call in self._calls.values())
+        return self._text_parts.text()
+
+    def text_since(self, start: int) -> str:
+        if self._calls:
+            return self.text_so_far()[start:]
+        return self._text_parts.since(start)
+
+    def _partial(self) -> Any:
+        return self._items.items
+
+    def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
+        return call.parts
+
+    def _advance_models(self) -> list[Any]:
+        if self._content_parser is not None:
+            return self._items.advance(self._content_parser)
+        out: list[Any] = []
+        for call in self._calls.values():
+            if call.parser.done and not call.reported:
+                call.reported = True
+                raw = call.parts.text()
+                value = call.parser.close()
+                out.append(self._add_item(value, raw, call.name))
+        return out
+
+    def _add_item(self, value: Any, raw: str, tool: str | None) -> Any:
+        if self._plan.strict and tool in self._plan.tools:
+            value = self._plan.drop_injected_nulls(value, tool=tool)
+        return self._items.add(value, raw=raw)
+
+    def _finish_models(self) -> Any:
+        if self._content_parser is not None:
+            return self._items.finish(self._final_value())
+        for call in self._calls.values():
+            if call.reported or not call.parts:
+                continue
+            try:
+                value = call.parser.close()
+            except JSONParseError as error:
+                raise self._unfinished_call(error)  # noqa: B904 (its __cause__ is set there)
+            call.reported = True
+            self._add_item(value, call.parts.text(), call.name)
+        return self._items.items
+
+    def _unfinished_call(self, error: JSONParseError) -> StreamStructError:
+        """The error for a tool call whose arguments did not close."""
+        reason = self._incomplete()
+        if reason is None:
+            return self._detached(error)
+        return self._attach(errors.incomplete(reason, cause=error))
