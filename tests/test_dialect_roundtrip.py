@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamstruct import _wire_anthropic, _wire_responses
+from streamstruct._core import _wire_anthropic, _wire_responses
 from streamstruct._core._sse import SSEDecoder
 from streamstruct._core._wire import ChunkDecoder, ChunkUpdate
 from streamstruct._core._wire_anthropic import AnthropicDecoder

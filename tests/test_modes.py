@@ -12,7 +12,6 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import pytest
 from pydantic import BaseModel, Field, RootModel
-from source_support import imported_modules
 from typing_extensions import TypeAliasType
 
 from streamstruct._model._nulls import drop_injected_nulls, injected_null_keys, injects_nulls
@@ -631,18 +630,6 @@ def test_an_item_type_that_cannot_be_hashed_is_planned_each_time() -> None:
 
 
 # -- layers ------------------------------------------------------------------------------------
-
-
-def test_null_handling_does_not_import_request_planning() -> None:
-    # The model side (the assembler, the type tree) drops injected nulls per event: it imports
-    # _nulls, which must not reach back up into the request layer (_modes, _schemas).
-    assert {name for name in imported_modules("_nulls") if name.startswith("_")} == {
-        "__future__",
-        "_types",
-    }
-    assert {name for name in imported_modules("_types") if name.startswith("_")} == {"__future__"}
-    schemas = imported_modules("_schemas")
-    assert not {name.split(".")[0] for name in schemas} & {"pydantic", "httpx", "anyio"}
 
 
 def test_type_introspection_sees_through_annotated_and_aliases() -> None:
