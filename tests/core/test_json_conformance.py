@@ -31,8 +31,8 @@ import pytest
 from streamstruct import JSONDepthError, JSONParseError
 from streamstruct._json import JSONParser
 
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "jsontestsuite"
-DOC = Path(__file__).resolve().parents[1] / "docs" / "json-conformance.md"
+SUITE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "jsontestsuite"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "json-conformance.md"
 
 if not SUITE.is_dir():
     pytest.skip(

@@ -11,6 +11,7 @@ too. The same tests run against the compiled build (CI), whose reader and assemb
 from __future__ import annotations
 
 import inspect
+import os
 import pickle
 import subprocess
 import sys
@@ -178,7 +179,7 @@ def test_errors_unpickle_in_a_fresh_process() -> None:
         capture_output=True,
         check=True,
         cwd=tests,
-        env={"PYTHONPATH": str(tests), "PATH": ""},
+        env={"PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)]), "PATH": ""},
     )
     lines = done.stdout.decode().splitlines()
     assert [line.split()[0] for line in lines] == [type(error).__name__ for error in errors]

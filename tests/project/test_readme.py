@@ -21,7 +21,7 @@ import streamstruct.testing
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 NOT_RUN = "<!-- not-run -->"
 
 

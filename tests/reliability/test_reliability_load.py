@@ -22,7 +22,7 @@ from streamstruct.testing import Reply, Simulator, serve
 
 pytestmark = pytest.mark.anyio
 
-HARNESS = Path(__file__).resolve().parents[1] / "benchmarks" / "load.py"
+HARNESS = Path(__file__).resolve().parents[2] / "benchmarks" / "load.py"
 
 
 @pytest.fixture(scope="module")

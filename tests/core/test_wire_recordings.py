@@ -25,7 +25,7 @@ from streamstruct._wire import ChunkUpdate, ToolCallKey, Usage
 from streamstruct._wire_anthropic import AnthropicDecoder
 from streamstruct._wire_responses import ResponsesDecoder
 
-RECORDINGS = Path(__file__).parent / "recordings"
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 DECODERS = {"responses": ResponsesDecoder, "anthropic": AnthropicDecoder}
 
 

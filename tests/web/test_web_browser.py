@@ -167,7 +167,7 @@ def test_the_fastapi_example_page_shows_the_model_text_as_text(
 ) -> None:
     # The model's text is data, never markup: a user copying the example must not inherit an
     # injection (a name the model was talked into writing as HTML).
-    examples = Path(__file__).resolve().parent.parent / "examples"
+    examples = Path(__file__).resolve().parents[2] / "examples"
     monkeypatch.syspath_prepend(str(examples))
     example = importlib.import_module("web_fastapi")
     name = '<img id="injected" src="x" onerror="document.title=1">Mallory'

@@ -11,7 +11,7 @@ import pytest
 
 from streamstruct import web
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("streamstruct/web/client.js", "streamstruct/web/demo.html")
 
 

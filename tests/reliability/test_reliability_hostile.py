@@ -164,7 +164,7 @@ async def test_the_limits_are_documented_defaults() -> None:
         assert client.timeout.connect == 10.0
         assert client.timeout.read == 60.0
         assert client.max_retries == 2
-    doc = (Path(__file__).parent.parent / "docs" / "reliability.md").read_text()
+    doc = (Path(__file__).parents[2] / "docs" / "reliability.md").read_text()
     for needle in (
         "`max_response_bytes`",
         "256 MiB",

@@ -18,7 +18,7 @@ import pytest
 import streamstruct
 from streamstruct import _build
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _imported_compiled(name: str) -> bool:
