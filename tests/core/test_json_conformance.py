@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_support import same
 
 from streamstruct import JSONDepthError, JSONParseError
 from streamstruct._json import JSONParser
@@ -142,32 +143,6 @@ def _same_verdict(a: Verdict, b: Verdict) -> bool:
         b.offset,
         b.at_close,
     ) and same(a.value, b.value)
-
-
-def same(a: Any, b: Any) -> bool:
-    """Deep equality that also compares types (``1 != 1.0 != True`` here), without recursion.
-
-    Iterative because the suite nests 500 deep, and ``==`` on lists recurses.
-    """
-    stack = [(a, b)]
-    while stack:
-        x, y = stack.pop()
-        if type(x) is not type(y):
-            return False
-        if isinstance(x, list):
-            if len(x) != len(y):
-                return False
-            stack.extend(zip(x, y, strict=True))
-        elif isinstance(x, dict):
-            if list(x) != list(y):
-                return False
-            stack.extend((x[key], y[key]) for key in x)
-        elif isinstance(x, float):
-            if not (x == y or (x != x and y != y)):
-                return False
-        elif x != y:
-            return False
-    return True
 
 
 def read(name: str) -> bytes:

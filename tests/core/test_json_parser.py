@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from shared_support import same
 
 from streamstruct import JSONDepthError, JSONParseError
 from streamstruct._json import JSONParser
@@ -39,19 +40,6 @@ def snapshot_after(pieces: Iterable[str], **options: Any) -> Any:
     for piece in pieces:
         parser.feed(piece)
     return parser.snapshot()
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality that also compares types, so ``1``, ``1.0`` and ``True`` differ, and -0.0 != 0.0."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[key], b[key]) for key in a)
-    if isinstance(a, float):
-        return a == b and math.copysign(1, a) == math.copysign(1, b)
-    return bool(a == b)
 
 
 def fail(pieces: Iterable[str], **options: Any) -> JSONParseError:

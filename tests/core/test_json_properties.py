@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shared_support import same, split_at
 
 from streamstruct import JSONParseError
 from streamstruct._json import CompletedValue, JSONParser
@@ -102,24 +101,10 @@ def documents(draw: st.DrawFn) -> tuple[str, Any]:
 def cuts(draw: st.DrawFn, text: str) -> list[str]:
     """The text in pieces, cut at drawn points; equal points make empty pieces, which are fed too."""
     points = draw(st.lists(st.integers(0, len(text)), max_size=max(1, len(text) // 2)))
-    bounds = [0, *sorted(points), len(text)]
-    return [text[a:b] for a, b in pairwise(bounds)]
+    return split_at(text, points)
 
 
 # -- the helpers ------------------------------------------------------------------------------
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality that also compares types (``1``, ``1.0`` and ``True`` differ; so do -0.0 and 0.0)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[key], b[key]) for key in a)
-    if isinstance(a, float):
-        return a == b and math.copysign(1, a) == math.copysign(1, b)
-    return bool(a == b)
 
 
 def is_prefix(snapshot: Any, final: Any) -> bool:

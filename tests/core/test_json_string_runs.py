@@ -10,6 +10,7 @@ import itertools
 import json
 
 import pytest
+from shared_support import pieces
 
 from streamstruct import JSONParseError
 from streamstruct._json import JSONParser
@@ -24,10 +25,6 @@ TEXTS = [
 ]
 
 
-def _pieces(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
 def _feed_all(parser: JSONParser, pieces: list[str]) -> object:
     for piece in pieces:
         parser.feed(piece)
@@ -39,7 +36,7 @@ def _feed_all(parser: JSONParser, pieces: list[str]) -> object:
 def test_every_piece_size_gives_what_json_loads_gives(text: str, size: int) -> None:
     parser = JSONParser()
     shown: list[object] = []
-    for piece in _pieces(text, size):
+    for piece in pieces(text, size):
         parser.feed(piece)
         shown.append(parser.snapshot())
     assert parser.close() == json.loads(text)
@@ -75,5 +72,5 @@ def test_errors_come_at_the_same_offset_from_a_continued_string(
     for size in range(1, len(text) + 1):
         parser = JSONParser()
         with pytest.raises(JSONParseError) as raised:
-            _feed_all(parser, [text[:first], *_pieces(text[first:], size)])
+            _feed_all(parser, [text[:first], *pieces(text[first:], size)])
         assert raised.value.offset == offset, size

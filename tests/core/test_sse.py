@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import itertools
 import pickle
 import random
 import re
 import tracemalloc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_support import split_at
 from source_support import imported_modules
 
 from streamstruct._errors import SSEError, SSELimitError
@@ -56,11 +56,6 @@ def decode_outcome(
 
 def decode(stream: bytes, **options: int) -> list[ServerSentEvent]:
     return decode_chunks([stream], **options)
-
-
-def split_at(stream: bytes, points: Sequence[int]) -> list[bytes]:
-    bounds = [0, *sorted(points), len(stream)]
-    return [stream[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def assert_split_independent(stream: bytes, expected: list[ServerSentEvent]) -> None:

@@ -24,7 +24,6 @@ import anyio.to_thread
 import httpx
 import pytest
 import reliability_support
-from pydantic import BaseModel
 from reliability_support import (
     KEY,
     MESSAGES,
@@ -35,6 +34,7 @@ from reliability_support import (
     raw_server,
     serve_kept_alive,
 )
+from shared_support import User
 
 import streamstruct
 
@@ -44,11 +44,6 @@ anyio_backend = reliability_support.anyio_backend
 flavour = reliability_support.flavour
 
 pytestmark = pytest.mark.anyio
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 async def _answer(writer: Writer, headers: dict[str, str]) -> None:

@@ -7,19 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel
+from shared_support import UserWithBio as User
 
 import streamstruct
 from streamstruct.testing import Reply, Simulator, StreamingASGITransport
 
 MESSAGES = [{"role": "user", "content": "Generate a profile for Alice, 28."}]
 ALICE = {"name": "Alice", "age": 28, "bio": 'Alice likes "quotes", {braces} and [brackets].'}
-
-
-class User(BaseModel):
-    name: str
-    age: int
-    bio: str
 
 
 @pytest.fixture

@@ -6,19 +6,13 @@ import time
 
 import anyio
 import pytest
-from pydantic import BaseModel
+from shared_support import UserWithBio as User
 
 import streamstruct
 from streamstruct.testing import Reply, Simulator, serve
 
 MESSAGES = [{"role": "user", "content": "A long bio, please."}]
 LONG = {"name": "Alice", "age": 28, "bio": "word " * 300}
-
-
-class User(BaseModel):
-    name: str
-    age: int
-    bio: str
 
 
 async def _snapshots(consumer_delay: float) -> tuple[list[object], float]:

@@ -26,6 +26,7 @@ import httpx
 import pytest
 import respx
 from pydantic import BaseModel, Field
+from shared_support import User, pieces
 
 import streamstruct
 import streamstruct._client as client_module
@@ -38,11 +39,6 @@ ENDPOINT = f"{BASE_URL}/chat/completions"
 KEY = "sk-test-0123456789abcdef"
 MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "Alice is 28."}]
 ALICE = {"name": "Alice", "age": 28}
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 class Cat(BaseModel):
@@ -120,23 +116,19 @@ def frames(*payloads: object, line_ending: str = "\n") -> list[bytes]:
     return out
 
 
-def pieces_of(text: str, size: int = 5) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
-
 def tool_chunks(arguments: str, *, name: str = "User", call_id: str = "call_1") -> list[object]:
     """A forced tool call: the id and name first, then the arguments in small fragments."""
     opening = {"index": 0, "id": call_id, "type": "function"}
     opening["function"] = {"name": name, "arguments": ""}
     out: list[object] = [chunk({"role": "assistant", "content": None, "tool_calls": [opening]})]
-    for piece in pieces_of(arguments):
+    for piece in pieces(arguments, 5) or [""]:
         out.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
     return out
 
 
 def content_chunks(text: str) -> list[object]:
     out: list[object] = [chunk({"role": "assistant", "content": ""})]
-    out.extend(chunk({"content": piece}) for piece in pieces_of(text))
+    out.extend(chunk({"content": piece}) for piece in pieces(text, 5) or [""])
     return out
 
 

@@ -25,8 +25,8 @@ import anyio.to_thread
 import httpx
 import pytest
 import web_support
-from pydantic import BaseModel
 from reliability_support import serve_tcp
+from shared_support import UserWithBio as User
 
 import streamstruct
 from streamstruct import Mode
@@ -37,12 +37,6 @@ KEY = "sk-loopback-7f3a9c2e5b1d"
 MESSAGES = [{"role": "user", "content": "Make up a person."}]
 ZOE = {"name": "Zoë 🦊 Müller", "age": 41, "bio": "naïve café — «quoted» 日本語 {and} [more]"}
 ZOE_JSON = json.dumps(ZOE, ensure_ascii=False, separators=(",", ":"))
-
-
-class User(BaseModel):
-    name: str
-    age: int
-    bio: str
 
 
 # -- the server ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import httpx
 import pytest
 from pydantic import BaseModel
+from shared_support import User
 
 import streamstruct
 from streamstruct._modes import plan_request
@@ -16,11 +17,6 @@ from streamstruct._reader import ResponseReader
 from streamstruct.testing import Reply, Simulator, serve, simulated_client
 
 MESSAGES = [{"role": "user", "content": "x"}]
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 class WithDefaults(BaseModel):

@@ -20,6 +20,7 @@ import anyio
 import httpx
 import pytest
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from shared_support import CheckedUser as User
 
 import streamstruct
 from streamstruct import (
@@ -62,12 +63,6 @@ PEOPLE = [
 IGNORE_HTTPX_GENERATORS = pytest.mark.filterwarnings(
     r"ignore:Async generator 'http(x|core)\.:ResourceWarning"
 )
-
-
-class User(BaseModel):
-    name: str
-    age: int = Field(ge=0)
-    bio: str
 
 
 class Cat(BaseModel):

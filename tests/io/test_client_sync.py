@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
+from shared_support import CheckedUser as User
 
 import streamstruct
 from streamstruct import FieldCompleted, Mode, Partial, SnapshotEvent, StreamEnded
@@ -40,12 +41,6 @@ PEOPLE = [
     {"name": "Ann", "age": 31, "bio": "}{"},
     {"name": "Bo", "age": 42, "bio": "]["},
 ]
-
-
-class User(BaseModel):
-    name: str
-    age: int = Field(ge=0)
-    bio: str
 
 
 class Cat(BaseModel):

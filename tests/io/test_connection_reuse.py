@@ -24,8 +24,8 @@ import httpcore
 import httpcore._async.connection_pool as httpcore_pool
 import httpx
 import pytest
-from pydantic import BaseModel
 from reliability_support import needs_pool, serve_kept_alive
+from shared_support import User
 
 import streamstruct
 from streamstruct._client import _Pool
@@ -34,11 +34,6 @@ pytestmark = pytest.mark.anyio
 MESSAGES = [{"role": "user", "content": "Make up a person."}]
 STREAMS = 20
 ROUNDS = 3
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 def _frame(payload: object) -> bytes:

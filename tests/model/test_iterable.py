@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field, ValidationError, field_validator
+from shared_support import User, chunks
 
 from streamstruct import ResponseValidationError
 from streamstruct._iterable import (
@@ -18,11 +18,6 @@ from streamstruct._iterable import (
     iterable_item_type,
 )
 from streamstruct._json import JSONParser
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 class Cat(BaseModel):
@@ -36,18 +31,6 @@ class Dog(BaseModel):
 
 
 Pet = Annotated[Cat | Dog, Field(discriminator="kind")]
-
-
-def chunks(text: str, split: int | str) -> list[str]:
-    if isinstance(split, int):
-        return [text[i : i + split] for i in range(0, len(text), split)]
-    rng = random.Random(split)
-    pieces, i = [], 0
-    while i < len(text):
-        size = rng.randint(1, 10)
-        pieces.append(text[i : i + size])
-        i += size
-    return pieces
 
 
 SPLITS: list[int | str] = [*range(1, 11), "random-1", "random-2"]

@@ -34,6 +34,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from shared_support import pieces
 
 # The lockstep helpers of the snapshot shortcuts' own property test.
 from test_partial import _general_path_only, _trace
@@ -56,10 +57,6 @@ def prose(size: int) -> str:
     words = itertools.cycle(("lorem ", "ipsum ", "dolor ", "sit ", "amet, ", "é ", "中文 "))
     text = "".join(itertools.islice(words, size // 3))
     return text[:size]
-
-
-def pieces(text: str, size: int = 4) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def check_cadence(lengths: list[int], final: int, piece: int) -> None:
@@ -92,7 +89,7 @@ def test_a_long_string_is_shown_every_piece_then_each_time_it_grew_by_a_fraction
     text = json.dumps({"title": "t", "body": body}, ensure_ascii=False)
     parser = JSONParser()
     shown: list[int] = []
-    for piece in pieces(text):
+    for piece in pieces(text, 4):
         parser.feed(piece)
         snapshot = parser.snapshot()
         if isinstance(snapshot, dict) and "body" in snapshot:
@@ -353,7 +350,7 @@ def test_eight_thousand_nested_arrays_cost_memory_linear_in_their_depth() -> Non
     parser = JSONParser(max_depth=10_000)
     tracemalloc.start()
     try:
-        for piece in pieces("[" * depth + "]" * depth):
+        for piece in pieces("[" * depth + "]" * depth, 4):
             parser.feed(piece)
             parser.snapshot()
             parser.pop_completed()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import itertools
 import json
-import random
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from shared_support import UserWithBio as User
+from shared_support import chunks
 from source_support import python_source
 
 from streamstruct import ResponseValidationError
@@ -44,19 +45,6 @@ from streamstruct._partial import (
 )
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def chunks(text: str, split: int | str) -> list[str]:
-    """``text`` cut every ``split`` characters, or at random points 1..10 apart (``"random-N"``)."""
-    if isinstance(split, int):
-        return [text[i : i + split] for i in range(0, len(text), split)]
-    rng = random.Random(split)
-    pieces, i = [], 0
-    while i < len(text):
-        size = rng.randint(1, 10)
-        pieces.append(text[i : i + size])
-        i += size
-    return pieces
 
 
 SPLITS: list[int | str] = [*range(1, 11), "random-1", "random-2", "random-3"]
@@ -132,12 +120,6 @@ def is_prefix_sequence(values: list[Any], final: str) -> bool:
 
 
 # -- the seed's User ----------------------------------------------------------------------------
-
-
-class User(BaseModel):
-    name: str
-    age: int
-    bio: str
 
 
 USER_JSON = '{"name": "Alice", "age": 28, "bio": "Alice writes {curly} [code] and \\"quotes\\"."}'

@@ -23,7 +23,6 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import pytest
-from pydantic import BaseModel
 from reliability_support import (
     KEY,
     MESSAGES,
@@ -33,17 +32,13 @@ from reliability_support import (
     endless,
     raw_server,
 )
+from shared_support import User
 
 import streamstruct
 
 pytestmark = pytest.mark.anyio
 
 PROMPTLY = 1.0  # seconds within which the server must learn that the client left
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 @asynccontextmanager

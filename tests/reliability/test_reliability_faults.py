@@ -22,7 +22,6 @@ import anyio.to_thread
 import httpx
 import pytest
 import reliability_support
-from pydantic import BaseModel
 from reliability_support import (
     KEY,
     MESSAGES,
@@ -35,6 +34,7 @@ from reliability_support import (
     pool_of,
     raw_server,
 )
+from shared_support import UserWithBio as User
 
 import streamstruct
 from streamstruct._sse import SSEDecoder
@@ -60,12 +60,6 @@ pytestmark = pytest.mark.anyio
 
 ZOE = {"name": "Zoë 🦊 Müller", "age": 41, "bio": "naïve café — «quoted» 日本語 {and} [more]"}
 ZOE_JSON = json.dumps(ZOE, ensure_ascii=False, separators=(",", ":"))
-
-
-class User(BaseModel):
-    name: str
-    age: int
-    bio: str
 
 
 # -- one served simulator per module, its app swapped per test -------------------------------------

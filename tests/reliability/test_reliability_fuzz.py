@@ -17,13 +17,13 @@ The coverage-guided counterparts (atheris) are in ``tests/fuzz/``.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
+from shared_support import same, split_at
 
 from streamstruct import JSONDepthError, JSONParseError, SSEError, StreamStructError
 from streamstruct._json import JSONParser
@@ -63,13 +63,8 @@ sse_bytes = st.binary(max_size=300) | st.lists(st.sampled_from(SSE_ALPHABET), ma
 
 
 def cut(data: Any, points: list[int]) -> list[Any]:
-    bounds = sorted({min(max(p, 0), len(data)) for p in points})
-    pieces, start = [], 0
-    for bound in bounds:
-        pieces.append(data[start:bound])
-        start = bound
-    pieces.append(data[start:])
-    return pieces
+    """``data`` cut at the points, each brought into range; a point given twice counts once."""
+    return split_at(data, {min(max(point, 0), len(data)) for point in points})
 
 
 def decode(pieces: list[bytes], line: int, event: int) -> tuple[list[Any], str | None]:
@@ -106,18 +101,6 @@ def _refuse(name: str) -> Any:
     raise ValueError(name)
 
 
-def _same(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, float):
-        return a == b and math.copysign(1, a) == math.copysign(1, b)
-    return bool(a == b)
-
-
 def parse(pieces: list[str], max_depth: int) -> tuple[str, Any]:
     parser = JSONParser(max_depth=max_depth)
     try:
@@ -149,7 +132,7 @@ def test_json_parser_on_arbitrary_text_and_splits(
     whole = parse([text], max_depth)
     split = parse(cut(text, points), max_depth)
     assert whole[0] == split[0]
-    assert _same(whole[1], split[1])
+    assert same(whole[1], split[1])
     try:
         expected = json.loads(text, parse_constant=_refuse)
         accepted = True
@@ -157,7 +140,7 @@ def test_json_parser_on_arbitrary_text_and_splits(
         accepted = False
     if whole[0] == "value":
         assert accepted
-        assert _same(whole[1], expected)
+        assert same(whole[1], expected)
     elif whole[0] == "invalid":
         assert not accepted
     # "deep": json.loads may accept it (nesting past max_depth) or not (invalid deeper in)

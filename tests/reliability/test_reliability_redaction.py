@@ -19,8 +19,8 @@ import anyio
 import anyio.to_thread
 import pytest
 import reliability_support
-from pydantic import BaseModel
 from reliability_support import MESSAGES, Writer, content_chunk, frame, raw_server
+from shared_support import User
 
 import streamstruct
 
@@ -30,11 +30,6 @@ anyio_backend = reliability_support.anyio_backend
 flavour = reliability_support.flavour
 
 pytestmark = pytest.mark.anyio
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 # -- a key quoted by the server, on every error path -----------------------------------------------

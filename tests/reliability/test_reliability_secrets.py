@@ -25,7 +25,6 @@ import anyio.abc
 import anyio.to_thread
 import httpx
 import pytest
-from pydantic import BaseModel
 from reliability_support import (
     KEY,
     MESSAGES,
@@ -35,15 +34,11 @@ from reliability_support import (
     frame,
     raw_server,
 )
+from shared_support import User
 
 import streamstruct
 
 pytestmark = pytest.mark.anyio
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 class Everything(logging.Handler):

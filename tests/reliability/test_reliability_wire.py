@@ -34,6 +34,7 @@ from reliability_support import (
     pool_of,
     raw_server,
 )
+from shared_support import User
 
 import streamstruct
 from streamstruct import _client
@@ -42,11 +43,6 @@ from streamstruct.testing import Reply, Simulator, serve
 pytestmark = pytest.mark.anyio
 
 DONE = b"data: [DONE]\n\n"
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 class Checked(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel
+from shared_support import UserWithBio as User
 
 import streamstruct
 from streamstruct.testing import (
@@ -19,12 +19,6 @@ pytest_plugins = ["pytester"]
 
 MESSAGES = [{"role": "user", "content": "Generate a profile for Alice, 28."}]
 ALICE = {"name": "Alice", "age": 28, "bio": "Alice maps coral reefs."}
-
-
-class User(BaseModel):
-    name: str
-    age: int
-    bio: str
 
 
 @pytest.mark.anyio
