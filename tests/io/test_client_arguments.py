@@ -7,6 +7,10 @@ and not by failing later somewhere else - with an
 closed client, or a sync client called from its own event loop thread, raises a
 :class:`~streamstruct.ClientUsageError` (a ``RuntimeError``). Each runs on the async client (asyncio
 and trio) and the sync client, against a real loopback server that must see no request.
+
+Border: what the client refuses before any request (no stream is opened). How mypy sees the
+options is in ``tests/request/test_call_options.py``; errors from the server or the stream are in
+``test_client_http.py`` and ``test_client_streaming.py``.
 """
 
 from __future__ import annotations
@@ -474,3 +478,23 @@ async def test_a_query_in_base_url_is_kept_on_every_request_and_hidden_in_the_re
     assert [c.requests[0][":target"] for c in log.connections] == [target]
     assert PASSWORD not in shown
     assert "api-version=...&key=..." in shown
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"max_response_bytes": 1e7}, TypeError, "max_response_bytes must be an int, not float"),
+        ({"max_response_bytes": 0}, ValueError, "max_response_bytes must be at least 1"),
+        ({"max_response_bytes": True}, TypeError, "max_response_bytes must be an int"),
+        ({"max_depth": "64"}, TypeError, "max_depth must be an int, not str"),
+        ({"max_depth": 0}, ValueError, "max_depth must be at least 1"),
+    ],
+)
+def test_limits_are_checked_when_the_client_is_made(
+    options: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    # Not first when a stream opens (where a compiled reader would refuse them as a TypeError).
+    with pytest.raises(error, match=match):
+        streamstruct.AsyncClient(api_key="x", **options)
+    with pytest.raises(error, match=match):
+        streamstruct.Client(api_key="x", **options)

@@ -1,9 +1,13 @@
-"""End to end through the in-process simulator: the three calls, async and sync, both backends."""
+"""End to end through the in-process simulator: the three calls, async and sync, both backends.
+
+Border: a smoke test of the public calls and their forms (``await``, ``async with``, ``create``,
+``create_iterable``, the sync client). Every mode, event and fault is in ``test_client_streaming.py``;
+the arguments' checks are in ``test_client_arguments.py``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -111,23 +115,3 @@ def test_api_key_stays_out_of_reprs() -> None:
     client = streamstruct.AsyncClient(api_key="sk-very-secret", base_url="http://x/v1")
     assert "sk-very-secret" not in repr(client)
     assert "sk-very-secret" not in str(vars(client))
-
-
-@pytest.mark.parametrize(
-    ("options", "error", "match"),
-    [
-        ({"max_response_bytes": 1e7}, TypeError, "max_response_bytes must be an int, not float"),
-        ({"max_response_bytes": 0}, ValueError, "max_response_bytes must be at least 1"),
-        ({"max_response_bytes": True}, TypeError, "max_response_bytes must be an int"),
-        ({"max_depth": "64"}, TypeError, "max_depth must be an int, not str"),
-        ({"max_depth": 0}, ValueError, "max_depth must be at least 1"),
-    ],
-)
-def test_limits_are_checked_when_the_client_is_made(
-    options: dict[str, Any], error: type[Exception], match: str
-) -> None:
-    # Not first when a stream opens (where a compiled reader would refuse them as a TypeError).
-    with pytest.raises(error, match=match):
-        streamstruct.AsyncClient(api_key="x", **options)
-    with pytest.raises(error, match=match):
-        streamstruct.Client(api_key="x", **options)

@@ -1,4 +1,8 @@
-"""A consumer slower than the network gets the newest state, not a backlog — over real sockets."""
+"""A consumer slower than the network gets the newest state, not a backlog — over real sockets.
+
+Border: only the coalescing of snapshots for a slow consumer (which needs real sockets and real
+time); everything else a stream yields is in ``test_client_streaming.py``.
+"""
 
 from __future__ import annotations
 

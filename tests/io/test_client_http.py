@@ -8,6 +8,10 @@ an error event) leaves nothing for trio to collect half-run: these tests are abo
 response shapes; what a real socket and httpcore's own generators do is for
 ``test_client_loopback.py``. The client's own httpx client (needed for the environment-variable
 defaults) is patched with ``respx.mock`` and only asked for whole, non-streamed answers.
+
+Border: the request and response shapes against a mock server. A caller's wrong arguments are in
+``test_client_arguments.py``; what a stream yields, end to end, in ``test_client_streaming.py``; real
+sockets in ``test_client_loopback.py``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ multi-byte UTF-8 characters, or misbehaves on purpose: closes the socket mid-bod
 answers. Nothing between the client and the bytes is simulated: this is httpx and httpcore on a
 socket. The API key's secrecy (reprs, errors, DEBUG logs of httpx and httpcore) is checked here too,
 where those libraries log the most.
+
+Border: what only a real socket shows (chunked framing, cuts inside lines and characters, a peer
+that closes or stalls, the libraries' logs); the same shapes over a mock are in ``test_client_http.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Regressions found in review: each test names what used to go wrong."""
+"""Regressions found in review: each test names what used to go wrong.
+
+Border: bugs found in review, kept together as found: some reach into the reader directly, some go
+through a client call, a served simulator or the pool.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ The client talks to :class:`~streamstruct.testing.Simulator` in process through
 sent, so what the client sees arrives delta by delta, as from a server. The tests that count pooled
 connections go through uvicorn on 127.0.0.1 (``simulator_url``) with an httpx client of their own.
 Every test runs on asyncio and trio.
+
+Border: what a stream yields and raises, through the simulator. The request and response shapes
+over a mock server are in ``test_client_http.py``; the sync client's own thread and loop in
+``test_client_sync.py``; a slow consumer in ``test_client_coalescing.py``.
 """
 
 from __future__ import annotations

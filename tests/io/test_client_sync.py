@@ -4,6 +4,11 @@
 tests use it as a synchronous program would, with ``transport=StreamingASGITransport(simulator)``
 (in process, streamed) or over uvicorn on 127.0.0.1 where timing matters. Each test runs with the
 client's loop on asyncio and on trio.
+
+Border: what ``Client`` adds (its background loop thread, blocking iteration, closing from the
+caller's thread, real-time delivery), and the main paths of ``test_client_streaming.py`` (async
+only) again on ``Client``; ``test_client_http.py`` and ``test_client_arguments.py`` run each of
+their tests on both clients.
 """
 
 from __future__ import annotations
