@@ -19,12 +19,14 @@ from typing import Any
 import atheris
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared_support
 
 with atheris.instrument_imports():
     from streamstruct._core._json import JSONParser
     from streamstruct._errors import JSONParseError
 
-from _common import pieces, same
+from _common import pieces
+from shared_support import same
 
 
 def _refuse(name: str) -> Any:

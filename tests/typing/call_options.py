@@ -1,4 +1,4 @@
-"""Checked by mypy (tests/test_call_options.py::test_mypy_checks_both_clients_alike), not run.
+"""Checked by mypy (tests/request/test_call_options.py::test_mypy_checks_both_clients_alike), not run.
 
 Each bad call carries the ``type: ignore`` code mypy must report for it: ``--strict`` reports an
 unneeded one, so a call that mypy let through (as the sync client's ``**options: Any`` once did)

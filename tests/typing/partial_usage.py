@@ -1,4 +1,4 @@
-"""Checked by mypy (tests/test_partial.py::test_partial_type_checks_as_the_model), not run.
+"""Checked by mypy (tests/model/test_partial.py::test_partial_type_checks_as_the_model), not run.
 
 ``Partial[User]`` is ``User`` to a type checker: its fields are known, and a field it does not
 have is an error — which the ``type: ignore`` below expects (``--strict`` reports an unneeded one).
