@@ -130,6 +130,9 @@ class _BaseStream(Generic[_Out, _M]):
         self._attempts_errors: list[ResponseValidationError] = []
         self._usage_before: Usage | None = None
         self._returned = 0  # outputs this attempt's reader produced that were handed out
+        self._deferred: ResponseValidationError | None = (
+            None  # a whole body's, see _read_if_not_events
+        )
         # The API key is redacted from every error that leaves the stream, whatever raised it.
         self._redactor = redactor
         self._make_reader = make_reader
@@ -285,7 +288,14 @@ class _BaseStream(Generic[_Out, _M]):
             await self._close_response()
             reader.count(len(whole))  # past the limit: ResponseTooLargeError
             assert ended
-            self._pending = reader.feed_completion(json_body(whole, reader))
+            try:
+                self._pending = reader.feed_completion(json_body(whole, reader))
+            except ResponseValidationError as error:
+                if not self._may_reask():
+                    raise
+                # Raised by the first read instead, which asks again (see _next_batch): opening
+                # the stream (``async with``, ``await``) does not fail for an answer re-asked.
+                self._deferred = error
 
     async def _read_at_most(
         self, body: AsyncIterator[bytes], limit: int, reader: ResponseReader[_Out]
@@ -420,6 +430,9 @@ class _BaseStream(Generic[_Out, _M]):
         """Read until something is produced; ``None`` once the answer is complete."""
         reader = self._reader
         assert reader is not None
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
         if self._pending:
             out, self._pending = self._pending, []
             return out

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import BaseModel, Field, model_validator
 
@@ -243,6 +244,42 @@ async def test_without_max_reasks_nothing_is_asked_again() -> None:
     assert caught.value.attempts_errors == []
     assert stream.attempts == 1
     assert len(simulator.requests) == 1
+
+
+def whole_completion(arguments: dict[str, Any]) -> httpx.Response:
+    """A server that ignores ``"stream": true``: one whole completion, one tool call."""
+    function = {"name": "User", "arguments": json.dumps(arguments)}
+    call = {"id": "call_w", "type": "function", "function": function}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    body = {"object": "chat.completion", "choices": [choice], "usage": usage}
+    return httpx.Response(200, json=body)
+
+
+@pytest.mark.anyio
+async def test_a_whole_completion_that_fails_is_asked_again_once_read() -> None:
+    answers = [BAD, GOOD]
+    sent: list[dict[str, Any]] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return whole_completion(answers[len(sent) - 1])
+
+    async with streamstruct.AsyncClient(
+        api_key="sk-test", base_url="http://server/v1", transport=httpx.MockTransport(respond)
+    ) as client:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES, max_reasks=1
+        )
+        async with stream:  # opening reads the whole first answer: no error yet
+            events = [event async for event in stream.events()]
+    (reasked,) = [event for event in events if isinstance(event, Reasked)]
+    assert reasked.attempt == 2
+    assert events[-1] == StreamEnded(User(**GOOD), stream.usage, "tool_calls")
+    assert stream.usage is not None
+    assert stream.usage.total_tokens == 30
+    assert sent[1]["messages"][-1]["tool_call_id"] == "call_w"
 
 
 # -- many objects ------------------------------------------------------------------------------
