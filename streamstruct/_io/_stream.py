@@ -28,6 +28,9 @@ How the resources are handled (the response is a resource, so the stream is one 
   data is already buffered), up to ``_MAX_CATCH_UP``, and hands over one batch, of which a
   snapshot stream yields only the newest snapshot. So a slow consumer gets the latest state, never
   a backlog, without a background task.
+* Re-asks (``max_reasks``, :mod:`._reasking`): an answer that fails validation has its response
+  closed at once; the next read opens the re-ask's response and a fresh reader, so the same
+  stream object carries every attempt, one after the other, under the one deadline.
 """
 
 from __future__ import annotations
@@ -626,7 +629,8 @@ class AsyncPartialStream(_BaseStream[PartialEvent, _M]):
 
     def events(self) -> AsyncIterator[StreamEvent]:
         """Typed events for a UI: fields started, text appended, fields completed (validated),
-        snapshots, and last :class:`StreamEnded` with the final value, usage and finish reason."""
+        snapshots, and last :class:`StreamEnded` with the final value, usage and finish reason.
+        With ``max_reasks``, a :class:`~streamstruct.Reasked` before each new attempt's events."""
         self._want_field_events(True)
         return _StreamIterator(self, list, self._ended)
 
