@@ -62,6 +62,7 @@ from ._model._partial import (
     progress,
 )
 from ._request._modes import Mode
+from ._request._reask import Reasked
 
 __version__ = "0.1.0.dev0"
 
@@ -115,6 +116,7 @@ __all__ = [
     "Progress",
     "ProtocolError",
     "RateLimitError",
+    "Reasked",
     "RefusalError",
     "ResponseError",
     "ResponseTooLargeError",

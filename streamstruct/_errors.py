@@ -337,6 +337,11 @@ class ResponseValidationError(ResponseError):
     ``errors`` is pydantic's list of error dicts, ``path`` where in the JSON the failing value sits,
     ``index`` the item's position for an ``Iterable`` response and ``raw`` the failing value's JSON text
     when it is known.
+
+    ``attempts_errors``: with ``max_reasks`` > 0, the error of every attempt, oldest first, this
+    one last, once every re-ask failed (``attempts_errors[0]`` rejected the first answer); ``[]``
+    when no re-ask was allowed. The re-asks themselves are not raised: ``events()`` shows each as a
+    ``Reasked`` event.
     """
 
     def __init__(
@@ -355,6 +360,7 @@ class ResponseValidationError(ResponseError):
         self.path = path
         self.index = index
         self.raw = raw
+        self.attempts_errors: list[ResponseValidationError] = []
 
 
 class ResponseTooLargeError(StreamStructError):

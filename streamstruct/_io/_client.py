@@ -73,9 +73,9 @@ from . import _endpoint
 from ._body import ACCEPT_ENCODING
 from ._lifecycle import close_response
 from ._pool import use_own_pool
+from ._reasking import Reasks
 from ._sending import (
     RequestBody,
-    encoded,
     error_body,
     error_code,
     failure_reason,
@@ -548,6 +548,7 @@ class AsyncCompletions:
             max_retries=own.get("max_retries"),
             timeout=own.get("timeout"),
             deadline=own.get("deadline"),
+            max_reasks=own.get("max_reasks"),
         )
         check_headers(call.headers, argument="extra_headers")
         return call
@@ -558,11 +559,11 @@ class AsyncCompletions:
 
     def _stream_parts(
         self, model: str, plan: RequestPlan, kind: str, call: SplitOptions
-    ) -> tuple[Any, Any, float | None, Redactor | None]:
+    ) -> tuple[Any, Any, float | None, Redactor | None, Reasks]:
         client = self._client
-        request = encoded(
-            request_body(model, plan, call.body)
-        )  # refused now if JSON cannot carry it
+        # The request of each attempt (a re-ask grows its conversation); refused now if JSON
+        # cannot carry it. The chat dialect's re-ask shapes: a dialect's api= would choose its own.
+        reasks = Reasks(request_body(model, plan, call.body), plan, call.own.get("max_reasks") or 0)
         timeout = call.own.get("timeout")
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
         max_retries = call.own.get("max_retries")
@@ -572,7 +573,7 @@ class AsyncCompletions:
 
         async def open_response() -> httpx.Response:
             return await client._send(
-                request, timeout=resolved_timeout, max_retries=retries, headers=headers
+                reasks.content, timeout=resolved_timeout, max_retries=retries, headers=headers
             )
 
         def make_reader(response: httpx.Response | None) -> ResponseReader[Any]:
@@ -589,7 +590,7 @@ class AsyncCompletions:
 
         per_call = call.own.get("deadline")  # checked with the call's other keywords (_check)
         deadline = client.deadline if per_call is None else per_call
-        return open_response, make_reader, deadline, client._redactor
+        return open_response, make_reader, deadline, client._redactor, reasks
 
 
 async def _read_whole(stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]) -> Any:

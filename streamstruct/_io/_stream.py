@@ -28,6 +28,9 @@ How the resources are handled (the response is a resource, so the stream is one 
   data is already buffered), up to ``_MAX_CATCH_UP``, and hands over one batch, of which a
   snapshot stream yields only the newest snapshot. So a slow consumer gets the latest state, never
   a backlog, without a background task.
+* Re-asks (``max_reasks``, :mod:`._reasking`): an answer that fails validation has its response
+  closed at once; the next read opens the re-ask's response and a fresh reader, so the same
+  stream object carries every attempt, one after the other, under the one deadline.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from .._core._wire import Usage
 from .._errors import (
     APITimeoutError,
     NotEventStreamError,
+    ResponseValidationError,
     StreamInterruptedError,
     StreamStructError,
 )
@@ -59,9 +63,11 @@ from .._model._partial import (
     SnapshotEvent,
     TextAppended,
 )
+from .._request._reask import Reasked
 from .._response._reader import ResponseReader
 from ._body import decoded_body, media_type, read_at_most
 from ._lifecycle import NO_DEADLINE, NoDeadline, close_response, loop_scheduler
+from ._reasking import Reasks
 from ._stream_errors import interrupted, json_body, undecodable
 
 __all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEvent"]
@@ -100,7 +106,7 @@ class StreamEnded:
 # "typing") and reads as StreamEvent in documentation.
 StreamEvent = TypeAliasType(
     "StreamEvent",
-    Union[FieldStarted, TextAppended, FieldCompleted, SnapshotEvent[Any], StreamEnded],  # noqa: UP007
+    Union[FieldStarted, TextAppended, FieldCompleted, SnapshotEvent[Any], StreamEnded, Reasked],  # noqa: UP007
 )
 """What :meth:`AsyncPartialStream.events` yields."""
 
@@ -117,8 +123,19 @@ class _BaseStream(Generic[_Out, _M]):
         make_reader: ReaderFactory,
         deadline: float | None = None,
         redactor: Redactor | None = None,
+        reasks: Reasks | None = None,
     ) -> None:
         self._open_response = open_response
+        # Re-asks (max_reasks): the next request when an answer fails validation, and what the
+        # attempts before the current one leave behind (their errors, their usage).
+        self._reasks = reasks
+        self._attempts = 1
+        self._attempts_errors: list[ResponseValidationError] = []
+        self._usage_before: Usage | None = None
+        self._returned = 0  # outputs this attempt's reader produced that were handed out
+        self._deferred: ResponseValidationError | None = (
+            None  # a whole body's, see _read_if_not_events
+        )
         # The API key is redacted from every error that leaves the stream, whatever raised it.
         self._redactor = redactor
         self._make_reader = make_reader
@@ -145,8 +162,15 @@ class _BaseStream(Generic[_Out, _M]):
 
     @property
     def usage(self) -> Usage | None:
-        """Token usage, once the server sent it (with ``stream_options.include_usage``)."""
-        return self._reader.usage if self._reader is not None else None
+        """Token usage, once the server sent it (with ``stream_options.include_usage``), summed
+        over every attempt when answers were re-asked (``max_reasks``)."""
+        usage = self._reader.usage if self._reader is not None else None
+        return _added(self._usage_before, usage)
+
+    @property
+    def attempts(self) -> int:
+        """How many answers were asked for: 1, plus one per re-ask (``max_reasks``)."""
+        return self._attempts
 
     @property
     def finish_reason(self) -> str | None:
@@ -267,7 +291,14 @@ class _BaseStream(Generic[_Out, _M]):
             await self._close_response()
             reader.count(len(whole))  # past the limit: ResponseTooLargeError
             assert ended
-            self._pending = reader.feed_completion(json_body(whole, reader))
+            try:
+                self._pending = reader.feed_completion(json_body(whole, reader))
+            except ResponseValidationError as error:
+                if not self._may_reask():
+                    raise
+                # Raised by the first read instead, which asks again (see _next_batch): opening
+                # the stream (``async with``, ``await``) does not fail for an answer re-asked.
+                self._deferred = error
 
     async def _read_at_most(
         self, body: AsyncIterator[bytes], limit: int, reader: ResponseReader[_Out]
@@ -341,22 +372,70 @@ class _BaseStream(Generic[_Out, _M]):
                     out = await self._advance()
                 if scope.cancelled_caught:
                     raise self._deadline_error()
+            if out:
+                self._returned += len(out)
             if self._finished:
                 # The answer is complete: what follows [DONE] is drained outside the deadline, so
                 # that a deadline falling now cannot turn a complete answer into an error.
                 await self._finish_body()
             return out
         except BaseException as error:
+            if isinstance(error, ResponseValidationError) and self._may_reask():
+                return await self._reask(error)
             if isinstance(error, StreamStructError):
                 self._redact(error)
+                if isinstance(error, ResponseValidationError) and self._attempts_errors:
+                    # Every re-ask failed: this error says so, with each attempt's own.
+                    error.attempts_errors = [*self._attempts_errors, error]
                 self._error = error
             await self._close_response()
             raise
+
+    def _may_reask(self) -> bool:
+        reasks = self._reasks
+        return reasks is not None and reasks.left > 0 and self._reader is not None
+
+    async def _reask(self, error: ResponseValidationError) -> list[Any]:
+        """Throw the answer away and ask again: close the response now (the rest of a rejected
+        answer is not worth its tokens), send the conversation plus the answer and its errors,
+        and start the next attempt from nothing (its reader opens with the next read). Returns
+        what this attempt still owes the consumer, then the :class:`Reasked` event."""
+        reader = self._reader
+        reasks = self._reasks
+        assert reader is not None
+        assert reasks is not None
+        self._redact(error)
+        await self._close_response()
+        owed = self._owed(reader)
+        reasks.reask(reader, error, kept_items=self._keep(reader))
+        self._attempts_errors.append(error)
+        self._usage_before = _added(self._usage_before, reader.usage)
+        self._attempts += 1
+        self._reader = None
+        self._returned = 0
+        self._pending = []
+        return [*owed, Reasked(self._attempts, error, reader.text)]
+
+    def _owed(self, reader: ResponseReader[_Out]) -> list[Any]:
+        """Outputs of a rejected attempt still to hand out (items validated before the error)."""
+        return []
+
+    def _keep(self, reader: ResponseReader[_Out]) -> int:
+        """Keep what a rejected attempt validated (an ``Iterable``'s items); return how many
+        items are kept over all attempts, which the re-ask tells the model."""
+        return 0
+
+    def _completed(self, final: Any) -> Any:
+        """The final value of the attempt that succeeded, with what earlier attempts kept."""
+        return final
 
     async def _advance(self) -> list[_Out] | None:
         """Read until something is produced; ``None`` once the answer is complete."""
         reader = self._reader
         assert reader is not None
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
         if self._pending:
             out, self._pending = self._pending, []
             return out
@@ -391,7 +470,7 @@ class _BaseStream(Generic[_Out, _M]):
                     return batch
         if batch:
             return batch  # the rest (the end) comes with the next call
-        self._final = reader.finish()
+        self._final = self._completed(reader.finish())
         self._finished = True
         # What only the end produced (the snapshot of the validated model, when validation
         # filled in defaults): the last batch.
@@ -550,7 +629,8 @@ class AsyncPartialStream(_BaseStream[PartialEvent, _M]):
 
     def events(self) -> AsyncIterator[StreamEvent]:
         """Typed events for a UI: fields started, text appended, fields completed (validated),
-        snapshots, and last :class:`StreamEnded` with the final value, usage and finish reason."""
+        snapshots, and last :class:`StreamEnded` with the final value, usage and finish reason.
+        With ``max_reasks``, a :class:`~streamstruct.Reasked` before each new attempt's events."""
         self._want_field_events(True)
         return _StreamIterator(self, list, self._ended)
 
@@ -571,8 +651,12 @@ class AsyncPartialStream(_BaseStream[PartialEvent, _M]):
 class AsyncIterableStream(_BaseStream[Any, list[_T]]):
     """Many objects, streamed: each item is yielded, validated, the moment it closes."""
 
+    # Items yielded by attempts whose answer was rejected later (max_reasks): kept, and not
+    # asked for again (the re-ask tells the model how many it already gave).
+    _kept: list[_T] | None = None
+
     def __aiter__(self) -> AsyncIterator[_T]:
-        return self._iterate(_as_list)
+        return self._iterate(_items_only)
 
     async def get_final(self) -> list[_T]:
         """Every item: reads the rest of the stream if needed."""
@@ -580,8 +664,20 @@ class AsyncIterableStream(_BaseStream[Any, list[_T]]):
 
     @property
     def items(self) -> list[_T]:
-        """The items validated so far."""
-        return self._reader.partial if self._reader is not None else []
+        """The items validated so far (over every attempt, when answers were re-asked)."""
+        current: list[_T] = self._reader.partial if self._reader is not None else []
+        return [*self._kept, *current] if self._kept else current
+
+    def _owed(self, reader: ResponseReader[Any]) -> list[Any]:
+        # Items validated in a read whose batch the error cut short: they are yielded still.
+        return list(reader.partial[self._returned :])
+
+    def _keep(self, reader: ResponseReader[Any]) -> int:
+        self._kept = [*(self._kept or ()), *reader.partial]
+        return len(self._kept)
+
+    def _completed(self, final: Any) -> Any:
+        return [*self._kept, *final] if self._kept else final
 
 
 def _newest_snapshot(batch: list[PartialEvent]) -> list[Any]:
@@ -591,5 +687,19 @@ def _newest_snapshot(batch: list[PartialEvent]) -> list[Any]:
     return []
 
 
-def _as_list(batch: list[Any]) -> list[Any]:
+def _items_only(batch: list[Any]) -> list[Any]:
+    # A Reasked event only ever comes last in its batch (see _reask); items streams show none.
+    if batch and type(batch[-1]) is Reasked:
+        return batch[:-1]
     return batch
+
+
+def _added(before: Usage | None, usage: Usage | None) -> Usage | None:
+    """Two attempts' usage, summed; either may be unknown (``None``)."""
+    if before is None or usage is None:
+        return usage if before is None else before
+    return Usage(
+        before.prompt_tokens + usage.prompt_tokens,
+        before.completion_tokens + usage.completion_tokens,
+        before.total_tokens + usage.total_tokens,
+    )

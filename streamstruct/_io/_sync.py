@@ -138,6 +138,11 @@ class _SyncStream(Generic[_R]):
         return self._stream.request_id  # type: ignore[no-any-return]
 
     @property
+    def attempts(self) -> int:
+        """How many answers were asked for: 1, plus one per re-ask (``max_reasks``)."""
+        return self._stream.attempts  # type: ignore[no-any-return]
+
+    @property
     def response(self) -> httpx.Response | None:
         return self._stream.response  # type: ignore[no-any-return]
 

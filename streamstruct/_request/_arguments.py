@@ -29,6 +29,7 @@ __all__ = [
     "check_count",
     "check_deadline",
     "check_headers",
+    "check_max_reasks",
     "check_max_retries",
     "check_messages",
     "check_mode",
@@ -180,6 +181,19 @@ def check_max_retries(value: object) -> None:
         )
 
 
+def check_max_reasks(value: object) -> None:
+    """How often an answer that fails validation is re-asked: an int >= 0."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidArgumentTypeError(
+            f"max_reasks must be an int, not {_type_name(value)} {value!r}",
+            argument="max_reasks",
+        )
+    if value < 0:
+        raise InvalidArgumentValueError(
+            f"max_reasks must be >= 0, not {value}", argument="max_reasks"
+        )
+
+
 def check_backoff(value: object) -> None:
     """The first wait between retries: a finite number of seconds >= 0 (a nan or negative one
     used to be accepted, then fail on the first retry)."""
@@ -294,6 +308,7 @@ def check_call(
     max_retries: object,
     timeout: object,
     deadline: object,
+    max_reasks: object = None,
 ) -> None:
     """Every per-call value of ``create``, ``create_partial`` and ``create_iterable``."""
     check_model(model)
@@ -303,6 +318,8 @@ def check_call(
     check_strict(strict)
     if max_retries is not None:
         check_max_retries(max_retries)
+    if max_reasks is not None:
+        check_max_reasks(max_reasks)
     check_timeout(timeout)
     check_deadline(deadline)
 

@@ -64,6 +64,8 @@ class CallOptions(OpenAIParams, total=False):
     mode: Mode | ModeName | None
     strict: bool | None
     max_retries: int | None
+    # Re-asks after an answer that fails validation (0: none); max_retries is HTTP retries.
+    max_reasks: int | None
     timeout: float | httpx.Timeout | None
     deadline: float | None
     validation_context: Any
@@ -74,7 +76,7 @@ class CallOptions(OpenAIParams, total=False):
 
 
 _OWN: Final = frozenset(
-    {"mode", "strict", "max_retries", "timeout", "deadline", "validation_context"}
+    {"mode", "strict", "max_retries", "max_reasks", "timeout", "deadline", "validation_context"}
 )
 _KNOWN: Final = CallOptions.__optional_keys__ | CallOptions.__required_keys__
 _WRITTEN_BY_THE_MODE: Final = frozenset(
@@ -82,6 +84,8 @@ _WRITTEN_BY_THE_MODE: Final = frozenset(
 )
 # Why a keyword someone coming from instructor or the openai package may pass is refused.
 _REASONS: Final = {
+    "max_validation_retries": "instructor's validation retries are max_reasks= here "
+    "(max_retries= is HTTP retries)",
     "context": "instructor's context= is validation_context= here (the context handed to "
     "pydantic's validators)",
     "n": "n is refused: one call streams one answer (make several calls for several); "

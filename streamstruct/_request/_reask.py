@@ -32,9 +32,9 @@ since servers that template the conversation parse them, and Anthropic takes onl
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, final
+from typing import Any, Final, Literal, TypeAlias, final
 
 from pydantic import ValidationError
 
@@ -43,6 +43,7 @@ from .._errors import JSONParseError, ResponseValidationError
 from ._modes import Mode, ModeName
 
 __all__ = [
+    "ReaskBuilder",
     "Reasked",
     "RejectedAnswer",
     "RejectedToolCall",
@@ -50,6 +51,8 @@ __all__ = [
     "chat_reask_messages",
     "closed_arguments",
     "describe_validation_errors",
+    "reask_shape",
+    "rejected_answer",
     "responses_reask_items",
 ]
 
@@ -324,3 +327,34 @@ def anthropic_reask_messages(
         for call, reply, is_error in replies
     ]
     return [{"role": "assistant", "content": blocks}, {"role": "user", "content": results}]
+
+
+ReaskBuilder: TypeAlias = Callable[..., list[dict[str, Any]]]
+"""One of the builders above: ``(mode, answer, error, *, kept_items=0) -> turns to append``."""
+
+API: TypeAlias = Literal["chat", "responses", "anthropic"]
+
+_SHAPES: Final[Mapping[str, tuple[str, ReaskBuilder]]] = {
+    "chat": ("messages", chat_reask_messages),
+    "responses": ("input", responses_reask_items),
+    "anthropic": ("messages", anthropic_reask_messages),
+}
+
+
+def reask_shape(api: API = "chat") -> tuple[str, ReaskBuilder]:
+    """For the API a request speaks: the request body's key holding the conversation, and the
+    builder of the turns a re-ask appends to it. The one place a dialect chooses its re-ask."""
+    return _SHAPES[api]
+
+
+def rejected_answer(
+    text: str, tool_calls: Sequence[tuple[str | None, str | None, str]], default_name: str
+) -> RejectedAnswer:
+    """The rejected answer from what was read: the content ``text`` and the tool calls as
+    ``(id, name, arguments)``. A call the server sent without an id gets one (every API matches a
+    reply to its call by id), and one without a name ``default_name`` (the tool asked for)."""
+    calls = tuple(
+        RejectedToolCall(call_id or f"call_{index}", name or default_name, arguments)
+        for index, (call_id, name, arguments) in enumerate(tool_calls)
+    )
+    return RejectedAnswer(text, calls)

@@ -51,9 +51,10 @@ _Out = TypeVar("_Out")
 class _ToolCall:
     """One tool call's arguments as they arrive: its own text and its own parser."""
 
-    __slots__ = ("name", "parser", "parts", "reported")
+    __slots__ = ("id", "name", "parser", "parts", "reported")
 
     def __init__(self, parser: JSONParser) -> None:
+        self.id: str | None = None  # the server's call id, for a re-ask's reply to this call
         self.name: str | None = None
         self.parser = parser
         self.parts = TextLog()
@@ -302,7 +303,7 @@ class ResponseReader(Generic[_Out]):
         if update.content:
             fed = self._apply_content(update.content)
         for delta in update.tool_calls:
-            fed = self._apply_arguments(delta.key, delta.name, delta.arguments) or fed
+            fed = self._apply_arguments(delta.key, delta.name, delta.arguments, delta.id) or fed
         return fed
 
     def _apply_content(self, text: str) -> bool:
@@ -316,7 +317,9 @@ class ResponseReader(Generic[_Out]):
         self._feed_parser(self._content_parser, text, self._text_parts)
         return True
 
-    def _apply_arguments(self, key: ToolCallKey, name: str | None, arguments: str) -> bool:
+    def _apply_arguments(
+        self, key: ToolCallKey, name: str | None, arguments: str, call_id: str | None = None
+    ) -> bool:
         """Take a fragment of a tool call; return whether JSON text was fed (in TOOLS mode)."""
         if self._content_parser is not None:
             return False
@@ -328,6 +331,8 @@ class ResponseReader(Generic[_Out]):
                 self._first_key = key
         if call.name is None and name:
             call.name = name
+        if call.id is None and call_id:
+            call.id = call_id
         if not arguments or self.broken is not None:
             return False
         parts = self._arguments_log(key, call)
@@ -339,6 +344,16 @@ class ResponseReader(Generic[_Out]):
     def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
         """Where a tool call's arguments text is kept; None when the call is not read at all."""
         raise NotImplementedError
+
+    def tool_calls_read(self) -> list[tuple[str | None, str | None, str]]:
+        """Each tool call read so far, in order: its id, its function's name and its arguments
+        text as received (what a re-ask sends back as the rejected answer)."""
+        calls: list[tuple[str | None, str | None, str]] = []
+        for key, call in self._calls.items():
+            log = self._arguments_log(key, call)
+            if log is not None:
+                calls.append((call.id, call.name, log.text()))
+        return calls
 
     def _feed_parser(self, parser: JSONParser, text: str, parts: TextLog) -> None:
         parts.append(text)  # what follows the answer's value too (``trailing``)

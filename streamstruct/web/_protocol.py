@@ -27,6 +27,7 @@ from .._core._wire import Usage
 from .._errors import StreamStructError
 from .._io._stream import StreamEnded
 from .._model._partial import FieldCompleted, FieldStarted, SnapshotEvent, TextAppended
+from .._request._reask import Reasked
 
 __all__ = [
     "KEEP_ALIVE",
@@ -134,9 +135,22 @@ class ObjectEncoder:
             return frame("ops", self._operations(event.partial))
         if isinstance(event, StreamEnded):
             return _end_frame(event.value, event.usage, event.finish_reason)
+        if isinstance(event, Reasked):
+            return self._reasked(event)
         assert isinstance(event, (FieldStarted, TextAppended, FieldCompleted))
         self._batch.append(event)
         return None
+
+    def _reasked(self, event: Reasked) -> bytes:
+        """The answer was rejected and is asked again (``max_reasks``): the browser drops what it
+        holds, and the new answer's first snapshot sets the root again (the mirror starts over)."""
+        self._root[0] = _UNSET
+        self._batch.clear()
+        self._text.clear()
+        self._last_append = None
+        self._opaque.clear()
+        data = {"attempt": event.attempt, "message": str(event.error)}
+        return frame("reasked", data)
 
     def _operations(self, snapshot: object) -> list[list[Any]]:
         """The operations that bring the browser from the last snapshot to this one."""

@@ -77,6 +77,13 @@ export class ValueBuilder {
       this.done = true;
       return true;
     }
+    if (name === "reasked") {
+      // The answer failed validation and is asked again: what was shown is dropped, and the new
+      // answer's operations start from the root.
+      this.value = undefined;
+      this.complete.clear();
+      return true;
+    }
     if (name === "error") {
       throw new StreamError(data.type, data.message, data.partial);
     }
