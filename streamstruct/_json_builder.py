@@ -398,8 +398,8 @@ class ValueBuilder:
         feed's careful path in a method, B and C of the parser benchmark (100 KB) took 1.16-1.26x
         main's time, pure (median of paired CPU-time ratios; 4-character pieces and one-shot).
         With strings, numbers and literals lexed in ``_scan`` and containers here (one call
-        each): 1.03-1.08x. Compiled (mypyc), the same change took B and C from 0.97-1.14x to
-        1.06-1.27x (measured the same way): not yet explained, to be looked at in the C code."""
+        each): 1.03-1.08x. Compiled (mypyc): 1.06-1.27x after the change, 0.97-1.14x before it,
+        in two runs under a varying load (not settled: measure both side by side before keeping)."""
         if text[i] != "{" and text[i] != "[":
             expected = "a value or ']'" if state == S_ARRAY_FIRST else "a value"
             raise LexError(f"unexpected {describe(text[i])}", i, expected)
