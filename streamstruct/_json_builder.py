@@ -398,8 +398,8 @@ class ValueBuilder:
         feed's careful path in a method, B and C of the parser benchmark (100 KB) took 1.16-1.26x
         main's time, pure (median of paired CPU-time ratios; 4-character pieces and one-shot).
         With strings, numbers and literals lexed in ``_scan`` and containers here (one call
-        each): 1.03-1.08x. Compiled (mypyc): 1.06-1.27x after the change, 0.97-1.14x before it,
-        in two runs under a varying load (not settled: measure both side by side before keeping)."""
+        each): 1.03-1.08x. But compiled (mypyc), side by side: 1.05-1.15x before, 1.06-1.24x
+        after (B one-shot 1.06 -> 1.22, C feed 1.12 -> 1.24): a regression not yet explained."""
         if text[i] != "{" and text[i] != "[":
             expected = "a value or ']'" if state == S_ARRAY_FIRST else "a value"
             raise LexError(f"unexpected {describe(text[i])}", i, expected)
