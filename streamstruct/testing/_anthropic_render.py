@@ -1,4 +1,4 @@
-"""The Anthropic Messages renderer: abstract answer events -> ``message_start`` ... ``message_stop``.
+"""The Anthropic Messages renderer: abstract answer events -> ``message_start`` ... ``stop``.
 
 The planner's events (:mod:`._answer`) written as Anthropic's Messages API streams them, with the
 event shapes of :mod:`._dialects` (checked against the official ``anthropic`` package's types):

@@ -434,3 +434,37 @@ def test_requests_are_read_the_way_each_api_sends_them() -> None:
     assert anthropic_ask.tool_name is None
     assert anthropic_ask.schema == SCHEMA
     assert not anthropic_ask.stream
+
+
+# -- The pytest plugin's fixtures take the API -----------------------------------------------------
+
+
+@pytest.mark.parametrize("streamstruct_api", ["anthropic"])
+def test_the_served_url_is_an_anthropic_base_url(
+    streamstruct_simulator: Simulator, streamstruct_simulator_url: str
+) -> None:
+    assert not streamstruct_simulator_url.endswith("/v1")
+    streamstruct_simulator.script(Reply(ANN))
+    client = anthropic.Anthropic(
+        api_key="sk-ant-sim", base_url=streamstruct_simulator_url, max_retries=0
+    )
+    with client.messages.stream(
+        model="claude-sim",
+        max_tokens=100,
+        messages=USER,
+        tools=[ANTHROPIC_TOOL],  # type: ignore[list-item]
+        tool_choice={"type": "tool", "name": "Person"},
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.content[0].input == ANN  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("streamstruct_api", ["responses"])
+def test_the_served_url_serves_the_responses_api(
+    streamstruct_simulator: Simulator, streamstruct_simulator_url: str
+) -> None:
+    streamstruct_simulator.script(Reply(ANN))
+    client = openai.OpenAI(api_key="sk-sim", base_url=streamstruct_simulator_url, max_retries=0)
+    with client.responses.stream(model="gpt-sim", input="hi", text_format=Person) as stream:
+        final = stream.get_final_response()
+    assert final.output_parsed == Person(**ANN)
