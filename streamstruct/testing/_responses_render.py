@@ -117,10 +117,15 @@ class _ResponsesRenderer:
         """The ``Response`` object of a non-streamed request (``stream`` false)."""
         self._reason = said.finish_reason
         response = self._response(self._status())
-        response["output"] = [self._whole_item(said)] if said.calls == [] else []
-        for call in said.calls:
-            item = self._call_item(call.call_id, self._ask.tool_name or "")
-            response["output"].append({**item, "arguments": call.arguments, "status": "completed"})
+        if said.calls:
+            name = self._ask.tool_name or ""
+            calls = [self._call_item(call.call_id, name) for call in said.calls]
+            response["output"] = [
+                {**item, "arguments": call.arguments, "status": "completed"}
+                for item, call in zip(calls, said.calls, strict=True)
+            ]
+        else:
+            response["output"] = [self._whole_message(said)]
         response["usage"] = _responses_usage(usage.prompt_tokens, usage.completion_tokens)
         return json.dumps(response, ensure_ascii=False).encode()
 
@@ -229,21 +234,17 @@ class _ResponsesRenderer:
         failed["output"] = self._output
         self._emit("response.failed", response=failed)
 
-    def _whole_item(self, said: _Said) -> dict[str, Any]:
-        part_type, text = (
-            ("refusal", said.refusal)
-            if said.refusal is not None
-            else (
-                "output_text",
-                said.content or "",
-            )
-        )
+    def _whole_message(self, said: _Said) -> dict[str, Any]:
+        if said.refusal is not None:
+            part = _part("refusal", said.refusal)
+        else:
+            part = _part("output_text", said.content or "")
         return {
             "id": f"msg_{_random_text(self._ids, 48)}",
             "type": "message",
             "status": self._status(),
             "role": "assistant",
-            "content": [_part(part_type, text)],
+            "content": [part],
         }
 
 

@@ -196,8 +196,18 @@ async def test_responses_disconnect_mid_stream() -> None:
 async def test_responses_whole_answer_when_not_streamed() -> None:
     client = openai_client(Simulator(responses=Reply(ANN)))
     response = await client.responses.create(model="gpt-sim", input="hi")
+    assert response.usage is not None
     assert json.loads(response.output_text) == ANN
     assert response.status == "completed"
+    call = await client.responses.create(
+        model="gpt-sim",
+        input="hi",
+        tools=[RESPONSES_TOOL],  # type: ignore[list-item]
+        tool_choice={"type": "function", "name": "Person"},
+    )
+    (item,) = call.output
+    assert item.type == "function_call"
+    assert json.loads(item.arguments) == ANN
 
 
 async def test_responses_bad_request_is_refused_with_openai_body() -> None:
