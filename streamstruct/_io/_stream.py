@@ -59,6 +59,7 @@ from .._model._partial import (
     SnapshotEvent,
     TextAppended,
 )
+from .._response._events import ReasoningAppended
 from .._response._reader import ResponseReader
 from ._body import decoded_body, media_type, read_at_most
 from ._lifecycle import NO_DEADLINE, NoDeadline, close_response, loop_scheduler
@@ -100,7 +101,14 @@ class StreamEnded:
 # "typing") and reads as StreamEvent in documentation.
 StreamEvent = TypeAliasType(
     "StreamEvent",
-    Union[FieldStarted, TextAppended, FieldCompleted, SnapshotEvent[Any], StreamEnded],  # noqa: UP007
+    Union[  # noqa: UP007
+        FieldStarted,
+        TextAppended,
+        FieldCompleted,
+        SnapshotEvent[Any],
+        StreamEnded,
+        ReasoningAppended,
+    ],
 )
 """What :meth:`AsyncPartialStream.events` yields."""
 
@@ -169,6 +177,12 @@ class _BaseStream(Generic[_Out, _M]):
         """In a content mode, what the model wrote after the answer's JSON value (a second
         value, prose), or ``""``: the first complete value is the answer. It is in ``text`` too."""
         return self._reader.trailing if self._reader is not None else ""
+
+    @property
+    def reasoning(self) -> str | None:
+        """The model's reasoning so far (thinking, reasoning summaries, chat's
+        ``reasoning_content``), or None: never part of the answer."""
+        return self._reader.reasoning if self._reader is not None else None
 
     @property
     def request_id(self) -> str | None:
