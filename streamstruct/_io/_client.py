@@ -89,7 +89,7 @@ from ._sending import (
     request_body,
     retry_after,
 )
-from ._stream import AsyncIterableStream, AsyncPartialStream
+from ._stream import AsyncIterableStream, AsyncPartialStream, InBandRetry
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
 
@@ -370,6 +370,23 @@ class AsyncClient:
                 retryable = False  # waiting does not refill a spent quota
         return error, retry_after(response.headers), retryable
 
+    def _in_band_retry(self, max_retries: int) -> InBandRetry:
+        """How an error event that came before any output is retried (Responses, Anthropic):
+        as the same status would be (Anthropic's ``overloaded_error`` is a 529), up to
+        ``max_retries`` times; the chat dialect keeps raising them."""
+
+        def delay(error: APIStatusError, retried: int) -> float | None:
+            status = error.status_code
+            if retried >= max_retries or status is None:
+                return None
+            if status not in _RETRY_STATUSES and status < 500:
+                return None
+            if status == 429 and error_code(error.body) == "insufficient_quota":
+                return None
+            return self._retry_delay(retried + 1, None)
+
+        return delay
+
     def _redact(self, text: str) -> str:
         """``text`` with the API key, if it holds it, replaced (see :mod:`._redact`)."""
         return text if self._redactor is None else self._redactor.text(text)
@@ -578,7 +595,7 @@ class AsyncCompletions:
 
     def _stream_parts(
         self, model: str, plan: RequestPlan, kind: str, call: SplitOptions
-    ) -> tuple[Any, Any, float | None, Redactor | None]:
+    ) -> tuple[Any, Any, float | None, Redactor | None, InBandRetry | None]:
         client = self._client
         speaks = client._dialect
         headers: Mapping[str, str] | None = call.headers
@@ -620,7 +637,8 @@ class AsyncCompletions:
 
         per_call = call.own.get("deadline")  # checked with the call's other keywords (_check)
         deadline = client.deadline if per_call is None else per_call
-        return open_response, make_reader, deadline, client._redactor
+        in_band = None if speaks.api == "chat" else client._in_band_retry(retries)
+        return open_response, make_reader, deadline, client._redactor, in_band
 
 
 async def _read_whole(stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]) -> Any:

@@ -46,6 +46,7 @@ from typing_extensions import TypeAliasType
 from .._core._redact import Redactor
 from .._core._wire import Usage
 from .._errors import (
+    APIStatusError,
     APITimeoutError,
     NotEventStreamError,
     StreamInterruptedError,
@@ -114,6 +115,9 @@ StreamEvent = TypeAliasType(
 
 Opener = Callable[[], Awaitable[httpx.Response]]
 ReaderFactory = Callable[[httpx.Response | None], ResponseReader[Any]]
+InBandRetry = Callable[[APIStatusError, int], "float | None"]
+"""Given an error the server sent inside the stream before any output, and how many times such an
+error was retried already: the delay before retrying it, or None to raise it."""
 
 
 class _BaseStream(Generic[_Out, _M]):
@@ -125,8 +129,12 @@ class _BaseStream(Generic[_Out, _M]):
         make_reader: ReaderFactory,
         deadline: float | None = None,
         redactor: Redactor | None = None,
+        in_band_retry: InBandRetry | None = None,
     ) -> None:
         self._open_response = open_response
+        self._in_band_retry = in_band_retry
+        self._in_band_retries = 0
+        self._produced = False  # the reader gave an output: from then on nothing is retried
         # The API key is redacted from every error that leaves the stream, whatever raised it.
         self._redactor = redactor
         self._make_reader = make_reader
@@ -359,13 +367,35 @@ class _BaseStream(Generic[_Out, _M]):
                 # The answer is complete: what follows [DONE] is drained outside the deadline, so
                 # that a deadline falling now cannot turn a complete answer into an error.
                 await self._finish_body()
+            if out:
+                self._produced = True
             return out
         except BaseException as error:
             if isinstance(error, StreamStructError):
                 self._redact(error)
+                delay = self._in_band_delay(error)
+                if delay is not None:
+                    await self._close_response()
+                    await anyio.sleep(delay)
+                    self._reader = self._response = None  # opened again by the next batch
+                    return await self._next_batch()
                 self._error = error
             await self._close_response()
             raise
+
+    def _in_band_delay(self, error: StreamStructError) -> float | None:
+        """The delay before sending the request again, when ``error`` is an error the server
+        sent inside the stream (Anthropic's ``overloaded_error``), retryable, and came before
+        the answer began; else None."""
+        retry = self._in_band_retry
+        if retry is None or self._produced or self._reader is None:
+            return None  # (no reader: the request itself failed, after its own retries)
+        if not isinstance(error, APIStatusError) or self._finished or self._closed:
+            return None
+        delay = retry(error, self._in_band_retries)
+        if delay is not None:
+            self._in_band_retries += 1
+        return delay
 
     async def _advance(self) -> list[_Out] | None:
         """Read until something is produced; ``None`` once the answer is complete."""

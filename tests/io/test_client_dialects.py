@@ -18,9 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
 from pydantic import BaseModel
+from reliability_support import Writer, raw_server
 
 import streamstruct
 from streamstruct import (
@@ -626,3 +629,126 @@ def test_every_parameter_a_dialect_takes_is_typed_in_call_options() -> None:
     typed = CallOptions.__optional_keys__
     assert ResponsesParams.__optional_keys__ <= typed
     assert AnthropicParams.__optional_keys__ <= typed
+
+
+# -- an error event before the answer began is retried like its status ---------------------------
+
+
+def failing(api: str, after: int, **error: Any) -> Callable[[], httpx.Response]:
+    calls = reply_for("tools", ANN).calls
+    return stream_of(api, PlannedReply(model="m", calls=calls, error=PlannedError(after, **error)))
+
+
+@pytest.mark.parametrize(
+    ("api", "error"),
+    [
+        ("anthropic", {"type": "overloaded_error", "message": "Overloaded"}),
+        ("anthropic", {"type": "api_error"}),
+        ("responses", {"type": "server_error", "code": "server_error"}),
+    ],
+)
+async def test_an_error_event_before_any_output_is_retried(
+    flavour: str, api: str, error: dict[str, Any]
+) -> None:
+    server = serve(failing(api, 0, **error), stream_of(api, reply_for("tools", ANN)))
+    out = await run(flavour, api, server)
+    assert out.error is None
+    assert out.value == Person(**ANN)
+    assert len(server.requests) == 2
+
+    server = serve(failing(api, 0, **error))
+    out = await run(flavour, api, server, client={"max_retries": 2})
+    assert isinstance(out.error, InternalServerError)
+    assert len(server.requests) == 3
+
+
+async def test_an_overloaded_error_event_is_a_529(flavour: str) -> None:
+    server = serve(failing("anthropic", 0, type="overloaded_error", message="Overloaded"))
+    out = await run(flavour, "anthropic", server, client={"max_retries": 0})
+    assert isinstance(out.error, InternalServerError)
+    assert out.error.status_code == 529
+    assert "Overloaded" in str(out.error)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("api", DIALECTS)
+async def test_an_error_event_after_the_answer_began_is_not_retried(flavour: str, api: str) -> None:
+    server = serve(failing(api, 2, type="server_error"), stream_of(api, reply_for("tools", ANN)))
+    out = await run(flavour, api, server, client={"max_retries": 3})
+    assert isinstance(out.error, InternalServerError)
+    assert out.error.partial is not None
+    assert len(server.requests) == 1
+
+
+async def test_a_chat_error_event_is_not_retried_as_before(flavour: str) -> None:
+    server = serve(
+        failing("chat", 0, type="server_error"), stream_of("chat", reply_for("tools", ANN))
+    )
+    out = await run(flavour, "chat", server, client={"max_retries": 3})
+    assert isinstance(out.error, streamstruct.APIStatusError)
+    assert len(server.requests) == 1
+
+
+async def test_a_quota_error_event_is_not_retried(flavour: str) -> None:
+    quota = failing("responses", 0, type="insufficient_quota", code="insufficient_quota")
+    server = serve(quota, stream_of("responses", reply_for("tools", ANN)))
+    out = await run(flavour, "responses", server, client={"max_retries": 3})
+    assert isinstance(out.error, RateLimitError)
+    assert len(server.requests) == 1
+
+
+# -- cancellation --------------------------------------------------------------------------------
+
+
+def endless_frames(api: str) -> tuple[list[bytes], bytes]:
+    """A tool call whose arguments never end: the frames up to ``{"name":"A``, and a frame of
+    one more letter of the name, to be sent forever."""
+    pieces = ('{"name":"', "A", "x")
+    reply = PlannedReply(model="m", calls=(PlannedCall("call_0", "Person", pieces),))
+    frames = RENDER[api](reply)
+    deltas = [i for i, (_, counts) in enumerate(frames) if counts]
+    return [frame for frame, _ in frames[: deltas[1] + 1]], frames[deltas[2]][0]
+
+
+@pytest.mark.parametrize("api", DIALECTS)
+@pytest.mark.parametrize("how", ["break", "cancel"])
+async def test_leaving_a_stream_closes_its_connection(flavour: str, api: str, how: str) -> None:
+    opening, more = endless_frames(api)
+
+    async def handler(writer: Writer, headers: dict[str, str]) -> None:
+        await writer.start_chunked()
+        for frame in opening:
+            await writer.chunk(frame)
+        while True:
+            await writer.chunk(more)
+            await anyio.sleep(0.01)
+
+    async with raw_server(handler) as (url, log):
+        base_url = url if api == "responses" else url.removesuffix("/v1")
+        options = {"api": api, "api_key": KEY, "base_url": base_url}
+        call = {"model": "m", "response_model": Person, "messages": MESSAGES}
+        names: list[str] = []
+        if flavour == "sync":
+
+            def run_sync() -> None:
+                with streamstruct.Client(**options) as client:  # type: ignore[arg-type]
+                    stream = client.chat.completions.create_partial(**call)  # type: ignore[arg-type]
+                    for partial in stream:
+                        if partial.name:
+                            names.append(partial.name)
+                            break
+                    stream.close()
+
+            await anyio.to_thread.run_sync(run_sync)
+        else:
+            async with streamstruct.AsyncClient(**options) as client:  # type: ignore[arg-type]
+                stream = client.chat.completions.create_partial(**call)  # type: ignore[arg-type]
+                with anyio.move_on_after(0.3 if how == "cancel" else 10):
+                    async for partial in stream:
+                        if partial.name:
+                            names.append(partial.name)
+                            if how == "break":
+                                break
+        await log.last.wait_gone(within=2.0)
+        assert names
+        assert names[0].startswith("A")
