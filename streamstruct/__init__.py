@@ -61,6 +61,7 @@ from ._model._partial import (
 )
 from ._path import Path
 from ._request._modes import Mode
+from ._response._events import ReasoningAppended
 
 __version__ = "0.1.0.dev0"
 
@@ -108,6 +109,7 @@ __all__ = [
     "Progress",
     "ProtocolError",
     "RateLimitError",
+    "ReasoningAppended",
     "RefusalError",
     "ResponseError",
     "ResponseTooLargeError",
