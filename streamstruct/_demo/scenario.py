@@ -162,7 +162,7 @@ async def run(args: argparse.Namespace, view: View) -> None:
             # Without JSON mode a model wraps its JSON in a Markdown fence, with prose around it.
             style="md_json" if args.mode == Mode.MD_JSON.value else "json",
         )
-        client = simulated_client(simulator, mode=args.mode, **_api(args))
+        client = simulated_client(simulator, mode=args.mode, api=args.api)
         where = "in-process simulator: no network, no API key"
     if args.api != "chat":
         where += f", {_API_NAMES[args.api]}"
@@ -188,7 +188,7 @@ def _clients(args: argparse.Namespace) -> tuple[AsyncClient, AsyncClient]:
         simulated_client(
             Simulator(responses=answer, chunk_size=CHUNK_SIZES, delay=args.delay, style=style),
             mode=args.mode,
-            **_api(args),
+            api=args.api,
         )
         for answer in answers
     )
@@ -198,18 +198,13 @@ def _clients(args: argparse.Namespace) -> tuple[AsyncClient, AsyncClient]:
 _API_NAMES: Final = {"responses": "the Responses API", "anthropic": "Anthropic Messages"}
 
 
-def _api(args: argparse.Namespace) -> dict[str, str]:
-    """The client's ``api`` keyword: none for chat completions, the default."""
-    return {} if args.api == "chat" else {"api": args.api}
-
-
 def _endpoint_client(args: argparse.Namespace) -> AsyncClient:
     return AsyncClient(
         base_url=args.base_url,
         api_key=args.api_key,
         mode=args.mode,
         timeout=args.timeout,
-        **_api(args),  # type: ignore[arg-type]
+        api=args.api,
     )
 
 
