@@ -12,7 +12,8 @@ transcripts) rendered as each API streams it, by the simulator's renderers
   ``text_delta`` events; ``message_start`` ... ``message_stop``.
 
 One event per piece, as in chat: the per-event figures of the dialects are comparable with chat's
-(each API's events are larger, so the floor, which parses every event, is measured per dialect).
+(each API's events differ in size from chat's, so the floor, which parses every event, is
+measured per dialect).
 """
 
 from __future__ import annotations
