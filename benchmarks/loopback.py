@@ -18,6 +18,16 @@ The clients run in ``benchmarks.worker`` children, one per build of streamstruct
 - **pipeline only** (burst): streamstruct from an in-process transport, one event per read - no
   HTTP, no socket: a secondary figure, what streamstruct's own pipeline costs.
 
+The same Report also streams in the other two wire dialects (``server.DIALECT_MODES``,
+``benchmarks.e2e_dialects``: ``responses_tools``/``_content``, ``anthropic_tools``/``_content``),
+with the same methods, each over its own floor (the floor parses each API's own, larger, events),
+the official SDKs' helpers beside them (**openai responses helper**: ``responses.stream`` with a
+``text_format``, on ``responses_content``; **anthropic helper**: ``messages.stream``, whose
+tool-input snapshots re-parse the input so far on every delta, on ``anthropic_tools``; both fitted
+and projected like the chat helpers), and the column **vs chat**: streamstruct's CPU per event
+in the dialect over its CPU per event on the chat transcript of the same kind, pace and size
+(compiled / pure): the issue wants it within 1.2x at every size (so as linear as chat).
+
 Every (mode, pace, size) runs all its methods round by round, the order rotated each round, so a
 slow spell of the shared machine falls on all of them; figures are the medians with their min-max.
 Per event = client CPU (``time.process_time`` of the worker) / SSE events.
@@ -31,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from benchmarks import e2e, e2e_alternatives, server
+from benchmarks import e2e, e2e_alternatives, e2e_dialects, server
 from benchmarks._common import KB, MB, Progress, Target, grid, installed, size_label, version
 from benchmarks.builds import BUILDS, COMPILED, PURE, Workers
 
@@ -46,6 +56,7 @@ __all__ = [
     "planned_steps",
     "run",
     "targets",
+    "vs_chat",
 ]
 
 FLOOR: Final = "floor"
@@ -53,10 +64,31 @@ SS_COMPILED: Final = "streamstruct_compiled"
 SS_PURE: Final = "streamstruct_pure"
 OPENAI: Final = "openai_helper"
 INSTRUCTOR: Final = "instructor"
+OPENAI_RESPONSES: Final = "openai_responses_helper"
+ANTHROPIC: Final = "anthropic_helper"
 PIPE_COMPILED: Final = "pipeline_compiled"
 PIPE_PURE: Final = "pipeline_pure"
-METHODS: Final = (FLOOR, SS_COMPILED, SS_PURE, OPENAI, INSTRUCTOR, PIPE_COMPILED, PIPE_PURE)
-QUADRATIC: Final = (OPENAI, INSTRUCTOR)
+METHODS: Final = (
+    FLOOR,
+    SS_COMPILED,
+    SS_PURE,
+    OPENAI,
+    INSTRUCTOR,
+    OPENAI_RESPONSES,
+    ANTHROPIC,
+    PIPE_COMPILED,
+    PIPE_PURE,
+)
+QUADRATIC: Final = (OPENAI, INSTRUCTOR, OPENAI_RESPONSES, ANTHROPIC)
+#: the one mode each other library's helper runs in (burst pace)
+HELPER_MODE: Final = {
+    OPENAI: server.CONTENT,
+    INSTRUCTOR: server.CONTENT,
+    OPENAI_RESPONSES: "responses_content",
+    ANTHROPIC: "anthropic_tools",
+}
+#: the issue's ceiling on streamstruct's CPU per event in another dialect over chat's
+DIALECT_CEILING: Final = 1.2
 PIPELINE: Final = (PIPE_COMPILED, PIPE_PURE)
 #: the build whose worker runs each method, and the worker's name for it
 RUNS: Final = {
@@ -65,6 +97,8 @@ RUNS: Final = {
     SS_PURE: (PURE, "streamstruct"),
     OPENAI: (PURE, "openai_helper"),
     INSTRUCTOR: (PURE, "instructor"),
+    OPENAI_RESPONSES: (PURE, "openai_responses_helper"),
+    ANTHROPIC: (PURE, "anthropic_helper"),
     PIPE_COMPILED: (COMPILED, "pipeline"),
     PIPE_PURE: (PURE, "pipeline"),
 }
@@ -75,6 +109,8 @@ LABELS: Final = {
     SS_PURE: "streamstruct pure",
     OPENAI: "openai helper",
     INSTRUCTOR: "instructor",
+    OPENAI_RESPONSES: "openai responses helper",
+    ANTHROPIC: "anthropic helper",
     PIPE_COMPILED: "pipeline only, compiled",
     PIPE_PURE: "pipeline only, pure",
 }
@@ -92,7 +128,7 @@ class Plan:
 
     sizes: tuple[int, ...] = (10 * KB, 100 * KB, 1 * MB)
     live_sizes: tuple[int, ...] = (10 * KB,)
-    modes: tuple[str, ...] = server.MODES
+    modes: tuple[str, ...] = server.ALL_MODES
     rounds: int = 3
     #: the in-process figure, secondary: not at 1 MB, where it would cost a minute
     pipeline_sizes: tuple[int, ...] = (10 * KB, 100 * KB)
@@ -159,7 +195,7 @@ class LoopbackResults:
 
 def _applies(method: str, mode: str, pace: str, size: int, plan: Plan) -> bool:
     if method in QUADRATIC:
-        return mode == server.CONTENT and pace == server.BURST
+        return mode == HELPER_MODE[method] and pace == server.BURST
     if method in PIPELINE:
         return pace == server.BURST and size in plan.pipeline_sizes
     return True
@@ -172,7 +208,8 @@ def _cases(plan: Plan) -> list[tuple[str, str, int]]:
 
 
 def planned_steps(plan: Plan) -> int:
-    fits = len(plan.fit_sizes) if server.CONTENT in plan.modes else 0  # a step a round, even idle
+    helped = [mode for mode in plan.modes if mode in HELPER_MODE.values()]
+    fits = len(plan.fit_sizes) * len(helped)  # a step a round, even idle
     return 2 + (len(_cases(plan)) + fits) * plan.rounds
 
 
@@ -202,6 +239,10 @@ class _Runner:
             return "openai not installed"
         if method == INSTRUCTOR and not (installed("instructor") and installed("openai")):
             return "instructor not installed"
+        if method == OPENAI_RESPONSES and not installed("openai"):
+            return "openai not installed"
+        if method == ANTHROPIC and not installed("anthropic"):
+            return "anthropic not installed"
         return None
 
     def runnable(self, mode: str, pace: str, size: int) -> list[str]:
@@ -288,16 +329,26 @@ def run(plan: Plan = Plan(), *, progress: Progress | None = None) -> LoopbackRes
     return results
 
 
-def _shape(rows: int) -> tuple[int, int]:
-    """Bytes of JSON and SSE events of the Report of ``rows`` rows, in either mode: a delta per
-    ``PIECE_CHARS`` characters, and four more (the opening, the finish, the usage, ``[DONE]``)."""
+def _shape(rows: int, mode: str = server.TOOLS) -> tuple[int, int]:
+    """Bytes of JSON and SSE events of the Report of ``rows`` rows: a delta per ``PIECE_CHARS``
+    characters, and the events around them (chat: the opening, the finish, the usage,
+    ``[DONE]``; another dialect: its own, counted on a one-row transcript)."""
     text = e2e._dump(e2e.build_report(rows))
-    return len(text.encode()), -(-len(text) // e2e.PIECE_CHARS) + 4
+    return len(text.encode()), -(-len(text) // e2e.PIECE_CHARS) + _framing(mode)
+
+
+@functools.cache
+def _framing(mode: str) -> int:
+    """The events of ``mode``'s transcripts that carry no piece of the JSON."""
+    if mode not in e2e_dialects.DIALECT_MODES:
+        return 4
+    transcript = e2e_dialects.build_dialect_transcript(mode, 1)
+    return transcript.events - -(-len(transcript.arguments) // e2e.PIECE_CHARS)
 
 
 def _case(mode: str, pace: str, size: int) -> Case:
     rows = _rows(size)
-    return Case(mode, pace, size, rows, *_shape(rows))
+    return Case(mode, pace, size, rows, *_shape(rows, mode))
 
 
 def _run_case(
@@ -327,17 +378,19 @@ def _run_case(
 def _fit_points(
     plan: Plan, runner: _Runner, results: LoopbackResults, step: Callable[[str], None]
 ) -> dict[str, e2e.Fit]:
-    """The quadratic methods at ``plan.fit_sizes`` (content, burst), one run each (points for
-    the fit, not figures shown; instructor at 30 KB alone takes ~11 s): their fits."""
-    methods = [m for m in runner.runnable(server.CONTENT, server.BURST, 0) if m in QUADRATIC]
-    if not methods or server.CONTENT not in plan.modes:
-        return {}
-    for size in sorted(plan.fit_sizes):
-        case = _case(server.CONTENT, server.BURST, size)
-        runner.rounds(methods, case, step, once=methods)
-        for method, cell in case.cells.items():
-            if cell.median is not None:
-                results.fit_points.setdefault(method, []).append((case.json_bytes, cell.median))
+    """The quadratic methods at ``plan.fit_sizes`` (each in its mode, burst), one run each
+    (points for the fit, not figures shown; instructor at 30 KB alone takes ~11 s): their fits."""
+    for mode in plan.modes:
+        methods = [m for m in runner.runnable(mode, server.BURST, 0) if m in QUADRATIC]
+        if not methods:
+            continue
+        for size in sorted(plan.fit_sizes):
+            case = _case(mode, server.BURST, size)
+            runner.rounds(methods, case, step, once=methods)
+            for method, cell in case.cells.items():
+                if cell.median is not None:
+                    point = (case.json_bytes, cell.median)
+                    results.fit_points.setdefault(method, []).append(point)
     return {
         method: e2e.Fit.of(points)
         for method, points in results.fit_points.items()
@@ -380,6 +433,16 @@ def targets(results: LoopbackResults) -> list[Target]:
                     at_most=ceiling,
                 )
             )
+        for case in results.cases:
+            if case.mode in e2e_dialects.DIALECT_MODES:
+                out.append(
+                    Target.ratio(
+                        f"{build}: {case.pace} {case.mode} {size_label(case.size)}: streamstruct,"
+                        " CPU per event, over chat's",
+                        vs_chat(results, case, build),
+                        at_most=DIALECT_CEILING,
+                    )
+                )
         at = results.at(server.CONTENT, server.BURST, 100 * KB)
         for slow, least in ALTERNATIVE_FLOOR.items():
             cell = None if at is None else at.cells.get(slow)
@@ -393,6 +456,24 @@ def targets(results: LoopbackResults) -> list[Target]:
                 )
             )
     return out
+
+
+def vs_chat(results: LoopbackResults, case: Case, build: str) -> float | None:
+    """streamstruct's CPU per event in ``case`` (another dialect) over its CPU per event on the
+    chat transcript of the same kind (tools or content), pace and size."""
+    chat = results.at(e2e_dialects.KIND_OF[case.mode], case.pace, case.size)
+    if chat is None:
+        return None
+    ours = case.per_event_us(STREAMSTRUCT_OF[build])
+    theirs = chat.per_event_us(STREAMSTRUCT_OF[build])
+    return None if ours is None or not theirs else ours / theirs
+
+
+def _vs_chat_cell(results: LoopbackResults, case: Case) -> str:
+    if case.mode not in e2e_dialects.DIALECT_MODES:
+        return "-"
+    ratios = [vs_chat(results, case, build) for build in (COMPILED, PURE)]
+    return " / ".join("-" if r is None else f"{r:.2f}x" for r in ratios)
 
 
 def _us(value: float) -> str:
@@ -426,6 +507,10 @@ def table(results: LoopbackResults, *, markdown: bool = False) -> list[str]:
         + [_cell(case, m) for m in shown]
         for case in results.cases
     ]
+    if any(case.mode in e2e_dialects.DIALECT_MODES for case in results.cases):
+        header.append("vs chat (compiled / pure)")
+        for row, case in zip(body, results.cases, strict=True):
+            row.append(_vs_chat_cell(results, case))
     return grid(header, body, left=3, markdown=markdown)
 
 
@@ -451,6 +536,10 @@ def format_results(results: LoopbackResults) -> str:
         f" fast as it can; live: it sleeps {meta['live_pace_us']:.0f} us before each event.",
         "pipeline only: streamstruct from an in-process transport (no HTTP, no socket), one event"
         " per read: not what a user pays.",
+        "responses_* / anthropic_*: the same Report in the Responses API's / Anthropic's events,"
+        " each over its own floor; vs chat: streamstruct's CPU per event there over its CPU per"
+        " event on chat's transcript of the same kind, pace and size (target: at most"
+        f" {DIALECT_CEILING:g}x).",
     ]
     for method, fit in results.fits.items():
         projected = [

@@ -11,7 +11,9 @@ posts to ``<base>/chat/completions`` as it would to the API (the request body is
 
 - ``mode``: ``tools`` (the Report's JSON in tool-call argument deltas, ``benchmarks.e2e``) or
   ``content`` (in ``content`` deltas, a JSON-schema structured output,
-  ``benchmarks.e2e_alternatives``), 4 characters a delta;
+  ``benchmarks.e2e_alternatives``), 4 characters a delta; or one of ``DIALECT_MODES``, the same
+  in the Responses API's or Anthropic's events (``benchmarks.e2e_dialects``), which a client
+  posts to ``<base>/responses`` or (base URL without ``/v1``) ``<base>/v1/messages``;
 - ``rows``: the Report's rows (one of the transcripts named when the server was started);
 - ``pace``: ``burst`` (every chunk written as fast as the socket takes it) or ``live`` (the server
   sleeps ``LIVE_PACE`` before each event, as a model writing a few thousand tokens a second does).
@@ -43,7 +45,9 @@ if __package__ in (None, ""):  # run as `python benchmarks/server.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 __all__ = [
+    "ALL_MODES",
     "CONNECTIONS_PATH",
+    "DIALECT_MODES",
     "LIVE_PACE",
     "MODES",
     "PACES",
@@ -56,6 +60,17 @@ __all__ = [
 TOOLS: Final = "tools"
 CONTENT: Final = "content"
 MODES: Final = (TOOLS, CONTENT)
+#: the same Report in the Responses API's and Anthropic's events (``benchmarks.e2e_dialects``)
+DIALECT_MODES: Final = (
+    "responses_tools",
+    "responses_content",
+    "anthropic_tools",
+    "anthropic_content",
+)
+ALL_MODES: Final = (*MODES, *DIALECT_MODES)
+#: what a client posts to under the base URL, per API (Anthropic's base URL has no /v1: its
+#: client adds it)
+_ENDPOINTS: Final = (["v1", "chat", "completions"], ["v1", "responses"], ["v1", "messages"])
 BURST: Final = "burst"
 LIVE: Final = "live"
 PACES: Final = (BURST, LIVE)
@@ -89,13 +104,15 @@ def raise_fd_limit(needed: int = FD_NEEDED) -> int:
 
 def frames_for(mode: str, rows: int) -> tuple[bytes, ...]:
     """The SSE events of the transcript ``mode`` for a Report of ``rows`` rows."""
-    from benchmarks import e2e, e2e_alternatives
+    from benchmarks import e2e, e2e_alternatives, e2e_dialects
 
     if mode == TOOLS:
         return e2e.build_transcript(rows).frames
     if mode == CONTENT:
         return e2e_alternatives.build_content_transcript(rows).frames
-    raise ValueError(f"unknown mode {mode!r}: choose from {', '.join(MODES)}")
+    if mode in e2e_dialects.DIALECT_MODES:
+        return e2e_dialects.build_dialect_transcript(mode, rows).frames
+    raise ValueError(f"unknown mode {mode!r}: choose from {', '.join(ALL_MODES)}")
 
 
 def _chunked(frames: Sequence[bytes]) -> tuple[bytes, ...]:
@@ -150,9 +167,9 @@ class _Server:
 
     async def _stream(self, path: str, writer: asyncio.StreamWriter) -> None:
         parts = path.strip("/").split("/")
-        key = (parts[0], int(parts[1])) if len(parts) == 6 and parts[1].isdigit() else None
+        key = (parts[0], int(parts[1])) if len(parts) >= 5 and parts[1].isdigit() else None
         chunks = self._chunks.get(key) if key is not None else None
-        if chunks is None or parts[2] not in PACES or parts[3:] != ["v1", "chat", "completions"]:
+        if chunks is None or parts[2] not in PACES or parts[3:] not in _ENDPOINTS:
             message = f"no transcript at {path}".encode()
             writer.write(
                 b"HTTP/1.1 404 Not Found\r\ncontent-length: %d\r\n\r\n%b" % (len(message), message)
@@ -185,8 +202,10 @@ def _transcripts(text: str) -> list[tuple[str, int]]:
     out = []
     for item in text.split(","):
         mode, _, rows = item.strip().partition(":")
-        if mode not in MODES or not rows.isdigit():
-            raise argparse.ArgumentTypeError(f"expected MODE:ROWS (MODE in {MODES}), not {item!r}")
+        if mode not in ALL_MODES or not rows.isdigit():
+            raise argparse.ArgumentTypeError(
+                f"expected MODE:ROWS (MODE in {ALL_MODES}), not {item!r}"
+            )
         out.append((mode, int(rows)))
     return out
 

@@ -24,6 +24,16 @@ Commands:
   - ``instructor``: ``instructor.from_openai(..., mode=JSON_SCHEMA).chat.completions.create_partial``
     (content mode).
 
+  A mode of ``server.DIALECT_MODES`` (the same Report in the Responses API's or Anthropic's
+  events, ``benchmarks.e2e_dialects``) runs ``floor``, ``streamstruct`` (``AsyncClient(api=...)``)
+  and ``pipeline`` on that API's endpoint, and the official SDKs' own helpers:
+
+  - ``openai_responses_helper``: ``AsyncOpenAI.responses.stream(text_format=Report)``
+    (``responses_content``; it parses the text once, at its end);
+  - ``anthropic_helper``: ``AsyncAnthropic.messages.stream(tools=..., tool_choice=...)``, every
+    event iterated (it re-parses the tool input so far on every ``input_json_delta``: the
+    ``input_json`` snapshots), then ``get_final_message()`` (``anthropic_tools``).
+
   Every method but the pipeline shares this worker's one ``httpx.AsyncClient`` (the same
   connection settings, a kept-alive connection).
 - ``{"op": "open", "client": C, "n": N, "url": BASE}``: a concurrency client (``streamstruct`` or
@@ -45,7 +55,7 @@ from typing import Any, Final
 import httpx
 
 import streamstruct
-from benchmarks import e2e, server
+from benchmarks import e2e, e2e_dialects, server
 from benchmarks._common import optional
 
 __all__ = ["METHODS", "main"]
@@ -55,7 +65,17 @@ STREAMSTRUCT: Final = "streamstruct"
 PIPELINE: Final = "pipeline"
 OPENAI_HELPER: Final = "openai_helper"
 INSTRUCTOR: Final = "instructor"
-METHODS: Final = (FLOOR, STREAMSTRUCT, PIPELINE, OPENAI_HELPER, INSTRUCTOR)
+OPENAI_RESPONSES_HELPER: Final = "openai_responses_helper"
+ANTHROPIC_HELPER: Final = "anthropic_helper"
+METHODS: Final = (
+    FLOOR,
+    STREAMSTRUCT,
+    PIPELINE,
+    OPENAI_HELPER,
+    INSTRUCTOR,
+    OPENAI_RESPONSES_HELPER,
+    ANTHROPIC_HELPER,
+)
 OPENAI_RAW: Final = "openai_raw"
 #: generous, and the same for every client: 1,000 connections opened at once on a busy machine
 #: must not trip a client's own default connect timeout
@@ -80,12 +100,14 @@ def _module(name: str) -> Any:
 
 
 def _mode(mode: str) -> streamstruct.Mode:
-    return streamstruct.Mode.TOOLS if mode == server.TOOLS else streamstruct.Mode.JSON_SCHEMA
+    tools = e2e_dialects.KIND_OF.get(mode, mode) == server.TOOLS
+    return streamstruct.Mode.TOOLS if tools else streamstruct.Mode.JSON_SCHEMA
 
 
 async def _floor(http: httpx.AsyncClient, url: str, mode: str) -> tuple[object, int]:
     loads = json.loads
-    async with http.stream("POST", f"{url}/chat/completions", json=_REQUEST) as response:
+    path = e2e_dialects.path_for(mode)
+    async with http.stream("POST", f"{url}{path}", json=_REQUEST) as response:
         async for line in response.aiter_lines():
             if line.startswith("data: ") and line != "data: [DONE]":
                 loads(line[6:])
@@ -93,9 +115,16 @@ async def _floor(http: httpx.AsyncClient, url: str, mode: str) -> tuple[object, 
 
 
 async def _streamstruct(http: httpx.AsyncClient, url: str, mode: str) -> tuple[object, int]:
-    client = streamstruct.AsyncClient(
-        base_url=url, api_key="sk-bench", http_client=http, max_retries=0
-    )
+    api = e2e_dialects.API_OF.get(mode, "chat")
+    if api == "chat":
+        client = streamstruct.AsyncClient(
+            base_url=url, api_key="sk-bench", http_client=http, max_retries=0
+        )
+    else:  # Anthropic's base URL has no /v1: the client adds it
+        base_url = url.removesuffix("/v1") if api == "anthropic" else url
+        client = streamstruct.AsyncClient(
+            base_url=base_url, api_key="sk-bench", http_client=http, max_retries=0, api=api
+        )
     stream = client.chat.completions.create_partial(
         model=e2e.MODEL, response_model=e2e.Report, messages=e2e.MESSAGES, mode=_mode(mode)
     )
@@ -137,11 +166,64 @@ async def _instructor(http: httpx.AsyncClient, url: str, mode: str) -> tuple[obj
     return last, snapshots
 
 
+async def _openai_responses_helper(
+    http: httpx.AsyncClient, url: str, mode: str
+) -> tuple[object, int]:
+    openai = _module("openai")
+
+    client = openai.AsyncOpenAI(api_key="sk-bench", base_url=url, http_client=http, max_retries=0)
+    snapshots = 0
+    async with client.responses.stream(
+        model=e2e.MODEL, input=list(e2e.MESSAGES), text_format=e2e.Report
+    ) as stream:
+        async for event in stream:
+            if event.type == "response.output_text.delta":
+                snapshots += 1
+        response = await stream.get_final_response()
+    return response.output_parsed, snapshots
+
+
+_ANTHROPIC_CLIENTS: dict[str, Any] = {}
+
+
+def _anthropic_client(url: str) -> Any:
+    """One ``AsyncAnthropic`` per base URL for the worker's life (anthropic 2.x refuses an httpx
+    client: it keeps its own httpx2 connection alive, as the floor's is)."""
+    client = _ANTHROPIC_CLIENTS.get(url)
+    if client is None:
+        anthropic = _module("anthropic")
+        client = anthropic.AsyncAnthropic(
+            api_key="sk-bench", base_url=url, max_retries=0, timeout=TIMEOUT.read
+        )
+        _ANTHROPIC_CLIENTS[url] = client
+    return client
+
+
+async def _anthropic_helper(http: httpx.AsyncClient, url: str, mode: str) -> tuple[object, int]:
+    client = _anthropic_client(url.removesuffix("/v1"))
+    tool = {"name": "Report", "input_schema": e2e.Report.model_json_schema()}
+    snapshots = 0
+    async with client.messages.stream(
+        model=e2e.MODEL,
+        max_tokens=100_000,
+        messages=list(e2e.MESSAGES),
+        tools=[tool],
+        tool_choice={"type": "tool", "name": "Report"},
+    ) as stream:
+        async for event in stream:
+            if event.type == "input_json":
+                snapshots += 1
+        message = await stream.get_final_message()
+    return e2e.Report.model_validate(message.content[0].input), snapshots
+
+
 _RUNS: Final[dict[str, Run]] = {
     FLOOR: _floor,
     STREAMSTRUCT: _streamstruct,
     OPENAI_HELPER: _openai_helper,
     INSTRUCTOR: _instructor,
+    OPENAI_RESPONSES_HELPER: _openai_responses_helper,
+    ANTHROPIC_HELPER: _anthropic_helper,
 }
 
 

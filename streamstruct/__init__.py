@@ -63,6 +63,7 @@ from ._model._partial import (
 )
 from ._request._modes import Mode
 from ._request._reask import Reasked
+from ._response._events import ReasoningAppended
 
 __version__ = "0.1.0.dev0"
 
@@ -117,6 +118,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitError",
     "Reasked",
+    "ReasoningAppended",
     "RefusalError",
     "ResponseError",
     "ResponseTooLargeError",

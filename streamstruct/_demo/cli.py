@@ -16,7 +16,14 @@ from .. import (
     StreamStructError,
     build_info,
 )
-from .scenario import DEFAULT_DELAY, DEFAULT_MODEL, run, serve_web
+from .scenario import (
+    API_ENVIRONMENT,
+    DEFAULT_ANTHROPIC_MODEL,
+    DEFAULT_DELAY,
+    DEFAULT_MODEL,
+    run,
+    serve_web,
+)
 from .views import make_view
 
 __all__ = ["main"]
@@ -68,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="--web: the address to listen on (default 127.0.0.1)"
     )
     demo.add_argument(
+        "--api",
+        choices=API_ENVIRONMENT.keys(),
+        default="chat",
+        help="the wire dialect: chat completions (default), the OpenAI Responses API or "
+        "Anthropic Messages; the simulator speaks all three",
+    )
+    demo.add_argument(
         "--plain",
         action="store_true",
         help="print plain lines even on a terminal (the default when output is not a terminal)",
@@ -85,7 +99,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the API key (default: $OPENAI_API_KEY; local servers need none)",
     )
     endpoint.add_argument(
-        "--model", default=DEFAULT_MODEL, help=f"the model to ask (default {DEFAULT_MODEL})"
+        "--model",
+        help=f"the model to ask (default {DEFAULT_MODEL}, {DEFAULT_ANTHROPIC_MODEL} with "
+        "--api anthropic)",
     )
     endpoint.add_argument(
         "--mode",
@@ -120,19 +136,23 @@ def _seconds(text: str) -> float:
 
 def _resolve_endpoint(args: argparse.Namespace) -> None:
     """Fill in ``base_url`` and ``api_key``: a real endpoint, or ``None`` for the simulator."""
+    if args.model is None:
+        args.model = DEFAULT_ANTHROPIC_MODEL if args.api == "anthropic" else DEFAULT_MODEL
     if args.simulator:
         args.base_url = None
         return
+    # Anthropic's variables for --api anthropic, OpenAI's otherwise, as the client reads them.
+    key_variable, url_variable = API_ENVIRONMENT[args.api]
     if args.api_key is None:
-        args.api_key = os.environ.get("OPENAI_API_KEY") or None
+        args.api_key = os.environ.get(key_variable) or None
     if args.base_url is None and args.api_key:
-        args.base_url = os.environ.get("OPENAI_BASE_URL") or None
+        args.base_url = os.environ.get(url_variable) or None
 
 
-def _describe(error: StreamStructError) -> str:
+def _describe(error: StreamStructError, api: str) -> str:
     message = f"error: {type(error).__name__}: {error}"  # a status error says "HTTP 401: ..."
     if isinstance(error, AuthenticationError):
-        message += "\nhint: check --api-key or OPENAI_API_KEY"
+        message += f"\nhint: check --api-key or {API_ENVIRONMENT[api][0]}"
     return message
 
 
@@ -147,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         anyio.run(run, args, view)
     except StreamStructError as error:
-        print(_describe(error), file=sys.stderr)
+        print(_describe(error, args.api), file=sys.stderr)
         return 1
     except BrokenPipeError:  # `... | head`: the reader has seen enough
         with contextlib.suppress(OSError, ValueError):  # keep Python's exit flush quiet too

@@ -23,7 +23,9 @@ from .views import View
 
 __all__ = [
     "ALICE",
+    "API_ENVIRONMENT",
     "CHUNK_SIZES",
+    "DEFAULT_ANTHROPIC_MODEL",
     "DEFAULT_DELAY",
     "DEFAULT_MODEL",
     "LIST_PROMPT",
@@ -73,6 +75,13 @@ USERS: Final = [
 CHUNK_SIZES: Final = (3, 5, 2, 4, 6, 1, 4, 3)
 DEFAULT_DELAY: Final = 0.02
 DEFAULT_MODEL: Final = "gpt-4o-mini"
+DEFAULT_ANTHROPIC_MODEL: Final = "claude-sonnet-4-5"
+# Per --api: the environment variables of its API key and base URL (as the client reads them).
+API_ENVIRONMENT: Final = {
+    "chat": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+    "responses": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+}
 
 
 # -- the demo itself --------------------------------------------------------------------------
@@ -141,9 +150,7 @@ async def run(args: argparse.Namespace, view: View) -> None:
     report = _Report()
     started = time.perf_counter()
     if args.base_url is not None:
-        client = AsyncClient(
-            base_url=args.base_url, api_key=args.api_key, mode=args.mode, timeout=args.timeout
-        )
+        client = _endpoint_client(args)
         where = f"{args.base_url}, model {args.model}, {Mode(args.mode).value} mode"
     else:
         from ..testing import Reply, Simulator, simulated_client
@@ -155,8 +162,10 @@ async def run(args: argparse.Namespace, view: View) -> None:
             # Without JSON mode a model wraps its JSON in a Markdown fence, with prose around it.
             style="md_json" if args.mode == Mode.MD_JSON.value else "json",
         )
-        client = simulated_client(simulator, mode=args.mode)
+        client = simulated_client(simulator, mode=args.mode, api=args.api)
         where = "in-process simulator: no network, no API key"
+    if args.api != "chat":
+        where += f", {_API_NAMES[args.api]}"
     view.title(f"streamstruct {__version__} demo", where)
     async with client:
         await _stream_one_object(client, args.model, view, report)
@@ -169,9 +178,7 @@ def _clients(args: argparse.Namespace) -> tuple[AsyncClient, AsyncClient]:
     """The clients for the profile and the list: one for a real endpoint, else two simulators,
     each answering every request with its part of the seed (so the page can run again)."""
     if args.base_url is not None:
-        client = AsyncClient(
-            base_url=args.base_url, api_key=args.api_key, mode=args.mode, timeout=args.timeout
-        )
+        client = _endpoint_client(args)
         return client, client
     from ..testing import Reply, Simulator, simulated_client
 
@@ -181,10 +188,24 @@ def _clients(args: argparse.Namespace) -> tuple[AsyncClient, AsyncClient]:
         simulated_client(
             Simulator(responses=answer, chunk_size=CHUNK_SIZES, delay=args.delay, style=style),
             mode=args.mode,
+            api=args.api,
         )
         for answer in answers
     )
     return profile, users
+
+
+_API_NAMES: Final = {"responses": "the Responses API", "anthropic": "Anthropic Messages"}
+
+
+def _endpoint_client(args: argparse.Namespace) -> AsyncClient:
+    return AsyncClient(
+        base_url=args.base_url,
+        api_key=args.api_key,
+        mode=args.mode,
+        timeout=args.timeout,
+        api=args.api,
+    )
 
 
 def serve_web(args: argparse.Namespace) -> None:

@@ -53,6 +53,13 @@ from .._request._arguments import (
     check_stream_keyword,
     check_timeout,
 )
+from .._request._dialects import (
+    Api,
+    check_api,
+    check_dialect_keywords,
+    dialect,
+    dialect_request,
+)
 from .._request._modes import (
     Mode,
     ModeName,
@@ -82,7 +89,7 @@ from ._sending import (
     request_body,
     retry_after,
 )
-from ._stream import AsyncIterableStream, AsyncPartialStream
+from ._stream import AsyncIterableStream, AsyncPartialStream, InBandRetry
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
 
@@ -141,7 +148,10 @@ class AsyncClient:
         backoff: float = 0.5,
         deadline: float | None = None,
         limits: httpx.Limits | None = None,
+        api: Api = "chat",
     ) -> None:
+        self.api: Api = check_api(api)
+        self._dialect = speaks = dialect(self.api)
         check_max_retries(max_retries)
         check_backoff(backoff)
         check_deadline(deadline)
@@ -153,10 +163,12 @@ class AsyncClient:
         check_headers(default_headers)
         if max_string_chars is not None:
             check_count("max_string_chars", max_string_chars)
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        key = api_key if api_key is not None else os.environ.get(speaks.key_variable)
         self._api_key = _endpoint.api_key(key)
         self._redactor = Redactor.for_key(self._api_key.reveal() if self._api_key else None)
-        self.base_url = _endpoint.base_url(base_url)
+        self.base_url = _endpoint.base_url(
+            base_url, variable=speaks.base_url_variable, default=speaks.default_base_url
+        )
         self.timeout = _timeout(timeout)
         self.max_retries = max_retries
         self.mode = check_mode(mode)
@@ -187,7 +199,8 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         key = "set" if self._api_key else "none"
-        return f"AsyncClient(base_url={_endpoint.shown_url(self.base_url)!r}, api_key={key}, mode={self.mode.name})"
+        api = "" if self.api == "chat" else f"api={self.api!r}, "
+        return f"AsyncClient({api}base_url={_endpoint.shown_url(self.base_url)!r}, api_key={key}, mode={self.mode.name})"
 
     async def aclose(self) -> None:
         """Close the connection pool (not a ``http_client`` the caller passed in).
@@ -231,7 +244,10 @@ class AsyncClient:
         if extra:
             headers.update(extra)
         if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+            if self._dialect.key_header == "Authorization":
+                headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+            else:  # Anthropic's x-api-key, and no Authorization header
+                headers[self._dialect.key_header] = self._api_key.reveal()
         headers["Content-Type"] = "application/json"
         return headers
 
@@ -249,7 +265,7 @@ class AsyncClient:
         The response is streamed (its body not read): the caller owns it and must close it.
         """
         self._check_open()  # a stream made before the client was closed, opened after
-        url = _endpoint.url_for(self.base_url, "chat/completions")
+        url = _endpoint.url_for(self.base_url, self._dialect.path)
         attempt = 0
         while True:
             attempt += 1
@@ -343,7 +359,8 @@ class AsyncClient:
         except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting
             body = self._redact(text)
         status = response.status_code
-        error = status_error(status, body, request_id=response.headers.get("x-request-id"))
+        request_id = response.headers.get(self._dialect.request_id_header)
+        error = status_error(status, body, request_id=request_id)
         should = response.headers.get("x-should-retry")
         if should is not None:
             retryable = should.lower() == "true"
@@ -352,6 +369,23 @@ class AsyncClient:
             if status == 429 and error_code(error.body) == "insufficient_quota":
                 retryable = False  # waiting does not refill a spent quota
         return error, retry_after(response.headers), retryable
+
+    def _in_band_retry(self, max_retries: int) -> InBandRetry:
+        """How an error event that came before any output is retried (Responses, Anthropic):
+        as the same status would be (Anthropic's ``overloaded_error`` is a 529), up to
+        ``max_retries`` times; the chat dialect keeps raising them."""
+
+        def delay(error: APIStatusError, retried: int) -> float | None:
+            status = error.status_code
+            if retried >= max_retries or status is None:
+                return None
+            if status not in _RETRY_STATUSES and status < 500:
+                return None
+            if status == 429 and error_code(error.body) == "insufficient_quota":
+                return None
+            return self._retry_delay(retried + 1, None)
+
+        return delay
 
     def _redact(self, text: str) -> str:
         """``text`` with the API key, if it holds it, replaced (see :mod:`._redact`)."""
@@ -551,6 +585,9 @@ class AsyncCompletions:
             max_reasks=own.get("max_reasks"),
         )
         check_headers(call.headers, argument="extra_headers")
+        # The typed request parameters (not extra_body's, which takes anything): the dialect's own.
+        typed = [name for name in options if name not in call.own and not name.startswith("extra_")]
+        check_dialect_keywords(self._client.api, typed)
         return call
 
     def _mode(self, call: SplitOptions) -> Mode | ModeName:
@@ -559,17 +596,26 @@ class AsyncCompletions:
 
     def _stream_parts(
         self, model: str, plan: RequestPlan, kind: str, call: SplitOptions
-    ) -> tuple[Any, Any, float | None, Redactor | None, Reasks]:
+    ) -> tuple[Any, Any, float | None, Redactor | None, Reasks, InBandRetry | None]:
         client = self._client
-        # The request of each attempt (a re-ask grows its conversation); refused now if JSON
-        # cannot carry it. The chat dialect's re-ask shapes: a dialect's api= would choose its own.
-        reasks = Reasks(request_body(model, plan, call.body), plan, call.own.get("max_reasks") or 0)
+        speaks = client._dialect
+        headers: Mapping[str, str] | None = call.headers
+        if speaks.api == "chat":
+            body = request_body(model, plan, call.body)
+        else:
+            body, own_headers = dialect_request(
+                speaks.api, plan, model=model, params=call.body, api_key=None
+            )
+            # The dialect's headers (anthropic-version) under the call's own.
+            headers = {**own_headers, **(call.headers or {})}
+        # The request of each attempt (a re-ask grows its conversation, in the dialect's own
+        # shapes); refused now if JSON cannot carry it.
+        reasks = Reasks(body, plan, call.own.get("max_reasks") or 0, api=speaks.api)
         timeout = call.own.get("timeout")
         resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
         max_retries = call.own.get("max_retries")
         retries = client.max_retries if max_retries is None else max_retries
         validation_context = call.own.get("validation_context")
-        headers = call.headers
 
         async def open_response() -> httpx.Response:
             return await client._send(
@@ -584,13 +630,18 @@ class AsyncCompletions:
                 max_response_bytes=client.max_response_bytes,
                 max_depth=client.max_depth,
                 max_string_chars=client.max_string_chars,
-                request_id=response.headers.get("x-request-id") if response is not None else None,
+                request_id=(
+                    response.headers.get(speaks.request_id_header) if response is not None else None
+                ),
                 redactor=client._redactor,
+                decoder=speaks.new_decoder(),
+                refusal_reasons=speaks.refusal_reasons,
             )
 
         per_call = call.own.get("deadline")  # checked with the call's other keywords (_check)
         deadline = client.deadline if per_call is None else per_call
-        return open_response, make_reader, deadline, client._redactor, reasks
+        in_band = None if speaks.api == "chat" else client._in_band_retry(retries)
+        return open_response, make_reader, deadline, client._redactor, reasks, in_band
 
 
 async def _read_whole(stream: AsyncPartialStream[Any] | AsyncIterableStream[Any]) -> Any:

@@ -38,16 +38,22 @@ def api_key(key: str | None) -> Secret | None:
     return Secret(key)
 
 
-def base_url(given: str | httpx.URL | None) -> httpx.URL:
-    """``base_url``, else ``OPENAI_BASE_URL``, else OpenAI's: checked, ending with a slash."""
+def base_url(
+    given: str | httpx.URL | None,
+    *,
+    variable: str = "OPENAI_BASE_URL",
+    default: str = DEFAULT_BASE_URL,
+) -> httpx.URL:
+    """``base_url``, else the environment's ``variable`` (``OPENAI_BASE_URL``, Anthropic's
+    ``ANTHROPIC_BASE_URL``), else ``default``: checked, ending with a slash."""
     if given is not None:
         url = check_base_url(given)
     else:
-        from_environment = os.environ.get("OPENAI_BASE_URL")
+        from_environment = os.environ.get(variable)
         if from_environment:
-            url = check_base_url(from_environment, argument="OPENAI_BASE_URL")
+            url = check_base_url(from_environment, argument=variable)
         else:
-            url = httpx.URL(DEFAULT_BASE_URL)
+            url = httpx.URL(default)
     # Its path made to end with a slash; a query (Azure's ``?api-version=...``) is kept for every
     # request: ``URL.join`` would drop it, and a path without the slash would lose its last part.
     return url.copy_with(path=url.path.rstrip("/") + "/")

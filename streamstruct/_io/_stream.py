@@ -49,6 +49,7 @@ from typing_extensions import TypeAliasType
 from .._core._redact import Redactor
 from .._core._wire import Usage
 from .._errors import (
+    APIStatusError,
     APITimeoutError,
     NotEventStreamError,
     ResponseValidationError,
@@ -64,6 +65,7 @@ from .._model._partial import (
     TextAppended,
 )
 from .._request._reask import Reasked
+from .._response._events import ReasoningAppended
 from .._response._reader import ResponseReader
 from ._body import decoded_body, media_type, read_at_most
 from ._lifecycle import NO_DEADLINE, NoDeadline, close_response, loop_scheduler
@@ -106,12 +108,23 @@ class StreamEnded:
 # "typing") and reads as StreamEvent in documentation.
 StreamEvent = TypeAliasType(
     "StreamEvent",
-    Union[FieldStarted, TextAppended, FieldCompleted, SnapshotEvent[Any], StreamEnded, Reasked],  # noqa: UP007
+    Union[  # noqa: UP007
+        FieldStarted,
+        TextAppended,
+        FieldCompleted,
+        SnapshotEvent[Any],
+        StreamEnded,
+        Reasked,
+        ReasoningAppended,
+    ],
 )
 """What :meth:`AsyncPartialStream.events` yields."""
 
 Opener = Callable[[], Awaitable[httpx.Response]]
 ReaderFactory = Callable[[httpx.Response | None], ResponseReader[Any]]
+InBandRetry = Callable[[APIStatusError, int], "float | None"]
+"""Given an error the server sent inside the stream before any output, and how many times such an
+error was retried already: the delay before retrying it, or None to raise it."""
 
 
 class _BaseStream(Generic[_Out, _M]):
@@ -124,6 +137,7 @@ class _BaseStream(Generic[_Out, _M]):
         deadline: float | None = None,
         redactor: Redactor | None = None,
         reasks: Reasks | None = None,
+        in_band_retry: InBandRetry | None = None,
     ) -> None:
         self._open_response = open_response
         # Re-asks (max_reasks): the next request when an answer fails validation, and what the
@@ -136,6 +150,11 @@ class _BaseStream(Generic[_Out, _M]):
         self._deferred: ResponseValidationError | None = (
             None  # a whole body's, see _read_if_not_events
         )
+        # In-band retries (a dialect's error event before the answer began, e.g. Anthropic's
+        # overloaded_error): the policy, and how many were made.
+        self._in_band_retry = in_band_retry
+        self._in_band_retries = 0
+        self._produced = False  # the reader gave an output: from then on nothing is retried
         # The API key is redacted from every error that leaves the stream, whatever raised it.
         self._redactor = redactor
         self._make_reader = make_reader
@@ -193,6 +212,12 @@ class _BaseStream(Generic[_Out, _M]):
         """In a content mode, what the model wrote after the answer's JSON value (a second
         value, prose), or ``""``: the first complete value is the answer. It is in ``text`` too."""
         return self._reader.trailing if self._reader is not None else ""
+
+    @property
+    def reasoning(self) -> str | None:
+        """The model's reasoning so far (thinking, reasoning summaries, chat's
+        ``reasoning_content``), or None: never part of the answer."""
+        return self._reader.reasoning if self._reader is not None else None
 
     @property
     def request_id(self) -> str | None:
@@ -378,6 +403,8 @@ class _BaseStream(Generic[_Out, _M]):
                 # The answer is complete: what follows [DONE] is drained outside the deadline, so
                 # that a deadline falling now cannot turn a complete answer into an error.
                 await self._finish_body()
+            if out:
+                self._produced = True
             return out
         except BaseException as error:
             if isinstance(error, ResponseValidationError) and self._may_reask():
@@ -387,6 +414,12 @@ class _BaseStream(Generic[_Out, _M]):
                 if isinstance(error, ResponseValidationError) and self._attempts_errors:
                     # Every re-ask failed: this error says so, with each attempt's own.
                     error.attempts_errors = [*self._attempts_errors, error]
+                delay = self._in_band_delay(error)
+                if delay is not None:
+                    await self._close_response()
+                    await anyio.sleep(delay)
+                    self._reader = self._response = None  # opened again by the next batch
+                    return await self._next_batch()
                 self._error = error
             await self._close_response()
             raise
@@ -428,6 +461,20 @@ class _BaseStream(Generic[_Out, _M]):
     def _completed(self, final: Any) -> Any:
         """The final value of the attempt that succeeded, with what earlier attempts kept."""
         return final
+
+    def _in_band_delay(self, error: StreamStructError) -> float | None:
+        """The delay before sending the request again, when ``error`` is an error the server
+        sent inside the stream (Anthropic's ``overloaded_error``), retryable, and came before
+        the answer began; else None."""
+        retry = self._in_band_retry
+        if retry is None or self._produced or self._reader is None:
+            return None  # (no reader: the request itself failed, after its own retries)
+        if not isinstance(error, APIStatusError) or self._finished or self._closed:
+            return None
+        delay = retry(error, self._in_band_retries)
+        if delay is not None:
+            self._in_band_retries += 1
+        return delay
 
     async def _advance(self) -> list[_Out] | None:
         """Read until something is produced; ``None`` once the answer is complete."""

@@ -25,6 +25,7 @@ from .._core._wire import Usage
 from .._errors import ClientClosedError, ClientUsageError
 from .._model._partial import Partial
 from .._request._arguments import check_stream_flag
+from .._request._dialects import Api
 from .._request._modes import Mode, ModeName
 from .._request._options import CallOptions
 from .._response._reader import DEFAULT_MAX_RESPONSE_BYTES
@@ -134,6 +135,11 @@ class _SyncStream(Generic[_R]):
         return self._stream.trailing  # type: ignore[no-any-return]
 
     @property
+    def reasoning(self) -> str | None:
+        """The model's reasoning so far, or None: never part of the answer."""
+        return self._stream.reasoning  # type: ignore[no-any-return]
+
+    @property
     def request_id(self) -> str | None:
         return self._stream.request_id  # type: ignore[no-any-return]
 
@@ -225,9 +231,11 @@ class Client:
         transport: httpx.AsyncBaseTransport | None = None,
         deadline: float | None = None,
         limits: httpx.Limits | None = None,
+        api: Api = "chat",
     ) -> None:
         self._loop = _Loop(backend)
         options: dict[str, Any] = {
+            "api": api,
             "api_key": api_key,
             "base_url": base_url,
             "timeout": timeout,

@@ -25,7 +25,7 @@ import httpx
 from .._errors import InvalidArgumentTypeError
 from ._modes import Mode, ModeName
 
-__all__ = ["CallOptions", "OpenAIParams", "SplitOptions", "split_options"]
+__all__ = ["CallOptions", "DialectParams", "OpenAIParams", "SplitOptions", "split_options"]
 
 
 class OpenAIParams(TypedDict, total=False):
@@ -40,7 +40,10 @@ class OpenAIParams(TypedDict, total=False):
     user: str
     metadata: Mapping[str, str] | None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None
-    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast"] | None
+    # "standard_only" is Anthropic's (AsyncClient(api="anthropic")).
+    service_tier: (
+        Literal["auto", "default", "flex", "scale", "priority", "fast", "standard_only"] | None
+    )
     parallel_tool_calls: bool
     logprobs: bool | None
     top_logprobs: int | None
@@ -57,7 +60,30 @@ class OpenAIParams(TypedDict, total=False):
     stream_options: Mapping[str, Any] | None  # merged with {"include_usage": True}
 
 
-class CallOptions(OpenAIParams, total=False):
+class DialectParams(TypedDict, total=False):
+    """The request parameters of the Responses API (``api="responses"``) and of Anthropic's
+    Messages (``api="anthropic"``) that chat completions has not, typed as their SDKs type them
+    (the names both share with chat are above). A call refuses those its dialect does not take
+    (``_request._dialects.check_dialect_keywords``)."""
+
+    # The Responses API's (openai-python ResponseCreateParams)
+    max_output_tokens: int | None
+    max_tool_calls: int | None
+    reasoning: Mapping[str, Any] | None  # {"effort", "summary"}
+    previous_response_id: str | None
+    conversation: str | Mapping[str, Any] | None
+    include: Sequence[str] | None
+    truncation: Literal["auto", "disabled"] | None
+    # Anthropic's (anthropic-sdk-python MessageCreateParams)
+    top_k: int
+    stop_sequences: Sequence[str]
+    thinking: Mapping[str, Any]  # {"type": "enabled", "budget_tokens": n} | {"type": "adaptive"}
+    output_config: Mapping[str, Any]  # {"effort": ...}; "format" is the mode's
+    container: str | None
+    inference_geo: str | None
+
+
+class CallOptions(OpenAIParams, DialectParams, total=False):
     """Every keyword a call takes besides ``model``, ``response_model``, ``messages`` (and
     ``create``'s ``stream``): streamstruct's own, then the request parameters above."""
 

@@ -38,6 +38,7 @@ from .._model._assembler import PartialAssembler
 from .._model._iterable import ItemsAssembler
 from .._request._modes import RequestPlan
 from . import _reader_errors as errors
+from ._events import ReasoningAppended
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "IterableReader", "PartialReader", "ResponseReader"]
 
@@ -82,8 +83,11 @@ class ResponseReader(Generic[_Out]):
         "_max_depth",
         "_max_string",
         "_plan",
+        "_reasoning",
         "_redactor",
         "_refusal",
+        "_refusal_reasons",
+        "_side_events",
         "_sse",
         "_text_parts",
         "_uncollected",
@@ -107,6 +111,7 @@ class ResponseReader(Generic[_Out]):
         request_id: str | None = None,
         redactor: Redactor | None = None,
         decoder: EventDecoder | None = None,
+        refusal_reasons: frozenset[str] = frozenset(),
     ) -> None:
         self._plan = plan
         # Server text quoted in an error is redacted before it is quoted (and cut short).
@@ -117,6 +122,11 @@ class ResponseReader(Generic[_Out]):
         self._decoder: EventDecoder = ChatEventDecoder() if decoder is None else decoder
         self._text_parts = TextLog()
         self._refusal: list[str] = []
+        # The finish reasons that mean the model refused (Anthropic's "refusal"), its refusal
+        # text then optional: RefusalError whatever came before.
+        self._refusal_reasons = refusal_reasons
+        self._reasoning: list[str] = []  # never the JSON: see reasoning
+        self._side_events: list[_Out] = []  # outputs that are not the model's (reasoning)
         self._fence = FencedJSONExtractor() if plan.source == "fenced_content" else None
         self._calls: dict[ToolCallKey, _ToolCall] = {}
         self._first_key: ToolCallKey | None = None
@@ -201,6 +211,15 @@ class ResponseReader(Generic[_Out]):
         return "".join(self._refusal) if self._refusal else None
 
     @property
+    def reasoning(self) -> str | None:
+        """The model's reasoning text so far (thinking, reasoning summaries), or None: every
+        dialect's, kept apart from the answer and never parsed."""
+        return "".join(self._reasoning) if self._reasoning else None
+
+    def _add_reasoning(self, text: str) -> None:
+        self._reasoning.append(text)
+
+    @property
     def partial(self) -> Any:
         """The last snapshot (partial reader) or the items validated so far (iterable reader)."""
         return self._partial()
@@ -247,11 +266,16 @@ class ResponseReader(Generic[_Out]):
                 raise self.broken_error()
             return []
         if not fed:
-            return []
+            return self._take_side_events() if self._side_events else []
         try:
-            return self._collect()
+            out = self._collect()
         except ResponseValidationError as error:
             raise self._as_if_one_read_per_piece(error) from None
+        return self._take_side_events() + out if self._side_events else out
+
+    def _take_side_events(self) -> list[_Out]:
+        events, self._side_events = self._side_events, []
+        return events
 
     def _decode_event(self, data: str, event: str | None) -> object:
         """The decoder's update for one event, its errors given the partial result and the text."""
@@ -299,6 +323,8 @@ class ResponseReader(Generic[_Out]):
             self.finish_reason = update.finish_reason
         if update.refusal:
             self._refusal.append(update.refusal)
+        if update.reasoning:
+            self._add_reasoning(update.reasoning)
         fed = False
         if update.content:
             fed = self._apply_content(update.content)
@@ -418,6 +444,10 @@ class ResponseReader(Generic[_Out]):
         if not self.done_marker and self.finish_reason is None:
             raise self._attach(errors.no_end())
         refusal = self.refusal
+        if self.finish_reason in self._refusal_reasons:
+            # The stop reason says so, with or without a text (Anthropic's explanation may be
+            # null), and whatever JSON came before it.
+            raise self._attach(errors.refused(refusal or f"stop reason {self.finish_reason!r}"))
         if refusal and not self._received_json():
             raise self._attach(errors.refused(refusal))
         return self._finish_models()
@@ -491,6 +521,11 @@ class PartialReader(ResponseReader[Any]):
 
     def _set_field_events(self, wanted: bool) -> None:
         self._assembler.field_events = wanted
+
+    def _add_reasoning(self, text: str) -> None:
+        self._reasoning.append(text)
+        if self._assembler.field_events:  # events() reports it; snapshots alone do not
+            self._side_events.append(ReasoningAppended(text))
 
     def _partial(self) -> Any:
         return self._assembler.snapshot

@@ -42,11 +42,18 @@ def too_large(limit: int, received: int) -> ResponseTooLargeError:
     )
 
 
+# The finish reasons of a spent token budget, in each dialect's words (chat, Anthropic, Responses).
+_TOKEN_BUDGET = frozenset(
+    {"length", "max_tokens", "max_output_tokens", "model_context_window_exceeded"}
+)
+
+
 def truncated(error: JSONParseError, reason: str) -> TruncatedJSONError:
     """The model was stopped for ``reason`` after its JSON had gone wrong: one error for both."""
     both = TruncatedJSONError(
         f'the model stopped (finish_reason "{reason}") after its JSON had gone wrong: '
-        f"{error.message}" + ("; raise max_tokens or ask for less" if reason == "length" else ""),
+        f"{error.message}"
+        + ("; raise max_tokens or ask for less" if reason in _TOKEN_BUDGET else ""),
         finish_reason=reason,
         parse_error=error,
     )
@@ -72,7 +79,7 @@ def incomplete(reason: str, *, cause: JSONParseError | None = None) -> Incomplet
     if cause is None:
         advice = (
             "; raise max_tokens or ask for less"
-            if reason == "length"
+            if reason in _TOKEN_BUDGET
             else "; the output was filtered"
         )
         message = (

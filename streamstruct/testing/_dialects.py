@@ -221,7 +221,7 @@ class _ResponsesStream:
         self.events.append((kind, data, counts))
 
 
-def _response_object(reply: PlannedReply, response_id: str, status: str) -> dict[str, Any]:
+def _response_object(model: str, response_id: str, status: str) -> dict[str, Any]:
     return {
         "id": response_id,
         "object": "response",
@@ -231,7 +231,7 @@ def _response_object(reply: PlannedReply, response_id: str, status: str) -> dict
         "incomplete_details": None,
         "instructions": None,
         "max_output_tokens": None,
-        "model": reply.model,
+        "model": model,
         "output": [],
         "parallel_tool_calls": True,
         "previous_response_id": None,
@@ -254,7 +254,7 @@ def render_responses(reply: PlannedReply, *, line_ending: str = "\n") -> list[Fr
     rng = _ids(reply)
     response_id = f"resp_{_token(rng, 48)}"
     stream = _ResponsesStream(reply, rng, [], [])
-    created = _response_object(reply, response_id, "in_progress")
+    created = _response_object(reply.model, response_id, "in_progress")
     stream.emit("response.created", response=created)
     stream.emit("response.in_progress", response=created)
     _responses_reasoning(stream)
@@ -370,13 +370,13 @@ def _responses_call(stream: _ResponsesStream, call: PlannedCall) -> None:
     stream.output.append(finished)
 
 
-def _responses_usage(reply: PlannedReply) -> dict[str, Any]:
+def _responses_usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
     return {
-        "input_tokens": reply.prompt_tokens,
+        "input_tokens": prompt_tokens,
         "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": reply.completion_tokens,
+        "output_tokens": completion_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
     }
 
 
@@ -384,9 +384,9 @@ def _responses_end(stream: _ResponsesStream, response_id: str) -> None:
     reply = stream.reply
     cut_reason = {"length": "max_output_tokens", "content_filter": "content_filter"}
     status = "incomplete" if reply.cut else "completed"
-    final = _response_object(reply, response_id, status)
+    final = _response_object(reply.model, response_id, status)
     final["output"] = stream.output
-    final["usage"] = _responses_usage(reply)
+    final["usage"] = _responses_usage(reply.prompt_tokens, reply.completion_tokens)
     if reply.cut is not None:
         final["incomplete_details"] = {"reason": cut_reason[reply.cut]}
     stream.emit(f"response.{status}", response=final)
@@ -397,7 +397,7 @@ def _responses_failure(stream: _ResponsesStream, response_id: str, error: Planne
     # which "server_error" stands for any failure of ours.
     code = error.code or error.type
     stream.emit("error", code=code, message=error.message, param=None)
-    failed = _response_object(stream.reply, response_id, "failed")
+    failed = _response_object(stream.reply.model, response_id, "failed")
     failed["error"] = {"code": "server_error", "message": error.message}
     stream.emit("response.failed", response=failed)
 

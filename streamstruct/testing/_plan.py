@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 from ._answer import (
     _ArgumentsDelta,
@@ -39,9 +39,13 @@ from ._answer import (
     _Usage,
     _UsageReport,
 )
+from ._anthropic_render import _AnthropicRenderer
 from ._ask import _Ask, _asks_for_items
 from ._chat_render import _ChatRenderer, _dump, _random_text
+from ._dialect_ask import _Api
+from ._dialects import anthropic_error
 from ._generate import generate_value
+from ._responses_render import _ResponsesRenderer
 from ._script import (
     _DEFAULT_ERRORS,
     _GENERATED,
@@ -218,23 +222,56 @@ def _after_deltas(events: Sequence[_Event], after: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _plan(ask: _Ask, reply: Reply, settings: _Settings, *, number: int, request_id: str) -> _Plan:
+def _plan(
+    ask: _Ask,
+    reply: Reply,
+    settings: _Settings,
+    *,
+    number: int,
+    request_id: str,
+    api: _Api = "chat",
+) -> _Plan:
     """Decide the whole response to one request: status, headers, every byte and pause."""
     faults = (*settings.faults, *_faults(reply.faults))
     status_fault = _first(faults, ErrorStatus)
     if status_fault is not None:
-        return _error_plan(status_fault, request_id)
+        return _error_plan(status_fault, request_id, api)
     ids = random.Random(f"ids:{settings.seed}:{number}")
     said = _compose(ask, reply, settings, faults, ids)
     completion_tokens = max(1, math.ceil(len(said.text) / 4))
     usage = _Usage(ask.prompt_tokens, completion_tokens)
     identity = _Identity(_random_text(ids, 29), int(time.time()), f"fp_{ids.getrandbits(40):010x}")
-    renderer = _ChatRenderer(ask, identity, ids, settings.line_ending)
+    renderer = _renderer(api, ask, identity, ids, settings, usage)
     disconnect = _first(faults, Disconnect)
     drop_after = None if disconnect is None else disconnect.after_bytes
+    request_id_header = _request_id_header(api, request_id)
     if not ask.stream:
-        return _whole_plan(renderer, said, usage, faults, request_id, drop_after)
-    return _stream_plan(ask, reply, settings, renderer, said, usage, faults, request_id, drop_after)
+        return _whole_plan(renderer, said, usage, faults, request_id_header, drop_after, api)
+    return _stream_plan(
+        ask, reply, settings, renderer, said, usage, faults, request_id_header, drop_after
+    )
+
+
+def _renderer(
+    api: _Api,
+    ask: _Ask,
+    identity: _Identity,
+    ids: random.Random,
+    settings: _Settings,
+    usage: _Usage,
+) -> _Renderer:
+    """The renderer of the API the request was sent to."""
+    if api == "responses":
+        return _ResponsesRenderer(ask, identity, ids, settings.line_ending, usage)
+    if api == "anthropic":
+        return _AnthropicRenderer(ask, identity, ids, settings.line_ending, usage)
+    return _ChatRenderer(ask, identity, ids, settings.line_ending)
+
+
+def _request_id_header(api: _Api, request_id: str) -> tuple[bytes, bytes]:
+    """OpenAI's ``x-request-id``, or Anthropic's ``request-id``."""
+    name = b"request-id" if api == "anthropic" else b"x-request-id"
+    return name, request_id.encode()
 
 
 def _whole_plan(
@@ -242,14 +279,15 @@ def _whole_plan(
     said: _Said,
     usage: _Usage,
     faults: Sequence[Fault],
-    request_id: str,
+    request_id: tuple[bytes, bytes],
     drop_after: int | None,
+    api: _Api,
 ) -> _Plan:
     """A non-streamed answer: one JSON body (a late error becomes a 500 before it)."""
     error = _first(faults, ErrorEvent)
     if error is not None:
         status = ErrorStatus(500, message=error.message, type=error.type, code=error.code)
-        return _error_plan(status, request_id)
+        return _error_plan(status, request_id[1].decode(), api)
     data = renderer.whole(said, usage)
     stall = _first(faults, Stall)
     steps: list[_Step] = [] if stall is None else [_StallStep(stall.seconds)]
@@ -257,7 +295,7 @@ def _whole_plan(
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(data)).encode()),
-        (b"x-request-id", request_id.encode()),
+        request_id,
     ]
     return _Plan(status=200, headers=headers, steps=steps, drop_after=drop_after)
 
@@ -270,7 +308,7 @@ def _stream_plan(
     said: _Said,
     usage: _Usage,
     faults: Sequence[Fault],
-    request_id: str,
+    request_id: tuple[bytes, bytes],
     drop_after: int | None,
 ) -> _Plan:
     chunk_sizes = _reply_chunk_sizes(reply, settings)
@@ -287,7 +325,7 @@ def _stream_plan(
     headers = [
         (b"content-type", b"text/event-stream; charset=utf-8"),
         (b"cache-control", b"no-cache"),
-        (b"x-request-id", request_id.encode()),
+        request_id,
     ]
     return _Plan(status=200, headers=headers, steps=steps, drop_after=drop_after)
 
@@ -313,13 +351,20 @@ def _schedule(
             steps.append(_StallStep(stall.seconds))
         if index > 0 and delay > 0:
             steps.append(_Pause(delay))
-        steps.append(frame)
+        if frame:  # an event another API does not stream (an Anthropic refusal's text)
+            steps.append(frame)
         if every is not None and (index + 1) % every == 0 and index + 1 < len(frames):
             steps.append(renderer.keep_alive())
     return steps
 
 
-def _error_plan(fault: ErrorStatus, request_id: str) -> _Plan:
+def _error_plan(fault: ErrorStatus, request_id: str, api: _Api = "chat") -> _Plan:
+    if api == "anthropic":
+        message = fault.message if fault.message is not None else _anthropic_message(fault.status)
+        headers, data = anthropic_error(
+            fault.status, message, request_id=request_id, type=fault.type
+        )
+        return _Plan(status=fault.status, headers=_error_headers(headers, fault), steps=[data])
     message, type_, code = _DEFAULT_ERRORS.get(
         fault.status,
         (
@@ -340,6 +385,13 @@ def _error_plan(fault: ErrorStatus, request_id: str) -> _Plan:
         (b"content-length", str(len(data)).encode()),
         (b"x-request-id", request_id.encode()),
     ]
+    return _Plan(status=fault.status, headers=_error_headers(headers, fault), steps=[data])
+
+
+def _error_headers(
+    headers: list[tuple[bytes, bytes]], fault: ErrorStatus
+) -> list[tuple[bytes, bytes]]:
+    """An error answer's headers, with the fault's ``retry-after`` and extra headers."""
     if fault.retry_after is not None:
         seconds = fault.retry_after
         text = str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
@@ -347,7 +399,23 @@ def _error_plan(fault: ErrorStatus, request_id: str) -> _Plan:
     headers.extend(
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in fault.headers.items()
     )
-    return _Plan(status=fault.status, headers=headers, steps=[data])
+    return headers
+
+
+# Anthropic's wording for the statuses a test is most likely to script (docs.claude.com errors).
+_ANTHROPIC_MESSAGES: Final = {
+    400: "Invalid request.",
+    401: "invalid x-api-key",
+    403: "Your API key does not have permission to use the specified resource.",
+    404: "The requested resource could not be found.",
+    429: "Number of request tokens has exceeded your per-minute rate limit.",
+    500: "Internal server error",
+    529: "Overloaded",
+}
+
+
+def _anthropic_message(status: int) -> str:
+    return _ANTHROPIC_MESSAGES.get(status, "The request failed.")
 
 
 def _first(faults: Sequence[Fault], kind: type[_F]) -> _F | None:

@@ -1,4 +1,6 @@
-"""The simulator: an ASGI app that answers ``POST /v1/chat/completions`` as the OpenAI API does.
+"""The simulator: an ASGI app that answers ``POST /v1/chat/completions`` as the OpenAI API
+does, and ``POST /v1/responses`` and ``POST /v1/messages`` as the Responses and Anthropic
+Messages APIs do.
 
 It exists so that streamstruct (and anything else that speaks the protocol, the official ``openai``
 package included) can be tested against byte-exact ``chat.completion.chunk`` streams, with faults
@@ -13,10 +15,12 @@ The simulator is split like the library's own pipeline:
 * a sans-I/O **planner** (:func:`._plan._plan`): request + reply + settings -> status, headers and
   a list of steps (bytes to send, pauses, stalls, where to drop the connection). It decides what
   the answer says, then its stream as abstract events (:mod:`._answer`), which a renderer per wire
-  format turns into bytes (:mod:`._chat_render` for chat completions). Everything that decides
+  format turns into bytes (:mod:`._chat_render` for chat completions, :mod:`._responses_render`
+  and :mod:`._anthropic_render` for the other two). Everything that decides
   *what* goes on the wire happens there, without ``await``.
-* this module's thin **ASGI shell** (:meth:`Simulator.__call__`) that executes the steps with
-  ``send`` and ``anyio.sleep`` (so it runs on asyncio and trio alike).
+* this module's thin **ASGI shell** (:meth:`Simulator.__call__`), which picks the API by the
+  route (its request reader, renderer and error bodies: :mod:`._dialect_ask`) and executes the
+  steps with ``send`` and ``anyio.sleep`` (so it runs on asyncio and trio alike).
 
 The app never calls ``send`` inside a cancel scope or task group. That keeps it runnable by
 :class:`streamstruct.testing.StreamingASGITransport`, which steps the app inside the reading task.
@@ -35,12 +39,14 @@ import json
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any, TypeAlias, final
+from typing import Any, Final, TypeAlias, final
 
 import anyio
 import httpx
 
-from ._ask import _BadRequest, _read_ask
+from ._ask import _Ask, _BadRequest, _read_ask
+from ._dialect_ask import _Api, _read_anthropic_ask, _read_responses_ask
+from ._dialects import anthropic_error
 from ._plan import _Plan, _plan
 from ._script import (
     Disconnect,
@@ -102,12 +108,18 @@ class SimulatedDisconnect(httpx.RemoteProtocolError):
 
 @final
 class Simulator:
-    """An OpenAI-compatible chat-completions server, as an ASGI 3 application.
+    """An OpenAI-compatible chat-completions server, as an ASGI 3 application, that also speaks
+    the OpenAI Responses API and Anthropic's Messages API.
 
     Use it in process with ``httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator))``
     (or :class:`~streamstruct.testing.StreamingASGITransport` to see the stream arrive delta by
     delta), or over loopback with ``serve(simulator)``. Point a client at base URL
-    ``http://<host>/v1``; ``POST /v1/chat/completions`` and ``POST /chat/completions`` answer.
+    ``http://<host>/v1``; ``POST /v1/chat/completions`` and ``POST /chat/completions`` answer,
+    ``POST /v1/responses`` (and ``/responses``) answer as the Responses API and ``POST
+    /v1/messages`` as Anthropic (base URL ``http://<host>`` for an Anthropic client), each reading
+    the request as that API takes it and streaming its own events; faults apply to all three
+    (HTTP errors with each API's error body and request-id header, its error event, the same
+    places for stalls and disconnects, a missing last event for ``MissingDone``).
 
     ``responses`` scripts the answers: a ``list``/``tuple`` is a queue consumed one per request
     (requests past its end get generated values); any other value - a :class:`Reply`, a JSON-able
@@ -119,7 +131,7 @@ class Simulator:
     ``seed`` seeds generated values when the request has no ``seed`` of its own. ``style``
     ``"md_json"`` wraps JSON content in a Markdown fence with prose around it.
 
-    ``requests`` lists the JSON bodies posted to chat completions (in arrival order, including
+    ``requests`` lists the JSON bodies posted to any of the three (in arrival order, including
     those refused with a 400) and ``request_headers`` their headers, so a test can assert what
     its client sent. A refused request does not use up a scripted answer. The object is safe to
     share with the server thread that :func:`~streamstruct.testing.serve` starts.
@@ -157,7 +169,7 @@ class Simulator:
         self._default: Reply = Reply()
         self._count = itertools.count()
         self.requests: list[dict[str, Any]] = []
-        """The JSON objects posted to chat completions, oldest first."""
+        """The JSON objects posted to the three APIs' routes, oldest first."""
         self.request_headers: list[dict[str, str]] = []
         """The headers of those requests (lower-case names), in the same order."""
         if isinstance(responses, (list, tuple)):
@@ -202,37 +214,58 @@ class Simulator:
         if path in ("/v1/models", "/models") and method == "GET":
             await _send_json(send, 200, _models_body(), request_id)
             return
-        if path not in ("/v1/chat/completions", "/chat/completions"):
+        api = _ROUTES.get(path)
+        if api is None:
             await _send_error(send, 404, f"Unknown request URL: {method} {path}.", request_id)
             return
         if method != "POST":
-            await _send_error(send, 405, f"Method {method} not allowed for {path}.", request_id)
+            message = f"Method {method} not allowed for {path}."
+            await _send_error(send, 405, message, request_id, api=api)
             return
         try:
             request = json.loads(body)
         except ValueError:
-            await _send_error(
-                send,
-                400,
-                "We could not parse the JSON body of your request. (HINT: This likely means you "
-                "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
-                request_id,
-            )
+            await _send_error(send, 400, _UNPARSABLE[api], request_id, api=api)
             return
         if not isinstance(request, dict):
-            await _send_error(send, 400, "The request body must be a JSON object.", request_id)
+            message = "The request body must be a JSON object."
+            await _send_error(send, 400, message, request_id, api=api)
             return
         with self._lock:
             self.requests.append(request)
             self.request_headers.append(headers)
         try:
-            ask = _read_ask(request)
+            ask = _READERS[api](request)
         except _BadRequest as exc:  # refused before any reply is taken from the queue
-            await _send_error(send, 400, exc.message, request_id, param=exc.param, code=exc.code)
+            await _send_error(
+                send, 400, exc.message, request_id, param=exc.param, code=exc.code, api=api
+            )
             return
         reply, number = self._next_reply()
-        plan = _plan(ask, reply, self._settings, number=number, request_id=request_id)
+        plan = _plan(ask, reply, self._settings, number=number, request_id=request_id, api=api)
         await _execute(plan, receive, send)
+
+
+# The routes answered, by path without a trailing slash, and the API each speaks.
+_ROUTES: Final[Mapping[str, _Api]] = {
+    "/v1/chat/completions": "chat",
+    "/chat/completions": "chat",
+    "/v1/responses": "responses",
+    "/responses": "responses",
+    "/v1/messages": "anthropic",
+}
+_READERS: Final[Mapping[_Api, Callable[[Mapping[str, Any]], _Ask]]] = {
+    "chat": _read_ask,
+    "responses": _read_responses_ask,
+    "anthropic": _read_anthropic_ask,
+}
+_UNPARSABLE: Final[Mapping[_Api, str]] = {
+    "chat": "We could not parse the JSON body of your request. (HINT: This likely means you "
+    "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
+    "responses": "We could not parse the JSON body of your request. (HINT: This likely means "
+    "you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
+    "anthropic": "There was an issue with your request body: it is not valid JSON.",
+}
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -297,7 +330,13 @@ async def _send_error(
     *,
     param: str | None = None,
     code: str | None = None,
+    api: _Api = "chat",
 ) -> None:
+    if api == "anthropic":  # Anthropic's body and request-id header (its errors have no param)
+        headers, data = anthropic_error(status, message, request_id=request_id)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data, "more_body": False})
+        return
     error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
     await _send_json(send, status, {"error": error}, request_id)
 

@@ -17,6 +17,11 @@ fixture names into every project's namespace. The fixtures, all named ``streamst
 * ``streamstruct_sync_client``: the sync :class:`~streamstruct.Client` twin, for plain tests.
 * ``streamstruct_simulator_url``: the ``streamstruct_simulator`` served over loopback by uvicorn
   (the ``sim`` extra), for clients that must make real HTTP requests (another SDK, another process).
+* ``streamstruct_api``: the wire dialect the client fixtures speak, ``"chat"`` by default.
+  Override it (or parametrize it: ``@pytest.mark.parametrize("streamstruct_api", ["chat",
+  "responses", "anthropic"])``) to run a test against the simulator's Responses or Anthropic
+  routes; ``streamstruct_simulator_url`` then gives that API's base URL (no ``/v1`` for
+  Anthropic, whose clients add it).
 
 ``simulator`` and ``simulator_url``, the names the auto-loaded plugin used to register, still work
 once the plugin is loaded, with a ``DeprecationWarning``, for a migration; they will be removed.
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -41,6 +47,7 @@ from ._simulator import Receive, Scope, Send, Simulator
 __all__ = [
     "simulator",
     "simulator_url",
+    "streamstruct_api",
     "streamstruct_client",
     "streamstruct_simulator",
     "streamstruct_simulator_url",
@@ -76,6 +83,20 @@ def streamstruct_simulator() -> Simulator:
     return Simulator()
 
 
+@pytest.fixture
+def streamstruct_api() -> str:
+    """The API the client fixtures speak: ``"chat"``, ``"responses"`` or ``"anthropic"``.
+
+    ``"chat"`` unless a test parametrizes it or a ``conftest.py`` overrides it.
+    """
+    return "chat"
+
+
+def _api_options(api: str) -> dict[str, Any]:
+    # The chat client is built exactly as before: no `api` keyword at all.
+    return {} if api == "chat" else {"api": api}
+
+
 @pytest.fixture(scope="session")
 def _streamstruct_simulator_server() -> Iterator[tuple[_Dispatcher, str]]:
     dispatcher = _Dispatcher()
@@ -87,48 +108,52 @@ def _streamstruct_simulator_server() -> Iterator[tuple[_Dispatcher, str]]:
 def streamstruct_simulator_url(
     request: pytest.FixtureRequest,
     streamstruct_simulator: Simulator,
+    streamstruct_api: str,
     _streamstruct_simulator_server: tuple[_Dispatcher, str],
 ) -> Iterator[str]:
     """The base URL (``http://127.0.0.1:PORT/v1``) of ``streamstruct_simulator``, over loopback.
 
     Needs the ``streamstruct[sim]`` extra (uvicorn). Requests reach this test's simulator until
-    the test ends.
+    the test ends. With ``streamstruct_api`` ``"anthropic"`` the URL has no ``/v1``, as
+    Anthropic clients (``anthropic.Anthropic(base_url=...)``, streamstruct's) expect.
     """
     _refuse_a_stale_override(request, streamstruct_simulator)
     dispatcher, url = _streamstruct_simulator_server
     dispatcher.target = streamstruct_simulator
     try:
-        yield url
+        yield url.removesuffix("/v1") if streamstruct_api == "anthropic" else url
     finally:
         dispatcher.target = None
 
 
 @pytest.fixture
 async def streamstruct_client(
-    request: pytest.FixtureRequest, streamstruct_simulator: Simulator
+    request: pytest.FixtureRequest, streamstruct_simulator: Simulator, streamstruct_api: str
 ) -> AsyncIterator[AsyncClient]:
     """An :class:`~streamstruct.AsyncClient` answered in process by ``streamstruct_simulator``.
 
     Requests never leave the process (:class:`~streamstruct.testing.StreamingASGITransport`), so
     deltas, delays, stalls and dropped connections arrive as from a server. Closed after the test.
-    Needs an anyio test (``@pytest.mark.anyio``), which runs it on that test's backend.
+    Needs an anyio test (``@pytest.mark.anyio``), which runs it on that test's backend. It
+    speaks ``streamstruct_api``.
     """
     _refuse_a_stale_override(request, streamstruct_simulator)
-    async with simulated_client(streamstruct_simulator) as client:
+    options = _api_options(streamstruct_api)
+    async with simulated_client(streamstruct_simulator, **options) as client:
         yield client
 
 
 @pytest.fixture
 def streamstruct_sync_client(
-    request: pytest.FixtureRequest, streamstruct_simulator: Simulator
+    request: pytest.FixtureRequest, streamstruct_simulator: Simulator, streamstruct_api: str
 ) -> Iterator[Client]:
     """A sync :class:`~streamstruct.Client` answered in process by ``streamstruct_simulator``.
 
     Its event loop runs in a background thread, so any plain (non-async) test can use it.
-    Closed after the test.
+    Closed after the test. It speaks ``streamstruct_api``.
     """
     _refuse_a_stale_override(request, streamstruct_simulator)
-    with simulated_sync_client(streamstruct_simulator) as client:
+    with simulated_sync_client(streamstruct_simulator, **_api_options(streamstruct_api)) as client:
         yield client
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -126,9 +127,10 @@ def test_the_whole_suite_runs_at_a_tiny_size(
     assert results.e2e is not None
     assert [row.size for row in results.parser.rows] == [300, 1_000]
     assert results.e2e.builds[builds.PURE]["build"] == "pure"  # the worker said so
-    expected = {(m, p, s) for m in ("tools", "content") for p, s in [("burst", 400)]}
-    expected |= {(m, "burst", 1_000) for m in ("tools", "content")}
-    expected |= {(m, "live", 400) for m in ("tools", "content")}
+    modes = loopback.server.ALL_MODES  # chat's two, and the same in the Responses/Anthropic events
+    expected = {(m, p, s) for m in modes for p, s in [("burst", 400)]}
+    expected |= {(m, "burst", 1_000) for m in modes}
+    expected |= {(m, "live", 400) for m in modes}
     assert {(c.mode, c.pace, c.size) for c in results.e2e.cases} == expected
     for case in results.e2e.cases:
         for method in (loopback.FLOOR, loopback.SS_PURE):
@@ -161,7 +163,8 @@ def test_the_whole_suite_runs_at_a_tiny_size(
         assert "plot skipped: matplotlib not installed" in text
     assert parser_alternatives.SHORT[parser_alternatives.PARSER_STREAM] in text
     markdown = suite.format_markdown(results)
-    assert "| burst | tools   | 400 B |" in markdown
+    assert re.search(r"\| burst \| tools +\| 400 B \|", markdown)  # padded to the longest mode
+    assert re.search(r"\| burst \| anthropic_tools +\| 400 B \|", markdown)
     assert "| pure: burst tools 400 B: streamstruct / floor, CPU per event " in markdown
 
 
