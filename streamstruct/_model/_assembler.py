@@ -50,10 +50,10 @@ from ._partial import (
     _partial_class,
     _SnapshotInfo,
 )
-from ._shortcuts import ALL_SHORTCUTS, Shortcuts
+from ._shortcuts import ALL_SHORTCUTS, SnapshotShortcuts
 from ._text_progress import TextProgress
 
-__all__ = ["ALL_SHORTCUTS", "PartialAssembler", "Shortcuts"]
+__all__ = ["ALL_SHORTCUTS", "PartialAssembler", "SnapshotShortcuts"]
 
 
 # -- the assembler ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ._memo import Level, Memo, all_fields, final_of_last, make_level, resume, s
 from ._nodes import _AnyNode, _DictNode, _Leaf, _ModelNode
 from ._nulls import drop_injected_nulls as _drop_injected_nulls
 from ._partial import _HIDDEN, _MISSING, _SnapshotInfo
-from ._shortcuts import Shortcuts
+from ._shortcuts import SnapshotShortcuts
 
 __all__ = ["LevelBuilder"]
 
@@ -50,7 +50,7 @@ class LevelBuilder:
         self._quiet: dict[Path, tuple[Any, Any]] = {}
         self.looked_at = 0
 
-    def build_up(self, levels: list[Level], shortcuts: Shortcuts, root_done: bool) -> Any:
+    def build_up(self, levels: list[Level], shortcuts: SnapshotShortcuts, root_done: bool) -> Any:
         """Build back up, each level from its complete members and the level below; the memos
         of this build replace the last one's. The root's value (_HIDDEN: nothing shown)."""
         memos: dict[Path, Memo] = {}
@@ -88,12 +88,13 @@ class LevelBuilder:
         below_chain: Path,
         memos: dict[Path, Memo],
         quiet: dict[Path, tuple[Any, Any]],
-        shortcuts: Shortcuts,
+        shortcuts: SnapshotShortcuts,
         root_done: bool,
     ) -> tuple[Any, Path]:
         """The snapshot value of one level, from its complete members and ``below`` (the value of
         its open member, ``below_chain`` the chain below it), and the chain to the value being
-        written; the level's memo goes into ``memos``. ``root_done``: the whole value is complete."""
+        written; the level's memo goes into ``memos``. ``root_done``: the whole value is
+        complete."""
         shown = level.shown
         raw = level.raw
         if isinstance(shown, _AnyNode):
@@ -162,7 +163,8 @@ class LevelBuilder:
 
     def _show(self, memo: Memo, previous: Memo | None, added: bool, reuse_lists: bool) -> Any:
         """The snapshot object of ``memo``'s level (set as its value): the previous build's when
-        nothing visible changed, else a new one (``reuse_lists``: Shortcuts.reused_lists)."""
+        nothing visible changed, else a new one (``reuse_lists``:
+        SnapshotShortcuts.reused_lists)."""
         stable = memo.stable
         complete = memo.complete
         if (
