@@ -95,7 +95,7 @@ setup(
         # the parser benchmark); in one, that path is back to main's time.
         separate=[(
             [path for path in modules if os.path.basename(path).startswith("_json")],
-            "streamstruct._json_parser",
+            "streamstruct._core._json_parser",
         )],
         target_dir=os.environ["STREAMSTRUCT_MYPYC_C_DIR"],  # the generated C, out of the tree
     ),

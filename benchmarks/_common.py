@@ -88,8 +88,8 @@ def parser_build() -> str:
 def pure_python_parser() -> type[JSONParser]:
     """``JSONParser`` from the Python source, even where the compiled build is installed.
 
-    The source is loaded as a module of its own (``streamstruct._core._json_source``), so the two can be
-    measured side by side; its errors are the package's own classes.
+    The sources are loaded as modules of their own (in ``streamstruct._pure_core``), so the two can
+    be measured side by side; its errors are the package's own classes.
     """
     import streamstruct._core._json
 
@@ -97,15 +97,13 @@ def pure_python_parser() -> type[JSONParser]:
         return streamstruct._core._json.JSONParser
     # The parser is several modules, and its JSONParser subclasses the builder of another (which
     # a compiled class refuses to an interpreted one): all of them are loaded from their source,
-    # in a package of their own (``streamstruct._core._json_source``) that shares ``_errors``.
+    # in a package of their own beside ``_core`` (``streamstruct._pure_core``), so that their
+    # ``from .._errors import ...`` still finds the package's own errors.
     package = sys.modules.get(_PURE_PARSER_PACKAGE)
     if package is None:
         package = ModuleType(_PURE_PARSER_PACKAGE)
         package.__path__ = []
         sys.modules[_PURE_PARSER_PACKAGE] = package
-        sys.modules[f"{_PURE_PARSER_PACKAGE}._errors"] = importlib.import_module(
-            "streamstruct._errors"
-        )
         folder = Path(streamstruct._core._json.__file__).parent
         for name in _PARSER_MODULES:
             full_name = f"{_PURE_PARSER_PACKAGE}.{name}"
@@ -120,9 +118,10 @@ def pure_python_parser() -> type[JSONParser]:
     return parser_class
 
 
-_PURE_PARSER_PACKAGE: Final = "streamstruct._core._json_source"
+_PURE_PARSER_PACKAGE: Final = "streamstruct._pure_core"
 # The parser's modules, each after those it imports.
 _PARSER_MODULES: Final = (
+    "_recycle",
     "_json_lexer",
     "_json_string",
     "_json_containers",

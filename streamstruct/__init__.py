@@ -3,6 +3,8 @@
 The public names are re-exported here; the modules behind them are private.
 """
 
+from typing_extensions import TypeAliasType
+
 from ._build import BuildInfo, build_info
 from ._core._json import CompletedValue, JSONParser
 from ._core._sse import ServerSentEvent, SSEDecoder
@@ -59,10 +61,15 @@ from ._model._partial import (
     TextAppended,
     progress,
 )
-from ._path import Path
 from ._request._modes import Mode
 
 __version__ = "0.1.0.dev0"
+
+# Public as a TypeAliasType, so that it belongs to streamstruct and reads as Path in documentation
+# (the layers below use the plain alias in _path: the core imports only the standard library).
+Path = TypeAliasType("Path", tuple[str | int, ...])
+"""Where a value sits in the JSON: the keys and indexes from the root, ``("rows", 3, "name")``.
+What ``ResponseValidationError.path``, ``CompletedValue.path`` and the field events give."""
 
 __all__ = [
     "APIConnectionError",
