@@ -53,6 +53,10 @@ COMPILED_MODULES = (
     "streamstruct/_model/_fields.py",
     "streamstruct/_model/_nodes.py",
     "streamstruct/_model/_schema_facts.py",
+    # Split out of _assembler to keep it under 600 lines (issue 13): the level builder and the
+    # text-progress counter run for every event, called from the compiled assembler.
+    "streamstruct/_model/_level_builder.py",
+    "streamstruct/_model/_text_progress.py",
     # The reference-count list reuse both of them call per snapshot (compiled with them, as it was
     # when it was two copies inside them: an interpreted call from compiled code costs more).
     "streamstruct/_core/_recycle.py",

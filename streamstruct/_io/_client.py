@@ -82,12 +82,14 @@ from ._lifecycle import close_response
 from ._pool import use_own_pool
 from ._reasking import Reasks
 from ._sending import (
+    DEFAULT_TIMEOUT,
     RequestBody,
     error_body,
     error_code,
     failure_reason,
     request_body,
     retry_after,
+    timeout_of,
 )
 from ._stream import AsyncIterableStream, AsyncPartialStream, InBandRetry
 
@@ -96,8 +98,6 @@ __all__ = ["DEFAULT_TIMEOUT", "MAX_RETRY_AFTER", "AsyncClient"]
 _M = TypeVar("_M", bound=BaseModel)
 _T = TypeVar("_T")
 
-DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
-"""Connect within 10 s; then at most 60 s between two reads (a stalled stream raises)."""
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_LIMITS: Final = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 """Streams hold their connection for the whole answer: httpx's default of 100 connections would
@@ -169,7 +169,7 @@ class AsyncClient:
         self.base_url = _endpoint.base_url(
             base_url, variable=speaks.base_url_variable, default=speaks.default_base_url
         )
-        self.timeout = _timeout(timeout)
+        self.timeout = timeout_of(timeout)
         self.max_retries = max_retries
         self.mode = check_mode(mode)
         self._closed = False
@@ -403,14 +403,6 @@ class AsyncClient:
         return delay * (1 - 0.25 * random.random())  # jitter in (0.75, 1]
 
 
-def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
-    if value is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(value, httpx.Timeout):
-        return value
-    return httpx.Timeout(value)
-
-
 @final
 class AsyncChat:
     """``client.chat``."""
@@ -612,7 +604,7 @@ class AsyncCompletions:
         # shapes); refused now if JSON cannot carry it.
         reasks = Reasks(body, plan, call.own.get("max_reasks") or 0, api=speaks.api)
         timeout = call.own.get("timeout")
-        resolved_timeout = _timeout(timeout) if timeout is not None else client.timeout
+        resolved_timeout = timeout_of(timeout) if timeout is not None else client.timeout
         max_retries = call.own.get("max_retries")
         retries = client.max_retries if max_retries is None else max_retries
         validation_context = call.own.get("validation_context")

@@ -10,9 +10,9 @@ that one pass; :func:`use_own_pool` installs it in a client's default HTTP/1.1 t
 
 When to remove this module: once a released httpcore keeps an assigned connection spoken for
 (#1110 fixed) with a linear pass (#1035), and streamstruct requires that version: then delete
-it and its call in ``_client.py``; ``tests/test_pool_queue.py`` and
-``tests/test_connection_reuse.py`` must pass on httpcore's own pool. Until then it is used only on
-the versions it was checked against (:data:`POOL_FITS`): from httpcore 1.1 on the client keeps
+it and its call in ``_client.py``; ``tests/io/test_pool_queue.py`` and
+``tests/io/test_connection_reuse.py`` must pass on httpcore's own pool. Until then it is used only
+on the versions it was checked against (:data:`POOL_FITS`): from httpcore 1.1 on the client keeps
 httpcore's pool whatever this module holds.
 """
 

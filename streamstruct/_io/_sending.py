@@ -3,7 +3,7 @@
 I/O layer (httpx). The body as sent (:func:`request_body`, :func:`encoded`, :class:`RequestBody`),
 and what an answer that is not a stream tells the retry loop: the error body
 (:func:`error_body`), the delay it asks for (:func:`retry_after`), the reason of a transport error
-(:func:`failure_reason`).
+(:func:`failure_reason`); and the timeout of a POST (:func:`timeout_of`, :data:`DEFAULT_TIMEOUT`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import math
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, final
+from typing import Any, Final, final
 
 import httpx
 
@@ -22,6 +22,7 @@ from .._request._modes import RequestPlan
 from ._body import decoded_body
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "RequestBody",
     "encoded",
     "error_body",
@@ -29,7 +30,20 @@ __all__ = [
     "failure_reason",
     "request_body",
     "retry_after",
+    "timeout_of",
 ]
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+"""Connect within 10 s; then at most 60 s between two reads (a stalled stream raises)."""
+
+
+def timeout_of(value: float | httpx.Timeout | None) -> httpx.Timeout:
+    """The ``httpx.Timeout`` for a client's or a call's ``timeout`` (None: the default)."""
+    if value is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(value, httpx.Timeout):
+        return value
+    return httpx.Timeout(value)
 
 
 def request_body(model: str, plan: RequestPlan, extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,6 @@ members share their position: ``Optional[Annotated[str, Atomic]]`` is atomic at 
 from __future__ import annotations
 
 import collections.abc
-import threading
 import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from pydantic import BaseModel
 from typing_extensions import TypeAliasType
 
 from .._errors import InvalidArgumentValueError
+from ._once import OncePerKey
 
 __all__ = [
     "NO_ANNOTATIONS",
@@ -137,8 +137,7 @@ class StreamAnnotations:
 NO_ANNOTATIONS: Final = StreamAnnotations(types.MappingProxyType({}))
 """What :func:`stream_annotations` returns when nothing is marked (false, shared)."""
 
-_cache: dict[type[BaseModel], StreamAnnotations] = {}
-_lock = threading.Lock()
+_cache: Final[OncePerKey[type[BaseModel], StreamAnnotations]] = OncePerKey()
 
 
 def stream_annotations(model: type[BaseModel]) -> StreamAnnotations:
@@ -148,14 +147,7 @@ def stream_annotations(model: type[BaseModel]) -> StreamAnnotations:
     Raises :class:`~streamstruct.InvalidArgumentValueError` (argument ``response_model``) for a
     ``NotNull`` placed inside a field's type rather than on the field, naming the field.
     """
-    cached = _cache.get(model)
-    if cached is not None:
-        return cached
-    with _lock:
-        cached = _cache.get(model)
-        if cached is None:
-            cached = _cache[model] = _scan(model)
-    return cached
+    return _cache.get(model, _scan)
 
 
 def _scan(root: type[BaseModel]) -> StreamAnnotations:

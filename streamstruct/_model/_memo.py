@@ -133,7 +133,7 @@ class Memo:
         self.chain = chain
         self.complete = complete
         self.stable = stable
-        # A list's ``stable`` grows in place (see PartialAssembler._build): this memo's share of it.
+        # A list's ``stable`` grows in place (see LevelBuilder.build): this memo's share of it.
         self.stable_size = 0 if stable is None else len(stable)
         self.consumed = consumed
         self.last = last  # (key, raw entry) of the last consumed entry, to check it is still there
@@ -189,7 +189,7 @@ def remake_level(memo: Memo, below: Any, chain: Path, reuse: bool) -> Any:
     """The level of ``memo`` made again with ``below`` as its open member (and ``chain`` as the
     path of the value being written): what its last build showed, but the member below changed.
     The memo then stands for the new snapshot. ``reuse``: whether its spare list may be remade
-    (Shortcuts.reused_lists)."""
+    (SnapshotShortcuts.reused_lists)."""
     if isinstance(memo.shown, _ModelNode) and (memo.info is None or memo.info.chain != chain):
         memo.info = _SnapshotInfo(chain, memo.complete)
     value = make_level(
@@ -258,7 +258,7 @@ def snapshot_object(
     None, there is no post-init and one private attribute, and ``members`` is keyed by field name.
     Setting the four attributes pydantic keeps on an instance takes a fifth of the time; one or
     two such objects are made for almost every event of a stream (benchmarks.e2e_alternatives).
-    tests/test_partial.py checks the result against ``model_construct``'s.
+    tests/model/test_partial.py checks the result against ``model_construct``'s.
     """
     instance = cls.__new__(cls)
     values = {**cls.__streamstruct_empty__, **members}
@@ -326,7 +326,7 @@ def resume(
 ) -> tuple[Any, int, tuple[Any, Any] | None]:
     """Where a build of a level starts: the members its last build showed for the entries it
     consumed (``stable``), their count and the last of them, when ``raw`` continues them and the
-    shortcut is ``allowed`` (Shortcuts.continued_levels); else from nothing."""
+    shortcut is ``allowed`` (SnapshotShortcuts.continued_levels); else from nothing."""
     if previous is not None and previous.shown is shown and allowed and continues(previous, raw):
         stable = previous.stable
         if not is_mapping and len(stable) != previous.stable_size:

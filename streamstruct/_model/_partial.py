@@ -1,9 +1,13 @@
-"""Partial[M]: the partial classes, snapshot → model, per-field completion, early validation.
+"""Partial[M]: the partial classes, the events a stream of snapshots reports, and progress().
 
-Sans-I/O: nothing here reads the network or awaits. :class:`~streamstruct.PartialAssembler` (in
-``_assembler``, the code that runs for every event) is handed the JSON parser after each text delta
-and answers with typed events; the stream layer owns the parser and the text, and only relays what
-comes out.
+Model layer, sans-I/O: nothing here reads the network or awaits. This module defines what the
+caller sees: the ``Partial[M]`` classes (built once per model, here), the events
+(:class:`FieldStarted`, :class:`TextAppended`, :class:`FieldCompleted`, :class:`SnapshotEvent`)
+and :func:`progress`. The snapshots themselves are made by
+:class:`~streamstruct.PartialAssembler` (in ``_assembler``, the code that runs for every event),
+which is handed the JSON parser after each text delta and answers with these events; the response
+reader (:class:`~streamstruct._response._reader.PartialReader`) owns the parser and the text and
+feeds it, and the stream objects of ``_io`` only relay what comes out.
 
 What a snapshot shows (a ``Partial[M]`` instance, ``model_construct``-ed, never re-validated):
 
@@ -16,19 +20,23 @@ What a snapshot shows (a ``Partial[M]`` instance, ``model_construct``-ed, never 
 * the root stays a ``Partial[M]`` to the end: the last snapshot holds every field, and
   :func:`progress` says 100%.
 
-Why it costs what changed, not the document: JSON is written in order, so the values still open
-form a single chain from the root to the current character (the parser's "spine"); everything
-before it is complete and everything after it is not there yet. A value is validated once, when it
-closes, and its validated form is kept by its open parent. A snapshot rebuilds only the spine, and
-not even that when the parser hands back the same object for a part (it shares unchanged subtrees by
-identity): each level is rebuilt from its validated members plus its one open member. Pydantic's own
-``experimental_allow_partial`` would instead re-validate the whole value on every chunk.
+Why it costs what changed, not the document (the work of the modules beside this one): JSON is
+written in order, so the values still open form a single chain from the root to the current
+character (the parser's "spine"); everything before it is complete and everything after it is not
+there yet. A value is validated once, when it closes (``_fields``, against the type tree of
+``_nodes``), and its validated form is kept by its open parent. A snapshot rebuilds only the spine
+(``_assembler`` decides which levels of it changed), and not even that when the parser hands back
+the same object for a part (it shares unchanged subtrees by identity): each level is rebuilt from
+its validated members plus its one open member (``_level_builder``, from the memo of its last build
+in ``_memo``). Pydantic's own ``experimental_allow_partial`` would instead re-validate the whole
+value on every chunk.
 
-Early validation: each value is validated the moment it closes, against its own type — a model
-field with its constraints *and* the model's field validators, a list item or dict value against the
-item type — and an invalid one raises :class:`~streamstruct.ResponseValidationError` there and then,
-with its path and its raw JSON text. Model validators (``@model_validator``) need the whole object:
-they run in :meth:`~streamstruct.PartialAssembler.finish` (and for a nested model, when it closes).
+Early validation (``_fields``): each value is validated the moment it closes, against its own type
+— a model field with its constraints *and* the model's field validators, a list item or dict value
+against the item type — and an invalid one raises :class:`~streamstruct.ResponseValidationError`
+there and then, with its path and its raw JSON text. Model validators (``@model_validator``) need
+the whole object: they run in :meth:`~streamstruct.PartialAssembler.finish` (and for a nested
+model, when it closes).
 
 Paths: events and :class:`Progress` speak the model's language (attribute names, list indexes), as
 the user reads ``partial.address.city``; errors give the JSON path (keys as written, aliases

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import collections.abc
 import re
-import threading
 import types
 import typing
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from typing import (
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, TypeAdapter, create_model
 
 from .._errors import InvalidArgumentTypeError
+from ._once import OncePerKey
 from ._partial import _partial_class
 
 __all__ = [
@@ -142,8 +142,7 @@ class ResponseType:
 
 # One per annotation: a wrapper class must be the same class for the same type (the partial
 # classes and the request plans are cached by class). Unhashable annotations are not cached.
-_types: dict[Any, ResponseType] = {}
-_lock = threading.Lock()
+_types: Final[OncePerKey[Any, ResponseType]] = OncePerKey()
 
 
 def classify_response_model(response_model: Any) -> ResponseType:
@@ -152,17 +151,7 @@ def classify_response_model(response_model: Any) -> ResponseType:
     Raises :class:`UnsupportedResponseModelError` for a type pydantic cannot build a validator or
     a JSON schema for (a function, an arbitrary class, an instance instead of a type).
     """
-    try:
-        cached = _types.get(response_model)
-    except TypeError:
-        return _classify(response_model)
-    if cached is not None:
-        return cached
-    with _lock:
-        cached = _types.get(response_model)
-        if cached is None:
-            cached = _types[response_model] = _classify(response_model)
-    return cached
+    return _types.get(response_model, _classify)
 
 
 def _classify(response_model: Any) -> ResponseType:
@@ -234,8 +223,7 @@ def _shown(annotation: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-_wrappers: dict[Any, type[BaseModel]] = {}
-_wrapper_lock = threading.Lock()
+_wrappers: Final[OncePerKey[Any, type[BaseModel]]] = OncePerKey()
 
 
 def wrapper_model(annotation: Any) -> type[BaseModel]:
@@ -244,17 +232,7 @@ def wrapper_model(annotation: Any) -> type[BaseModel]:
     Named after the type (``UserList``, ``IntResponse``, ``CatOrDogResponse``, ...), so the tool and the
     schema names say what is asked for; built once per (hashable) annotation.
     """
-    try:
-        cached = _wrappers.get(annotation)
-    except TypeError:
-        return _build_wrapper(annotation)
-    if cached is not None:
-        return cached
-    with _wrapper_lock:
-        cached = _wrappers.get(annotation)
-        if cached is None:
-            cached = _wrappers[annotation] = _build_wrapper(annotation)
-    return cached
+    return _wrappers.get(annotation, _build_wrapper)
 
 
 def _build_wrapper(annotation: Any) -> type[BaseModel]:

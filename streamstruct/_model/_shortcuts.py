@@ -1,24 +1,25 @@
 """The assembler's snapshot shortcuts, and the flags that switch each of them off.
 
 Model layer. Every shortcut gives the events and snapshots the general path gives, for less; the
-side-by-side tests (tests/test_partial.py) compare the two with each flag off in turn, so a new
-shortcut gets its flag here.
+side-by-side tests (tests/model/test_partial.py) compare the two with each flag off in turn, so a
+new shortcut gets its flag here. Not to be confused with the JSON parser's public ``Shortcuts``
+(``streamstruct._core._json_options``): these are the assembler's private flags.
 """
 
 from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-__all__ = ["ALL_SHORTCUTS", "Shortcuts"]
+__all__ = ["ALL_SHORTCUTS", "SnapshotShortcuts"]
 
 
-class Shortcuts(NamedTuple):
+class SnapshotShortcuts(NamedTuple):
     """The assembler's snapshot shortcuts, each of which may be switched off.
 
     Each one gives the events and snapshots the general path gives (walk down the spine from the
     root, build every changed level back up), for less: the side-by-side tests in
-    tests/test_partial.py switch them off here, one at a time and all at once, and compare. A new
-    shortcut gets a flag here, so that it cannot go untested.
+    tests/model/test_partial.py switch them off here, one at a time and all at once, and compare.
+    A new shortcut gets a flag here, so that it cannot go untested.
     """
 
     #: A string that only grew: the snapshot remade from the memos, no walk (PartialAssembler._grow).
@@ -30,11 +31,11 @@ class Shortcuts(NamedTuple):
     #: The walk down stops at a level whose object and completions did not change (its memo).
     unchanged_levels: bool = True
     #: A level continues from the complete members its last build consumed (Memo.stable),
-    #: instead of looking at every member again (tests/test_partial_cost.py counts them).
+    #: instead of looking at every member again (tests/model/test_partial_cost.py counts them).
     continued_levels: bool = True
     #: A snapshot's list remade from the one shown two snapshots ago (_snapshot_list).
     reused_lists: bool = True
 
 
 #: Every shortcut on: what every assembler uses outside the side-by-side tests.
-ALL_SHORTCUTS: Final = Shortcuts()
+ALL_SHORTCUTS: Final = SnapshotShortcuts()

@@ -787,6 +787,6 @@ def test_usage_pickles_and_copies_as_itself() -> None:
 
 def test_the_update_vocabulary_is_core() -> None:
     # Every dialect's decoder and the response pipeline read these (the layer is checked by
-    # tests/test_layers.py); _wire re-exports them.
+    # tests/project/test_layers.py); _wire re-exports them.
     assert ChunkUpdate is _updates.ChunkUpdate
     assert status_error is _updates.status_error

@@ -1,7 +1,8 @@
 """Shared by the atheris harnesses: split points from the fuzzer's bytes (``same()`` is in
 ``tests/shared_support.py``).
 
-Not collected by pytest (no ``test_`` prefix; ``tests/fuzz`` is also in ``norecursedirs``).
+Not collected by pytest: no file here has the ``test_`` prefix, so pytest, which does look in
+``tests/fuzz``, imports none of them (they need atheris, which only a fuzzing run installs).
 """
 
 from __future__ import annotations

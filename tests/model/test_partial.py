@@ -32,7 +32,7 @@ from source_support import python_source
 
 from streamstruct import ResponseValidationError
 from streamstruct._core._json import JSONParser, Path
-from streamstruct._model._assembler import PartialAssembler, Shortcuts
+from streamstruct._model._assembler import PartialAssembler, SnapshotShortcuts
 from streamstruct._model._partial import (
     FieldCompleted,
     FieldStarted,
@@ -982,7 +982,7 @@ def _source_assembler() -> type[Any]:
     return python_source("_model._assembler").PartialAssembler  # type: ignore[no-any-return]
 
 
-def _with_shortcuts(shortcuts: Shortcuts) -> Callable[..., PartialAssembler[Any]]:
+def _with_shortcuts(shortcuts: SnapshotShortcuts) -> Callable[..., PartialAssembler[Any]]:
     """A PartialAssembler factory (in place of the class) whose assemblers take only ``shortcuts``:
     the installed class (compiled, maybe), switched through its flags."""
 
@@ -995,10 +995,10 @@ def _with_shortcuts(shortcuts: Shortcuts) -> Callable[..., PartialAssembler[Any]
 
 
 #: Every shortcut off: the general path alone.
-NO_SHORTCUTS = Shortcuts(**dict.fromkeys(Shortcuts._fields, False))
+NO_SHORTCUTS = SnapshotShortcuts(**dict.fromkeys(SnapshotShortcuts._fields, False))
 #: Each shortcut off alone, then all of them, by name: what a side-by-side test compares.
 EACH_SHORTCUT_OFF = {
-    **{name: Shortcuts(**{name: False}) for name in Shortcuts._fields},
+    **{name: SnapshotShortcuts(**{name: False}) for name in SnapshotShortcuts._fields},
     "all": NO_SHORTCUTS,
 }
 
@@ -1041,10 +1041,10 @@ def _general_path_only() -> Callable[..., PartialAssembler[Any]]:
 
 
 def test_every_flag_switches_a_shortcut_off() -> None:
-    # The side-by-side tests below take their list from Shortcuts: a flag is a field of it.
-    assert all(ALL := Shortcuts())
+    # The side-by-side tests below take their list from SnapshotShortcuts: a flag is a field of it.
+    assert all(ALL := SnapshotShortcuts())
     assert not any(NO_SHORTCUTS)
-    assert set(EACH_SHORTCUT_OFF) == {*Shortcuts._fields, "all"}
+    assert set(EACH_SHORTCUT_OFF) == {*SnapshotShortcuts._fields, "all"}
     assert PartialAssembler(Shelf)._shortcuts == ALL
 
 

@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from streamstruct._core._json import JSONParser
-from streamstruct._model._assembler import ALL_SHORTCUTS, PartialAssembler, Shortcuts
+from streamstruct._model._assembler import ALL_SHORTCUTS, PartialAssembler, SnapshotShortcuts
 from streamstruct._model._partial import SnapshotEvent
 
 
@@ -34,7 +34,7 @@ def _document(rows: int) -> str:
 
 
 def _stream(
-    text: str, size: int, shortcuts: Shortcuts = ALL_SHORTCUTS
+    text: str, size: int, shortcuts: SnapshotShortcuts = ALL_SHORTCUTS
 ) -> tuple[int, list[Any], Report]:
     """Feed ``text`` in pieces of ``size``; the members looked at, the snapshots, the result."""
     assembler = PartialAssembler(Report)
@@ -46,7 +46,7 @@ def _stream(
         for event in assembler.advance(parser):
             if isinstance(event, SnapshotEvent):
                 snapshots.append(event.partial)
-    return assembler._looked_at, snapshots, assembler.finish(parser.close())
+    return assembler._levels.looked_at, snapshots, assembler.finish(parser.close())
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7])
@@ -76,6 +76,6 @@ def test_snapshots_still_show_every_closed_row() -> None:
 def test_without_the_continued_levels_every_snapshot_looks_at_every_member() -> None:
     # The shortcut the bound above relies on, switched off: the count grows with the square.
     rows = 60
-    looked, _, result = _stream(_document(rows), 4, Shortcuts(continued_levels=False))
+    looked, _, result = _stream(_document(rows), 4, SnapshotShortcuts(continued_levels=False))
     assert result == Report.model_validate_json(_document(rows))
     assert looked > 10 * rows
