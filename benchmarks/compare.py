@@ -1,5 +1,5 @@
 """Two sets of ``python -m benchmarks --json`` files side by side: every ratio to the floor, before
-and after a change, as medians over the files of each side, and the change in per cent.
+and after a change (and the parser shapes' CPU time per byte), as medians over the files of each side, and the change in per cent.
 
 Absolute times on a shared machine move with its load; the ratio of a method to the floor measured
 in the same run moves much less, so that is what this compares (issue 13: "every e2e and parser
@@ -7,10 +7,11 @@ ratio within 10% of main before the change, in both builds"):
 
 - **e2e**: each method's median CPU time per case over the floor's (``httpx`` lines +
   ``json.loads``) in the same case, labelled with the build that ran it;
-- **parser**: each method's time on a document over ``json.loads`` on the same document; for the
-  shapes (a long string, deep nesting), the time per byte over ``json.loads``'s per byte on the
-  largest document of the same run. The parser section runs in one build (``meta.parser_build``,
-  or ``meta.build`` when the file says so).
+- **parser**: each method's time on a document over ``json.loads`` on the same document (both
+  wall-clock, measured one after the other). The shapes (a long string, deep nesting) are CPU time
+  with no floor measured on the same clock, so they are compared as CPU nanoseconds per byte: on a
+  loaded machine, the noisiest rows. The parser section runs in one build
+  (``meta.parser_build``, or ``meta.build`` when the file says so).
 
 Give a side several files (rounds run alternately with the other side's, A B A B A B) and each
 ratio is the median over them::
@@ -48,11 +49,13 @@ _PARSER_BUILD: Final = {"pure Python": "pure", "compiled (mypyc)": "compiled"}
 
 
 class Key(NamedTuple):
-    """One ratio: the section, the build that ran the method, and what was measured."""
+    """One figure: the section, the build that ran the method, what was measured, and its unit
+    (``x``: a ratio to the floor)."""
 
     section: str
     build: str
     what: str
+    unit: str = "x"
 
 
 class Row(NamedTuple):
@@ -92,27 +95,25 @@ def _e2e_ratios(e2e: dict[str, Any]) -> dict[Key, float]:
 
 def _parser_ratios(parser: dict[str, Any], build: str) -> dict[Key, float]:
     out: dict[Key, float] = {}
-    per_byte: float | None = None
-    for row in sorted(parser.get("rows", []), key=lambda r: r["size"]):
+    for row in parser.get("rows", []):
         figures = row.get("figures", {})
         floor = figures.get(_PARSER_FLOOR, {}).get("seconds")
         if not floor:
             continue
-        per_byte = floor / row["nbytes"]
         where = f"{row['doc']} {size_label(row['size'])}"
         for method, figure in figures.items():
             seconds = figure.get("seconds")
             if method == _PARSER_FLOOR or seconds is None:
                 continue
             out[Key("parser", build, f"{where}: {method} / json.loads")] = seconds / floor
-    for shape in parser.get("shapes", []) if per_byte else []:
-        what = f"{shape['shape']} {shape['detail']}: {shape['method']} / json.loads per byte"
-        out[Key("parser", build, what)] = shape["seconds"] / shape["nbytes"] / per_byte
+    for shape in parser.get("shapes", []):
+        what = f"{shape['shape']} {shape['detail']}: {shape['method']}, CPU per byte"
+        out[Key("parser", build, what, " ns")] = shape["seconds"] / shape["nbytes"] * 1e9
     return out
 
 
 def ratios(data: dict[str, Any]) -> dict[Key, float]:
-    """Every ratio to the floor in one ``--json`` file of the suite."""
+    """Every ratio to the floor (and shape figure) in one ``--json`` file of the suite."""
     out: dict[Key, float] = {}
     if data.get("e2e"):
         out.update(_e2e_ratios(data["e2e"]))
@@ -137,11 +138,11 @@ def compare(before: Sequence[Path], after: Sequence[Path]) -> list[Row]:
     return [Row(key, old.get(key, []), new.get(key, [])) for key in sorted({*old, *new})]
 
 
-def _cell(values: list[float]) -> str:
+def _cell(values: list[float], unit: str) -> str:
     if not values:
         return "-"
     spread = f" ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else ""
-    return f"{statistics.median(values):.2f}x{spread}"
+    return f"{statistics.median(values):.2f}{unit}{spread}"
 
 
 def format_rows(rows: Sequence[Row], *, threshold: float = DEFAULT_THRESHOLD) -> str:
@@ -150,9 +151,10 @@ def format_rows(rows: Sequence[Row], *, threshold: float = DEFAULT_THRESHOLD) ->
         change = row.change
         verdict = "" if change is None or change <= threshold else "REGRESSED"
         shown = "-" if change is None else f"{change:+.1f}%"
-        section, build, what = row.key
-        table.append([section, build, what, _cell(row.before), _cell(row.after), shown, verdict])
-    header = ["section", "build", "ratio", "before", "after", "change", ""]
+        section, build, what, unit = row.key
+        before, after = _cell(row.before, unit), _cell(row.after, unit)
+        table.append([section, build, what, before, after, shown, verdict])
+    header = ["section", "build", "figure", "before", "after", "change", ""]
     return "\n".join(grid(header, table, 3, markdown=True))
 
 
@@ -170,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = compare(args.before, args.after)
     print(format_rows(rows, threshold=args.threshold))
     regressed = [r for r in rows if r.change is not None and r.change > args.threshold]
-    print(f"\n{len(rows)} ratios, {len(regressed)} more than {args.threshold:g}% higher after")
+    print(f"\n{len(rows)} figures, {len(regressed)} more than {args.threshold:g}% higher after")
     return 0
 
 
