@@ -56,8 +56,13 @@ S_TRAILING: Final = 9  # the root value is complete and trailing text is being i
 _PLAIN_VALUE: Final = 1
 _PLAIN_KEY: Final = 2
 
-_AFTER_COMMA: Final = (S_VALUE, S_KEY)  # indexed by container kind
-_BLANK: Final = frozenset(WHITESPACE)
+# The separator expected in S_COLON and S_AFTER_VALUE (indexed by state), and the state after it
+# (by state, then container kind): one branch of _scan for both.
+_SEPARATOR: Final = ("", "", "", "", ":", ",")
+_AFTER_SEPARATOR: Final = ((), (), (), (), (S_VALUE, S_VALUE), (S_VALUE, S_KEY))
+
+# The first characters of a number or a literal.
+_SCALAR_START: Final = frozenset("-0123456789tfn")
 
 # The value of _plain in each state (see feed).
 _PLAIN_IN: Final = (0, 0, 0, 0, 0, 0, _PLAIN_VALUE, _PLAIN_KEY, 0, 0)
@@ -147,12 +152,10 @@ class ValueBuilder:
         ``open_container_path`` give ``None``; ``done``, ``end`` and ``offset`` stay as they were.
         """
         # The common case while an LLM writes prose into a string: the piece holds no quote,
-        # backslash or control character, so it is all content. Most feeds of a long text field
-        # take this path; ``_plain`` is true only inside a string with nothing carried over and
-        # no error, and str methods are several times cheaper than a regular expression here.
-        # (``isprintable`` is false for every control character; the few other characters it
-        # rejects, such as U+2028, just take the general path.) The string's own ``add`` is
-        # written out here: a call per piece is measurable on this path.
+        # backslash or control character (``isprintable`` is false for every one; the few other
+        # characters it rejects, such as U+2028, take the general path), so it is all content.
+        # ``_plain`` is true only inside a string with nothing carried over and no error. The
+        # string's own ``add`` is written out here: a call per piece is measurable on this path.
         plain = self._plain
         if (
             plain
@@ -178,26 +181,18 @@ class ValueBuilder:
             if self._string.length > self._max_string:
                 raise self._string_too_long()
             return
-        self._feed_careful(text)
-
-    def _feed_careful(self, text: str) -> None:
-        """``feed`` for a piece that its shortcuts do not take: through the state machine."""
+        # The careful path, through the state machine: written out here, not in a method (a call
+        # more per piece; with the calls per token in _scan, B fed in 4-character pieces took
+        # 1.26x main's time, pure; 1.08x without them: see _scan).
         if self._error is not None:
             raise self._error
-        if not text:
-            return
         if self._carry:
-            text = self._carry + text
-            self._carry = ""
-            state = self._state
-            if state in (S_IN_STRING, S_IN_KEY):
-                # An escape was cut by the end of the last piece.
-                kind = _PLAIN_VALUE if state == S_IN_STRING else _PLAIN_KEY
-                if self._take_escaped_run(text, kind):
-                    return
+            joined = self._join_carry(text)
+            if joined is None:
+                return  # the cut escape and what follows it taken as an escaped run
+            text = joined
         refused: LexError | None = None
         try:
-            # It sets _plain for the next piece.
             consumed = self._scan(text) if self._state < S_DONE else self._after_root_piece(text)
         except LexError as problem:
             refused = problem
@@ -209,15 +204,30 @@ class ValueBuilder:
             failure = self._refuse(text, refused)
             self._die(failure)
             raise failure
-        # Line numbers are kept for error messages, as the text itself is not kept.
+        # Inside a string with nothing carried, the next pieces may take the fast paths above.
+        self._plain = 0 if self._carry else _PLAIN_IN[self._state]
         if "\n" in text:
-            newlines = text.count("\n", 0, consumed)
-            if newlines:
-                self._line += newlines
-                self._last_newline = self._base + text.rindex("\n", 0, consumed)
+            self._count_lines(text, consumed)
         self._base += consumed
         if self._string.length > self._max_string and self._state in (S_IN_STRING, S_IN_KEY):
             raise self._string_too_long()
+
+    def _join_carry(self, text: str) -> str | None:
+        """The piece with what the last one left unconsumed (``_carry``) before it; ``None`` when
+        that was an escape the piece completes and the piece is taken as an escaped run."""
+        text = self._carry + text
+        self._carry = ""
+        plain = _PLAIN_IN[self._state]  # (inside a string, the carry is a cut escape)
+        if plain and self._take_escaped_run(text, plain):
+            return None
+        return text
+
+    def _count_lines(self, text: str, consumed: int) -> None:
+        """Count the newlines in the consumed text, for error messages (the text is not kept)."""
+        newlines = text.count("\n", 0, consumed)
+        if newlines:
+            self._line += newlines
+            self._last_newline = self._base + text.rindex("\n", 0, consumed)
 
     def _take_escaped_run(self, text: str, plain: int) -> bool:
         """Take a piece of string content holding escapes (see ``escaped_run``); False, having
@@ -254,9 +264,8 @@ class ValueBuilder:
     # -- parsing ------------------------------------------------------------------------------
 
     def _parse(self, text: str) -> int:
-        """``_scan`` for the end of input (see ``_finish_carry``): what the lexer refuses
-        (``LexError``, an offset in ``text``) becomes a ``JSONParseError`` with its line and
-        column (``feed`` does the same itself, a call less per piece)."""
+        """``_scan`` for the end of input (see ``_finish_carry``): what the lexer refuses becomes
+        a ``JSONParseError`` with its line and column (as ``feed`` does itself)."""
         try:
             return self._scan(text)
         except LexError as refused:
@@ -268,21 +277,19 @@ class ValueBuilder:
         """The state machine over one piece: a dispatch on what is expected next.
 
         This is the hot loop: state, stack and offsets live in locals, written back at the end.
-        Every branch either ``continue``s or completes a value (``value``, ``start``, ``end``) and
-        falls through to the end of the loop, which stores it in its container: a method call per
-        value was a tenth of the time of a document of small records fed in 4-character pieces.
-        Tokens are lexed by the functions of ``_json_lexer``.
+        Every branch either ``continue``s or completes a value (``value``, ``start``, the index
+        ``i`` after it) and falls through to the end of the loop, which stores it in its container:
+        a method call per value was a tenth of the time of B (see below) fed in 4-character pieces.
         """
-        state = self._state
-        stack = self._stack
-        base = self._base
+        state, stack, base = self._state, self._stack, self._base
         completion_depth = self._completion_depth
-        n = len(text)
-        i = 0
+        # A string the json module's decoder gives is taken only up to this length (-1: never,
+        # with the c_strings shortcut off: a condition less in this loop than testing the flag).
+        max_decoded = self._max_string if self._c_strings else -1
+        n, i = len(text), 0
         value: Any
-        # The json module's string decoder may take a string's text once per call (a failed try
-        # costs the rest of the piece, so that keeps the cost linear); so may its container
-        # decoder take a container (see decode_whole).
+        # The json module's decoders may take a string's text, and a container, once per piece
+        # (a failed try costs the rest of the piece, so that keeps the cost linear).
         self._string.scan_ok = self._c_strings
         self._bulk_ok = self._bulk_allowed
         while i < n:
@@ -294,45 +301,54 @@ class ValueBuilder:
                 if value is None:
                     state = S_COLON  # it was a key
                     continue
-                start, end = self._string.start, base + i
+                start = self._string.start
             else:
                 char = text[i]
-                if char in WHITESPACE:
-                    # Usually one space (", " and ": "): the regular expression only for a run.
+                if char in WHITESPACE:  # usually one (", ", ": "): a turn of the loop per space
                     i += 1
-                    if text[i : i + 1] in _BLANK:  # (an empty slice at the end: not in it)
-                        i = SKIP_WHITESPACE(text, i).end()  # type: ignore[union-attr]
-                    if i == n:
-                        break
-                    char = text[i]
-                if state == S_AFTER_VALUE:
-                    if char == ",":
-                        state = _AFTER_COMMA[stack[-1].kind]
+                    continue
+                if state >= S_COLON and char == _SEPARATOR[state]:  # ':' or ','
+                    state = _AFTER_SEPARATOR[state][stack[-1].kind]
+                    i += 1
+                    continue
+                if char == '"' and state <= S_KEY:  # a string value, or a key
+                    # Decoded here whole by the json module's decoder when its closing quote may
+                    # be in the piece (else, or if it is invalid or too long, the string states
+                    # above take it and say what is wrong). Measured below, in _value_at.
+                    j = -1
+                    if text.find('"', i + 1) != -1:
+                        try:
+                            value, j = scanstring(text, i + 1, True)
+                        except ValueError:
+                            j = -1  # invalid or unterminated: the careful path says which
+                    if j < 0 or len(value) > max_decoded:
+                        state = self._open_string(i, state)
                         i += 1
                         continue
-                    i += 1
-                    frame = self._close_container(char, i - 1)
-                    value, start, end = frame.items, frame.start, base + i
-                elif state <= S_ARRAY_FIRST and char != "]":
+                    if state >= S_OBJECT_FIRST:
+                        stack[-1].key = value
+                        state, i = S_COLON, j
+                        continue
+                    self._dirty = True
+                    start, i = base + i, j
+                elif state > S_ARRAY_FIRST or char == "]":  # a closing bracket, or out of place
+                    frame = self._close(char, i, state)
+                    value, start, i = frame.items, frame.start, i + 1
+                elif char in _SCALAR_START:  # a number or a literal, lexed here (see _value_at)
+                    value, j = (
+                        lex_number(text, i, n) if char not in LITERALS else lex_literal(text, i)
+                    )
+                    if j == CUT:
+                        self._carry = text[i:]  # it may go on in the next piece
+                        break
+                    self._dirty = True
+                    start, i = base + i, j
+                else:  # a container, or something out of place
                     value, j = self._value_at(text, i, state)
-                    if j < 0:  # a string or container opened, or the piece cut a token
+                    if j < 0:  # a container opened, or the piece cut a literal
                         state, i = value, -j
                         continue
-                    start, end = base + i, base + j
-                    i = j
-                elif state == S_COLON:
-                    if char != ":":
-                        raise LexError(f"unexpected {describe(char)} after an object key", i, "':'")
-                    state = S_VALUE
-                    i += 1
-                    continue
-                elif char == '"':  # (S_OBJECT_FIRST or S_KEY, or a ']' went to the next branch)
-                    state, i = self._key_at(text, i, state)
-                    continue
-                else:  # an empty container closes, or something out of place
-                    i += 1
-                    frame = self._close_empty(char, i - 1, state)
-                    value, start, end = frame.items, frame.start, base + i
+                    start, i = base + i, j
 
             # A value completed: store it in its container (or as the root), record it.
             if stack:
@@ -346,19 +362,15 @@ class ValueBuilder:
                     items[slot] = value
                     frame.key = None
                 if len(stack) <= completion_depth:
-                    self._completed.append((frame, slot, value, start, end))
+                    self._completed.append((frame, slot, value, start, base + i))
                 state = S_AFTER_VALUE
             else:
-                self._root = value
-                self._end = end
-                self._completed.append((None, MISSING, value, start, end))
+                self._root, self._end = value, base + i
+                self._completed.append((None, MISSING, value, start, base + i))
                 state = self._after_root(text, i, S_DONE)
                 break
         self._state = state
-        carry = self._carry
-        # Inside a string with nothing carried, the next pieces may take feed()'s fast paths.
-        self._plain = 0 if carry else _PLAIN_IN[state]
-        return n - len(carry)
+        return n - len(self._carry)
 
     def _after_root_piece(self, text: str) -> int:
         """A piece after the complete root value: all of it consumed (see _after_root)."""
@@ -378,44 +390,19 @@ class ValueBuilder:
         return S_TRAILING
 
     def _value_at(self, text: str, i: int, state: int) -> tuple[Any, int]:
-        """The value that begins at ``text[i]``: it and the index after it when it is whole in
-        the piece. Else ``(state, -k)``: go on in ``state`` at ``text[k]``; that is the next
-        character when a string or container opened, and the end of the piece when it cut a
-        number or literal (carried over to the next piece, the state unchanged)."""
-        char = text[i]
-        if char == '"':
-            # A string whose closing quote may be in this piece is decoded whole by the json
-            # module's decoder; if it is not (or is invalid), the string state takes it and says
-            # what is wrong.
-            if self._c_strings and text.find('"', i + 1) != -1:
-                try:
-                    value, j = scanstring(text, i + 1, True)
-                except ValueError:
-                    j = -1  # invalid or unterminated: the careful path says which
-                if j >= 0 and len(value) <= self._max_string:  # else the careful path says where
-                    self._dirty = True
-                    return value, j
-            self._string.begin(self._base + i)
-            self._dirty = True
-            return S_IN_STRING, -(i + 1)
-        if char == "{" or char == "[":
-            return self._open_container(text, i)
-        if char == "-" or "0" <= char <= "9":
-            value, j = lex_number(text, i, len(text))
-        elif char in LITERALS:
-            value, j = lex_literal(text, i)
-        else:
-            expected = "a value or ']'" if state == S_ARRAY_FIRST else "a value"
-            raise LexError(f"unexpected {describe(char)}", i, expected)
-        if j == CUT:
-            self._carry = text[i:]  # it may go on in the next piece
-            return state, -len(text)
-        self._dirty = True
-        return value, j
+        """The container at ``text[i]`` (other values: see ``_scan``), decoded whole (the value,
+        the index after it) when nothing inside it is reported and it is whole in the piece, else
+        opened: ``(state, -k)``, go on in ``state`` at ``text[k]``, the next character.
 
-    def _open_container(self, text: str, i: int) -> tuple[Any, int]:
-        """The array or object at ``text[i]``: decoded whole (the value, the index after it) when
-        nothing inside it is reported and it is whole in the piece, else opened (see _value_at)."""
+        With a method per token (string, key, number, literal; two calls per container) and
+        feed's careful path in a method, B and C of the parser benchmark (100 KB) took 1.16-1.26x
+        main's time, pure (median of paired CPU-time ratios; 4-character pieces and one-shot).
+        With strings, numbers and literals lexed in ``_scan`` and containers here (one call
+        each): 1.03-1.08x. Compiled (mypyc): 1.06-1.27x after the change, 0.97-1.14x before it,
+        in two runs under a varying load (not settled: measure both side by side before keeping)."""
+        if text[i] != "{" and text[i] != "[":
+            expected = "a value or ']'" if state == S_ARRAY_FIRST else "a value"
+            raise LexError(f"unexpected {describe(text[i])}", i, expected)
         stack = self._stack
         if len(stack) >= self._max_depth:
             raise LexError(
@@ -442,44 +429,40 @@ class ValueBuilder:
         stack.append(Frame(ARRAY, [], parent, slot, self._base + i))
         return S_ARRAY_FIRST, -(i + 1)
 
-    def _close_container(self, char: str, i: int) -> Frame:
-        """The innermost container closes with ``char`` at ``text[i]`` after a value: its frame,
-        popped. Closing adds nothing visible: the last snapshot shows every member."""
+    def _close(self, char: str, i: int, state: int) -> Frame:
+        """``char`` at ``text[i]`` where no value, key or separator begins: the frame of the
+        container it closes (after a value, or empty), popped, or the error saying what belongs
+        there. Closing adds nothing visible: the last snapshot shows every member."""
         stack = self._stack
-        closer = CLOSERS[stack[-1].kind]
-        if char != closer:
-            raise LexError(f"unexpected {describe(char)} after a value", i, f"',' or '{closer}'")
-        frame = stack.pop()
-        if frame.path is not None and stack and stack[-1].path is None:
-            # Its path was asked for (a member of it completed): its parent's is that, shorter
-            # (see path_of). At C speed, rather than a walk up.
-            stack[-1].path = frame.path[:-1]
-        return frame
-
-    def _close_empty(self, char: str, i: int, state: int) -> Frame:
-        """``char`` at ``text[i]`` where a value or a key belongs: the frame of the empty container
-        it closes, popped, or the error saying what belongs there."""
+        if state == S_AFTER_VALUE:
+            closer = CLOSERS[stack[-1].kind]
+            if char != closer:
+                raise LexError(
+                    f"unexpected {describe(char)} after a value", i, f"',' or '{closer}'"
+                )
+            frame = stack.pop()
+            if frame.path is not None and stack and stack[-1].path is None:
+                # Its path was asked for (a member of it completed): its parent's is that,
+                # shorter (see path_of). At C speed, rather than a walk up.
+                stack[-1].path = frame.path[:-1]
+            return frame
         if (char == "]" and state == S_ARRAY_FIRST) or (char == "}" and state == S_OBJECT_FIRST):
-            return self._stack.pop()
+            return stack.pop()
+        if state == S_COLON:
+            raise LexError(f"unexpected {describe(char)} after an object key", i, "':'")
         if state == S_VALUE:  # a ']' where a value belongs
             raise LexError(f"unexpected {describe(char)}", i, "a value")
         expected = "'\"' or '}'" if state == S_OBJECT_FIRST else "'\"' (a key)"
         raise LexError(f"unexpected {describe(char)} where a key belongs", i, expected)
 
-    def _key_at(self, text: str, i: int, state: int) -> tuple[int, int]:
-        """The object key opening at ``text[i]``: the state and index after it (decoded whole
-        when its closing quote is in the piece, else the key string opened)."""
-        if self._c_strings and text.find('"', i + 1) != -1:
-            try:
-                string, end = scanstring(text, i + 1, True)
-            except ValueError:
-                pass
-            else:
-                if len(string) <= self._max_string:  # else the careful path says where
-                    self._stack[-1].key = string
-                    return S_COLON, end
+    def _open_string(self, i: int, state: int) -> int:
+        """A string (a value, or a key in ``S_OBJECT_FIRST`` or ``S_KEY``) opens at ``text[i]``
+        and is taken by the careful path: the state inside it."""
         self._string.begin(self._base + i)
-        return S_IN_KEY, i + 1
+        if state >= S_OBJECT_FIRST:
+            return S_IN_KEY
+        self._dirty = True  # an open string value shows (empty at first)
+        return S_IN_STRING
 
     def _string_content(self, text: str, i: int, state: int) -> int:
         """Take the open string's content from ``text[i]`` (see ``StringLexer.take``): the index
