@@ -129,6 +129,12 @@ class AsyncClient:
     nesting; ``max_string_chars`` one string of the answer (``None``: no cap); ``deadline`` (seconds, default ``None``: none) bounds a whole call - connecting,
     retries, waiting and the whole stream - however steadily the server keeps sending
     (:class:`~streamstruct.APITimeoutError` past it). ``docs/reliability.md`` lists every limit.
+
+    ``api`` picks the wire dialect: ``"chat"`` (default, ``POST /chat/completions``),
+    ``"responses"`` (OpenAI's Responses API, ``POST /responses``) or ``"anthropic"`` (Anthropic
+    Messages, ``POST /v1/messages``: the key defaults to ``ANTHROPIC_API_KEY`` and goes in
+    ``x-api-key``, the base URL to ``ANTHROPIC_BASE_URL``, else ``https://api.anthropic.com``).
+    docs/dialects.md says what each reads and sends.
     """
 
     def __init__(

@@ -269,6 +269,11 @@ class Client:
     def base_url(self) -> httpx.URL:
         return self._async.base_url
 
+    @property
+    def api(self) -> Api:
+        """The wire dialect spoken: ``"chat"``, ``"responses"`` or ``"anthropic"``."""
+        return self._async.api
+
     def close(self) -> None:
         """Close the connection pool and stop the event loop thread."""
         self._finalizer()

@@ -410,6 +410,7 @@ def test_api_is_checked() -> None:
         assert "api='anthropic'" in repr(client)
         assert KEY not in repr(client)
         assert str(client.base_url) == "https://api.anthropic.com/"
+        assert client.api == "anthropic"
     finally:
         client.close()
 
