@@ -59,14 +59,20 @@ from typing import (
 
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, TypeAdapter, create_model
 
-from .._errors import InvalidArgumentTypeError
-from ._partial import _partial_class
+from .._errors import UnsupportedResponseModelError
+from ._partial import (
+    FieldCompleted,
+    FieldStarted,
+    PartialEvent,
+    SnapshotEvent,
+    TextAppended,
+    _partial_class,
+)
 
 __all__ = [
     "WRAPPER_FIELD",
     "ResponseKind",
     "ResponseType",
-    "UnsupportedResponseModelError",
     "classify_response_model",
     "wrapper_model",
 ]
@@ -75,18 +81,6 @@ WRAPPER_FIELD: Final = "response"
 """The one field of a wrapper model (see the module docstring for why this name)."""
 
 ResponseKind: TypeAlias = Literal["model", "iterable", "wrapped"]
-
-
-class UnsupportedResponseModelError(InvalidArgumentTypeError):
-    """The ``response_model`` is not a type pydantic can validate and describe with a JSON schema.
-
-    An :class:`~streamstruct.InvalidArgumentTypeError` (so also a ``TypeError``) whose
-    ``argument`` is ``"response_model"``; ``response_model`` is the type given.
-    """
-
-    def __init__(self, message: str, *, response_model: Any) -> None:
-        super().__init__(message, argument="response_model")
-        self.response_model = response_model
 
 
 @final
@@ -131,6 +125,29 @@ class ResponseType:
         # __dict__ rather than getattr: a snapshot is a frozen partial instance whose fields all
         # exist; the lookup is the cheapest there is, as it runs once per snapshot.
         return snapshot.__dict__.get(WRAPPER_FIELD)
+
+    def unwrap_events(self, events: list[PartialEvent]) -> list[PartialEvent]:
+        """The events of the wrapper model as the caller sees them: paths without the wrapper's
+        key (the whole answer's own events have the path ``()``: a ``str`` answer's text is
+        ``TextAppended((), ...)``, an ``int`` answer ``FieldCompleted((), 42)``), snapshots
+        unwrapped, and no snapshot before the answer has begun (the wrapper's ``{`` alone)."""
+        if self.kind != "wrapped":
+            return events
+        out: list[PartialEvent] = []
+        for event in events:
+            if type(event) is SnapshotEvent:
+                snapshot = event.partial
+                if WRAPPER_FIELD in snapshot.model_fields_set:
+                    out.append(SnapshotEvent(snapshot.__dict__[WRAPPER_FIELD]))
+            elif type(event) is TextAppended:
+                out.append(TextAppended(event.path[1:], event.text))
+            elif type(event) is FieldCompleted:
+                out.append(FieldCompleted(event.path[1:], event.value))
+            elif type(event) is FieldStarted:
+                out.append(FieldStarted(event.path[1:]))
+            else:  # an event without a path
+                out.append(event)
+        return out
 
     def unwrap_final(self, value: Any) -> Any:
         """The final answer from the validated :attr:`model` instance (the instance itself unless

@@ -460,9 +460,12 @@ class PartialReader(ResponseReader[Any]):
     """One object: outputs are :class:`~streamstruct.PartialEvent` s, the end gives the validated
     model. In a tool mode only the first tool call is the object; a second one is not read."""
 
-    __slots__ = ("_assembler",)
+    __slots__ = ("_assembler", "_wrapped")
 
     def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
+        # A response type that is not a model (list[User], int, ...) is assembled as its wrapper
+        # model {"response": ...}; what leaves the reader is unwrapped (see _response_types).
+        self._wrapped = plan.spec.wrapped
         self._assembler: PartialAssembler[Any] = PartialAssembler(
             plan.spec.models[0],
             text=self.text_so_far,
@@ -478,6 +481,8 @@ class PartialReader(ResponseReader[Any]):
         self._assembler.field_events = wanted
 
     def _partial(self) -> Any:
+        if self._wrapped is not None:
+            return self._wrapped.unwrap_partial(self._assembler.snapshot)
         return self._assembler.snapshot
 
     def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
@@ -488,6 +493,8 @@ class PartialReader(ResponseReader[Any]):
         parser = self._main_parser()
         if parser is None:
             return []
+        if self._wrapped is not None:
+            return self._wrapped.unwrap_events(self._assembler.advance(parser))
         return self._assembler.advance(parser)
 
     def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
@@ -517,15 +524,22 @@ class PartialReader(ResponseReader[Any]):
                 start = end
                 assembler.advance(parser)
         except StreamStructError:
-            error.partial = assembler.snapshot
+            snapshot = assembler.snapshot
+            wrapped = self._wrapped
+            error.partial = snapshot if wrapped is None else wrapped.unwrap_partial(snapshot)
         return self._detached(error)
 
     def _finish_models(self) -> Any:
         final = self._assembler.finish(self._final_value())
         last = self._assembler.final_snapshot(final)
+        wrapped = self._wrapped
+        if wrapped is None:
+            if last is not None:
+                self.final_outputs.append(last)
+            return final
         if last is not None:
-            self.final_outputs.append(last)
-        return final
+            self.final_outputs.extend(wrapped.unwrap_events([last]))
+        return wrapped.unwrap_final(final)
 
 
 @final

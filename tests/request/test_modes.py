@@ -208,9 +208,7 @@ def test_response_spec_keeps_an_annotated_item_type() -> None:
     assert spec.item_type is item
 
 
-@pytest.mark.parametrize(
-    "bad", [list[Person], Iterable[int], Iterable, Person | Cat, dict, 3, RootModel[list[int]]]
-)
+@pytest.mark.parametrize("bad", [Iterable[int], Iterable, 3, len])
 def test_response_spec_rejects_the_rest(bad: Any) -> None:
     with pytest.raises(TypeError):
         response_spec(bad)
