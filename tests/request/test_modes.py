@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import pytest
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, Field
 from typing_extensions import TypeAliasType
 
 from streamstruct._model._nulls import drop_injected_nulls, injected_null_keys, injects_nulls
