@@ -59,7 +59,7 @@ from typing import (
 
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, TypeAdapter, create_model
 
-from .._errors import UnsupportedResponseModelError
+from .._errors import StreamStructError, UnsupportedResponseModelError
 from ._partial import (
     FieldCompleted,
     FieldStarted,
@@ -148,6 +148,16 @@ class ResponseType:
             else:  # an event without a path
                 out.append(event)
         return out
+
+    def unwrap_error(self, error: StreamStructError) -> StreamStructError:
+        """``error`` with its ``partial`` unwrapped, when the model side set it to a snapshot of
+        the wrapper. Its ``text``, ``path`` and pydantic ``errors`` stay as they are: they locate
+        the failing value in the JSON that was received (``{"response": ...}``), which is also
+        what a re-ask quotes back to the model."""
+        partial = error.partial
+        if self.model is not None and type(partial) is _partial_class(self.model):
+            error.partial = self.unwrap_partial(partial)
+        return error
 
     def unwrap_final(self, value: Any) -> Any:
         """The final answer from the validated :attr:`model` instance (the instance itself unless

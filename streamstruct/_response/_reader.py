@@ -493,9 +493,13 @@ class PartialReader(ResponseReader[Any]):
         parser = self._main_parser()
         if parser is None:
             return []
-        if self._wrapped is not None:
-            return self._wrapped.unwrap_events(self._assembler.advance(parser))
-        return self._assembler.advance(parser)
+        wrapped = self._wrapped
+        if wrapped is None:
+            return self._assembler.advance(parser)
+        try:
+            return wrapped.unwrap_events(self._assembler.advance(parser))
+        except ResponseValidationError as error:
+            raise wrapped.unwrap_error(error)  # noqa: B904 (raised as the assembler raised it)
 
     def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
         """``error``, carrying the snapshot it would carry had each piece of this read come in a
@@ -530,9 +534,12 @@ class PartialReader(ResponseReader[Any]):
         return self._detached(error)
 
     def _finish_models(self) -> Any:
-        final = self._assembler.finish(self._final_value())
-        last = self._assembler.final_snapshot(final)
         wrapped = self._wrapped
+        try:
+            final = self._assembler.finish(self._final_value())
+        except ResponseValidationError as error:
+            raise error if wrapped is None else wrapped.unwrap_error(error)  # noqa: B904
+        last = self._assembler.final_snapshot(final)
         if wrapped is None:
             if last is not None:
                 self.final_outputs.append(last)
