@@ -51,6 +51,7 @@ from typing import (
     Optional,
     TypeAlias,
     TypeGuard,
+    cast,
     Union,
     final,
     get_args,
@@ -134,19 +135,27 @@ class ResponseType:
         if self.kind != "wrapped":
             return events
         out: list[PartialEvent] = []
+        append = out.append
         for event in events:
-            if type(event) is SnapshotEvent:
-                snapshot = event.partial
-                if WRAPPER_FIELD in snapshot.model_fields_set:
-                    out.append(SnapshotEvent(snapshot.__dict__[WRAPPER_FIELD]))
-            elif type(event) is TextAppended:
-                out.append(TextAppended(event.path[1:], event.text))
-            elif type(event) is FieldCompleted:
-                out.append(FieldCompleted(event.path[1:], event.value))
-            elif type(event) is FieldStarted:
-                out.append(FieldStarted(event.path[1:]))
+            # Most events are text appended to a string; the others are rarer. Exact types, as
+            # the event classes are final.
+            kind = type(event)
+            if kind is TextAppended:
+                text = cast(TextAppended, event)
+                append(TextAppended(text.path[1:], text.text))
+            elif kind is SnapshotEvent:
+                snapshot = cast(_AnySnapshot, event).partial
+                value = snapshot.__dict__[WRAPPER_FIELD]
+                # A None that is not the answer (Optional[User]: null) is the wrapper's "{" alone.
+                if value is not None or WRAPPER_FIELD in snapshot.model_fields_set:
+                    append(SnapshotEvent(value))
+            elif kind is FieldCompleted:
+                completed = cast(FieldCompleted, event)
+                append(FieldCompleted(completed.path[1:], completed.value))
+            elif kind is FieldStarted:
+                append(FieldStarted(cast(FieldStarted, event).path[1:]))
             else:  # an event without a path
-                out.append(event)
+                append(event)
         return out
 
     def unwrap_error(self, error: StreamStructError) -> StreamStructError:
@@ -166,6 +175,8 @@ class ResponseType:
             return value
         return getattr(value, WRAPPER_FIELD)
 
+
+_AnySnapshot: TypeAlias = SnapshotEvent[Any]  # subscripted once, not per event
 
 # One per annotation: a wrapper class must be the same class for the same type (the partial
 # classes and the request plans are cached by class). Unhashable annotations are not cached.
