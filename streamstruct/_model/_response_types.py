@@ -52,7 +52,6 @@ from typing import (
     TypeAlias,
     TypeGuard,
     Union,
-    cast,
     final,
     get_args,
     get_origin,
@@ -61,14 +60,7 @@ from typing import (
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, TypeAdapter, create_model
 
 from .._errors import StreamStructError, UnsupportedResponseModelError
-from ._partial import (
-    FieldCompleted,
-    FieldStarted,
-    PartialEvent,
-    SnapshotEvent,
-    TextAppended,
-    _partial_class,
-)
+from ._partial import _partial_class
 
 __all__ = [
     "WRAPPER_FIELD",
@@ -127,37 +119,6 @@ class ResponseType:
         # exist; the lookup is the cheapest there is, as it runs once per snapshot.
         return snapshot.__dict__.get(WRAPPER_FIELD)
 
-    def unwrap_events(self, events: list[PartialEvent]) -> list[PartialEvent]:
-        """The events of the wrapper model as the caller sees them: paths without the wrapper's
-        key (the whole answer's own events have the path ``()``: a ``str`` answer's text is
-        ``TextAppended((), ...)``, an ``int`` answer ``FieldCompleted((), 42)``), snapshots
-        unwrapped, and no snapshot before the answer has begun (the wrapper's ``{`` alone)."""
-        if self.kind != "wrapped":
-            return events
-        out: list[PartialEvent] = []
-        append = out.append
-        for event in events:
-            # Most events are text appended to a string; the others are rarer. Exact types, as
-            # the event classes are final.
-            kind = type(event)
-            if kind is TextAppended:
-                text = cast(TextAppended, event)
-                append(TextAppended(text.path[1:], text.text))
-            elif kind is SnapshotEvent:
-                snapshot = cast(_AnySnapshot, event).partial
-                value = snapshot.__dict__[WRAPPER_FIELD]
-                # A None that is not the answer (Optional[User]: null) is the wrapper's "{" alone.
-                if value is not None or WRAPPER_FIELD in snapshot.model_fields_set:
-                    append(SnapshotEvent(value))
-            elif kind is FieldCompleted:
-                completed = cast(FieldCompleted, event)
-                append(FieldCompleted(completed.path[1:], completed.value))
-            elif kind is FieldStarted:
-                append(FieldStarted(cast(FieldStarted, event).path[1:]))
-            else:  # an event without a path
-                append(event)
-        return out
-
     def unwrap_error(self, error: StreamStructError) -> StreamStructError:
         """``error`` with its ``partial`` unwrapped, when the model side set it to a snapshot of
         the wrapper. Its ``text``, ``path`` and pydantic ``errors`` stay as they are: they locate
@@ -175,8 +136,6 @@ class ResponseType:
             return value
         return getattr(value, WRAPPER_FIELD)
 
-
-_AnySnapshot: TypeAlias = SnapshotEvent[Any]  # subscripted once, not per event
 
 # One per annotation: a wrapper class must be the same class for the same type (the partial
 # classes and the request plans are cached by class). Unhashable annotations are not cached.

@@ -36,6 +36,8 @@ from .._errors import (
 )
 from .._model._assembler import PartialAssembler
 from .._model._iterable import ItemsAssembler
+from .._model._partial import FieldCompleted, FieldStarted, SnapshotEvent, TextAppended
+from .._model._response_types import WRAPPER_FIELD
 from .._request._modes import RequestPlan
 from . import _reader_errors as errors
 
@@ -497,7 +499,7 @@ class PartialReader(ResponseReader[Any]):
         if wrapped is None:
             return self._assembler.advance(parser)
         try:
-            return wrapped.unwrap_events(self._assembler.advance(parser))
+            return _unwrapped_events(self._assembler.advance(parser))
         except ResponseValidationError as error:
             raise wrapped.unwrap_error(error)  # noqa: B904 (raised as the assembler raised it)
 
@@ -545,8 +547,33 @@ class PartialReader(ResponseReader[Any]):
                 self.final_outputs.append(last)
             return final
         if last is not None:
-            self.final_outputs.extend(wrapped.unwrap_events([last]))
+            self.final_outputs.extend(_unwrapped_events([last]))
         return wrapped.unwrap_final(final)
+
+
+def _unwrapped_events(events: list[Any]) -> list[Any]:
+    """The events of a wrapper model ``{"response": ...}`` (see _response_types) as the caller
+    sees them: paths without the wrapper's key (the whole answer's own events have the path
+    ``()``), snapshots unwrapped, none before the answer has begun (the wrapper's ``{`` alone).
+    Here rather than in the model layer: it runs for every event, and this module is compiled."""
+    out: list[Any] = []
+    for event in events:
+        kind = type(event)  # exact types: the event classes are final
+        if kind is SnapshotEvent:
+            snapshot = event.partial
+            value = snapshot.__dict__[WRAPPER_FIELD]
+            # A None that is not the answer (Optional[User]: null) is the wrapper's "{" alone.
+            if value is not None or WRAPPER_FIELD in snapshot.model_fields_set:
+                out.append(SnapshotEvent(value))
+        elif kind is TextAppended:
+            out.append(TextAppended(event.path[1:], event.text))
+        elif kind is FieldCompleted:
+            out.append(FieldCompleted(event.path[1:], event.value))
+        elif kind is FieldStarted:
+            out.append(FieldStarted(event.path[1:]))
+        else:  # an event without a path
+            out.append(event)
+    return out
 
 
 @final
