@@ -45,6 +45,7 @@ from ._errors import (
     StreamStructError,
     TruncatedJSONError,
     UnprocessableEntityError,
+    UnsupportedResponseModelError,
 )
 from ._io._client import AsyncClient
 from ._io._stream import AsyncIterableStream, AsyncPartialStream, StreamEnded, StreamEvent
@@ -135,6 +136,7 @@ __all__ = [
     "TextAppended",
     "TruncatedJSONError",
     "UnprocessableEntityError",
+    "UnsupportedResponseModelError",
     "Usage",
     "build_info",
     "progress",

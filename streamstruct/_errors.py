@@ -34,6 +34,7 @@ The tree::
     ├── ResponseTooLargeError            the response passed ``max_response_bytes``
     ├── InvalidArgumentError             an argument of the client or of a call is wrong; names it
     │   ├── InvalidArgumentTypeError     of the wrong type (also a TypeError)
+    │   │   └── UnsupportedResponseModelError  a response_model pydantic cannot validate; names it
     │   └── InvalidArgumentValueError    a value that cannot work (also a ValueError)
     └── ClientUsageError (RuntimeError)  the client cannot serve the call as it is used
         └── ClientClosedError            the client was closed (``aclose()``, ``close()``, ``with``)
@@ -93,6 +94,7 @@ __all__ = [
     "StreamStructError",
     "TruncatedJSONError",
     "UnprocessableEntityError",
+    "UnsupportedResponseModelError",
 ]
 
 
@@ -385,6 +387,19 @@ class InvalidArgumentError(StreamStructError):
 
 class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
     """An argument of the wrong type (also a ``TypeError``)."""
+
+
+class UnsupportedResponseModelError(InvalidArgumentTypeError):
+    """The ``response_model`` is not a type pydantic can validate and describe with a JSON schema
+    (a function, an arbitrary class, a value instead of a type, a bare ``Iterable``).
+
+    An :class:`InvalidArgumentTypeError` (so also a ``TypeError``) whose ``argument`` is
+    ``"response_model"``; ``response_model`` is the type given.
+    """
+
+    def __init__(self, message: str, *, response_model: Any) -> None:
+        super().__init__(message, argument="response_model")
+        self.response_model = response_model
 
 
 class InvalidArgumentValueError(InvalidArgumentError, ValueError):

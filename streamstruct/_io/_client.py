@@ -428,16 +428,43 @@ class AsyncCompletions:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    @overload
     def create_partial(
         self,
         *,
         model: str,
-        response_model: type[_M],
+        response_model: type[_T],
         messages: Sequence[Mapping[str, Any]],
         stream: Literal[True] = True,
         **options: Unpack[CallOptions],
-    ) -> AsyncPartialStream[_M]:
+    ) -> AsyncPartialStream[_T]: ...
+
+    @overload
+    def create_partial(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
+    ) -> AsyncPartialStream[Any]: ...
+
+    def create_partial(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
+    ) -> AsyncPartialStream[Any]:
         """Stream one ``response_model`` object: iterate for ``Partial[M]`` snapshots.
+
+        ``response_model`` is a model class, or any other type pydantic validates (``list[User]``,
+        ``int``, ``Literal[...]``, ``Cat | Dog``, a ``TypedDict``, ...): requested as the object
+        ``{"response": ...}`` and unwrapped, so a snapshot of ``list[User]`` is a list of partial
+        users and one of ``str`` the text so far (see docs/response-types.md).
 
         Nothing is sent until the stream is awaited, entered or iterated. The OpenAI request
         parameters (``temperature``, ``max_tokens``, ``seed``, ...) go into the request body.
@@ -521,6 +548,17 @@ class AsyncCompletions:
         stream: Literal[True],
         **options: Unpack[CallOptions],
     ) -> AsyncPartialStream[_M]: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        response_model: type[_T],
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[False] = False,
+        **options: Unpack[CallOptions],
+    ) -> Awaitable[_T]: ...
 
     @overload
     def create(

@@ -172,17 +172,17 @@ _S = TypeVar("_S", bound="_SyncStream[Any]")
 
 
 @final
-class PartialStream(_SyncStream[_M]):
+class PartialStream(_SyncStream[_T]):
     """The sync form of :class:`~streamstruct.AsyncPartialStream`."""
 
-    def __iter__(self) -> Iterator[Partial[_M]]:
+    def __iter__(self) -> Iterator[Partial[_T]]:
         return _iterate(self._loop, self._stream.__aiter__)
 
     def events(self) -> Iterator[StreamEvent]:
         """Typed events, as :meth:`AsyncPartialStream.events`."""
         return _iterate(self._loop, self._stream.events)
 
-    def get_final(self) -> _M:
+    def get_final(self) -> _T:
         """The validated model: reads the rest of the stream if needed."""
         return self._loop.call(self._stream.get_final)  # type: ignore[no-any-return]
 
@@ -310,17 +310,39 @@ class Completions:
         self._loop = loop
         self._completions = client.chat.completions
 
+    @overload
     def create_partial(
         self,
         *,
         model: str,
-        response_model: type[_M],
+        response_model: type[_T],
         messages: Sequence[Mapping[str, Any]],
         stream: Literal[True] = True,
         **options: Unpack[CallOptions],
-    ) -> PartialStream[_M]:
+    ) -> PartialStream[_T]: ...
+
+    @overload
+    def create_partial(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
+    ) -> PartialStream[Any]: ...
+
+    def create_partial(
+        self,
+        *,
+        model: str,
+        response_model: Any,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[True] = True,
+        **options: Unpack[CallOptions],
+    ) -> PartialStream[Any]:
         """As :meth:`AsyncCompletions.create_partial`; iterate for ``Partial[M]`` snapshots."""
-        made: AsyncPartialStream[_M] = self._completions.create_partial(
+        made: AsyncPartialStream[Any] = self._completions.create_partial(
             model=model, response_model=response_model, messages=messages, stream=stream, **options
         )
         return PartialStream(self._loop, made)
@@ -383,6 +405,17 @@ class Completions:
         stream: Literal[True],
         **options: Unpack[CallOptions],
     ) -> PartialStream[_M]: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        response_model: type[_T],
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[False] = False,
+        **options: Unpack[CallOptions],
+    ) -> _T: ...
 
     @overload
     def create(

@@ -21,7 +21,9 @@ format wants an object at the root too; so a ``list[User]`` answer is requested 
 ``{"response": [...]}``, and everything downstream (the parser, the partial classes, the assembler)
 sees an ordinary model with one field. :meth:`ResponseType.unwrap_partial` and
 :meth:`ResponseType.unwrap_final` take that field back out, so a snapshot of ``list[User]`` is a
-list of partial users and a snapshot of ``str`` is the string so far.
+list of partial users and a snapshot of ``str`` is the string so far; the partial reader
+(``_response/_reader.py``, compiled, as it runs for every event) does the same to the events and
+takes the wrapper's key off their paths.
 
 Why the field is named ``response``: it is the name pydantic-ai gives the one argument of its output
 tool for a non-object output type, so models have seen it; it reads as what it holds ("the
@@ -58,7 +60,7 @@ from typing import (
 
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, TypeAdapter, create_model
 
-from .._errors import InvalidArgumentTypeError
+from .._errors import StreamStructError, UnsupportedResponseModelError
 from ._once import OncePerKey
 from ._partial import _partial_class
 
@@ -66,7 +68,6 @@ __all__ = [
     "WRAPPER_FIELD",
     "ResponseKind",
     "ResponseType",
-    "UnsupportedResponseModelError",
     "classify_response_model",
     "wrapper_model",
 ]
@@ -75,18 +76,6 @@ WRAPPER_FIELD: Final = "response"
 """The one field of a wrapper model (see the module docstring for why this name)."""
 
 ResponseKind: TypeAlias = Literal["model", "iterable", "wrapped"]
-
-
-class UnsupportedResponseModelError(InvalidArgumentTypeError):
-    """The ``response_model`` is not a type pydantic can validate and describe with a JSON schema.
-
-    An :class:`~streamstruct.InvalidArgumentTypeError` (so also a ``TypeError``) whose
-    ``argument`` is ``"response_model"``; ``response_model`` is the type given.
-    """
-
-    def __init__(self, message: str, *, response_model: Any) -> None:
-        super().__init__(message, argument="response_model")
-        self.response_model = response_model
 
 
 @final
@@ -131,6 +120,16 @@ class ResponseType:
         # __dict__ rather than getattr: a snapshot is a frozen partial instance whose fields all
         # exist; the lookup is the cheapest there is, as it runs once per snapshot.
         return snapshot.__dict__.get(WRAPPER_FIELD)
+
+    def unwrap_error(self, error: StreamStructError) -> StreamStructError:
+        """``error`` with its ``partial`` unwrapped, when the model side set it to a snapshot of
+        the wrapper. Its ``text``, ``path`` and pydantic ``errors`` stay as they are: they locate
+        the failing value in the JSON that was received (``{"response": ...}``), which is also
+        what a re-ask quotes back to the model."""
+        partial = error.partial
+        if self.model is not None and type(partial) is _partial_class(self.model):
+            error.partial = self.unwrap_partial(partial)
+        return error
 
     def unwrap_final(self, value: Any) -> Any:
         """The final answer from the validated :attr:`model` instance (the instance itself unless

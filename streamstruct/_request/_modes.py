@@ -54,6 +54,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from .._errors import InvalidArgumentTypeError, InvalidArgumentValueError
 from .._model._nulls import drop_injected_nulls
+from .._model._response_types import ResponseType, classify_response_model
 from .._model._types import is_model, union_models
 from ._schemas import resolve_ref, strict_json_schema
 
@@ -106,6 +107,9 @@ class ResponseSpec:
     models: tuple[type[BaseModel], ...]
     iterable: bool
     item_type: Any
+    # Set for any other type (``list[User]``, ``int``, ...): requested as its wrapper model
+    # ``{"response": ...}`` (``models[0]``), unwrapped for the caller (see _response_types).
+    wrapped: ResponseType | None = None
 
     @property
     def name(self) -> str:
@@ -115,14 +119,18 @@ class ResponseSpec:
 
 
 def response_spec(response_model: object) -> ResponseSpec:
-    """Read a response model: a pydantic model class, ``Iterable[M]`` or ``Iterable[A | B | ...]``.
+    """Read a response model: a pydantic model class, ``Iterable[M]`` or ``Iterable[A | B | ...]``,
+    or any other type pydantic validates (``list[User]``, ``int``, ``Cat | Dog``, a ``RootModel``,
+    ...), which is requested as its wrapper model ``{"response": ...}``: tools and JSON modes all
+    need an object at the root.
 
-    Raises :class:`~streamstruct.InvalidArgumentTypeError` (a ``TypeError``) for anything else, including a model whose schema is not an object (a
-    ``RootModel`` of a list, say): tools and JSON modes all need an object at the root.
+    Raises :class:`~streamstruct.UnsupportedResponseModelError` (an
+    :class:`~streamstruct.InvalidArgumentTypeError`, a ``TypeError``) for what pydantic cannot
+    validate, and :class:`~streamstruct.InvalidArgumentTypeError` for ``Iterable`` of non-models.
     """
     if isinstance(response_model, ResponseSpec):
         return response_model
-    if is_model(response_model):
+    if is_model(response_model) and not response_model.__pydantic_root_model__:
         if not _describes_an_object(response_model):
             raise InvalidArgumentTypeError(
                 f"{response_model.__name__}'s JSON schema is not an object; a response_model must "
@@ -135,11 +143,15 @@ def response_spec(response_model: object) -> ResponseSpec:
         models = union_models(args[0]) if args else ()
         if models:
             return ResponseSpec(models=models, iterable=True, item_type=args[0])
-    raise InvalidArgumentTypeError(
-        f"response_model must be a pydantic model class, Iterable[Model] or "
-        f"Iterable[ModelA | ModelB], not {response_model!r}",
-        argument="response_model",
-    )
+        raise InvalidArgumentTypeError(
+            f"an Iterable response_model takes models: Iterable[Model] or "
+            f"Iterable[ModelA | ModelB], not {response_model!r} (a list of other values: "
+            "response_model=list[...])",
+            argument="response_model",
+        )
+    kind = classify_response_model(response_model)  # refuses what pydantic cannot validate
+    assert kind.model is not None  # neither a model nor an Iterable: wrapped
+    return ResponseSpec(models=(kind.model,), iterable=False, item_type=kind.model, wrapped=kind)
 
 
 @final

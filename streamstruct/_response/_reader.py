@@ -36,6 +36,8 @@ from .._errors import (
 )
 from .._model._assembler import PartialAssembler
 from .._model._iterable import ItemsAssembler
+from .._model._partial import FieldCompleted, FieldStarted, SnapshotEvent, TextAppended
+from .._model._response_types import WRAPPER_FIELD
 from .._request._modes import RequestPlan
 from . import _reader_errors as errors
 from ._events import ReasoningAppended
@@ -505,9 +507,12 @@ class PartialReader(ResponseReader[Any]):
     """One object: outputs are :class:`~streamstruct.PartialEvent` s, the end gives the validated
     model. In a tool mode only the first tool call is the object; a second one is not read."""
 
-    __slots__ = ("_assembler",)
+    __slots__ = ("_assembler", "_wrapped")
 
     def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
+        # A response type that is not a model (list[User], int, ...) is assembled as its wrapper
+        # model {"response": ...}; what leaves the reader is unwrapped (see _response_types).
+        self._wrapped = plan.spec.wrapped
         self._assembler: PartialAssembler[Any] = PartialAssembler(
             plan.spec.models[0],
             text=self.text_so_far,
@@ -528,6 +533,8 @@ class PartialReader(ResponseReader[Any]):
             self._side_events.append(ReasoningAppended(text))
 
     def _partial(self) -> Any:
+        if self._wrapped is not None:
+            return self._wrapped.unwrap_partial(self._assembler.snapshot)
         return self._assembler.snapshot
 
     def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
@@ -538,7 +545,13 @@ class PartialReader(ResponseReader[Any]):
         parser = self._main_parser()
         if parser is None:
             return []
-        return self._assembler.advance(parser)
+        wrapped = self._wrapped
+        if wrapped is None:
+            return self._assembler.advance(parser)
+        try:
+            return _unwrapped_events(self._assembler.advance(parser))
+        except ResponseValidationError as error:
+            raise wrapped.unwrap_error(error)  # noqa: B904 (raised as the assembler raised it)
 
     def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
         """``error``, carrying the snapshot it would carry had each piece of this read come in a
@@ -567,15 +580,50 @@ class PartialReader(ResponseReader[Any]):
                 start = end
                 assembler.advance(parser)
         except StreamStructError:
-            error.partial = assembler.snapshot
+            snapshot = assembler.snapshot
+            wrapped = self._wrapped
+            error.partial = snapshot if wrapped is None else wrapped.unwrap_partial(snapshot)
         return self._detached(error)
 
     def _finish_models(self) -> Any:
-        final = self._assembler.finish(self._final_value())
+        wrapped = self._wrapped
+        try:
+            final = self._assembler.finish(self._final_value())
+        except ResponseValidationError as error:
+            raise error if wrapped is None else wrapped.unwrap_error(error)  # noqa: B904
         last = self._assembler.final_snapshot(final)
+        if wrapped is None:
+            if last is not None:
+                self.final_outputs.append(last)
+            return final
         if last is not None:
-            self.final_outputs.append(last)
-        return final
+            self.final_outputs.extend(_unwrapped_events([last]))
+        return wrapped.unwrap_final(final)
+
+
+def _unwrapped_events(events: list[Any]) -> list[Any]:
+    """The events of a wrapper model ``{"response": ...}`` (see _response_types) as the caller
+    sees them: paths without the wrapper's key (the whole answer's own events have the path
+    ``()``), snapshots unwrapped, none before the answer has begun (the wrapper's ``{`` alone).
+    Here rather than in the model layer: it runs for every event, and this module is compiled."""
+    out: list[Any] = []
+    for event in events:
+        kind = type(event)  # exact types: the event classes are final
+        if kind is SnapshotEvent:
+            snapshot = event.partial
+            value = snapshot.__dict__[WRAPPER_FIELD]
+            # A None that is not the answer (Optional[User]: null) is the wrapper's "{" alone.
+            if value is not None or WRAPPER_FIELD in snapshot.model_fields_set:
+                out.append(SnapshotEvent(value))
+        elif kind is TextAppended:
+            out.append(TextAppended(event.path[1:], event.text))
+        elif kind is FieldCompleted:
+            out.append(FieldCompleted(event.path[1:], event.value))
+        elif kind is FieldStarted:
+            out.append(FieldStarted(event.path[1:]))
+        else:  # an event without a path
+            out.append(event)
+    return out
 
 
 @final

@@ -62,6 +62,7 @@ def _options(url: str, **options: Any) -> dict[str, Any]:
 
 
 TYPE = streamstruct.InvalidArgumentTypeError
+UNSUPPORTED = streamstruct.UnsupportedResponseModelError  # an InvalidArgumentTypeError
 VALUE = streamstruct.InvalidArgumentValueError
 
 # (the call's keywords, the error, the argument it names)
@@ -148,9 +149,17 @@ async def test_stream_false_is_refused_by_the_methods_that_always_stream(
 
 @pytest.mark.parametrize(
     ("method", "bad", "cls", "argument"),
-    [(method, {"response_model": 5}, TYPE, "response_model") for method in _METHODS]
+    [
+        (
+            method,
+            {"response_model": 5},
+            UNSUPPORTED if method != "create_iterable" else TYPE,
+            "response_model",
+        )
+        for method in _METHODS
+    ]
     + [
-        ("create_partial", {"response_model": list[User]}, TYPE, "response_model"),
+        ("create_partial", {"response_model": Iterable[User]}, TYPE, "response_model"),
         ("create_partial", {"mode": "json", "strict": True}, VALUE, "strict"),
     ],
 )

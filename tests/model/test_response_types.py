@@ -22,11 +22,11 @@ from streamstruct import (
     PartialAssembler,
     SnapshotEvent,
     StreamStructError,
+    UnsupportedResponseModelError,
 )
 from streamstruct._model._partial import Partial
 from streamstruct._model._response_types import (
     WRAPPER_FIELD,
-    UnsupportedResponseModelError,
     classify_response_model,
     wrapper_model,
 )

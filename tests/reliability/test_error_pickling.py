@@ -89,6 +89,7 @@ _VALUES: dict[str, Any] = {
     "index": 2,
     "raw": '{"city": "Nice", "zip": 6}',
     "argument": "messages[0]",
+    "response_model": list[int],
     "parse_error": streamstruct.JSONParseError(
         "unexpected '}'", offset=17, line=1, column=18, expected="',' or '}'"
     ),

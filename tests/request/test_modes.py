@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import pytest
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, Field
 from typing_extensions import TypeAliasType
 
 from streamstruct._model._nulls import drop_injected_nulls, injected_null_keys, injects_nulls
@@ -208,9 +208,7 @@ def test_response_spec_keeps_an_annotated_item_type() -> None:
     assert spec.item_type is item
 
 
-@pytest.mark.parametrize(
-    "bad", [list[Person], Iterable[int], Iterable, Person | Cat, dict, 3, RootModel[list[int]]]
-)
+@pytest.mark.parametrize("bad", [Iterable[int], Iterable, 3, len])
 def test_response_spec_rejects_the_rest(bad: Any) -> None:
     with pytest.raises(TypeError):
         response_spec(bad)

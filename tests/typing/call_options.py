@@ -84,19 +84,19 @@ def bad_sync(client: Client) -> None:
     c = client.chat.completions
     c.create(model="m", response_model=U, messages=m, mode="bogus")  # type: ignore[call-overload]
     c.create(model="m", response_model=U, messages=m, deadlin=3)  # type: ignore[call-overload]
-    c.create_partial(model="m", response_model=U, messages=m, context={})  # type: ignore[call-arg]
+    c.create_partial(model="m", response_model=U, messages=m, context={})  # type: ignore[call-overload]
     c.create_iterable(model="m", response_model=Iterable[U], messages=m, temperatur=0)  # type: ignore[call-overload]
     c.create(model="m", response_model=U, messages=m, seed="7")  # type: ignore[call-overload]
     c.create(model="m", response_model=U, messages=m, reasoning_effort="huge")  # type: ignore[call-overload]
     c.create(model="m", response_model=U, messages=m, n=2)  # type: ignore[call-overload]
-    c.create_partial(model="m", response_model=U, messages=m, stream=False)  # type: ignore[arg-type]
+    c.create_partial(model="m", response_model=U, messages=m, stream=False)  # type: ignore[call-overload]
 
 
 async def bad_async(client: AsyncClient) -> None:
     c = client.chat.completions
     await c.create(model="m", response_model=U, messages=m, mode="bogus")  # type: ignore[call-overload]
     await c.create(model="m", response_model=U, messages=m, deadlin=3)  # type: ignore[call-overload]
-    c.create_partial(model="m", response_model=U, messages=m, context={})  # type: ignore[call-arg]
+    c.create_partial(model="m", response_model=U, messages=m, context={})  # type: ignore[call-overload]
     c.create_iterable(model="m", response_model=Iterable[U], messages=m, temperatur=0)  # type: ignore[call-overload]
     await c.create(model="m", response_model=U, messages=m, seed="7")  # type: ignore[call-overload]
     await c.create(model="m", response_model=U, messages=m, service_tier="x")  # type: ignore[call-overload]
