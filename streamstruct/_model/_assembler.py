@@ -26,7 +26,6 @@ from ._memo import (
     Level,
     Memo,
     OpenContainer,
-    all_fields,
     final_of_last,
     make_level,
     member_closed,
@@ -698,11 +697,11 @@ class PartialAssembler(Generic[_M]):
             and memo.open_name == previous.open_name
             and same_shown(memo.open_member, previous.open_member)
             and previous.chain == memo.chain
-            and (previous.complete == complete or all_fields(previous.value))
+            and previous.complete == complete  # (closing makes progress() reach 1.0)
         ):
             # Nothing visible changed: the same object as before, and its spare list.
             memo.value = previous.value
-            memo.info = previous.info if previous.complete == complete else None
+            memo.info = previous.info
             memo.spare, memo.spare_size = previous.spare, previous.spare_size
             return memo.value
         if isinstance(memo.shown, _ModelNode):
