@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from .._core._json import JSONParser, Path
 from .._errors import ResponseValidationError
+from ._annotations import stream_annotations
 from ._fields import FieldValidator, caused_by, summary
 from ._memo import (
     GrowingString,
@@ -59,6 +60,7 @@ from ._partial import (
     _SnapshotInfo,
 )
 from ._shortcuts import ALL_SHORTCUTS, Shortcuts
+from ._withheld import WithheldView
 
 __all__ = ["ALL_SHORTCUTS", "PartialAssembler", "Shortcuts"]
 
@@ -115,6 +117,7 @@ class PartialAssembler(Generic[_M]):
         "_text_len",
         "_text_names",
         "_text_start",
+        "_view",
     )
 
     def __init__(
@@ -176,6 +179,10 @@ class PartialAssembler(Generic[_M]):
         self._shortcuts = ALL_SHORTCUTS
         # How many complete members _member was asked about: what the memo saves, for the tests.
         self._looked_at = 0
+        # Atomic / NotNull somewhere in the model: what they withhold is taken out of each
+        # snapshot (see _withheld). Read once per response; None (nothing to pay) without them.
+        marks = stream_annotations(model)
+        self._view: WithheldView | None = WithheldView(marks) if marks else None
 
     @property
     def model(self) -> type[_M]:
@@ -199,12 +206,21 @@ class PartialAssembler(Generic[_M]):
     @property
     def snapshot(self) -> _M | None:
         """The last snapshot (a ``Partial[M]`` instance), or None before the object began."""
-        return self._snapshot
+        view = self._view
+        return self._snapshot if view is None else cast("_M | None", view.shown)
 
     def advance(
         self, parser: JSONParser
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
+        view = self._view
+        if view is None:
+            return self._advance(parser)
+        return view.filter(self._advance(parser))
+
+    def _advance(
+        self, parser: JSONParser
+    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
         completed = parser.pop_completed()
         shortcuts = self._shortcuts
         if not completed and self._growing is not None and shortcuts.grow:
@@ -216,7 +232,7 @@ class PartialAssembler(Generic[_M]):
         finals: dict[Path, Any] = {}
         self._finals = finals
         fields = self._fields
-        fields.partial = self._snapshot
+        fields.partial = self.snapshot
         for done in completed:
             path = done.path
             finals[path] = done.value
@@ -266,7 +282,7 @@ class PartialAssembler(Generic[_M]):
                 f"the response is not a valid {self._model.__name__}: {summary(errors)}",
                 errors=errors,
                 raw=text or None,
-                partial=self._snapshot,
+                partial=self.snapshot,
                 text=text,
             )
             raise caused_by(failure, error) from error
@@ -284,10 +300,12 @@ class PartialAssembler(Generic[_M]):
         private = snapshot.__pydantic_private__
         assert private is not None
         private["_streamstruct_snapshot"] = _SnapshotInfo((), True)
-        previous = self._snapshot
+        previous = self.snapshot
         if previous is not None and previous.model_dump() == snapshot.model_dump():
             return None
         self._snapshot = cast(_M, snapshot)
+        if self._view is not None:
+            self._view.final(snapshot)
         return SnapshotEvent(cast(_M, snapshot))
 
     # -- completions ----------------------------------------------------------------------------
