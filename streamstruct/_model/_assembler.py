@@ -216,7 +216,11 @@ class PartialAssembler(Generic[_M]):
         view = self._view
         if view is None:
             return self._advance(parser)
-        return view.filter(self._advance(parser))
+        growing = self._growing
+        events = self._advance(parser)
+        # The same growing string after: only it grew (_grow), which changes nothing withheld.
+        grew = growing is not None and self._growing is growing
+        return view.filter(events, growing.names if grew and growing is not None else None)
 
     def _advance(
         self, parser: JSONParser

@@ -23,7 +23,6 @@ consumer of events sees nothing the snapshots do not show.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Final, cast, final
 
 from .._core._json import Path
@@ -34,7 +33,6 @@ from ._partial import (
     SnapshotEvent,
     TextAppended,
     _PartialModel,
-    _snapshot_info,
     _SnapshotInfo,
 )
 
@@ -62,10 +60,21 @@ class WithheldView:
         """The last snapshot as shown (None before the first)."""
         return self._shown
 
-    def filter(self, events: list[Any]) -> list[Any]:
-        """``events`` (one advance's, in order) as the annotations let them be seen."""
+    def filter(self, events: list[Any], grew: Path | None = None) -> list[Any]:
+        """``events`` (one advance's, in order) as the annotations let them be seen. ``grew``:
+        the path of the one string that grew, when nothing else changed (most events): what is
+        withheld stays as it was, so the snapshot is the new one, or none if it grew inside the
+        withheld value, without a walk down the chain."""
         out: list[Any] = []
         last = events[-1] if events else None
+        if grew is not None and type(last) is SnapshotEvent:
+            hidden = self._hidden
+            if hidden is None:
+                self._shown = last.partial
+                return events
+            if grew[: len(hidden)] == hidden:
+                self._held.extend(events[:-1])
+                return out
         if type(last) is SnapshotEvent:
             before = self._shown
             self._show(last.partial)
@@ -111,7 +120,8 @@ class WithheldView:
     # -- snapshots --------------------------------------------------------------------------
 
     def _show(self, snapshot: Any) -> None:
-        info = _snapshot_info(snapshot) if isinstance(snapshot, _PartialModel) else None
+        private = snapshot.__pydantic_private__ if isinstance(snapshot, _PartialModel) else None
+        info = private.get("_streamstruct_snapshot") if private else None
         found = None if info is None or info.complete else self._withheld(snapshot, info.chain)
         if found is None:
             self._shown, self._hidden, self._levels = snapshot, None, []
@@ -130,17 +140,21 @@ class WithheldView:
     def _withheld(self, snapshot: Any, chain: Path) -> tuple[Path, list[Any]] | None:
         """The path of the highest open value the annotations withhold, and the objects above it
         (from the root), or None when the snapshot shows everything it holds."""
-        annotations = self._annotations
+        models = self._annotations.models
         objects: list[Any] = []
         obj: Any = snapshot
         positions = _NO_POSITIONS
-        for depth in range(len(chain) + 1):
-            step = chain[depth] if depth < len(chain) else None
-            if isinstance(obj, _PartialModel):
-                marks = annotations.of(type(obj).__streamstruct_model__)
+        size = len(chain)
+        for depth in range(size + 1):
+            step = chain[depth] if depth < size else None
+            # A partial class names its model (a class attribute: cheaper than isinstance on a
+            # pydantic class, which runs its metaclass's check; this runs for most events).
+            model = getattr(type(obj), "__streamstruct_model__", None)
+            if model is not None:
+                marks = models.get(model)
                 positions = _NO_POSITIONS
                 if marks is not None:
-                    if isinstance(step, str):
+                    if type(step) is str:
                         positions = marks.atomic.get(step, _NO_POSITIONS)
                     atomic = () in positions
                     if depth and not _has_values(obj, marks, step, atomic):
@@ -148,17 +162,18 @@ class WithheldView:
                     if atomic:
                         return chain[: depth + 1], [*objects, obj]
                 objects.append(obj)
-                obj = obj.__dict__.get(step) if isinstance(step, str) else None
+                obj = obj.__dict__.get(step) if type(step) is str else None
                 continue
             if step is None:
                 return None
-            if isinstance(obj, list | tuple) and isinstance(step, int):
+            kind = type(obj)
+            if (kind is list or kind is tuple) and type(step) is int:
                 positions = _inside(positions, "item")
                 if () in positions:
                     return chain[: depth + 1], [*objects, obj]
                 objects.append(obj)
                 obj = obj[step] if step < len(obj) else None
-            elif isinstance(obj, dict):
+            elif kind is dict:
                 positions = _inside(positions, "value")
                 if () in positions:
                     return chain[: depth + 1], [*objects, obj]
@@ -176,19 +191,10 @@ class WithheldView:
         if last is not None and _same(obj, step, below, last):
             return last
         if isinstance(obj, _PartialModel):
-            made = copy.copy(obj)  # its fields set and snapshot info copied too
             assert isinstance(step, str)
             # What is being written, as far as the snapshot shows: the withheld value (so
             # progress() counts it as streaming, whatever is being written inside it).
-            private = made.__pydantic_private__
-            assert private is not None
-            private["_streamstruct_snapshot"] = _SnapshotInfo(chain, False)
-            if below is _WITHOUT:
-                made.__dict__[step] = None
-                made.__pydantic_fields_set__.discard(step)
-            else:
-                made.__dict__[step] = below
-            return made
+            return _with_member(obj, step, below, _SnapshotInfo(chain, False))
         if isinstance(obj, dict):
             made_dict = dict(obj)
             if below is _WITHOUT:
@@ -197,15 +203,37 @@ class WithheldView:
                 made_dict[step] = below
             return made_dict
         assert isinstance(step, int)
-        items = list(obj)
         if below is _WITHOUT:
-            del items[step:]  # the open member is the last one
-        else:
-            items[step] = below
+            return obj[:step]  # the open member is the last one
+        items = list(obj)
+        items[step] = below
         return tuple(items) if isinstance(obj, tuple) else items
 
 
 _WITHOUT: Final[Any] = object()
+
+_set_attribute: Final = object.__setattr__  # partial classes are frozen
+
+
+def _with_member(obj: Any, name: str, value: Any, info: _SnapshotInfo) -> Any:
+    """A copy of the snapshot object ``obj`` with ``value`` as its field ``name`` (``_WITHOUT``:
+    not set), and ``info``: made directly, as ``_memo.snapshot_object`` makes them (a fifth of
+    what ``model_copy`` costs)."""
+    cls: Any = type(obj)
+    made = cls.__new__(cls)
+    values = dict(obj.__dict__)
+    fields = set(obj.__pydantic_fields_set__)
+    if value is _WITHOUT:
+        values[name] = None
+        fields.discard(name)
+    else:
+        values[name] = value
+        fields.add(name)
+    _set_attribute(made, "__dict__", values)
+    _set_attribute(made, "__pydantic_fields_set__", fields)
+    _set_attribute(made, "__pydantic_extra__", obj.__pydantic_extra__)
+    _set_attribute(made, "__pydantic_private__", {"_streamstruct_snapshot": info})
+    return made
 
 
 def _same(obj: Any, step: str | int, below: Any, last: Any) -> bool:
