@@ -1,13 +1,16 @@
 """What the streaming annotations cost per event: ``Atomic`` and ``NotNull`` against a plain model.
 
-``python -m benchmarks.annotations`` (``--rows``, ``--piece``, ``--repeat``). The Report of
-``benchmarks.e2e`` (rows of id, name, email, score, tags), fed in ``--piece``-character pieces to a
-parser and an assembler, sans-I/O, as the reader feeds them: once for the plain ``Report``, once
-for ``AnnotatedReport``, the same JSON whose rows wait for their ``name`` (``NotNull``) and whose
-``email`` and tags are ``Atomic``. The two alternate, ``--repeat`` times; the figure is the median
-time per piece (per ``advance()``, an event of the stream) of each, and their ratio, measured in
-the same run. Issue 16 asks for at most 1.05. Run it on the compiled build too
-(``python hatch_build.py --inplace``; the module says which it ran).
+``python -m benchmarks.annotations`` (``--rows``, ``--piece``, ``--repeat``, ``--shape``). A
+document fed in ``--piece``-character pieces to a parser and an assembler, sans-I/O, as the reader
+feeds them: once for a plain model, once for the same model with annotations; the two alternate,
+``--repeat`` times, and the figure is the median time per piece (per ``advance()``, an event of the
+stream) of each, and their ratio, measured in the same run. Issue 16 asks for at most 1.05.
+
+Shapes: ``table``, the Report of ``benchmarks.e2e`` (rows of id, name, email, score, tags) whose
+rows wait for their ``name`` (``NotNull``) and whose ``email`` and tags are ``Atomic``: the worst
+case, something withheld or released every few pieces; ``chat``, a conversation with an
+``Atomic`` id and messages that wait for their ``role``: mostly text growing. Run it on the
+compiled build too (``python hatch_build.py --inplace``; it says which build it ran).
 """
 
 from __future__ import annotations
@@ -17,14 +20,22 @@ import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import BaseModel
 
 from benchmarks import e2e
 from streamstruct import Atomic, JSONParser, NotNull, PartialAssembler, build_info
 
-__all__ = ["AnnotatedReport", "AnnotationCost", "feed", "main", "measure"]
+__all__ = [
+    "SHAPES",
+    "AnnotatedChat",
+    "AnnotatedReport",
+    "AnnotationCost",
+    "feed",
+    "main",
+    "measure",
+]
 
 
 class AnnotatedRow(BaseModel):
@@ -39,8 +50,46 @@ class AnnotatedReport(BaseModel):
     rows: list[AnnotatedRow]
 
 
+class Message(BaseModel):
+    role: str
+    text: str
+
+
+class Chat(BaseModel):
+    id: str
+    messages: list[Message]
+
+
+class AnnotatedMessage(BaseModel):
+    role: Annotated[str, NotNull]
+    text: str
+
+
+class AnnotatedChat(BaseModel):
+    id: Annotated[str, Atomic]
+    messages: list[AnnotatedMessage]
+
+
+def chat_json(messages: int) -> str:
+    """A conversation: ``messages`` messages of a few hundred characters each."""
+    words = ("the", "fjord", "train", "leaves", "at", "nine", "and", "arrives", "late", "again")
+    return e2e._dump(
+        {
+            "id": "chat-0042-7f3a9c2e",
+            "messages": [
+                {
+                    "role": ("user", "assistant")[index % 2],
+                    "text": " ".join(words[(index + k) % len(words)] for k in range(60)),
+                }
+                for index in range(messages)
+            ],
+        }
+    )
+
+
 @dataclass(frozen=True)
 class AnnotationCost:
+    shape: str  # "table" (benchmarks.e2e's Report) or "chat"
     rows: int
     pieces: int
     plain_us: float  # median microseconds per piece
@@ -65,18 +114,32 @@ def feed(model: type[BaseModel], pieces: Sequence[str]) -> tuple[float, int]:
     return time.perf_counter() - start, snapshots
 
 
-def measure(rows: int = 300, piece: int = 8, repeat: int = 7) -> AnnotationCost:
-    text = e2e._dump(e2e.build_report(rows))
+SHAPES: Final = {
+    # Every row waits for its name and withholds its email and each tag while written: the
+    # worst case, something withheld or released every few pieces.
+    "table": (e2e.Report, AnnotatedReport, lambda size: e2e._dump(e2e.build_report(size))),
+    # An atomic id, then messages shown once their role is known: mostly text growing.
+    "chat": (Chat, AnnotatedChat, chat_json),
+}
+
+
+def measure(
+    rows: int = 300, piece: int = 8, repeat: int = 7, shape: str = "table"
+) -> AnnotationCost:
+    """``rows``: the table's rows, or the chat's messages."""
+    model, annotated_model, document = SHAPES[shape]
+    text = document(rows)
     pieces = [text[i : i + piece] for i in range(0, len(text), piece)]
     plain: list[float] = []
     annotated: list[float] = []
-    feed(e2e.Report, pieces)  # warm up: partial classes, validators, caches
-    feed(AnnotatedReport, pieces)
+    feed(model, pieces)  # warm up: partial classes, validators, caches
+    feed(annotated_model, pieces)
     for _ in range(repeat):
-        plain.append(feed(e2e.Report, pieces)[0])
-        annotated.append(feed(AnnotatedReport, pieces)[0])
+        plain.append(feed(model, pieces)[0])
+        annotated.append(feed(annotated_model, pieces)[0])
     per_piece = 1e6 / len(pieces)
     return AnnotationCost(
+        shape=shape,
         rows=rows,
         pieces=len(pieces),
         plain_us=statistics.median(plain) * per_piece,
@@ -90,12 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     options.add_argument("--rows", type=int, default=300)
     options.add_argument("--piece", type=int, default=8)
     options.add_argument("--repeat", type=int, default=7)
+    options.add_argument("--shape", action="append", choices=sorted(SHAPES))
     args = options.parse_args(argv)
-    cost = measure(args.rows, args.piece, args.repeat)
-    print(f"annotations, {cost.build} build: {cost.rows} rows in {cost.pieces} pieces of {args.piece} chars")
-    print(f"  plain Report      {cost.plain_us:8.2f} us per piece (median of {args.repeat})")
-    print(f"  AnnotatedReport   {cost.annotated_us:8.2f} us per piece")
-    print(f"  ratio             {cost.ratio:8.3f}  (target: at most 1.05)")
+    for shape in args.shape or list(SHAPES):
+        cost = measure(args.rows, args.piece, args.repeat, shape)
+        print(
+            f"annotations, {shape}, {cost.build} build: {cost.rows} rows in {cost.pieces} "
+            f"pieces of {args.piece} chars; median of {args.repeat}, us per piece"
+        )
+        print(f"  plain       {cost.plain_us:8.2f}")
+        print(f"  annotated   {cost.annotated_us:8.2f}")
+        print(f"  ratio       {cost.ratio:8.3f}  (target: at most 1.05)")
     return 0
 
 
