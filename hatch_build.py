@@ -53,6 +53,10 @@ COMPILED_MODULES = (
     "streamstruct/_model/_fields.py",
     "streamstruct/_model/_nodes.py",
     "streamstruct/_model/_schema_facts.py",
+    # Split out of _assembler to keep it under 600 lines (issue 13): the level builder and the
+    # text-progress counter run for every event, called from the compiled assembler.
+    "streamstruct/_model/_level_builder.py",
+    "streamstruct/_model/_text_progress.py",
     # What Atomic / NotNull withhold, looked at for every event of an annotated model's stream
     # (issue 16: at most 5% per event over a plain model).
     "streamstruct/_model/_withheld.py",

@@ -28,6 +28,8 @@ CORE_MODULES = (
     "streamstruct._model._fields",
     "streamstruct._model._nodes",
     "streamstruct._model._schema_facts",
+    "streamstruct._model._level_builder",
+    "streamstruct._model._text_progress",
     "streamstruct._model._withheld",
     "streamstruct._core._recycle",
     "streamstruct._core._sse",

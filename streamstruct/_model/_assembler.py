@@ -11,8 +11,6 @@ hatch_build.py); every other install runs this source.
 
 from __future__ import annotations
 
-import collections.abc
-import itertools
 from collections.abc import Callable
 from typing import Any, Generic, cast, final
 
@@ -22,23 +20,18 @@ from .._core._json import JSONParser, Path
 from .._errors import ResponseValidationError
 from ._annotations import stream_annotations
 from ._fields import FieldValidator, caused_by, summary
+from ._level_builder import LevelBuilder
 from ._memo import (
     GrowingString,
     Level,
     Memo,
     OpenContainer,
-    final_of_last,
-    make_level,
     member_closed,
     remake_level,
-    resume,
-    same_shown,
 )
 from ._nodes import (
-    _AnyNode,
     _DictNode,
     _grows,
-    _Leaf,
     _ModelNode,
     _Node,
     _root_node,
@@ -50,7 +43,6 @@ from ._nulls import injects_nulls
 from ._partial import (
     _HIDDEN,
     _M,
-    _MISSING,
     FieldCompleted,
     FieldStarted,
     PartialEvent,
@@ -60,6 +52,7 @@ from ._partial import (
     _SnapshotInfo,
 )
 from ._shortcuts import ALL_SHORTCUTS, Shortcuts
+from ._text_progress import TextProgress
 from ._withheld import WithheldView
 
 __all__ = ["ALL_SHORTCUTS", "PartialAssembler", "Shortcuts"]
@@ -101,22 +94,16 @@ class PartialAssembler(Generic[_M]):
         "_drop",
         "_events",
         "_fields",
-        "_finals",
         "_growing",
-        "_looked_at",
-        "_memo",
+        "_levels",
         "_model",
-        "_quiet",
         "_root",
         "_root_done",
         "_shortcuts",
         "_snapshot",
         "_still_open",
         "_text",
-        "_text_at",
-        "_text_len",
-        "_text_names",
-        "_text_start",
+        "_text_progress",
         "_view",
     )
 
@@ -156,20 +143,12 @@ class PartialAssembler(Generic[_M]):
             events=field_events,
             from_members=from_members,
         )
-        self._text_at: Path | None = None  # the string being written, and how much of it was sent
-        self._text_len = 0
-        # Its user path, and the parser's offset of its opening quote (-1: not the parser's open
-        # string), to send what came of it while no snapshot showed more (see _unseen_text).
-        self._text_names: Path = ()
-        self._text_start = -1
-        self._memo: dict[Path, Memo] = {}
+        self._levels = LevelBuilder(self._fields, context=context, drop=self._drop)
+        self._text_progress = TextProgress()  # the string being written, and what was sent of it
         # Set when the last snapshot ended in a growing string: see _grow.
         self._growing: GrowingString | None = None
         # Set when it ended in an open container with nothing open in it: see _rebuild_from.
         self._still_open: OpenContainer | None = None
-        # The values the parser reported complete in this advance() call, by path (see continues).
-        self._finals: dict[Path, Any] = {}
-        self._quiet: dict[Path, tuple[Any, Any]] = {}
         # Open container → keys of its members reported complete: which member of an open
         # container is still being written (only its last one can be).
         self._closed: dict[Path, set[str | int]] = {}
@@ -177,8 +156,6 @@ class PartialAssembler(Generic[_M]):
         self._root_done = False
         # Which snapshot shortcuts to take: all of them, but in the side-by-side tests.
         self._shortcuts = ALL_SHORTCUTS
-        # How many complete members _member was asked about: what the memo saves, for the tests.
-        self._looked_at = 0
         # Atomic / NotNull somewhere in the model: what they withhold is taken out of each
         # snapshot (see _withheld). Read once per response; None (nothing to pay) without them.
         marks = stream_annotations(model)
@@ -234,7 +211,7 @@ class PartialAssembler(Generic[_M]):
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
         changed: set[Path] = set()  # the paths below which something completed
         finals: dict[Path, Any] = {}
-        self._finals = finals
+        self._levels.finals = finals
         fields = self._fields
         fields.partial = self.snapshot
         for done in completed:
@@ -244,15 +221,13 @@ class PartialAssembler(Generic[_M]):
             if path:
                 self._closed.pop(path, None)  # its members are no longer asked about
                 self._closed.setdefault(path[:-1], set()).add(path[-1])
-                sent = 0
-                if self._text_at == path:  # the string being written: TextAppended sent
-                    sent, self._text_at = self._text_len, None
+                sent = self._text_progress.completed(path)  # what TextAppended sent of it
                 fields.complete(path, done.value, done.start, done.end, sent, events)
             else:
                 self._root_done = True
                 fields.close_root(events)
         for path in fields.stale:  # their snapshots showed a value before it was validated
-            self._memo.pop(path, None)
+            self._levels.memo.pop(path, None)
         fields.stale.clear()
         snapshot: _M | None = None
         taken = False
@@ -320,13 +295,13 @@ class PartialAssembler(Generic[_M]):
         raw = parser.snapshot()
         if not isinstance(raw, dict):
             return self._snapshot  # nothing yet (or not an object: finish will say so)
-        root = self._memo.get(())
+        root = self._levels.memo.get(())
         shortcuts = self._shortcuts
         if shortcuts.unchanged_parser and not changed and root is not None and root.raw is raw:
             # The parser shows nothing new (a key, a number cut by the end of the piece, a long
             # string not shown again yet): the walk below would reuse the root's memo whole (a
             # quarter of the events of a table).
-            self._unseen_text(parser, events)
+            self._text_progress.unseen(parser, events, self._events)
             return None if root.value is _HIDDEN else cast(_M, root.value)
         levels = self._walk_down(parser, raw, changed)
         deepest = levels[-1]
@@ -342,8 +317,10 @@ class PartialAssembler(Generic[_M]):
             and _grows(deepest.shown, deepest.raw)
         )
         if growing:
-            self._text_grew(parser, deepest.path, deepest.names, deepest.raw, events)
-        value = self._build_up(levels)
+            self._text_progress.grew(
+                parser, deepest.path, deepest.names, deepest.raw, events, self._events
+            )
+        value = self._levels.build_up(levels, self._shortcuts, self._root_done)
         if value is _HIDDEN:
             return None
         if growing:
@@ -367,7 +344,7 @@ class PartialAssembler(Generic[_M]):
         names: Path = ()
         typed = True
         while True:
-            memo = self._memo.get(path)
+            memo = self._levels.memo.get(path)
             if (
                 shortcuts.unchanged_levels
                 and memo is not None
@@ -397,26 +374,6 @@ class PartialAssembler(Generic[_M]):
             typed = level.children_typed
         return levels
 
-    def _build_up(self, levels: list[Level]) -> Any:
-        """Build back up, each level from its complete members and the level below; the memos
-        of this build replace the last one's. The root's value (_HIDDEN: nothing shown)."""
-        memos: dict[Path, Memo] = {}
-        quiet: dict[Path, tuple[Any, Any]] = {}
-        value: Any = _HIDDEN
-        chain: Path = ()
-        for level in reversed(levels):
-            if level.reuse is not None:
-                value, chain = level.reuse.value, level.reuse.chain
-                # Keep what was built below it, for when it changes again.
-                size = len(level.path)
-                memos.update((p, m) for p, m in self._memo.items() if p[:size] == level.path)
-                quiet.update((p, q) for p, q in self._quiet.items() if p[:size] == level.path)
-                continue
-            value, chain = self._build(level, value, chain, memos, quiet)
-        self._memo = memos
-        self._quiet = quiet
-        return value
-
     def _expect_growing(self, parser: JSONParser, levels: list[Level]) -> None:
         """The snapshot just built ends in a string being written: the next event may take the
         _grow shortcut, if every level above it has a memo."""
@@ -426,7 +383,7 @@ class PartialAssembler(Generic[_M]):
         if (
             current is not None
             and current[1] == deepest.raw
-            and all(path in self._memo for path in spine)
+            and all(path in self._levels.memo for path in spine)
         ):
             self._growing = GrowingString(current[0], spine, deepest.names)
 
@@ -434,7 +391,7 @@ class PartialAssembler(Generic[_M]):
         """The snapshot just built ends in an open container with nothing open in it, typed: the
         next event may take the _rebuild_from shortcut."""
         deepest = levels[-1]
-        memos = self._memo
+        memos = self._levels.memo
         if (
             deepest.open_key is None
             and deepest.reuse is None
@@ -475,8 +432,8 @@ class PartialAssembler(Generic[_M]):
         """
         if parser.open_container_path() != container.path or self._root_done:
             return False, None
-        memo = self._memo.get(container.path)
-        aboves = [self._memo.get(path) for path in container.spine]
+        memo = self._levels.memo.get(container.path)
+        aboves = [self._levels.memo.get(path) for path in container.spine]
         if memo is None or any(above is None or above.open_name is None for above in aboves):
             return False, None
         raw: Any = parser.snapshot()
@@ -505,17 +462,19 @@ class PartialAssembler(Generic[_M]):
         # expected: it was shown before), and the general path takes over.
         built: dict[Path, Memo] = {}
         quiet: dict[Path, tuple[Any, Any]] = {}
-        value, chain = self._build(level, below, (), built, quiet)
+        value, chain = self._levels.build(
+            level, below, (), built, quiet, self._shortcuts, self._root_done
+        )
         if value is _HIDDEN:
             return False, None
         # From here on, what the general path does for this spine.
-        self._keep_build(container.path, built, quiet)
+        self._levels.keep_build(container.path, built, quiet)
         if at:
             self._fields.start(at, names, events)
         self._growing = None
         self._still_open = None
         if current is not None:
-            self._text_grew(parser, at, names, current[1], events)
+            self._text_progress.grew(parser, at, names, current[1], events, self._events)
         unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
         value = self._remake_above(container, aboves, raws, value, chain, unchanged)
         if current is not None:
@@ -523,17 +482,6 @@ class PartialAssembler(Generic[_M]):
         else:
             self._still_open = container
         return True, self._snapshot if unchanged else cast(_M, value)
-
-    def _keep_build(
-        self, path: Path, built: dict[Path, Memo], quiet: dict[Path, tuple[Any, Any]]
-    ) -> None:
-        """The build of the container at ``path`` (its memo, its quietly validated entries) in
-        place of the last one's."""
-        self._memo[path] = built[path]
-        size = len(path)
-        for entry in [p for p in self._quiet if p[:size] == path]:
-            del self._quiet[entry]  # the container's entries are those of this build
-        self._quiet.update(quiet)
 
     def _remake_above(
         self,
@@ -572,12 +520,8 @@ class PartialAssembler(Generic[_M]):
             return None
         text = current[1]
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
-        tail = parser.growing_tail(self._text_len)
-        if tail:  # else nothing came: half an escape, held back
-            if self._events:
-                events.append(TextAppended(growing.names, tail))
-            self._text_len += len(tail)
-        shown = self._memo[growing.spine[0]].open_member
+        self._text_progress.append(parser, growing.names, events, self._events)
+        shown = self._levels.memo[growing.spine[0]].open_member
         if type(shown) is str and len(text) == len(shown):
             # The snapshot shows no more of it yet (a long string is shown again only once it has
             # grown by a fraction of its length: see _json.LONG_STRING_CHARS).
@@ -585,199 +529,12 @@ class PartialAssembler(Generic[_M]):
         below: Any = text
         reuse = self._shortcuts.reused_lists
         for path in growing.spine:
-            memo = self._memo[path]
+            memo = self._levels.memo[path]
             below = remake_level(memo, below, memo.chain, reuse)
-        self._finals = {}
+        self._levels.finals = {}
         self._snapshot = cast(_M, below)
         events.append(SnapshotEvent(cast(_M, below)))
         return events
-
-    def _text_grew(
-        self,
-        parser: JSONParser,
-        path: Path,
-        names: Path,
-        shown: str,
-        events: list[PartialEvent],
-    ) -> None:
-        """A TextAppended for the string at ``path`` with what came since the last one: all the
-        parser received (``shown``, what the snapshot shows of it, may lag behind a long one)."""
-        sent = self._text_len if self._text_at == path else 0
-        current = parser.growing_string()
-        tail = parser.growing_tail(sent) if current is not None and current[1] is shown else None
-        self._text_start = -1 if current is None or tail is None else current[0]
-        if tail is None:
-            tail = shown[sent:]  # (not the parser's open string: what is shown is all there is)
-        if tail and self._events:
-            events.append(TextAppended(names, tail))
-        self._text_at = path
-        self._text_names = names
-        self._text_len = sent + len(tail)
-
-    def _unseen_text(self, parser: JSONParser, events: list[PartialEvent]) -> None:
-        """A TextAppended for what came of the string being written while the snapshot shows no
-        more of it (a long string between two showings), when no snapshot is made."""
-        if self._text_at is None:
-            return
-        current = parser.growing_string()
-        if current is None or current[0] != self._text_start:
-            return
-        tail = parser.growing_tail(self._text_len)
-        if tail:
-            if self._events:
-                events.append(TextAppended(self._text_names, tail))
-            self._text_len += len(tail)
-
-    def _build(
-        self,
-        level: Level,
-        below: Any,
-        below_chain: Path,
-        memos: dict[Path, Memo],
-        quiet: dict[Path, tuple[Any, Any]],
-    ) -> tuple[Any, Path]:
-        """The snapshot value of one level, from its complete members and ``below`` (the value of
-        its open member, ``below_chain`` the chain below it), and the chain to the value being
-        written; the level's memo goes into ``memos``."""
-        shown = level.shown
-        raw = level.raw
-        if isinstance(shown, _AnyNode):
-            return raw, ()
-        if isinstance(shown, _Leaf):
-            return (raw if shown.grows and isinstance(raw, str) else _HIDDEN), ()
-        is_mapping = isinstance(shown, _ModelNode | _DictNode)
-        if not isinstance(raw, dict if is_mapping else list):
-            return _HIDDEN, ()
-        previous = self._memo.get(level.path)
-        continued = self._shortcuts.continued_levels
-        stable, consumed, last = resume(previous, shown, raw, is_mapping, continued)
-        added, now_consumed, last = self._consume(level, consumed, last, quiet)
-        # (the parser's own object for the last member, when the snapshot holds its copy of it)
-        last_final = final_of_last(
-            previous, last, now_consumed > consumed, self._finals, level.path
-        )
-        if added:
-            if is_mapping:
-                stable = {**stable, **dict(added)}
-            else:
-                # Grown in place: a list's ``stable`` is this assembler's own (a snapshot gets a
-                # copy, in make_level), and copying it here too cost a third of a long table's
-                # snapshots (benchmarks.e2e, 20,000 rows read 16 KiB at a time).
-                stable.extend(member for _, member in added)
-        open_name: str | int | None = None
-        chain: Path = ()
-        if level.open_key is not None:
-            open_name = shown.name_of(level.open_key)
-            chain = (open_name, *below_chain)
-        complete = not level.path and self._root_done
-        memo = Memo(
-            raw, level.node, shown, _HIDDEN, chain, complete, stable, now_consumed, last,
-            open_name, below, last_final,
-        )  # fmt: skip
-        value = self._show(memo, previous, bool(added))
-        memos[level.path] = memo
-        return value, chain
-
-    def _consume(
-        self,
-        level: Level,
-        consumed: int,
-        last: tuple[Any, Any] | None,
-        quiet: dict[Path, tuple[Any, Any]],
-    ) -> tuple[list[tuple[str | int, Any]], int, tuple[Any, Any] | None]:
-        """The members shown for the complete entries of ``level`` after the first ``consumed``
-        (every entry but the open one), and the count and last of the entries consumed then."""
-        shown = level.shown
-        raw = level.raw
-        entries: collections.abc.Iterable[tuple[str | int, Any]]
-        if isinstance(raw, dict):
-            entries = itertools.islice(raw.items(), consumed, None)
-        else:
-            entries = zip(range(consumed, len(raw)), raw[consumed:], strict=True)
-        added: list[tuple[str | int, Any]] = []
-        for key, item in entries:
-            if key == level.open_key:
-                break
-            consumed += 1
-            last = (key, item)
-            if isinstance(shown, _ModelNode) and key not in shown.fields:
-                continue  # a key the model does not know: not shown
-            member = self._member(level, key, item, quiet)
-            if member is not _HIDDEN:
-                added.append((shown.name_of(key), member))
-        return added, consumed, last
-
-    def _show(self, memo: Memo, previous: Memo | None, added: bool) -> Any:
-        """The snapshot object of ``memo``'s level (set as its value): the previous build's when
-        nothing visible changed, else a new one."""
-        stable = memo.stable
-        complete = memo.complete
-        if (
-            previous is not None
-            and not added
-            and stable is previous.stable
-            and memo.open_name == previous.open_name
-            and same_shown(memo.open_member, previous.open_member)
-            and previous.chain == memo.chain
-            and previous.complete == complete  # (closing makes progress() reach 1.0)
-        ):
-            # Nothing visible changed: the same object as before, and its spare list.
-            memo.value = previous.value
-            memo.info = previous.info
-            memo.spare, memo.spare_size = previous.spare, previous.spare_size
-            return memo.value
-        if isinstance(memo.shown, _ModelNode):
-            memo.info = (
-                previous.info
-                if previous is not None
-                and previous.info is not None
-                and previous.chain == memo.chain
-                and previous.complete == complete
-                else _SnapshotInfo(memo.chain, complete)
-            )
-        # Only a build that continues the previous one may remake its lists (see _snapshot_list).
-        continued = previous is not None and stable is previous.stable
-        reuse = previous if continued and self._shortcuts.reused_lists else None
-        memo.value = make_level(
-            memo.shown, stable, memo.open_name, memo.open_member, memo.info, reuse
-        )
-        if continued:
-            assert previous is not None
-            memo.pass_spare(previous)
-        return memo.value
-
-    def _member(
-        self, level: Level, key: str | int, item: Any, quiet: dict[Path, tuple[Any, Any]]
-    ) -> Any:
-        """The value shown for a complete member of an open level."""
-        self._looked_at += 1
-        if level.children_typed:
-            frame = self._fields.frames.get(level.path)
-            if frame is not None:
-                known = frame.values.get(key, _MISSING)
-                if known is not _MISSING:
-                    return known
-        # Not validated on its own: inside a union (where the option is a guess until the union
-        # value closes), or the parser did not record it. Validated quietly, once, for display
-        # only; if it fails it is not shown, and the real verdict comes with its container.
-        path = (*level.path, key)
-        cached = self._quiet.get(path)
-        if cached is not None and cached[0] is item:
-            quiet[path] = cached
-            return cached[1]
-        shown = level.shown
-        if self._drop and item is None and isinstance(shown, _ModelNode) and key in shown.droppable:
-            value = _HIDDEN
-        else:
-            try:
-                prepared = (
-                    _drop_injected_nulls(item, shown.child_annotation(key)) if self._drop else item
-                )
-                value = shown.validate_child(key, prepared, {}, self._context)
-            except Exception:  # a field validator may raise anything on half a context
-                value = _HIDDEN
-        quiet[path] = (item, value)
-        return value
 
 
 def _is_growing_string(level: Level, text: str) -> bool:

@@ -130,7 +130,7 @@ class Memo:
         self.chain = chain
         self.complete = complete
         self.stable = stable
-        # A list's ``stable`` grows in place (see PartialAssembler._build): this memo's share of it.
+        # A list's ``stable`` grows in place (see LevelBuilder.build): this memo's share of it.
         self.stable_size = 0 if stable is None else len(stable)
         self.consumed = consumed
         self.last = last  # (key, raw entry) of the last consumed entry, to check it is still there

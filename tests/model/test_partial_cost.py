@@ -46,7 +46,7 @@ def _stream(
         for event in assembler.advance(parser):
             if isinstance(event, SnapshotEvent):
                 snapshots.append(event.partial)
-    return assembler._looked_at, snapshots, assembler.finish(parser.close())
+    return assembler._levels.looked_at, snapshots, assembler.finish(parser.close())
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7])
