@@ -50,6 +50,7 @@ from ._errors import (
 from ._io._client import AsyncClient
 from ._io._stream import AsyncIterableStream, AsyncPartialStream, StreamEnded, StreamEvent
 from ._io._sync import Client, IterableStream, PartialStream
+from ._model._annotations import Atomic, NotNull
 from ._model._assembler import PartialAssembler
 from ._model._iterable import ItemsAssembler
 from ._model._partial import (
@@ -82,6 +83,7 @@ __all__ = [
     "AsyncClient",
     "AsyncIterableStream",
     "AsyncPartialStream",
+    "Atomic",
     "AuthenticationError",
     "BadRequestError",
     "BodyNotJSONError",
@@ -109,6 +111,7 @@ __all__ = [
     "Mode",
     "NotEventStreamError",
     "NotFoundError",
+    "NotNull",
     "Partial",
     "PartialAssembler",
     "PartialEvent",

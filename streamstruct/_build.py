@@ -30,6 +30,7 @@ CORE_MODULES = (
     "streamstruct._model._schema_facts",
     "streamstruct._model._level_builder",
     "streamstruct._model._text_progress",
+    "streamstruct._model._withheld",
     "streamstruct._core._recycle",
     "streamstruct._core._sse",
     "streamstruct._core._wire",

@@ -71,7 +71,8 @@ class View:
                 self.write(f"{'':13}{line}")
 
     def object_done(self, user: BaseModel, elapsed: float) -> None:
-        self.write(f"  validated {type(user).__name__} in {elapsed:.2f} s")
+        # 100% only now: the last field's line came before the closing brace (99%).
+        self.write(f"  100%  validated {type(user).__name__} in {elapsed:.2f} s")
 
     async def follow(self, text: Callable[[], str], work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work``; a terminal also shows ``text()`` as it grows, meanwhile."""

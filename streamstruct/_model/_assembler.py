@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from .._core._json import JSONParser, Path
 from .._errors import ResponseValidationError
+from ._annotations import stream_annotations
 from ._fields import FieldValidator, caused_by, summary
 from ._level_builder import LevelBuilder
 from ._memo import (
@@ -52,6 +53,7 @@ from ._partial import (
 )
 from ._shortcuts import ALL_SHORTCUTS, SnapshotShortcuts
 from ._text_progress import TextProgress
+from ._withheld import WithheldView
 
 __all__ = ["ALL_SHORTCUTS", "PartialAssembler", "SnapshotShortcuts"]
 
@@ -102,6 +104,7 @@ class PartialAssembler(Generic[_M]):
         "_still_open",
         "_text",
         "_text_progress",
+        "_view",
     )
 
     def __init__(
@@ -153,6 +156,10 @@ class PartialAssembler(Generic[_M]):
         self._root_done = False
         # Which snapshot shortcuts to take: all of them, but in the side-by-side tests.
         self._shortcuts = ALL_SHORTCUTS
+        # Atomic / NotNull somewhere in the model: what they withhold is taken out of each
+        # snapshot (see _withheld). Read once per response; None (nothing to pay) without them.
+        marks = stream_annotations(model)
+        self._view: WithheldView | None = WithheldView(marks) if marks else None
 
     @property
     def model(self) -> type[_M]:
@@ -176,12 +183,25 @@ class PartialAssembler(Generic[_M]):
     @property
     def snapshot(self) -> _M | None:
         """The last snapshot (a ``Partial[M]`` instance), or None before the object began."""
-        return self._snapshot
+        view = self._view
+        return self._snapshot if view is None else cast("_M | None", view.shown)
 
     def advance(
         self, parser: JSONParser
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
+        view = self._view
+        if view is None:
+            return self._advance(parser)
+        growing = self._growing
+        events = self._advance(parser)
+        # The same growing string after: only it grew (_grow), which changes nothing withheld.
+        grew = growing is not None and self._growing is growing
+        return view.filter(events, growing.names if grew and growing is not None else None)
+
+    def _advance(
+        self, parser: JSONParser
+    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
         completed = parser.pop_completed()
         shortcuts = self._shortcuts
         if not completed and self._growing is not None and shortcuts.grow:
@@ -193,7 +213,7 @@ class PartialAssembler(Generic[_M]):
         finals: dict[Path, Any] = {}
         self._levels.finals = finals
         fields = self._fields
-        fields.partial = self._snapshot
+        fields.partial = self.snapshot
         for done in completed:
             path = done.path
             finals[path] = done.value
@@ -241,7 +261,7 @@ class PartialAssembler(Generic[_M]):
                 f"the response is not a valid {self._model.__name__}: {summary(errors)}",
                 errors=errors,
                 raw=text or None,
-                partial=self._snapshot,
+                partial=self.snapshot,
                 text=text,
             )
             raise caused_by(failure, error) from error
@@ -259,10 +279,12 @@ class PartialAssembler(Generic[_M]):
         private = snapshot.__pydantic_private__
         assert private is not None
         private["_streamstruct_snapshot"] = _SnapshotInfo((), True)
-        previous = self._snapshot
+        previous = self.snapshot
         if previous is not None and previous.model_dump() == snapshot.model_dump():
             return None
         self._snapshot = cast(_M, snapshot)
+        if self._view is not None:
+            self._view.final(snapshot)
         return SnapshotEvent(cast(_M, snapshot))
 
     # -- completions ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any, final
 
 from .._core._json import Path
 from ._fields import FieldValidator
-from ._memo import Level, Memo, all_fields, final_of_last, make_level, resume, same_shown
+from ._memo import Level, Memo, final_of_last, make_level, resume, same_shown
 from ._nodes import _AnyNode, _DictNode, _Leaf, _ModelNode
 from ._nulls import drop_injected_nulls as _drop_injected_nulls
 from ._partial import _HIDDEN, _MISSING, _SnapshotInfo
@@ -174,11 +174,11 @@ class LevelBuilder:
             and memo.open_name == previous.open_name
             and same_shown(memo.open_member, previous.open_member)
             and previous.chain == memo.chain
-            and (previous.complete == complete or all_fields(previous.value))
+            and previous.complete == complete  # (closing makes progress() reach 1.0)
         ):
             # Nothing visible changed: the same object as before, and its spare list.
             memo.value = previous.value
-            memo.info = previous.info if previous.complete == complete else None
+            memo.info = previous.info
             memo.spare, memo.spare_size = previous.spare, previous.spare_size
             return memo.value
         if isinstance(memo.shown, _ModelNode):

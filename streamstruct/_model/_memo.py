@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Final, NamedTuple, cast, final
 
-from pydantic import BaseModel
-
 from .._core._json import JSONParser, Path
 from .._core._recycle import calibrate, references, refreshed
 from ._nodes import _ANY, _DictNode, _ModelNode, _Node, _SequenceNode
@@ -23,7 +21,6 @@ __all__ = [
     "Level",
     "Memo",
     "OpenContainer",
-    "all_fields",
     "continues",
     "final_of_last",
     "make_level",
@@ -272,14 +269,6 @@ def snapshot_object(
     set_attribute(instance, "__pydantic_extra__", {} if cls.__streamstruct_extra__ else None)
     set_attribute(instance, "__pydantic_private__", {"_streamstruct_snapshot": info})
     return instance
-
-
-def all_fields(value: Any) -> bool:
-    """Whether a snapshot object holds every field: then its closing changes nothing visible, not
-    even its progress (100% already), and it is not rebuilt just to be marked complete."""
-    return isinstance(value, BaseModel) and len(value.model_fields_set) == len(
-        type(value).model_fields
-    )
 
 
 def continues(previous: Memo, raw: Any) -> bool:

@@ -453,7 +453,7 @@ class _DictNode(_Node):
 class _UnionNode(_Node):
     """Several options. Which one a value is becomes certain only once it is complete, so nothing
     below a union is validated or reported on its own: the union value is, when it closes. While it
-    is written it is shown as the likeliest option (the discriminator's, once that is complete)."""
+    is written it is shown only once its option can be told (see ``_choose_for_object``)."""
 
     __slots__ = ("_nodes", "choices", "config", "ctx", "discriminator", "tags")
 
@@ -497,20 +497,25 @@ class _UnionNode(_Node):
         return _ATOMIC
 
     def _choose_for_object(self, raw: dict[str, Any], path: Path, closed: _Closed) -> _Node:
-        """An object's option: the one its tag names, else the first model with every key it
-        has, else the first option an object may be."""
-        tagged = _tagged_option(self, raw, path, closed)
-        if tagged is not None:
-            return tagged
-        fallback: _Node | None = None
+        """An object's option, once it can be told: the one its complete tag names (a tagged
+        union waits for its tag), else the one model that has every key it has so far, else
+        the first option that is not a model and that an object may be. Until then it is not
+        shown (``_ATOMIC``): shown as one option, it could turn out to be another (issue 16)."""
+        if self.tags is not None and self.discriminator is not None:
+            return _tagged_option(self, raw, path, closed) or _ATOMIC
+        models = [
+            node
+            for node in self.nodes
+            if isinstance(node, _ModelNode) and all(k in node.fields for k in raw)
+        ]
+        if len(models) == 1:
+            return models[0]
+        if models:
+            return _ATOMIC  # keys several options have: not told yet
         for node in self.nodes:
-            if isinstance(node, _ModelNode):
-                if all(k in node.fields for k in raw):
-                    return node
-                fallback = fallback or node
-            elif isinstance(node, (_DictNode, _AnyNode, _UnionNode)):
-                fallback = fallback or node
-        return fallback or _ATOMIC
+            if isinstance(node, (_DictNode, _AnyNode, _UnionNode)):
+                return node
+        return _ATOMIC
 
 
 def _tagged_option(

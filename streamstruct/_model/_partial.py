@@ -46,6 +46,7 @@ included), as pydantic's own ``loc`` does.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import types
 from dataclasses import dataclass
@@ -464,12 +465,22 @@ def progress(partial: BaseModel) -> Progress:
         assert head is not None
         prefix = (*prefix, head)
         rest = rest[1:]
+    fraction = _fraction(counts, linked)
+    if info is not None and fraction >= 1.0:
+        # Every field has a value, but the object is still open: the last one may be a nested
+        # value still being written (shown as complete as far as it goes), or everything closed
+        # but the brace. 1.0 is kept for the object that is complete (issue 16's fix).
+        fraction = _ALMOST_DONE
     return Progress(
         complete=frozenset(complete),
         streaming=frozenset(streaming),
         missing=frozenset(missing),
-        fraction=_fraction(counts, linked),
+        fraction=fraction,
     )
+
+
+# The largest fraction below 1.0: an open object with every field there (99%).
+_ALMOST_DONE: Final = math.nextafter(1.0, 0.0)
 
 
 def _sort_fields(

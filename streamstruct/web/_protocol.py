@@ -114,7 +114,7 @@ def _end_frame(value: object, usage: Usage | None, finish_reason: str | None) ->
 class ObjectEncoder:
     """Events of ``create_partial(...).events()`` in, the protocol's frames out."""
 
-    __slots__ = ("_batch", "_last_append", "_opaque", "_root", "_text")
+    __slots__ = ("_batch", "_last_append", "_opaque", "_pending", "_root", "_text")
 
     def __init__(self) -> None:
         self._root: list[Any] = [_UNSET]  # the mirror: what the browser holds, in a holder
@@ -124,6 +124,9 @@ class ObjectEncoder:
         # Values begun that no event has yet been seen inside: below a union or ``Any`` the stream
         # reports nothing until the value completes, so their snapshots are compared instead.
         self._opaque: set[Path] = set()
+        # Values begun that their snapshot does not show yet (a union until its member can be
+        # told, a value Atomic or NotNull withholds): started once a snapshot shows them.
+        self._pending: set[Path] = set()
 
     @staticmethod
     def start() -> bytes:
@@ -164,10 +167,16 @@ class ObjectEncoder:
             if isinstance(event, TextAppended):
                 self._append(event.path, event.text, ops)
             elif isinstance(event, FieldCompleted):
+                if self._pending:
+                    size = len(event.path)
+                    self._pending = {p for p in self._pending if p[:size] != event.path}
                 self._complete(event.path, event.value, ops)
             else:
                 self._start(event.path, snapshot, ops)
         self._batch.clear()
+        for path in sorted(self._pending, key=len) if self._pending else ():
+            self._pending.discard(path)
+            self._start(path, snapshot, ops)  # (pending again while still not shown)
         if self._opaque:
             for path in sorted(self._opaque, key=len):
                 self._refresh(path, snapshot, ops)
@@ -188,6 +197,8 @@ class ObjectEncoder:
         elif isinstance(shown, (BaseModel, dict)):
             empty = dict
         else:
+            if shown is None or shown is _UNSET:
+                self._pending.add(path)
             return
         # Two empty values: the mirror's own container fills in before the operation is sent.
         if self._put(path, empty()):

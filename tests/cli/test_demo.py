@@ -59,9 +59,10 @@ def test_python_m_streamstruct_demo_runs_end_to_end_in_a_subprocess() -> None:
     assert_the_whole_story(done.stdout)
     assert "\x1b" not in done.stdout  # not a terminal: plain lines
     assert "in-process simulator" in done.stdout
-    # One line per field as it completes, in order, with the progress each brought.
+    # One line per field as it completes, in order, with the progress each brought; 100% once
+    # the object is (the closing brace, after the last field: issue 16).
     percents = re.findall(r"^\s+(\d+)%\s+(\w+)", done.stdout, flags=re.MULTILINE)
-    assert percents == [("33", "name"), ("66", "age"), ("100", "bio")]
+    assert percents == [("33", "name"), ("66", "age"), ("99", "bio"), ("100", "validated")]
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback() -> None:

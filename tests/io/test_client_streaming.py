@@ -584,7 +584,7 @@ async def test_snapshots_come_only_when_something_visible_changed() -> None:
 
     def visible(partial: Any) -> tuple[Any, ...]:
         done = streamstruct.progress(partial)
-        return (partial.model_dump(), done.complete, done.streaming)
+        return (partial.model_dump(), done.complete, done.streaming, done.fraction)
 
     for before, after in itertools.pairwise(snapshots):
         assert visible(before) != visible(after)

@@ -247,6 +247,7 @@ def test_event_sequence_for_a_small_document() -> None:
         ("snapshot", {"name": "Al", "age": 7, "bio": "Hi"}),
         ("completed", ("bio",), "Hi"),
         ("snapshot", {"name": "Al", "age": 7, "bio": "Hi"}),
+        ("snapshot", {"name": "Al", "age": 7, "bio": "Hi"}),  # the brace: complete (100%)
     ]
 
 
@@ -291,11 +292,18 @@ def test_nothing_visible_changed_means_no_event_and_the_same_object() -> None:
     assert run.assembler.snapshot is before
 
 
-def test_the_last_snapshot_is_complete_and_the_closing_brace_adds_no_duplicate() -> None:
+def test_the_closing_brace_makes_the_last_snapshot_complete() -> None:
+    # Every field is there before the brace, but the object is complete only with it: progress()
+    # says 1.0 exactly then (issue 16), so the brace is worth one more snapshot, the same data.
     run = stream(User, '{"name": "A", "age": 1, "bio": "B"}', split=1)
-    final_steps = run.steps[-1]
-    assert final_steps == ("}", [])
-    last = run.snapshots[-1]
+    brace, events = run.steps[-1]
+    assert brace == "}"
+    assert len(events) == 1
+    assert isinstance(events[0], SnapshotEvent)
+    before, last = run.snapshots[-2:]
+    assert last is events[0].partial
+    assert last.model_dump() == before.model_dump()
+    assert progress(before).percent == 99
     assert progress(last).percent == 100
 
 

@@ -106,7 +106,8 @@ TEST_MODULES = [block for block in BLOCKS if block.run and "def test_" in block.
 @pytest.mark.parametrize("block", SCRIPTS, ids=str)
 def test_block_runs(block: Block, capsys: pytest.CaptureFixture[str]) -> None:
     # Padded so that a traceback names the README's own line numbers.
-    code = compile("\n" * (block.line - 1) + block.code, str(README), "exec")
+    # dont_inherit: not this file's `from __future__ import annotations` (a block runs as written)
+    code = compile("\n" * (block.line - 1) + block.code, str(README), "exec", dont_inherit=True)
     exec(code, {"__name__": "__main__"})
     assert capsys.readouterr().out.strip(), "a README example should show something"
 
