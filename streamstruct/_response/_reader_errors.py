@@ -42,18 +42,24 @@ def too_large(limit: int, received: int) -> ResponseTooLargeError:
     )
 
 
-# The finish reasons of a spent token budget, in each dialect's words (chat, Anthropic, Responses).
-_TOKEN_BUDGET = frozenset(
-    {"length", "max_tokens", "max_output_tokens", "model_context_window_exceeded"}
-)
+# The advice an answer cut short gets, per finish reason in each dialect's words (chat, Anthropic,
+# Responses): the request parameter that sets the token budget is named as the dialect spells it (a
+# Responses call refuses max_tokens), a full context window has none to raise, and a reason that
+# says nothing more (the Responses API's bare "incomplete", a reason added later) gets no advice.
+_ADVICE = {
+    "length": "; raise max_tokens or ask for less",
+    "max_tokens": "; raise max_tokens or ask for less",
+    "max_output_tokens": "; raise max_output_tokens or ask for less",
+    "model_context_window_exceeded": "; the model's context window is full: ask for less",
+    "content_filter": "; the output was filtered",
+}
 
 
 def truncated(error: JSONParseError, reason: str) -> TruncatedJSONError:
     """The model was stopped for ``reason`` after its JSON had gone wrong: one error for both."""
     both = TruncatedJSONError(
         f'the model stopped (finish_reason "{reason}") after its JSON had gone wrong: '
-        f"{error.message}"
-        + ("; raise max_tokens or ask for less" if reason in _TOKEN_BUDGET else ""),
+        f"{error.message}" + _ADVICE.get(reason, ""),
         finish_reason=reason,
         parse_error=error,
     )
@@ -77,11 +83,7 @@ def incomplete(reason: str, *, cause: JSONParseError | None = None) -> Incomplet
     """The model was stopped for ``reason`` before its JSON (``cause``: its last tool call's
     arguments, which did not parse) was complete."""
     if cause is None:
-        advice = (
-            "; raise max_tokens or ask for less"
-            if reason in _TOKEN_BUDGET
-            else "; the output was filtered"
-        )
+        advice = _ADVICE.get(reason, "")
         message = (
             f'the model stopped (finish_reason "{reason}") before its JSON was complete{advice}'
         )
