@@ -102,3 +102,45 @@ async def test_a_dialect_reasks_in_its_own_shapes(flavour: str, api: str, mode: 
     assert {k: v for k, v in first.items() if k != key} == {
         k: v for k, v in second.items() if k != key
     }
+
+
+async def items_of(flavour: str, options: dict[str, Any]) -> list[Any]:
+    call: dict[str, Any] = {
+        "model": "m",
+        "messages": MESSAGES,
+        "response_model": Person,
+        "max_reasks": 1,
+    }
+    if flavour == "sync":
+        with streamstruct.Client(**options) as sync:
+            return list(sync.chat.completions.create_iterable(**call))
+    async with streamstruct.AsyncClient(**options) as client:
+        return [item async for item in client.chat.completions.create_iterable(**call)]
+
+
+@pytest.mark.parametrize("api", DIALECTS)
+@pytest.mark.parametrize("mode", ["tools", "json"])
+async def test_a_dialect_keeps_the_items_yielded_and_asks_for_the_rest(
+    flavour: str, api: str, mode: str
+) -> None:
+    bo = {"name": "Bo", "age": 42}
+    if mode == "tools":  # one call per item
+        first, second = reply_for(mode, GOOD, BAD), reply_for(mode, bo)
+    else:
+        first = reply_for(mode, {"items": [GOOD, BAD]})
+        second = reply_for(mode, {"items": [bo]})
+    server = serve(stream_of(api, first), stream_of(api, second))
+    options = {
+        "api": api,
+        "api_key": KEY,
+        "mode": mode,
+        "backoff": 0.0,
+        "transport": httpx.MockTransport(server),
+    }
+    items = await items_of(flavour, options)
+    assert items == [Person(**GOOD), Person(**bo)]  # the kept item is not yielded again
+    assert len(server.requests) == 2
+    key = "input" if api == "responses" else "messages"
+    first_body, second_body = (json.loads(request.content) for request in server.requests)
+    added = json.dumps(second_body[key][len(first_body[key]) :])
+    assert "kept" in added
