@@ -179,3 +179,18 @@ def test_sync_over_loopback_sockets(backend: str) -> None:
         )
         snapshots = list(stream)
     check(snapshots)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("api", ["responses", "anthropic"])
+@pytest.mark.parametrize("mode", list(Mode))
+async def test_async_partials_in_every_dialect(api: str, mode: Mode) -> None:
+    async with simulated_client(
+        Simulator(responses=Reply(TRIP), chunk_size=3), mode=mode, api=api
+    ) as client:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=Trip, messages=MESSAGES
+        )
+        snapshots = [partial async for partial in stream]
+        assert await stream.get_final() == TRIP_MODEL
+    check(snapshots)

@@ -33,7 +33,7 @@ from streamstruct import (
     SnapshotEvent,
     StreamEnded,
 )
-from streamstruct.testing import Reply, Simulator, StreamingASGITransport
+from streamstruct.testing import Reply, Simulator, StreamingASGITransport, serve
 
 MESSAGES = [{"role": "user", "content": "Make up a person."}]
 BAD: dict[str, Any] = {"name": "Ann", "age": -3}
@@ -365,6 +365,22 @@ async def test_reasks_over_loopback(simulator_url: str, simulator: Simulator) ->
         )
         async with stream:
             events = [event async for event in stream.events()]
+    check_reasked_events(events)
+    check_reask_request(simulator, Mode.TOOLS)
+
+
+def test_the_sync_client_reasks_over_loopback(backend: str) -> None:
+    simulator = Simulator(responses=[Reply(BAD, chunk_size=2), Reply(GOOD, chunk_size=2)])
+    with (
+        serve(simulator) as url,
+        streamstruct.Client(api_key="sk-test", base_url=url, backend=backend) as client,  # type: ignore[arg-type]
+    ):
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=User, messages=MESSAGES, max_reasks=1
+        )
+        with stream:
+            events = list(stream.events())
+        assert stream.attempts == 2
     check_reasked_events(events)
     check_reask_request(simulator, Mode.TOOLS)
 

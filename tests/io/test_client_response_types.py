@@ -33,7 +33,7 @@ from streamstruct import (
     StreamEnded,
     TextAppended,
 )
-from streamstruct.testing import Reply, Simulator, StreamingASGITransport, serve
+from streamstruct.testing import Reply, Simulator, StreamingASGITransport, serve, simulated_client
 
 MESSAGES = [{"role": "user", "content": "Answer."}]
 MODES = [Mode.TOOLS, Mode.JSON_SCHEMA, Mode.JSON, Mode.MD_JSON]
@@ -307,3 +307,21 @@ def test_the_calls_type_any_response_type(
 ) -> None:
     result = mypy_strict("tests/typing/response_types_usage.py")
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("api", ["responses", "anthropic"])
+@pytest.mark.parametrize("mode", MODES, ids=repr)
+@pytest.mark.parametrize("response_model", [list[User], int, str, Cat | Dog], ids=repr)
+async def test_every_dialect_wraps_and_unwraps(api: str, mode: Mode, response_model: Any) -> None:
+    simulator = Simulator(chunk_size=3)
+    async with simulated_client(simulator, mode=mode, api=api) as client:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=response_model, messages=MESSAGES
+        )
+        snapshots = [snapshot async for snapshot in stream]
+        final = await stream.get_final()
+    expected = TypeAdapter(response_model).validate_python(_sent(stream.text, mode))
+    assert final == expected
+    assert type(final) is type(expected)
+    assert snapshots[-1] == final

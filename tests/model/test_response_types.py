@@ -286,3 +286,26 @@ def test_the_wrapper_refuses_extra_keys() -> None:
     # A model that answers {"response": 1, "other": 2} is told, rather than half-understood.
     with pytest.raises(ValidationError):
         wrapper_model(int).model_validate(json.loads('{"response": 1, "other": 2}'))
+
+
+class Tabby(BaseModel):
+    name: str
+    lives: int
+
+
+class Hound(BaseModel):
+    name: str
+    barks: bool
+
+
+def test_a_top_level_union_is_shown_only_once_its_member_can_be_told() -> None:
+    # Not as its first member (PartialTabby) while only the keys both members share are written.
+    response = classify_response_model(Tabby | Hound)
+    assert response.model is not None
+    snapshots, final = assemble(response.model, wrapped_json('{"name": "Rex", "barks": true}'))
+    shown = [response.unwrap_partial(s) for s in snapshots]
+    assert not any(isinstance(value, PartialOf[Tabby] | Tabby) for value in shown)
+    told = [value for value in shown if value is not None]
+    assert told
+    assert all(isinstance(value, PartialOf[Hound] | Hound) for value in told)
+    assert response.unwrap_final(final) == Hound(name="Rex", barks=True)
