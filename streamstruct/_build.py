@@ -34,6 +34,8 @@ CORE_MODULES = (
     "streamstruct._core._recycle",
     "streamstruct._core._sse",
     "streamstruct._core._wire",
+    "streamstruct._core._wire_responses",
+    "streamstruct._core._wire_anthropic",
     "streamstruct._core._updates",
     "streamstruct._core._text",
     "streamstruct._response._reader",

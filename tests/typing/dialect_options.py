@@ -63,8 +63,8 @@ def bad_sync(client: Client) -> None:
     c = client.chat.completions
     c.create(model="m", response_model=U, messages=m, top_k="5")  # type: ignore[call-overload]
     c.create(model="m", response_model=U, messages=m, stop_sequences=3)  # type: ignore[call-overload]
-    c.create_partial(model="m", response_model=U, messages=m, truncation="some")  # type: ignore[arg-type]
-    c.create_partial(model="m", response_model=U, messages=m, max_output_tokens="9")  # type: ignore[arg-type]
+    c.create_partial(model="m", response_model=U, messages=m, truncation="some")  # type: ignore[call-overload]
+    c.create_partial(model="m", response_model=U, messages=m, max_output_tokens="9")  # type: ignore[call-overload]
     c.create(model="m", response_model=U, messages=m, thinkin={})  # type: ignore[call-overload]
 
 
@@ -72,5 +72,5 @@ async def bad_async(client: AsyncClient) -> None:
     c = client.chat.completions
     await c.create(model="m", response_model=U, messages=m, top_k="5")  # type: ignore[call-overload]
     await c.create(model="m", response_model=U, messages=m, previous_response_id=1)  # type: ignore[call-overload]
-    c.create_partial(model="m", response_model=U, messages=m, thinking="on")  # type: ignore[arg-type]
-    c.create_partial(model="m", response_model=U, messages=m, service_tier="cheap")  # type: ignore[arg-type]
+    c.create_partial(model="m", response_model=U, messages=m, thinking="on")  # type: ignore[call-overload]
+    c.create_partial(model="m", response_model=U, messages=m, service_tier="cheap")  # type: ignore[call-overload]
