@@ -242,28 +242,38 @@ def _same(obj: Any, step: str | int, below: Any, last: Any) -> bool:
     are complete and never change, so for a list (which may be long) its length and last members
     tell."""
     if isinstance(obj, _PartialModel):
-        if type(last) is not type(obj):
-            return False
-        mine, theirs = obj.__dict__, last.__dict__
-        if below is _WITHOUT:
-            return theirs[cast(str, step)] is None and all(
-                theirs[name] is value for name, value in mine.items() if name != step
-            )
-        return all(
-            theirs[name] is (below if name == step else value) for name, value in mine.items()
-        )
+        return type(last) is type(obj) and _same_model(obj, cast(str, step), below, last)
     if isinstance(obj, dict):
-        if below is _WITHOUT:
-            return len(last) == len(obj) - 1 and all(
-                last.get(key, _WITHOUT) is value for key, value in obj.items() if key != step
-            )
-        return len(last) == len(obj) and all(
-            last.get(key, _WITHOUT) is (below if key == step else value)
-            for key, value in obj.items()
-        )
+        return _same_dict(obj, step, below, last)
     if not isinstance(obj, list | tuple) or type(last) is not type(obj):
         return False
     assert isinstance(step, int)
+    return _same_sequence(obj, step, below, last)
+
+
+def _same_model(obj: Any, step: str, below: Any, last: Any) -> bool:
+    """``_same`` for a partial model ``last`` of the same class as ``obj``."""
+    mine, theirs = obj.__dict__, last.__dict__
+    if below is _WITHOUT:
+        return theirs[step] is None and all(
+            theirs[name] is value for name, value in mine.items() if name != step
+        )
+    return all(theirs[name] is (below if name == step else value) for name, value in mine.items())
+
+
+def _same_dict(obj: dict[Any, Any], step: str | int, below: Any, last: Any) -> bool:
+    """``_same`` for a dict ``obj``."""
+    if below is _WITHOUT:
+        return len(last) == len(obj) - 1 and all(
+            last.get(key, _WITHOUT) is value for key, value in obj.items() if key != step
+        )
+    return len(last) == len(obj) and all(
+        last.get(key, _WITHOUT) is (below if key == step else value) for key, value in obj.items()
+    )
+
+
+def _same_sequence(obj: Any, step: int, below: Any, last: Any) -> bool:
+    """``_same`` for a list or tuple ``last`` of the same type as ``obj``."""
     if below is _WITHOUT:
         return len(last) == step and (step == 0 or last[-1] is obj[step - 1])
     return (

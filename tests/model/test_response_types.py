@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Optional
 
 import pytest
 from pydantic import BaseModel, Field, RootModel, TypeAdapter, ValidationError
+from shared_support import User
 from typing_extensions import TypedDict
 
 from streamstruct import (
@@ -33,11 +34,6 @@ from streamstruct._model._response_types import (
 
 # Partial[M] is M to a type checker; the tests need the runtime class.
 PartialOf: Any = Partial
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 class Cat(BaseModel):

@@ -34,6 +34,7 @@ from openai.types.responses import (
 from openai.types.responses.response_create_params import ResponseCreateParamsStreaming
 from openai.types.responses.response_input_item_param import FunctionCallOutput
 from pydantic import BaseModel
+from shared_support import User
 
 from streamstruct import InvalidArgumentTypeError, InvalidArgumentValueError, Mode
 from streamstruct._request._dialect_request import (
@@ -47,11 +48,6 @@ from streamstruct._request._dialect_request import (
     responses_request,
 )
 from streamstruct._request._modes import plan_request
-
-
-class User(BaseModel):
-    name: str
-    age: int
 
 
 def keys_of(typed_dict: Any) -> frozenset[str]:
