@@ -87,9 +87,14 @@ COMPILED = _compiled_names()
 def _module_files() -> list[Path]:
     import importlib
 
-    return [
-        Path(importlib.import_module(f"streamstruct.{name}").__file__ or "") for name in COMPILED
-    ]
+    package = Path(importlib.import_module("streamstruct").__file__ or "").parent
+    files = []
+    for name in COMPILED:
+        file = Path(importlib.import_module(f"streamstruct.{name}").__file__ or "")
+        # Beside its source, whatever __file__ says: mypyc gives a module of a group imported by
+        # another of the group the shared library's folder + the whole dotted name (doubled).
+        files.append(package.joinpath(*name.split(".")[:-1], file.name))
+    return files
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

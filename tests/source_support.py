@@ -25,7 +25,10 @@ def python_source(name: str) -> ModuleType:
     loaded = sys.modules.get(source_name)
     if loaded is not None:
         return loaded
-    source = Path(module.__file__ or "").with_name(name.rsplit(".", 1)[-1] + ".py")
+    # From the package, not module.__file__: mypyc gives a module of a group imported by another
+    # of the group a wrong one (the shared library's folder + the whole dotted name).
+    package = Path(importlib.import_module("streamstruct").__file__ or "").parent
+    source = package.joinpath(*name.split(".")).with_suffix(".py")
     spec = importlib.util.spec_from_file_location(source_name, source)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {source}")
