@@ -30,7 +30,8 @@ from .._request._modes import (
     response_spec,
 )
 from .._request._options import CallOptions, SplitOptions, split_options
-from .._response._reader import IterableReader, PartialReader, ResponseReader
+from .._response._partial_reader import PartialReader
+from .._response._reader import IterableReader, ResponseReader
 from ._reasking import Reasks
 from ._sending import request_body, timeout_of
 from ._stream import AsyncIterableStream, AsyncPartialStream, InBandRetry
