@@ -74,6 +74,9 @@ COMPILED_MODULES = (
     "streamstruct/_core/_updates.py",
     "streamstruct/_core/_text.py",
     "streamstruct/_response/_reader.py",
+    # The one-object reader, split out of _reader (issue 13): it subclasses the compiled
+    # ResponseReader and unwraps every event of a wrapped response type.
+    "streamstruct/_response/_partial_reader.py",
     # The reader calls its event decoder once per event: interpreted, it cost the compiled e2e
     # benchmark 5-15% against main (2,000 rows, 16 KiB reads 0.154 -> 0.161-0.177 s CPU);
     # compiled, 1.02x (0.175 -> 0.178) and 1.01x with one event per read, in the same runs.

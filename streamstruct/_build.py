@@ -39,6 +39,7 @@ CORE_MODULES = (
     "streamstruct._core._updates",
     "streamstruct._core._text",
     "streamstruct._response._reader",
+    "streamstruct._response._partial_reader",
     "streamstruct._core._decoding",
 )
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any, final
 
+from .._core._wire import Usage
 from .._errors import ResponseValidationError
 from .._request._modes import RequestPlan
 from .._request._reask import API, reask_shape, rejected_answer
 from .._response._reader import ResponseReader
 from ._sending import encoded
 
-__all__ = ["Reasks"]
+__all__ = ["Reasks", "summed_usage"]
 
 
 @final
@@ -47,3 +48,14 @@ class Reasks:
         self._body = {**self._body, self._key: [*self._body[self._key], *turns]}
         self.content = encoded(self._body)
         self.left -= 1
+
+
+def summed_usage(before: Usage | None, usage: Usage | None) -> Usage | None:
+    """Two attempts' usage, summed; either may be unknown (``None``)."""
+    if before is None or usage is None:
+        return usage if before is None else before
+    return Usage(
+        before.prompt_tokens + usage.prompt_tokens,
+        before.completion_tokens + usage.completion_tokens,
+        before.total_tokens + usage.total_tokens,
+    )

@@ -3,7 +3,8 @@
 The I/O shell around :class:`~streamstruct._response._reader.ResponseReader`: one loop reads the HTTP body
 and feeds the reader; everything else is bookkeeping. Beside it: :mod:`._lifecycle` (closing a
 response, shielded, and scheduling that close from a finaliser) and :mod:`._stream_errors` (the
-few errors the shell makes itself).
+few errors the shell makes itself), :mod:`._draining` (what follows an answer) and
+:mod:`._stream_iterator` (the events and the iterator of an ``async for``).
 
 How the resources are handled (the response is a resource, so the stream is one too):
 
@@ -23,7 +24,7 @@ How the resources are handled (the response is a resource, so the stream is one 
   around a ``yield``.
 * Nothing is ever yielded from inside a cancel scope or a task group: reading happens in the
   consumer's own task, in steps. That is also how snapshots coalesce. A consumer that comes back
-  quickly gets each step as it arrives. One that took longer than ``_SLOW_CONSUMER`` with its last
+  quickly gets each step as it arrives. One that took longer than ``SLOW_CONSUMER`` with its last
   item has let the network get ahead: the next step keeps reading while reads return at once (the
   data is already buffered), up to ``_MAX_CATCH_UP``, and hands over one batch, of which a
   snapshot stream yields only the newest snapshot. So a slow consumer gets the latest state, never
@@ -35,16 +36,13 @@ How the resources are handled (the response is a resource, so the stream is one 
 
 from __future__ import annotations
 
-import collections
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from dataclasses import dataclass
-from typing import Any, Generic, NoReturn, TypeVar, Union, final
+from typing import Any, Generic, TypeVar, final
 
 import anyio
 import httpx
-from typing_extensions import TypeAliasType
 
 from .._core._redact import Redactor
 from .._core._wire import Usage
@@ -56,35 +54,29 @@ from .._errors import (
     StreamInterruptedError,
     StreamStructError,
 )
-from .._model._partial import (
-    FieldCompleted,
-    FieldStarted,
-    Partial,
-    PartialEvent,
-    SnapshotEvent,
-    TextAppended,
-)
+from .._model._partial import Partial, PartialEvent
 from .._request._reask import Reasked
-from .._response._events import ReasoningAppended
 from .._response._reader import ResponseReader
 from ._body import decoded_body, media_type, read_at_most
+from ._draining import drain_rest, look_ahead
 from ._lifecycle import NO_DEADLINE, NoDeadline, close_response, loop_scheduler
-from ._reasking import Reasks
+from ._reasking import Reasks, summed_usage
 from ._stream_errors import interrupted, json_body, undecodable
+from ._stream_iterator import (
+    StreamEnded,
+    StreamEvent,
+    StreamIterator,
+    items_only,
+    newest_snapshot,
+)
 
 __all__ = ["AsyncIterableStream", "AsyncPartialStream", "StreamEnded", "StreamEvent"]
 
-# How much of a body may follow [DONE] before the connection is closed rather than reused.
-_DRAIN_BYTES = 64 * 1024
-# Coalescing: a consumer that took longer than _SLOW_CONSUMER with an item is slow; then reads that
-# return within _BUFFERED_READ are taken as already buffered, and are caught up on for at most
-# _MAX_CATCH_UP before the newest state is handed over.
-_SLOW_CONSUMER = 0.02
+# Coalescing: a consumer that took longer than SLOW_CONSUMER (._stream_iterator) with an item is
+# slow; then reads that return within _BUFFERED_READ are taken as already buffered, and are caught
+# up on for at most _MAX_CATCH_UP before the newest state is handed over.
 _BUFFERED_READ = 0.001
 _MAX_CATCH_UP = 0.05
-_DRAIN_SECONDS = 0.1
-# After JSON that went wrong: how long to wait for the finish reason (and at most _DRAIN_BYTES).
-_LOOK_AHEAD_SECONDS = 1.0
 # How much of an HTML page (a proxy's, a login page) is read for the error message.
 _HTML_HEAD = 200
 _NO_LIMIT = sys.maxsize
@@ -93,32 +85,6 @@ _M = TypeVar("_M")
 _T = TypeVar("_T")
 _Out = TypeVar("_Out")
 
-
-@final
-@dataclass(frozen=True, slots=True)
-class StreamEnded:
-    """The last event of :meth:`AsyncPartialStream.events`: the answer is complete and validated."""
-
-    value: Any
-    usage: Usage | None
-    finish_reason: str | None
-
-
-# A TypeAliasType, so that the public name belongs to streamstruct (a plain union's __module__ is
-# "typing") and reads as StreamEvent in documentation.
-StreamEvent = TypeAliasType(
-    "StreamEvent",
-    Union[  # noqa: UP007
-        FieldStarted,
-        TextAppended,
-        FieldCompleted,
-        SnapshotEvent[Any],
-        StreamEnded,
-        Reasked,
-        ReasoningAppended,
-    ],
-)
-"""What :meth:`AsyncPartialStream.events` yields."""
 
 Opener = Callable[[], Awaitable[httpx.Response]]
 ReaderFactory = Callable[[httpx.Response | None], ResponseReader[Any]]
@@ -184,7 +150,7 @@ class _BaseStream(Generic[_Out, _M]):
         """Token usage, once the server sent it (with ``stream_options.include_usage``), summed
         over every attempt when answers were re-asked (``max_reasks``)."""
         usage = self._reader.usage if self._reader is not None else None
-        return _added(self._usage_before, usage)
+        return summed_usage(self._usage_before, usage)
 
     @property
     def attempts(self) -> int:
@@ -442,7 +408,7 @@ class _BaseStream(Generic[_Out, _M]):
         owed = self._owed(reader)
         reasks.reask(reader, error, kept_items=self._keep(reader))
         self._attempts_errors.append(error)
-        self._usage_before = _added(self._usage_before, reader.usage)
+        self._usage_before = summed_usage(self._usage_before, reader.usage)
         self._attempts += 1
         self._reader = None
         self._returned = 0
@@ -503,7 +469,7 @@ class _BaseStream(Generic[_Out, _M]):
                 raise undecodable(error, raw, reader) from error
             out = reader.feed(data)
             if reader.broken is not None:
-                await self._look_ahead(raw, reader)
+                await look_ahead(raw, reader)
             if out:
                 # A fast consumer gets each step as it comes. After a slow one, reads that return
                 # at once come from what is already buffered: keep reading them, so that the
@@ -523,45 +489,10 @@ class _BaseStream(Generic[_Out, _M]):
         # filled in defaults): the last batch.
         return reader.final_outputs or None
 
-    async def _look_ahead(
-        self, raw: AsyncIterator[bytes], reader: ResponseReader[_Out]
-    ) -> NoReturn:
-        """After JSON that went wrong, read on a little for the finish reason, which says whether
-        the model was also cut off (``"length"``), then raise: the parse error, or one error that
-        says both. Bounded like the drain after ``[DONE]``: the answer is lost either way, so a
-        model that goes on writing is not waited for.
-        """
-        seen = 0
-        with anyio.move_on_after(_LOOK_AHEAD_SECONDS):
-            try:
-                async for data in raw:
-                    seen += len(data)
-                    reader.feed(data)  # raises once the finish reason or [DONE] comes
-                    if seen > _DRAIN_BYTES:
-                        break
-            except (httpx.HTTPError, StreamStructError):
-                pass  # what it says is raised below: the finish reason, if it came, is known
-        raise reader.broken_error()
-
     async def _finish_body(self) -> None:
-        """After ``[DONE]``, read the (normally empty) rest of the body, then close.
-
-        Reading to the end hands the connection back to the pool for reuse, where closing a
-        half-read body would throw it away. The rest is ignored, and bounded in size and time: a
-        server that keeps talking or stalls after ``[DONE]`` just has its connection closed.
-        """
-        if self._raw is not None:
-            drained = 0
-            with anyio.move_on_after(_DRAIN_SECONDS):
-                try:
-                    async for data in self._raw:
-                        drained += len(data)
-                        if drained > _DRAIN_BYTES:
-                            break
-                    else:
-                        self._raw = None  # exhausted: nothing to close but the response
-                except httpx.HTTPError:
-                    pass
+        """After ``[DONE]``, read the rest of the body (:func:`._draining.drain_rest`), then close."""
+        if self._raw is not None and await drain_rest(self._raw):
+            self._raw = None  # exhausted: nothing to close but the response
         await self._close_response()
 
     def _read_error(self, error: httpx.TransportError) -> StreamStructError:
@@ -592,66 +523,8 @@ class _BaseStream(Generic[_Out, _M]):
             pass
         return self._final
 
-    def _iterate(self, pick: Callable[[list[_Out]], list[Any]]) -> _StreamIterator:
-        return _StreamIterator(self, pick)
-
-
-@final
-class _StreamIterator:
-    """One ``async for`` over a stream: batches in, picked outputs out.
-
-    A class, not an async generator: leaving the loop early must not leave a half-run generator
-    for the event loop to collect (trio warns about those). Whatever ends the iteration closes
-    the stream: the end of the answer, an error (in ``_next_batch``), ``aclose()``, and — for a
-    ``break`` with no ``async with`` around the stream — the collection of this iterator, which
-    schedules ``aclose()`` on the loop it ran on, as the loop's own async-generator hooks would.
-    """
-
-    __slots__ = ("__weakref__", "_after", "_pending", "_pick", "_schedule", "_stream")
-
-    def __init__(
-        self,
-        stream: _BaseStream[Any, Any],
-        pick: Callable[[list[Any]], list[Any]],
-        after: Callable[[], Any] | None = None,
-    ) -> None:
-        self._stream = stream
-        self._pick = pick
-        self._after = after  # a last item once the stream ended (events(): StreamEnded)
-        self._pending: collections.deque[Any] = collections.deque()
-        self._schedule = loop_scheduler()
-
-    def __aiter__(self) -> _StreamIterator:
-        return self
-
-    async def __anext__(self) -> Any:
-        pending = self._pending
-        stream = self._stream
-        if stream._handed_at is not None:
-            # How long the consumer took with the last item: a slow one gets what the network
-            # delivered meanwhile as one batch (see ``_advance``), so it sees the newest state.
-            stream._consumer_slow = time.monotonic() - stream._handed_at > _SLOW_CONSUMER
-        while not pending:
-            batch = await stream._next_batch()
-            if batch is None:
-                if self._after is not None:
-                    after, self._after = self._after, None
-                    return after()
-                raise StopAsyncIteration
-            pending.extend(self._pick(batch))
-        stream._handed_at = time.monotonic()
-        return pending.popleft()
-
-    async def aclose(self) -> None:
-        if not self._stream._finished:
-            await self._stream.aclose()
-
-    def __del__(self) -> None:
-        stream = self._stream
-        if not stream._finished and not stream._closed and stream._response is not None:
-            schedule = self._schedule
-            if schedule is not None:
-                schedule(stream.aclose)
+    def _iterate(self, pick: Callable[[list[_Out]], list[Any]]) -> StreamIterator:
+        return StreamIterator(self, pick)
 
 
 _S = TypeVar("_S", bound="_BaseStream[Any, Any]")
@@ -672,14 +545,14 @@ class AsyncPartialStream(_BaseStream[PartialEvent, _M]):
 
     def __aiter__(self) -> AsyncIterator[Partial[_M]]:
         self._want_field_events(False)
-        return self._iterate(_newest_snapshot)
+        return self._iterate(newest_snapshot)
 
     def events(self) -> AsyncIterator[StreamEvent]:
         """Typed events for a UI: fields started, text appended, fields completed (validated),
         snapshots, and last :class:`StreamEnded` with the final value, usage and finish reason.
         With ``max_reasks``, a :class:`~streamstruct.Reasked` before each new attempt's events."""
         self._want_field_events(True)
-        return _StreamIterator(self, list, self._ended)
+        return StreamIterator(self, list, self._ended)
 
     def _ended(self) -> StreamEnded:
         return StreamEnded(self._final, self.usage, self.finish_reason)
@@ -703,7 +576,7 @@ class AsyncIterableStream(_BaseStream[Any, list[_T]]):
     _kept: list[_T] | None = None
 
     def __aiter__(self) -> AsyncIterator[_T]:
-        return self._iterate(_items_only)
+        return self._iterate(items_only)
 
     async def get_final(self) -> list[_T]:
         """Every item: reads the rest of the stream if needed."""
@@ -725,28 +598,3 @@ class AsyncIterableStream(_BaseStream[Any, list[_T]]):
 
     def _completed(self, final: Any) -> Any:
         return [*self._kept, *final] if self._kept else final
-
-
-def _newest_snapshot(batch: list[PartialEvent]) -> list[Any]:
-    for event in reversed(batch):
-        if isinstance(event, SnapshotEvent):
-            return [event.partial]
-    return []
-
-
-def _items_only(batch: list[Any]) -> list[Any]:
-    # A Reasked event only ever comes last in its batch (see _reask); items streams show none.
-    if batch and type(batch[-1]) is Reasked:
-        return batch[:-1]
-    return batch
-
-
-def _added(before: Usage | None, usage: Usage | None) -> Usage | None:
-    """Two attempts' usage, summed; either may be unknown (``None``)."""
-    if before is None or usage is None:
-        return usage if before is None else before
-    return Usage(
-        before.prompt_tokens + usage.prompt_tokens,
-        before.completion_tokens + usage.completion_tokens,
-        before.total_tokens + usage.total_tokens,
-    )

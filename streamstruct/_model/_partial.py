@@ -6,7 +6,7 @@ caller sees: the ``Partial[M]`` classes (built once per model, here), the events
 and :func:`progress`. The snapshots themselves are made by
 :class:`~streamstruct.PartialAssembler` (in ``_assembler``, the code that runs for every event),
 which is handed the JSON parser after each text delta and answers with these events; the response
-reader (:class:`~streamstruct._response._reader.PartialReader`) owns the parser and the text and
+reader (:class:`~streamstruct._response._partial_reader.PartialReader`) owns the parser and the text and
 feeds it, and the stream objects of ``_io`` only relay what comes out.
 
 What a snapshot shows (a ``Partial[M]`` instance, ``model_construct``-ed, never re-validated):

@@ -9,8 +9,9 @@ It knows nothing of HTTP or of
 event loops (the stream objects in :mod:`._stream` read the network and feed it), nor of any wire
 format: the decoder hands it normalised updates.
 
-Two readers, one per model side: :class:`PartialReader` (one object, as ``Partial`` snapshots
-and field events, :mod:`._assembler`) and :class:`IterableReader` (complete items,
+Two readers, one per model side: :class:`~._partial_reader.PartialReader` (one object, as
+``Partial`` snapshots and field events, :mod:`._assembler`; in a module of its own) and
+:class:`IterableReader` (complete items,
 :mod:`._iterable`; in a tool mode, one item per tool call).
 
 Every error it raises once data has arrived carries ``partial`` (the last snapshot, or the items
@@ -34,15 +35,11 @@ from .._errors import (
     ResponseValidationError,
     StreamStructError,
 )
-from .._model._assembler import PartialAssembler
 from .._model._iterable import ItemsAssembler
-from .._model._partial import FieldCompleted, FieldStarted, SnapshotEvent, TextAppended
-from .._model._response_types import WRAPPER_FIELD
 from .._request._modes import RequestPlan
 from . import _reader_errors as errors
-from ._events import ReasoningAppended
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "IterableReader", "PartialReader", "ResponseReader"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "IterableReader", "ResponseReader"]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024
 """The default cap on a response body: far above any real answer, far below a runaway server."""
@@ -500,130 +497,6 @@ class ResponseReader(Generic[_Out]):
         error = self._attach(error)
         error.__suppress_context__ = True
         return error
-
-
-@final
-class PartialReader(ResponseReader[Any]):
-    """One object: outputs are :class:`~streamstruct.PartialEvent` s, the end gives the validated
-    model. In a tool mode only the first tool call is the object; a second one is not read."""
-
-    __slots__ = ("_assembler", "_wrapped")
-
-    def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
-        # A response type that is not a model (list[User], int, ...) is assembled as its wrapper
-        # model {"response": ...}; what leaves the reader is unwrapped (see _response_types).
-        self._wrapped = plan.spec.wrapped
-        self._assembler: PartialAssembler[Any] = PartialAssembler(
-            plan.spec.models[0],
-            text=self.text_so_far,
-            context=context,
-            drop_injected_nulls=plan.strict,
-        )
-        return self._assembler.completion_depth
-
-    def _get_field_events(self) -> bool:
-        return self._assembler.field_events
-
-    def _set_field_events(self, wanted: bool) -> None:
-        self._assembler.field_events = wanted
-
-    def _add_reasoning(self, text: str) -> None:
-        self._reasoning.append(text)
-        if self._assembler.field_events:  # events() reports it; snapshots alone do not
-            self._side_events.append(ReasoningAppended(text))
-
-    def _partial(self) -> Any:
-        if self._wrapped is not None:
-            return self._wrapped.unwrap_partial(self._assembler.snapshot)
-        return self._assembler.snapshot
-
-    def _arguments_log(self, key: ToolCallKey, call: _ToolCall) -> TextLog | None:
-        # One object is asked for; a second call is not part of it.
-        return self._text_parts if key == self._first_key else None
-
-    def _advance_models(self) -> list[Any]:
-        parser = self._main_parser()
-        if parser is None:
-            return []
-        wrapped = self._wrapped
-        if wrapped is None:
-            return self._assembler.advance(parser)
-        try:
-            return _unwrapped_events(self._assembler.advance(parser))
-        except ResponseValidationError as error:
-            raise wrapped.unwrap_error(error)  # noqa: B904 (raised as the assembler raised it)
-
-    def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
-        """``error``, carrying the snapshot it would carry had each piece of this read come in a
-        read of its own: the last one before the failing value, not the one before this read.
-        The parser is past that point, so the text is parsed again by a parser and an assembler
-        of its own: what came before this read in one piece, then this read's pieces one by one
-        until the error comes back. Only on this error path, for a read of several pieces."""
-        marks = self._marks[:]
-        if len(marks) < 2 or self._main_parser() is None:
-            return self._detached(error)
-        text = self._text_parts.text()
-        parser = self._new_parser(content=self._content_parser is not None)
-        assembler = PartialAssembler(
-            self._assembler.model,
-            text=lambda: text,
-            context=self._validation_context,
-            drop_injected_nulls=self._plan.strict,
-            field_events=False,
-        )
-        start = self._collected_at
-        try:
-            parser.feed(text[:start])
-            assembler.advance(parser)
-            for end in marks:
-                parser.feed(text[start:end])
-                start = end
-                assembler.advance(parser)
-        except StreamStructError:
-            snapshot = assembler.snapshot
-            wrapped = self._wrapped
-            error.partial = snapshot if wrapped is None else wrapped.unwrap_partial(snapshot)
-        return self._detached(error)
-
-    def _finish_models(self) -> Any:
-        wrapped = self._wrapped
-        try:
-            final = self._assembler.finish(self._final_value())
-        except ResponseValidationError as error:
-            raise error if wrapped is None else wrapped.unwrap_error(error)  # noqa: B904
-        last = self._assembler.final_snapshot(final)
-        if wrapped is None:
-            if last is not None:
-                self.final_outputs.append(last)
-            return final
-        if last is not None:
-            self.final_outputs.extend(_unwrapped_events([last]))
-        return wrapped.unwrap_final(final)
-
-
-def _unwrapped_events(events: list[Any]) -> list[Any]:
-    """The events of a wrapper model ``{"response": ...}`` (see _response_types) as the caller
-    sees them: paths without the wrapper's key (the whole answer's own events have the path
-    ``()``), snapshots unwrapped, none before the answer has begun (the wrapper's ``{`` alone).
-    Here rather than in the model layer: it runs for every event, and this module is compiled."""
-    out: list[Any] = []
-    for event in events:
-        kind = type(event)  # exact types: the event classes are final
-        if kind is SnapshotEvent:
-            snapshot = event.partial
-            value = snapshot.__dict__[WRAPPER_FIELD]
-            # A None that is not the answer (Optional[User]: null) is the wrapper's "{" alone.
-            if value is not None or WRAPPER_FIELD in snapshot.model_fields_set:
-                out.append(SnapshotEvent(value))
-        elif kind is TextAppended:
-            out.append(TextAppended(event.path[1:], event.text))
-        elif kind is FieldCompleted:
-            out.append(FieldCompleted(event.path[1:], event.value))
-        elif kind is FieldStarted:
-            out.append(FieldStarted(event.path[1:]))
-        else:  # an event without a path
-            out.append(event)
-    return out
 
 
 @final

@@ -21,7 +21,7 @@ with atheris.instrument_imports():
 
     from streamstruct._errors import StreamStructError
     from streamstruct._request._modes import plan_request
-    from streamstruct._response._reader import PartialReader
+    from streamstruct._response._partial_reader import PartialReader
 
 from _common import pieces
 

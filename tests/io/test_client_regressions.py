@@ -17,7 +17,8 @@ from shared_support import User
 
 import streamstruct
 from streamstruct._request._modes import plan_request
-from streamstruct._response._reader import IterableReader, PartialReader
+from streamstruct._response._partial_reader import PartialReader
+from streamstruct._response._reader import IterableReader
 from streamstruct.testing import Reply, Simulator, serve, simulated_client
 
 MESSAGES = [{"role": "user", "content": "x"}]

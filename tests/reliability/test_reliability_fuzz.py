@@ -29,7 +29,8 @@ from streamstruct import JSONDepthError, JSONParseError, SSEError, StreamStructE
 from streamstruct._core._json import JSONParser
 from streamstruct._core._sse import SSEDecoder
 from streamstruct._request._modes import plan_request
-from streamstruct._response._reader import IterableReader, PartialReader, ResponseReader
+from streamstruct._response._partial_reader import PartialReader
+from streamstruct._response._reader import IterableReader, ResponseReader
 
 FUZZ = settings(
     max_examples=200,

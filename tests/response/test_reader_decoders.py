@@ -24,7 +24,8 @@ from streamstruct._core._wire_anthropic import AnthropicDecoder
 from streamstruct._core._wire_responses import INCOMPLETE_REASONS as RESPONSES_INCOMPLETE
 from streamstruct._core._wire_responses import ResponsesDecoder
 from streamstruct._request._modes import plan_request
-from streamstruct._response._reader import IterableReader, PartialReader, ResponseReader
+from streamstruct._response._partial_reader import PartialReader
+from streamstruct._response._reader import IterableReader, ResponseReader
 
 RECORDINGS = Path(__file__).parent.parent / "recordings"
 MESSAGES = [{"role": "user", "content": "x"}]
