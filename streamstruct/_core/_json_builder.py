@@ -57,15 +57,24 @@ _PLAIN_VALUE: Final = 1
 _PLAIN_KEY: Final = 2
 
 # The separator expected in S_COLON and S_AFTER_VALUE (indexed by state), and the state after it
-# (by state, then container kind): one branch of _scan for both.
-_SEPARATOR: Final = ("", "", "", "", ":", ",")
-_AFTER_SEPARATOR: Final = ((), (), (), (), (S_VALUE, S_VALUE), (S_VALUE, S_KEY))
+# (by state, then container kind): one branch of _scan for both. Typed as variable-length tuples
+# on purpose: as fixed-length ones, mypyc keeps them as C structs and builds them again as Python
+# tuples (7 of them for _AFTER_SEPARATOR) at every ':' and ',' it indexes with a variable.
+_SEPARATOR: Final[tuple[str, ...]] = ("", "", "", "", ":", ",")
+_AFTER_SEPARATOR: Final[tuple[tuple[int, ...], ...]] = (
+    (),
+    (),
+    (),
+    (),
+    (S_VALUE, S_VALUE),
+    (S_VALUE, S_KEY),
+)
 
 # The first characters of a number or a literal.
 _SCALAR_START: Final = frozenset("-0123456789tfn")
 
 # The value of _plain in each state (see feed).
-_PLAIN_IN: Final = (0, 0, 0, 0, 0, 0, _PLAIN_VALUE, _PLAIN_KEY, 0, 0)
+_PLAIN_IN: Final[tuple[int, ...]] = (0, 0, 0, 0, 0, 0, _PLAIN_VALUE, _PLAIN_KEY, 0, 0)
 
 #: The key recorded for the root value, which has none.
 MISSING: Final[Any] = object()
@@ -398,8 +407,10 @@ class ValueBuilder:
         feed's careful path in a method, B and C of the parser benchmark (100 KB) took 1.16-1.26x
         main's time, pure (median of paired CPU-time ratios; 4-character pieces and one-shot).
         With strings, numbers and literals lexed in ``_scan`` and containers here (one call
-        each): 1.03-1.08x. But compiled (mypyc), side by side: 1.05-1.15x before, 1.06-1.24x
-        after (B one-shot 1.06 -> 1.22, C feed 1.12 -> 1.24): a regression not yet explained."""
+        each): 1.03-1.08x. Compiled (mypyc), B and C were 1.22-1.25x main's time (feed, one-shot)
+        until the tables of _scan (``_SEPARATOR``, ``_AFTER_SEPARATOR``) were typed as
+        variable-length tuples: mypyc rebuilt them as Python tuples at every ':' and ','; after,
+        0.97-1.02x."""
         if text[i] != "{" and text[i] != "[":
             expected = "a value or ']'" if state == S_ARRAY_FIRST else "a value"
             raise LexError(f"unexpected {describe(text[i])}", i, expected)

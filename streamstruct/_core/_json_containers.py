@@ -28,7 +28,7 @@ __all__ = [
 
 ARRAY: Final = 0
 OBJECT: Final = 1
-CLOSERS: Final = ("]", "}")  # indexed by container kind
+CLOSERS: Final[tuple[str, ...]] = ("]", "}")  # indexed by kind (not a C struct: see _SEPARATOR)
 
 
 class CompletedValue(NamedTuple):
