@@ -6,8 +6,8 @@ Run from the project root::
     python -m benchmarks.response_types --rows 100 --repeat 3
 
 A ``response_model`` that is not a model (``list[Row]``, ``int``, ...) is requested as the object
-``{"response": ...}`` and unwrapped for the caller: each snapshot's wrapper field is taken out and
-each field event's path loses its first key (see ``streamstruct/_model/_response_types.py``). The
+``{"response": ...}`` and unwrapped for the caller: each snapshot's wrapper field is taken out, and
+the field events' paths are written without its key (see ``streamstruct/_model/_response_types.py``). The
 two answers streamed here are the same JSON but for that one key, ``{"rows": [...]}`` for
 ``Report`` and ``{"response": [...]}`` for ``list[Row]`` (the rows of :mod:`benchmarks.e2e`), as a
 forced tool call in 4-character pieces, one SSE event per read (one snapshot per event: the most

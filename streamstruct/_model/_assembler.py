@@ -85,6 +85,11 @@ class PartialAssembler(Generic[_M]):
     between calls): only snapshots are returned, for a consumer that reads nothing else, which
     then pays nothing for them. What was started and sent is still tracked, so events turned on
     later continue where the stream is (a text delta is the text since the last one sent or not).
+
+    ``event_path_offset``: how many keys the field events' paths leave out at their start: 1 for
+    a wrapper model (``{"response": ...}``, see :mod:`._response_types`), whose events are
+    those of the answer inside it, with paths as the caller asked for them (``FieldStarted(())``
+    for the answer itself). Written so in the first place: nothing rewrites each event after.
     """
 
     __slots__ = (
@@ -115,6 +120,7 @@ class PartialAssembler(Generic[_M]):
         context: Any = None,
         drop_injected_nulls: bool = False,
         field_events: bool = True,
+        event_path_offset: int = 0,
     ) -> None:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise TypeError(f"PartialAssembler takes a pydantic model class, not {model!r}")
@@ -142,9 +148,11 @@ class PartialAssembler(Generic[_M]):
             drop=self._drop,
             events=field_events,
             from_members=from_members,
+            offset=event_path_offset,
         )
         self._levels = LevelBuilder(self._fields, context=context, drop=self._drop)
-        self._text_progress = TextProgress()  # the string being written, and what was sent of it
+        # The string being written, and what was sent of it.
+        self._text_progress = TextProgress(event_path_offset)
         # Set when the last snapshot ended in a growing string: see _grow.
         self._growing: GrowingString | None = None
         # Set when it ended in an open container with nothing open in it: see _rebuild_from.
@@ -159,7 +167,7 @@ class PartialAssembler(Generic[_M]):
         # Atomic / NotNull somewhere in the model: what they withhold is taken out of each
         # snapshot (see _withheld). Read once per response; None (nothing to pay) without them.
         marks = stream_annotations(model)
-        self._view: WithheldView | None = WithheldView(marks) if marks else None
+        self._view: WithheldView | None = WithheldView(marks, event_path_offset) if marks else None
 
     @property
     def model(self) -> type[_M]:

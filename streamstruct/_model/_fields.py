@@ -92,6 +92,7 @@ class FieldValidator:
         "events",
         "frames",
         "from_members",
+        "offset",
         "open",
         "partial",
         "root",
@@ -108,8 +109,10 @@ class FieldValidator:
         drop: bool,
         events: bool,
         from_members: bool,
+        offset: int = 0,
     ) -> None:
         self.root = root
+        self.offset = offset  # the keys the events' paths leave out (event_path_offset)
         self.text = text
         self.context = context
         self.drop = drop
@@ -184,7 +187,7 @@ class FieldValidator:
             # Its members were validated as each closed: a second copy of them is not made.
             value = validated_members(own, value, cast(_ModelNode, parent).idempotent(spec))
         if self.events:
-            self._closing_events(names, node, value, started, sent, events)
+            self._closing_events(names[self.offset :], node, value, started, sent, events)
         if spec is None:
             self._validate(parent, frame, key, value, start, end, names, path, events)
             return
@@ -270,7 +273,7 @@ class FieldValidator:
         if isinstance(parent, _ModelNode):
             frame.siblings[cast(str, names[-1])] = validated
         if self.events:
-            events.append(FieldCompleted(names, validated))
+            events.append(FieldCompleted(names[self.offset :], validated))
 
     def _flush(
         self,
@@ -315,7 +318,7 @@ class FieldValidator:
             del stack[depth - 1 :]
             stack.append((path[:depth], names[:depth]))
             if self.events:
-                events.append(FieldStarted(names[:depth]))
+                events.append(FieldStarted(names[self.offset : depth]))
 
     def _error(
         self, error: ValidationError, path: Path, start: int, end: int, field: bool

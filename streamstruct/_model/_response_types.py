@@ -22,8 +22,9 @@ format wants an object at the root too; so a ``list[User]`` answer is requested 
 sees an ordinary model with one field. :meth:`ResponseType.unwrap_partial` and
 :meth:`ResponseType.unwrap_final` take that field back out, so a snapshot of ``list[User]`` is a
 list of partial users and a snapshot of ``str`` is the string so far; the partial reader
-(``_response/_reader.py``, compiled, as it runs for every event) does the same to the events and
-takes the wrapper's key off their paths.
+(``_response/_partial_reader.py``, compiled, as it runs for every event) does the same to the
+snapshot events; the assembler writes the field events' paths without the wrapper's key in the
+first place (its ``event_path_offset``), so no event is rewritten.
 
 Why the field is named ``response``: it is the name pydantic-ai gives the one argument of its output
 tool for a non-object output type, so models have seen it; it reads as what it holds ("the

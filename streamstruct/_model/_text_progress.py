@@ -24,12 +24,14 @@ class TextProgress:
     quote (-1: not the parser's open string), tells whether the parser is still in that string.
 
     The methods that take ``events`` append a :class:`TextAppended` to it when ``send`` (the
-    assembler's ``field_events``) and count what they would have sent either way.
+    assembler's ``field_events``) and count what they would have sent either way; their paths
+    leave out the first ``offset`` keys (the assembler's ``event_path_offset``).
     """
 
-    __slots__ = ("at", "names", "sent", "start")
+    __slots__ = ("at", "names", "offset", "sent", "start")
 
-    def __init__(self) -> None:
+    def __init__(self, offset: int = 0) -> None:
+        self.offset = offset
         self.at: Path | None = None
         self.names: Path = ()
         self.sent = 0
@@ -61,7 +63,7 @@ class TextProgress:
         if tail is None:
             tail = shown[sent:]  # (not the parser's open string: what is shown is all there is)
         if tail and send:
-            events.append(TextAppended(names, tail))
+            events.append(TextAppended(names[self.offset :], tail))
         self.at = path
         self.names = names
         self.sent = sent + len(tail)
@@ -84,5 +86,5 @@ class TextProgress:
         tail = parser.growing_tail(self.sent)
         if tail:  # else nothing came: half an escape, held back
             if send:
-                events.append(TextAppended(names, tail))
+                events.append(TextAppended(names[self.offset :], tail))
             self.sent += len(tail)

@@ -45,10 +45,13 @@ _NO_POSITIONS: Final[frozenset[Position]] = frozenset()
 class WithheldView:
     """The snapshots and field events of one response, less what the annotations withhold."""
 
-    __slots__ = ("_annotations", "_held", "_hidden", "_levels", "_shown")
+    __slots__ = ("_annotations", "_held", "_hidden", "_levels", "_offset", "_shown")
 
-    def __init__(self, annotations: StreamAnnotations) -> None:
+    def __init__(self, annotations: StreamAnnotations, offset: int = 0) -> None:
         self._annotations = annotations
+        # The keys the field events' paths leave out (the assembler's event_path_offset): the
+        # withheld path is compared with theirs from there on.
+        self._offset = offset
         # The field events inside the withheld value, in order.
         self._held: list[FieldStarted | TextAppended | FieldCompleted] = []
         self._hidden: Path | None = None  # the path of the value withheld from the last snapshot
@@ -93,9 +96,9 @@ class WithheldView:
     # -- events -----------------------------------------------------------------------------
 
     def _sort(self, events: list[Any]) -> list[Any]:
-        hidden = self._hidden
-        if hidden is None:
+        if self._hidden is None:
             return events
+        hidden = self._hidden[self._offset :]
         size = len(hidden)
         passed: list[Any] = []
         for event in events:
@@ -108,10 +111,10 @@ class WithheldView:
     def _release(self) -> list[Any]:
         """The held events no longer inside the withheld value (all of them, but those inside
         the value withheld now)."""
-        hidden = self._hidden
-        if hidden is None:
+        if self._hidden is None:
             released, self._held = self._held, []
             return released
+        hidden = self._hidden[self._offset :]
         size = len(hidden)
         released = [e for e in self._held if e.path[:size] != hidden]
         self._held = [e for e in self._held if e.path[:size] == hidden]

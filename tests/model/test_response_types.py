@@ -18,8 +18,10 @@ from shared_support import User
 from typing_extensions import TypedDict
 
 from streamstruct import (
+    Atomic,
     InvalidArgumentTypeError,
     JSONParser,
+    NotNull,
     PartialAssembler,
     SnapshotEvent,
     StreamStructError,
@@ -305,3 +307,61 @@ def test_a_top_level_union_is_shown_only_once_its_member_can_be_told() -> None:
     assert told
     assert all(isinstance(value, PartialOf[Hound] | Hound) for value in told)
     assert response.unwrap_final(final) == Hound(name="Rex", barks=True)
+
+
+# -- field event paths written from below the wrapper ---------------------------------------
+
+
+class Tagged(BaseModel):
+    label: Annotated[str, Atomic]
+    kind: Annotated[str, NotNull]
+    tags: list[Annotated[str, Atomic]] = []
+
+
+# The wrapped types again, with streaming annotations inside (the withheld paths are compared
+# with the events' paths, which then start below the wrapper too).
+WRAPPED_EVENTS: list[tuple[Any, str]] = [
+    *WRAPPED,
+    (
+        list[Tagged],
+        '[{"label": "a b", "kind": "k", "tags": ["x", "yz"]}, {"kind": "q", "label": ""}]',
+    ),
+    (Annotated[str, Atomic], '"whole or nothing"'),
+    (dict[str, Annotated[User, Atomic]], '{"a": {"name": "Ann", "age": 31}}'),
+]
+
+
+def _field_events(
+    model: type[BaseModel], pieces: list[str], offset: int
+) -> list[tuple[str, Any, Any]]:
+    assembler = PartialAssembler(model, event_path_offset=offset)
+    parser = JSONParser(completion_depth=assembler.completion_depth)
+    out: list[tuple[str, Any, Any]] = []
+    for piece in pieces:
+        parser.feed(piece)
+        for event in assembler.advance(parser):
+            if isinstance(event, SnapshotEvent):
+                out.append(("snapshot", event.partial, None))
+            else:
+                extra = getattr(event, "text", getattr(event, "value", None))
+                out.append((type(event).__name__, event.path, extra))
+    return out
+
+
+@pytest.mark.parametrize(("annotation", "value_json"), WRAPPED_EVENTS, ids=str)
+def test_event_paths_written_below_the_wrapper_are_the_rewritten_ones(
+    annotation: Any, value_json: str
+) -> None:
+    """event_path_offset=1 (what the reader asks for a wrapped type) gives the events the
+    assembler gives without it, each field event's path less its first key (the wrapper's): what
+    the reader rewrote every event to before. Every split of the text into two, and one
+    character at a time."""
+    model = wrapper_model(annotation)
+    text = wrapped_json(value_json)
+    splits = [[text[:cut], text[cut:]] for cut in range(len(text) + 1)] + [list(text)]
+    for pieces in splits:
+        plain = [
+            (kind, path if kind == "snapshot" else path[1:], extra)
+            for kind, path, extra in _field_events(model, pieces, 0)
+        ]
+        assert _field_events(model, pieces, 1) == plain
