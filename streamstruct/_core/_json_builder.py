@@ -30,7 +30,6 @@ from ._json_lexer import (
     LexError,
     decode_whole,
     describe,
-    escaped_run,
     lex_literal,
     lex_number,
     scanstring,
@@ -239,20 +238,22 @@ class ValueBuilder:
             self._last_newline = self._base + text.rindex("\n", 0, consumed)
 
     def _take_escaped_run(self, text: str, plain: int) -> bool:
-        """Take a piece of string content holding escapes (see ``escaped_run``); False, having
-        changed nothing, when the careful path must decide (the piece closes the string, holds
-        something invalid, or ends with a high surrogate that waits for its low half).
+        """Take a piece of string content holding escapes (see ``StringLexer.take_escaped_run``);
+        False, having changed nothing, when the careful path must decide (the piece closes the
+        string, holds something invalid, or ends with a high surrogate that waits for its low
+        half).
 
         Prose with escapes (A in the parser benchmark) fed in 4-character pieces: a fifth of the
         pieces hold or continue an escape; here they cost about a third of the general path.
         """
         if not self._escaped_runs:
             return False
-        found = escaped_run(text)
-        if found is None:
+        string = self._string
+        end = string.take_escaped_run(text)
+        if end == CUT:
             return False
-        run, end = found
-        if run and self._string.add(run) and plain == _PLAIN_VALUE:
+        # (Something was taken when end > 0.) A growing value shows, a long one only now and then.
+        if end and plain == _PLAIN_VALUE and string.length >= string.show_at:
             self._dirty = True
         self._base += end
         if end < len(text):
