@@ -30,7 +30,6 @@ from ._json_lexer import (
     LexError,
     decode_whole,
     describe,
-    escaped_run,
     lex_literal,
     lex_number,
     scanstring,
@@ -38,7 +37,15 @@ from ._json_lexer import (
 from ._json_options import Shortcuts
 from ._json_string import StringLexer
 
-__all__ = ["MISSING", "S_DONE", "S_IN_KEY", "S_IN_STRING", "ValueBuilder"]
+__all__ = [
+    "MISSING",
+    "PLAIN_IN",
+    "PLAIN_VALUE",
+    "S_DONE",
+    "S_IN_KEY",
+    "S_IN_STRING",
+    "ValueBuilder",
+]
 
 # What the parser expects next.
 S_VALUE: Final = 0  # a value (at the root, after ':' or after ',' in an array)
@@ -53,8 +60,8 @@ S_DONE: Final = 8  # the root value is complete: only whitespace may follow
 S_TRAILING: Final = 9  # the root value is complete and trailing text is being ignored
 
 # ``_plain``: the parser is inside a string value or key, with nothing carried over.
-_PLAIN_VALUE: Final = 1
-_PLAIN_KEY: Final = 2
+PLAIN_VALUE: Final = 1
+PLAIN_KEY: Final = 2
 
 # The separator expected in S_COLON and S_AFTER_VALUE (indexed by state), and the state after it
 # (by state, then container kind): one branch of _scan for both. Typed as variable-length tuples
@@ -73,16 +80,17 @@ _AFTER_SEPARATOR: Final[tuple[tuple[int, ...], ...]] = (
 # The first characters of a number or a literal.
 _SCALAR_START: Final = frozenset("-0123456789tfn")
 
-# The value of _plain in each state (see feed).
-_PLAIN_IN: Final[tuple[int, ...]] = (0, 0, 0, 0, 0, 0, _PLAIN_VALUE, _PLAIN_KEY, 0, 0)
+# The value of _plain in each state (see JSONParser.feed).
+PLAIN_IN: Final[tuple[int, ...]] = (0, 0, 0, 0, 0, 0, PLAIN_VALUE, PLAIN_KEY, 0, 0)
 
 #: The key recorded for the root value, which has none.
 MISSING: Final[Any] = object()
 
 
 class ValueBuilder:
-    """The state machine of ``JSONParser`` (see there for the options): it reads the pieces and
-    builds the value, recording every value that completes. It holds no snapshot: only
+    """The state machine of ``JSONParser`` (see there for the options): it reads the pieces that
+    ``JSONParser.feed`` hands it (``_scan``; ``feed`` itself is the parser's, for speed: see
+    there) and builds the value, recording every value that completes. It holds no snapshot: only
     ``_dirty``, set when something a snapshot shows has changed."""
 
     __slots__ = (
@@ -150,83 +158,15 @@ class ValueBuilder:
         # max_depth may it decode a container whole.
         self._bulk_allowed = shortcuts.whole_containers and sys.getrecursionlimit() <= max_depth
         self._bulk_ok = False  # per piece (see _scan): whether it may still be tried in it
-        self._plain = 0  # inside a string (_PLAIN_*), nothing carried, no error: see feed()
-
-    def feed(self, text: str) -> None:
-        """Consume the next piece of the document.
-
-        Raises ``JSONParseError`` at the first offending character. After an error (here or in
-        :meth:`close`) the parser is spent: ``feed``, ``close``, ``snapshot``, ``pop_completed``
-        and ``is_complete`` raise that same error, ``growing_string`` and
-        ``open_container_path`` give ``None``; ``done``, ``end`` and ``offset`` stay as they were.
-        """
-        # The common case while an LLM writes prose into a string: the piece holds no quote,
-        # backslash or control character (``isprintable`` is false for every one; the few other
-        # characters it rejects, such as U+2028, take the general path), so it is all content.
-        # ``_plain`` is true only inside a string with nothing carried over and no error. The
-        # string's own ``add`` is written out here: a call per piece is measurable on this path.
-        plain = self._plain
-        if (
-            plain
-            and text
-            and '"' not in text
-            and "\\" not in text
-            and self._plain_pieces
-            and text.isprintable()
-        ):
-            string = self._string
-            string.parts.append(text)
-            size = len(text)
-            self._base += size
-            length = string.length + size
-            string.length = length
-            # A growing value shows (a long one only now and then); a growing key does not.
-            if plain == _PLAIN_VALUE and length >= string.show_at:
-                self._dirty = True
-            if length > self._max_string:
-                raise self._string_too_long()
-            return
-        if plain and "\\" in text and self._take_escaped_run(text, plain):
-            if self._string.length > self._max_string:
-                raise self._string_too_long()
-            return
-        # The careful path, through the state machine: written out here, not in a method (a call
-        # more per piece; with the calls per token in _scan, B fed in 4-character pieces took
-        # 1.26x main's time, pure; 1.08x without them: see _scan).
-        if self._error is not None:
-            raise self._error
-        if self._carry:
-            joined = self._join_carry(text)
-            if joined is None:
-                return  # the cut escape and what follows it taken as an escaped run
-            text = joined
-        refused: LexError | None = None
-        try:
-            consumed = self._scan(text) if self._state < S_DONE else self._after_root_piece(text)
-        except LexError as problem:
-            refused = problem
-        except JSONParseError as error:
-            self._die(error)
-            raise
-        if refused is not None:
-            # Raised outside the except clause, so that the LexError is not its context.
-            failure = self._refuse(text, refused)
-            self._die(failure)
-            raise failure
-        # Inside a string with nothing carried, the next pieces may take the fast paths above.
-        self._plain = 0 if self._carry else _PLAIN_IN[self._state]
-        if "\n" in text:
-            self._count_lines(text, consumed)
-        self._base += consumed
-        if self._string.length > self._max_string and self._state in (S_IN_STRING, S_IN_KEY):
-            raise self._string_too_long()
+        # Inside a string (PLAIN_*), nothing carried, no error: see JSONParser.feed.
+        self._plain = 0
 
     def _join_carry(self, text: str) -> str | None:
         """The piece with what the last one left unconsumed (``_carry``) before it; ``None`` when
         that was an escape the piece completes and the piece is taken as an escaped run."""
         text = self._carry + text
         self._carry = ""
-        plain = _PLAIN_IN[self._state]  # (inside a string, the carry is a cut escape)
+        plain = PLAIN_IN[self._state]  # (inside a string, the carry is a cut escape)
         if plain and self._take_escaped_run(text, plain):
             return None
         return text
@@ -239,20 +179,22 @@ class ValueBuilder:
             self._last_newline = self._base + text.rindex("\n", 0, consumed)
 
     def _take_escaped_run(self, text: str, plain: int) -> bool:
-        """Take a piece of string content holding escapes (see ``escaped_run``); False, having
-        changed nothing, when the careful path must decide (the piece closes the string, holds
-        something invalid, or ends with a high surrogate that waits for its low half).
+        """Take a piece of string content holding escapes (see ``StringLexer.take_escaped_run``);
+        False, having changed nothing, when the careful path must decide (the piece closes the
+        string, holds something invalid, or ends with a high surrogate that waits for its low
+        half).
 
         Prose with escapes (A in the parser benchmark) fed in 4-character pieces: a fifth of the
         pieces hold or continue an escape; here they cost about a third of the general path.
         """
         if not self._escaped_runs:
             return False
-        found = escaped_run(text)
-        if found is None:
+        string = self._string
+        end = string.take_escaped_run(text)
+        if end == CUT:
             return False
-        run, end = found
-        if run and self._string.add(run) and plain == _PLAIN_VALUE:
+        # (Something was taken when end > 0.) A growing value shows, a long one only now and then.
+        if end and plain == PLAIN_VALUE and string.length >= string.show_at:
             self._dirty = True
         self._base += end
         if end < len(text):
@@ -264,8 +206,8 @@ class ValueBuilder:
 
     def _die(self, error: JSONParseError) -> None:
         """Spend the parser: what it holds may be half-updated by the piece that failed, so no
-        later call may use it (the fast paths of ``feed`` test ``_plain``, ``snapshot`` tests
-        ``_dirty`` before the error)."""
+        later call may use it (the shortcuts of ``JSONParser.feed`` test ``_plain``, ``snapshot``
+        tests ``_dirty`` before the error)."""
         self._error = error
         self._plain = 0
         self._dirty = True
@@ -274,7 +216,7 @@ class ValueBuilder:
 
     def _parse(self, text: str) -> int:
         """``_scan`` for the end of input (see ``_finish_carry``): what the lexer refuses becomes
-        a ``JSONParseError`` with its line and column (as ``feed`` does itself)."""
+        a ``JSONParseError`` with its line and column (as ``JSONParser.feed`` does itself)."""
         try:
             return self._scan(text)
         except LexError as refused:

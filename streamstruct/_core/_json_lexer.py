@@ -37,7 +37,6 @@ __all__ = [
     "decode_escape",
     "decode_whole",
     "describe",
-    "escaped_run",
     "lex_literal",
     "lex_number",
     "number_error",
@@ -151,36 +150,6 @@ def _first_non_hex(text: str, start: int, stop: int) -> int:
         if text[k] not in "0123456789abcdefABCDEF":
             return k
     return stop
-
-
-def escaped_run(text: str) -> tuple[str, int] | None:
-    """String content holding escapes, from ``text[0]`` (not inside an escape), decoded by the
-    json module's C string decoder: the decoded text and where it stops (the end of the piece, or
-    the start of an escape the end of the piece cuts, once checked to be a valid beginning).
-
-    ``None`` when the piece closes the string, holds something invalid or ends with a high
-    surrogate (which waits for its low half): the parser's careful path decides those and says
-    what is wrong.
-    """
-    n = len(text)
-    end = n
-    k = text.rfind("\\")
-    if k + 6 > n:
-        # The last backslash starts an escape unless it ends a run of an even length (\\).
-        first = k
-        while first > 0 and text[first - 1] == "\\":
-            first -= 1
-        if (k - first) % 2 == 0 and (k + 2 > n or text[k + 1] == "u"):
-            if k + 2 <= n and HEX_PREFIX(text, k + 2, n) is None:
-                return None  # not a valid beginning of an escape: the careful path says why
-            end = k
-    try:
-        run, j = scanstring(text[:end] + '"', 0, True)
-    except ValueError:
-        return None
-    if j <= end or (run and HIGH_SURROGATES[0] <= run[-1] <= HIGH_SURROGATES[1]):
-        return None
-    return run, end
 
 
 # -- numbers and literals ------------------------------------------------------------------------

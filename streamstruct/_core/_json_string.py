@@ -18,7 +18,16 @@ from __future__ import annotations
 
 from typing import Final, final
 
-from ._json_lexer import HIGH_SURROGATES, PLAIN_RUN, LexError, decode_escape, describe, scanstring
+from ._json_lexer import (
+    CUT,
+    HEX_PREFIX,
+    HIGH_SURROGATES,
+    PLAIN_RUN,
+    LexError,
+    decode_escape,
+    describe,
+    scanstring,
+)
 
 __all__ = ["LONG_STRING_CHARS", "LONG_STRING_GROWTH", "StringLexer"]
 
@@ -61,6 +70,45 @@ class StringLexer:
         length = self.length + len(run)
         self.length = length
         return length >= self.show_at
+
+    def take_escaped_run(self, text: str) -> int:
+        """Take string content holding escapes, from ``text[0]`` (not inside an escape), decoded by
+        the json module's C string decoder: where it stops (the end of the piece, or the start of
+        an escape the end of the piece cuts, once checked to be a valid beginning).
+
+        ``CUT``, having taken nothing, when the piece closes the string, holds something invalid
+        or ends with a high surrogate (which waits for its low half): the parser's careful path
+        decides those and says what is wrong.
+
+        It takes the text itself and gives an int: as a function giving the text and the index
+        (``tuple[str, int] | None``), compiled, a tuple was built and taken apart for every piece
+        with an escape, and prose with escapes fed in 4-character pieces (A of the parser
+        benchmark, 100 KB) took 1.04x the time (a string of escapes only, 1.08x), medians of
+        paired CPU-time ratios.
+        """
+        n = len(text)
+        end = n
+        k = text.rfind("\\")
+        if k + 6 > n:
+            # The last backslash starts an escape unless it ends a run of an even length (\\).
+            first = k
+            while first > 0 and text[first - 1] == "\\":
+                first -= 1
+            if (k - first) % 2 == 0 and (k + 2 > n or text[k + 1] == "u"):
+                if k + 2 <= n and HEX_PREFIX(text, k + 2, n) is None:
+                    return CUT  # not a valid beginning of an escape: the careful path says why
+                end = k
+        run: str
+        try:
+            run, j = scanstring(text[:end] + '"', 0, True)
+        except ValueError:
+            return CUT
+        if j <= end or (run and HIGH_SURROGATES[0] <= run[-1] <= HIGH_SURROGATES[1]):
+            return CUT
+        if run:
+            self.parts.append(run)
+            self.length += len(run)
+        return end
 
     def take(self, text: str, i: int, is_value: bool) -> int:
         """Take the string's content from ``text[i]``: the index after its closing quote, or -1

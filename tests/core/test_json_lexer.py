@@ -14,7 +14,6 @@ from streamstruct._core._json_lexer import (
     CUT,
     LexError,
     decode_escape,
-    escaped_run,
     lex_literal,
     lex_number,
 )
@@ -109,7 +108,20 @@ def test_string_content_with_a_control_character_is_refused_at_it() -> None:
     )
 
 
+def _escaped_run(text: str) -> tuple[int, str]:
+    lexer = StringLexer()
+    lexer.begin(0)
+    return lexer.take_escaped_run(text), "".join(lexer.parts)
+
+
 def test_an_escaped_run_stops_before_a_cut_escape() -> None:
-    assert escaped_run(r"a\nb\u00") == ("a\nb", 4)
-    assert escaped_run(r'a\nb"') is None  # the string closes: the careful path takes it
-    assert escaped_run(r"a\ud83d") is None  # a high surrogate waits for its low half
+    assert _escaped_run(r"a\nb\u00") == (4, "a\nb")
+    assert _escaped_run(r"a\nb\\") == (6, "a\nb\\")  # an escaped backslash is not cut
+    assert _escaped_run("a\\nb\\\\\\") == (6, "a\nb\\")  # the third one starts an escape
+
+
+def test_an_escaped_run_the_careful_path_must_decide_takes_nothing() -> None:
+    assert _escaped_run(r'a\nb"') == (CUT, "")  # the string closes: the careful path takes it
+    assert _escaped_run(r"a\ud83d") == (CUT, "")  # a high surrogate waits for its low half
+    assert _escaped_run(r"a\nb\x") == (CUT, "")  # an invalid escape: the careful path says why
+    assert _escaped_run(r"a\nb\u0g") == (CUT, "")  # not the beginning of a \u escape
