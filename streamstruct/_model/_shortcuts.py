@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-__all__ = ["ALL_SHORTCUTS", "SnapshotShortcuts"]
+__all__ = ["ALL_SHORTCUTS", "ALL_VIEW_SHORTCUTS", "SnapshotShortcuts", "ViewShortcuts"]
 
 
 class SnapshotShortcuts(NamedTuple):
@@ -39,3 +39,22 @@ class SnapshotShortcuts(NamedTuple):
 
 #: Every shortcut on: what every assembler uses outside the side-by-side tests.
 ALL_SHORTCUTS: Final = SnapshotShortcuts()
+
+
+class ViewShortcuts(NamedTuple):
+    """The shortcuts of the view that withholds what ``Atomic`` and ``NotNull`` hold back
+    (``_withheld.WithheldView``), each of which may be switched off.
+
+    Each one gives the snapshots and field events the plain view gives, for less: the side-by-side
+    tests in tests/model/test_streaming_annotations.py switch them off and compare, on every split.
+    """
+
+    #: The walk down the chain reads each class's markers from a table the view fills once per
+    #: class, instead of asking the class of every object on the way for the model it stands for
+    #: (``getattr`` with a default, which for a list, a str or None raises and catches an
+    #: AttributeError: most of the walk's cost in the compiled build).
+    class_table: bool = True
+
+
+#: Every view shortcut on: what every assembler uses outside the side-by-side tests.
+ALL_VIEW_SHORTCUTS: Final = ViewShortcuts()

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field
-from shared_support import chunks
+from shared_support import chunks, split_at
 
 from streamstruct import (
     Atomic,
@@ -29,6 +31,8 @@ from streamstruct import (
     TextAppended,
     progress,
 )
+from streamstruct._model._shortcuts import ALL_VIEW_SHORTCUTS, ViewShortcuts
+from streamstruct._model._withheld import WithheldView
 
 SPLITS: list[int | str] = [1, 2, 3, 5, 8, "random-1", "random-2", "random-3", 10_000]
 
@@ -279,3 +283,71 @@ def test_the_errors_partial_is_the_snapshot_shown() -> None:
     other.advance(parser)
     assert other.snapshot is not None
     assert other.snapshot.id is None
+
+
+# -- the view's shortcuts: each gives exactly what the plain view gives --------------------------
+
+#: Every view shortcut off: the plain view, the reference.
+NO_VIEW_SHORTCUTS = ViewShortcuts(**dict.fromkeys(ViewShortcuts._fields, False))
+
+DOCUMENTS: dict[str, tuple[type[BaseModel], Any]] = {
+    "chat": (Chat, CHAT),
+    "thread": (Thread, THREAD),
+    "pets": (Pets, {"pets": [{"name": "Rex", "kind": "dog"}, {"kind": "cat", "name": "Tom"}]}),
+}
+
+
+def view_trace(model: type[BaseModel], pieces: list[str], shortcuts: ViewShortcuts) -> list[Any]:
+    """Per piece: the events (a snapshot as its class, dump, fields set and progress), then the
+    final snapshot, from an assembler whose view takes ``shortcuts``."""
+    assembler = PartialAssembler(model)
+    view = assembler._view
+    assert view is not None
+    assembler._view = WithheldView(view._annotations, view._offset, shortcuts)
+    parser = JSONParser(completion_depth=assembler.completion_depth)
+
+    def described(event: Any) -> Any:
+        if not isinstance(event, SnapshotEvent):
+            return event
+        shown = event.partial
+        fields = sorted(shown.model_fields_set)
+        return type(shown).__name__, shown.model_dump(), fields, progress(shown)
+
+    out: list[Any] = []
+    for piece in pieces:
+        parser.feed(piece)
+        out.append([described(event) for event in assembler.advance(parser)])
+    final = assembler.finish(parser.close())
+    out.append(described(assembler.final_snapshot(final)))
+    return out
+
+
+def test_every_view_flag_switches_a_shortcut_off() -> None:
+    assert all(ALL_VIEW_SHORTCUTS)
+    assert not any(NO_VIEW_SHORTCUTS)
+    view = PartialAssembler(Chat)._view
+    assert view is not None
+    assert view._class_table
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+@pytest.mark.parametrize("split", SPLITS)
+def test_the_view_shortcuts_give_what_the_plain_view_gives(name: str, split: int | str) -> None:
+    model, document = DOCUMENTS[name]
+    pieces = chunks(json.dumps(document), split)
+    expected = view_trace(model, pieces, NO_VIEW_SHORTCUTS)
+    assert view_trace(model, pieces, ALL_VIEW_SHORTCUTS) == expected
+    assert any(isinstance(event, tuple) for events in expected[:-1] for event in events)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(sorted(DOCUMENTS)),
+    points=st.lists(st.integers(min_value=0, max_value=400), max_size=30),
+)
+def test_the_view_shortcuts_on_any_split(name: str, points: list[int]) -> None:
+    model, document = DOCUMENTS[name]
+    text = json.dumps(document)
+    pieces = split_at(text, [point % (len(text) + 1) for point in points])
+    expected = view_trace(model, pieces, NO_VIEW_SHORTCUTS)
+    assert view_trace(model, pieces, ALL_VIEW_SHORTCUTS) == expected
