@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streamstruct import JSONParseError
+from streamstruct import JSONParseError, JSONStringTooLongError
 from streamstruct._core._json import JSONParser, Shortcuts
 
 # One switched off at a time, then all of them: the careful path alone.
@@ -141,3 +141,14 @@ def test_a_snapshot_after_growing_string_shows_what_grew(name: str) -> None:
         assert current is not None
         assert current[1] == text
         assert parser.snapshot() == snapshot
+
+
+@pytest.mark.parametrize("name", sorted(OFF))
+def test_a_string_too_long_after_a_cut_escape_is_refused_in_that_piece(name: str) -> None:
+    # The escape cut by the first piece is completed by the second, which the escaped-run
+    # shortcut takes: it refuses the string there, as the careful path does.
+    parser = JSONParser(max_string_chars=5, shortcuts=OFF[name])
+    parser.feed('"abcd\\')
+    with pytest.raises(JSONStringTooLongError) as refused:
+        parser.feed("nefgh")
+    assert refused.value.offset == 11
