@@ -10,12 +10,15 @@ LONG_STRING_GROWTH + 1 times the string (amortised linear). A 1 MB string is the
 every 32 KB; the text between is given by ``tail``, which a consumer that appends text reads as it
 comes.
 
-The parser's hottest path (a piece of plain prose inside a string) appends to ``parts`` and adds
-to ``length`` itself, as ``add`` does, to save a call per piece.
+The parser appends to ``parts`` and adds to ``length`` itself on its hottest path (a piece of
+plain prose inside a string), and empties them itself when the string closes, to save a call per
+piece and per string. Whether the open string shows more than the last snapshot did is
+``length >= show_at``, which the parser asks once per piece.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Final, final
 
 from ._json_lexer import (
@@ -40,36 +43,36 @@ class StringLexer:
     """The open string (value or key): its content lexed from the pieces, its text so far and the
     prefix a snapshot shows of it."""
 
-    __slots__ = ("carry", "length", "parts", "scan_ok", "show_at", "shown", "start")
+    __slots__ = ("carry", "failed_in", "length", "parts", "scan_ok", "show_at", "shown", "start")
 
-    def __init__(self) -> None:
+    def __init__(self, scan_ok: bool = False) -> None:
         # An escape cut by the end of the piece that ``take`` was given (the parser carries it).
         self.carry = ""
-        # Whether the json module's C string decoder may still be tried in this piece (a failed
-        # try costs the rest of the piece: once per piece keeps the cost linear). The parser sets
-        # it for every piece.
-        self.scan_ok = False
+        # Whether the json module's C string decoder may be tried (the parser's c_strings
+        # shortcut), and the piece in which it last failed: a failed try costs the rest of the
+        # piece, so it is not tried again in that piece, which keeps the cost linear (the same
+        # ``str`` fed again only takes the careful way). The piece is recognised by identity: with
+        # a flag set anew for every piece (and the parser's for whole containers), B and C of the
+        # parser benchmark fed in 4-character pieces took 1.02x the time (100 KB, pure, medians
+        # of paired CPU-time ratios).
+        self.scan_ok = scan_ok
+        self.failed_in: str | None = None
         self.start = 0  # the offset of its opening quote
         self.parts: list[str] = []
         self.length = 0
         self.shown = ""  # what a snapshot shows of it (a prefix)
         self.show_at = 0  # the length at which a snapshot shows it again
 
-    def begin(self, offset: int) -> None:
-        """A string opens at ``offset``, its opening quote."""
+    def begin(self, offset: int, is_value: bool = True) -> None:
+        """A string opens at ``offset``, its opening quote: a value's, or (``is_value`` false) a
+        key's, which a snapshot never shows."""
         self.start = offset
         self.parts = []
         self.length = 0
         self.shown = ""
-        self.show_at = 0  # shown at once (empty), then after every piece until it is long
-
-    def add(self, run: str) -> bool:
-        """Append ``run``; whether the next snapshot shows it (the string is short, or has grown
-        enough since it was last shown)."""
-        self.parts.append(run)
-        length = self.length + len(run)
-        self.length = length
-        return length >= self.show_at
+        # A value is shown at once (empty), then after every piece until it is long; a key never
+        # (so ``length >= show_at`` alone says whether the open string shows more).
+        self.show_at = 0 if is_value else sys.maxsize
 
     def take_escaped_run(self, text: str) -> int:
         """Take string content holding escapes, from ``text[0]`` (not inside an escape), decoded by
@@ -112,16 +115,25 @@ class StringLexer:
 
     def take(self, text: str, i: int, is_value: bool) -> int:
         """Take the string's content from ``text[i]``: the index after its closing quote, or -1
-        when the piece ends first (an escape it cuts is then in ``carry``). ``is_value``: a
-        value's string (else a key's), for error messages."""
+        when the piece ends first (an escape it cuts is then in ``carry``, else ``carry`` is
+        empty). ``is_value``: a value's string (else a key's), for error messages.
+
+        Its runs are appended here, not through a method (a call per run: measured with the
+        parser's question once per piece whether the string shows more, see ``JSONParser.feed``)."""
         n = len(text)
+        self.carry = ""
         while True:
             # (Only for escapes: plain text is as cheap the careful way, with no call.)
-            found = self._decoded_run(text, i) if self.scan_ok and "\\" in text else None
+            found = (
+                self._decoded_run(text, i)
+                if self.scan_ok and "\\" in text and text is not self.failed_in
+                else None
+            )
             if found is not None:
                 run, j = found
                 if run:
-                    self.add(run)
+                    self.parts.append(run)
+                    self.length += len(run)
                 return j if j <= n else -1
             # Plain text up to the next quote, found with str methods (a regular expression call
             # costs several times more for a few characters); the regular expression only where
@@ -133,7 +145,8 @@ class StringLexer:
             if j > i and ("\\" in text[i:j] or not text[i:j].isprintable()):
                 j = PLAIN_RUN(text, i).end()  # type: ignore[union-attr]
             if j > i:
-                self.add(text[i:j])
+                self.parts.append(text[i:j])  # (appended here, not in a method: see take)
+                self.length += j - i
                 i = j
                 if i == n:
                     return -1
@@ -151,7 +164,8 @@ class StringLexer:
             if decoded is None:
                 self.carry = text[i:]  # cut by the end of the piece
                 return -1
-            self.add(decoded)
+            self.parts.append(decoded)
+            self.length += len(decoded)
             if j == n:
                 return -1
             i = j
@@ -176,7 +190,7 @@ class StringLexer:
             else:
                 if j <= n or not run or not HIGH_SURROGATES[0] <= run[-1] <= HIGH_SURROGATES[1]:
                     return run, j
-        self.scan_ok = False
+        self.failed_in = text
         return None
 
     def current(self) -> str:
@@ -194,10 +208,11 @@ class StringLexer:
         return string
 
     def finish(self) -> tuple[str, int]:
-        """The closed string, whole, and the length of what a snapshot last showed of it."""
+        """The closed string, whole, and the length of what a snapshot last showed of it (-1 when
+        none showed it: even an empty string shows once closed)."""
         string = "".join(self.parts)
         self.parts = []
-        shown = len(self.shown)
+        shown = len(self.shown) if self.show_at else -1
         self.shown = ""  # (a long string's last shown prefix: not kept beside it)
         return string, shown
 

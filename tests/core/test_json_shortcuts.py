@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streamstruct import JSONParseError
+from streamstruct import JSONParseError, JSONStringTooLongError
 from streamstruct._core._json import JSONParser, Shortcuts
 
 # One switched off at a time, then all of them: the careful path alone.
@@ -95,3 +95,60 @@ def test_snapshots_kept_or_dropped_are_the_same_with_or_without_recycled_lists(
         reference = JSONParser(shortcuts=Shortcuts(recycled_lists=False))
         reference.feed(text[:end])
         assert snapshot == reference.snapshot()  # a snapshot held is never changed
+
+
+# The json module's decoders are tried once per piece, the piece recognised by identity: pieces fed
+# again as the very same ``str`` objects (a string whose C decoding fails at a cut high surrogate,
+# a container decoded whole) are not tried again, and still give what the careful path gives.
+REPEATED_PIECES = [
+    ["["] + ['"ab\\ud83d', '\\ude00 x", '] * 3 + ['"end"]'],
+    ["["] + ["[1, [2]], "] * 3 + ["0]"],
+    ["["] + ['{"k": "\\n\\u00e9", "v": [true]}, '] * 3 + ['""]'],
+]
+
+
+@pytest.mark.parametrize("name", sorted(OFF))
+@pytest.mark.parametrize("pieces", REPEATED_PIECES)
+def test_pieces_fed_again_as_the_same_objects_change_nothing(name: str, pieces: list[str]) -> None:
+    for completion_depth in (None, 0):
+        expected = _run(pieces, Shortcuts(), completion_depth)
+        assert expected[-1] == json.loads("".join(pieces))
+        assert _run(pieces, OFF[name], completion_depth) == expected
+
+
+def test_an_empty_string_closed_in_the_piece_that_opens_it_is_shown() -> None:
+    # No snapshot showed it open: closing it is what shows it (the careful path: c_strings off).
+    parser = JSONParser(shortcuts=Shortcuts(c_strings=False))
+    parser.feed("[1, ")
+    assert parser.snapshot() == [1]
+    parser.feed('""')
+    assert parser.snapshot() == [1, ""]
+
+
+@pytest.mark.parametrize("name", sorted(OFF))
+def test_a_snapshot_after_growing_string_shows_what_grew(name: str) -> None:
+    # growing_string() makes the text a snapshot shows anew: the next snapshot still shows it.
+    parser = JSONParser(shortcuts=OFF[name])
+    parser.feed('{"a": "x')
+    assert parser.snapshot() == {"a": "x"}
+    for piece, text, snapshot in [
+        ("yy", "xyy", {"a": "xyy"}),
+        ("\\n", "xyy\n", {"a": "xyy\n"}),
+        ('z", "b": "w', "w", {"a": "xyy\nz", "b": "w"}),
+    ]:
+        parser.feed(piece)
+        current = parser.growing_string()
+        assert current is not None
+        assert current[1] == text
+        assert parser.snapshot() == snapshot
+
+
+@pytest.mark.parametrize("name", sorted(OFF))
+def test_a_string_too_long_after_a_cut_escape_is_refused_in_that_piece(name: str) -> None:
+    # The escape cut by the first piece is completed by the second, which the escaped-run
+    # shortcut takes: it refuses the string there, as the careful path does.
+    parser = JSONParser(max_string_chars=5, shortcuts=OFF[name])
+    parser.feed('"abcd\\')
+    with pytest.raises(JSONStringTooLongError) as refused:
+        parser.feed("nefgh")
+    assert refused.value.offset == 11
