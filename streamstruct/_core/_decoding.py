@@ -55,6 +55,11 @@ class EventDecoder(Protocol):
         """The finish reasons that mean the output was cut short (a token budget, a filter)."""
         ...
 
+    @property
+    def missing_end(self) -> str:
+        """What the wire format ends a stream with, said as missing (for a stream cut short)."""
+        ...
+
     def decode_event(self, data: str, event: str | None) -> TextPiece | ChunkUpdate:
         """One SSE event's data (and its ``event:`` name) as an update, or :data:`END_OF_STREAM`."""
         ...
@@ -83,6 +88,7 @@ class ChatEventDecoder:
     __slots__ = ("_chunks",)
 
     incomplete_reasons: ClassVar[frozenset[str]] = frozenset({"length", "content_filter"})
+    missing_end: ClassVar[str] = "no finish_reason and no [DONE] were received"
 
     def __init__(self) -> None:
         self._chunks = ChunkDecoder()
@@ -120,13 +126,14 @@ class JSONEventDecoder:
     (compiled) and from 1.10-1.17x to 0.96-1.02x (pure).
     """
 
-    __slots__ = ("_decode_body", "_decoder", "_envelopes", "incomplete_reasons")
+    __slots__ = ("_decode_body", "_decoder", "_envelopes", "incomplete_reasons", "missing_end")
 
     def __init__(
         self,
         decoder: PayloadDecoder,
         *,
         incomplete_reasons: frozenset[str],
+        missing_end: str = "no event ending the stream was received",
         decode_body: Callable[[object], ChunkUpdate] | None = None,
         envelopes: bool = True,
     ) -> None:
@@ -134,6 +141,7 @@ class JSONEventDecoder:
         self._decode_body = decode_body
         self._envelopes = envelopes
         self.incomplete_reasons = incomplete_reasons
+        self.missing_end = missing_end
 
     def decode_event(self, data: str, event: str | None) -> TextPiece | ChunkUpdate:
         decoder = self._decoder
