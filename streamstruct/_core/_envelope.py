@@ -1,6 +1,8 @@
 """Learnt envelopes: the data of a stream's common event with holes where the next ones differ.
 
-The servers send nearly every event of a stream in the same envelope: the Responses API's
+The servers send nearly every event of a stream in the same envelope: a chat chunk's
+``{"id":...,"choices":[{"index":0,"delta":{"content":"<text>"}...}],"obfuscation":"<pad>"}``, the
+Responses API's
 ``{"type":"response.output_text.delta","item_id":...,"output_index":0,...,"delta":"<text>",
 "sequence_number":7}``, Anthropic's ``{"type":"content_block_delta","index":0,"delta":{"type":
 "text_delta","text":"<text>"}}``. Only a few tokens change from one event to the next: the text,
@@ -14,8 +16,10 @@ learnt payload with those values; the text alone is decoded (``json.decoder.scan
 
 Which field each hole is, is proved when the envelope is learnt, not assumed: the data with probe
 values in the holes must ``json.loads`` to the learnt payload with the probe values at the holes'
-fields and nothing else changed. The decoders that use an envelope (the Responses and Anthropic
-ones) ignore the counter and the padding, so the text is all a matching event adds.
+fields and nothing else changed. The decoders that use an envelope (chat's ``ChunkDecoder``, the
+Responses and Anthropic ones) ignore the counter and the padding, so the text is all a matching
+event adds; each keeps its own state (a call's key, the block or item the text belongs to) as its
+ordinary path would.
 
 Core layer: the standard library only.
 """
@@ -105,7 +109,7 @@ def learn_envelope(
     data: str,
     event: str | None,
     payload: dict[str, Any],
-    text_path: tuple[str, ...],
+    text_path: tuple[str | int, ...],
     *,
     key: int | None = None,
     index: int | None = None,
@@ -114,11 +118,13 @@ def learn_envelope(
 ) -> Envelope | None:
     """The envelope of ``data`` (``payload`` is its ``json.loads``), or None when it cannot be
     proved. Its holes: the string at ``text_path`` (keys from the top), and the top level's
-    integer ``counters`` and string ``paddings`` that ``payload`` has."""
+    integer ``counters`` and string ``paddings`` that ``payload`` has. The path's keys are
+    object keys, or list positions (ints); its last is an object key."""
     text = _at_path(payload, text_path)
-    if type(text) is not str or text == _PROBE_TEXT:
+    field = text_path[-1]
+    if type(text) is not str or text == _PROBE_TEXT or not isinstance(field, str):
         return None
-    spans = [_string_span(data, text_path[-1], text, _TEXT)]
+    spans = [_string_span(data, field, text, _TEXT)]
     for name in counters:
         value = payload.get(name)
         if value is not None:
@@ -140,12 +146,17 @@ def learn_envelope(
     return Envelope(head, holes, event, key, index)
 
 
-def _at_path(payload: dict[str, Any], path: tuple[str, ...]) -> object:
+def _at_path(payload: dict[str, Any], path: tuple[str | int, ...]) -> object:
     node: object = payload
     for name in path:
-        if type(node) is not dict:
+        if isinstance(name, int):
+            if type(node) is not list or not 0 <= name < len(node):
+                return None
+            node = node[name]
+        elif type(node) is dict:
+            node = node.get(name)
+        else:
             return None
-        node = node.get(name)
     return node
 
 
@@ -178,7 +189,7 @@ def _cut(
 def _probe_lands(
     probe: str,
     payload: dict[str, Any],
-    text_path: tuple[str, ...],
+    text_path: tuple[str | int, ...],
     counters: tuple[str, ...],
     paddings: tuple[str, ...],
 ) -> bool:
