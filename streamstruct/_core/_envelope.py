@@ -63,7 +63,17 @@ class Envelope:
     """A learnt event's data cut around its holes (see the module docstring), with what the
     decoder that learnt it needs to know of it (``key`` and ``index``: the dialect's own)."""
 
-    __slots__ = ("event", "head", "holes", "index", "key")
+    __slots__ = (
+        "event",
+        "head",
+        "holes",
+        "index",
+        "key",
+        "middle",
+        "only_text",
+        "tail",
+        "text_padding",
+    )
 
     def __init__(
         self,
@@ -75,6 +85,16 @@ class Envelope:
     ) -> None:
         self.head = head  # up to the first hole (a string hole's opening quote included)
         self.holes = holes  # each hole's kind and the literal piece after it
+        # Chat's and Anthropic's envelopes (the text alone, or the text then OpenAI's padding)
+        # are read without the loop over the holes, as chat's own envelope was: with the loop,
+        # chat's decode_data cost 0.05-0.14 us per chunk more than before (of 0.3-0.5 compiled,
+        # 0.5-0.7 pure); with these branches, +0.00-0.02 compiled and +0.03-0.07 pure (the call
+        # to text_of), medians of 400 x 200 chunks, old and new builds run in turn.
+        kinds = tuple(kind for kind, _ in holes)
+        self.only_text = kinds == (_TEXT,)
+        self.text_padding = kinds == (_TEXT, _PADDING)
+        self.middle = holes[0][1]  # after the first hole
+        self.tail = holes[-1][1]
         self.event = event
         self.key = key  # the TextPiece key: a tool call's, None for content
         self.index = index  # where the decoder's state about the text is kept
@@ -85,6 +105,15 @@ class Envelope:
         if event != self.event or not data.startswith(self.head):
             return None
         at = len(self.head)
+        if self.only_text:
+            try:
+                only, at = _scanstring(data, at)
+            except ValueError:  # not one valid string
+                return None
+            tail = self.tail
+            return only if len(data) - at == len(tail) and data.endswith(tail) else None
+        if self.text_padding:
+            return self._text_padding_of(data, at)
         text: str | None = None
         for kind, literal in self.holes:
             if kind == _INTEGER:
@@ -103,6 +132,19 @@ class Envelope:
                 return None
             at += len(literal)
         return text if at == len(data) else None
+
+    def _text_padding_of(self, data: str, at: int) -> str | None:
+        """:meth:`text_of` for the text, then a padding string (chat's with OpenAI's padding)."""
+        try:
+            text, at = _scanstring(data, at)
+            middle = self.middle
+            if not data.startswith(middle, at):
+                return None
+            _, at = _scanstring(data, at + len(middle))
+        except ValueError:  # not one valid string
+            return None
+        tail = self.tail
+        return text if len(data) - at == len(tail) and data.endswith(tail) else None
 
 
 def learn_envelope(
