@@ -120,10 +120,11 @@ class JSONEventDecoder:
     reader may meet (a server ignoring ``stream``); without it such a body is a protocol error.
 
     ``envelopes=False`` is the plain path (every event ``json.loads``-ed and decoded), which the
-    tests hold the envelopes to: the same updates, event for event. Measured through the
-    benchmarks' server (e2e burst, 2 and 10 KB, interleaved with chat): the envelopes take the
-    Responses and Anthropic streams' CPU per event from 1.16-1.27x chat's to 0.99-1.07x
-    (compiled) and from 1.10-1.17x to 0.96-1.02x (pure).
+    tests hold the envelopes to: the same updates, event for event. Measured with ``python -m
+    benchmarks --quick --only e2e`` (burst, 2 and 10 KB; medians of 3 runs alternating with the
+    code before, in 3 such sets): the envelopes take the Responses and Anthropic streams' CPU
+    per event from 1.12-1.32x chat's to 0.92-1.07x compiled, and from 1.10-1.18x to 0.95-1.06x
+    pure (0.8-0.9x their own cost before).
     """
 
     __slots__ = ("_decode_body", "_decoder", "_envelopes", "incomplete_reasons", "missing_end")

@@ -263,7 +263,7 @@ def streams(draw: st.DrawFn, dialect: str) -> list[tuple[str, str | None]]:
         if dialect == "responses"
         else (ANTHROPIC_EVENTS, ANTHROPIC_ITEMS)
     )
-    main = draw(st.sampled_from(templates))
+    main = draw(st.sampled_from(templates[:3] * 4 + templates))  # mostly the servers' shapes
     kinds = st.sampled_from([main] * 30 + templates + items * 2)
     index, name = draw(indexes), draw(names)
     some_index = st.sampled_from([index] * 12 + ["0", "1", "true", '"0"'])
@@ -379,3 +379,26 @@ def test_an_envelope_whose_holes_are_not_the_fields_is_not_learnt() -> None:
     assert envelope is not None
     assert envelope.text_of('{"delta":"a","delta":"b"}', None) == "b"
     assert envelope.text_of('{"delta":"b","delta":"b"}', None) is None
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(texts, st.integers(0, 10**6)), min_size=4, max_size=12),
+    st.integers(0, 11),
+    st.sampled_from([0, 1]),
+    st.sampled_from(RESPONSES_EVENTS[:3]),
+)
+def test_a_message_that_turns_commentary_mid_stream_is_decoded_as_the_plain_path_does(
+    deltas: list[tuple[str, int]], at: int, index: int, template: str
+) -> None:
+    # The item at output_index 0 is announced again, now as commentary, part way through: its
+    # deltas are reasoning from then on (a function call's deltas are not affected).
+    run = Run("responses")
+    run.event(
+        _fill(RESPONSES_ITEMS[2 if "function_call" in template else 1], "", "", "", "0"), None
+    )
+    for position, (text, number) in enumerate(deltas):
+        if position == at:
+            run.event(_fill(RESPONSES_ITEMS[0], "", str(number), "", str(index)), None)
+        run.event(_fill(template, json.dumps(text), str(number), '"pad"', "0"), None)
+    assert run.shortcuts >= min(at, len(deltas)) - 1
