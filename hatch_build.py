@@ -69,6 +69,9 @@ COMPILED_MODULES = (
     # left those dialects 1.2-1.27x chat's compiled per-event cost, measured under load).
     "streamstruct/_core/_wire_responses.py",
     "streamstruct/_core/_wire_anthropic.py",
+    # Their learnt envelopes, read for nearly every event of those streams (issue 15's speed
+    # target: within 1.2x of chat's per-event cost).
+    "streamstruct/_core/_envelope.py",
     # The update vocabulary _wire builds and _reader reads for every event (part of _wire until
     # issue 13): compiled with them, so the classes stay native to both.
     "streamstruct/_core/_updates.py",

@@ -36,6 +36,7 @@ CORE_MODULES = (
     "streamstruct._core._wire",
     "streamstruct._core._wire_responses",
     "streamstruct._core._wire_anthropic",
+    "streamstruct._core._envelope",
     "streamstruct._core._updates",
     "streamstruct._core._text",
     "streamstruct._response._reader",

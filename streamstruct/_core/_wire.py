@@ -51,9 +51,9 @@ object (llama.cpp) are serialised with ``json.dumps``; a whole call may arrive i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, Final, Literal, TypeAlias, final
 
+from ._envelope import ENVELOPE_TRIES, Envelope, learn_envelope
 from ._updates import (
     APIErrorInfo,
     ChunkUpdate,
@@ -100,7 +100,7 @@ class ChunkDecoder:
         self._last_key: ToolCallKey | None = None
         # The envelope of the last common chunk, to decode the next ones without json.loads (see
         # decode_data), and how many were learnt in a row without being used since.
-        self._envelope: _Envelope | None = None
+        self._envelope: Envelope | None = None
         self._envelope_tries = 0
 
     def decode(self, chunk: object, *, event: str | None = None) -> ChunkUpdate:
@@ -167,31 +167,19 @@ class ChunkDecoder:
         for any other data, which the caller then decodes the ordinary way.
 
         The servers send every piece of a stream in the same envelope (id, model, the choice and
-        the delta's keys), only the string changes. Data that begins with the envelope's head,
-        continues with one valid JSON string and ends with its tail is, token for token, the
-        learnt chunk with another string in it (:meth:`learn` checked where the string is), so
+        the delta's keys), only the string (and OpenAI's ``obfuscation`` padding) changes. Data
+        in the learnt envelope (:class:`~._envelope.Envelope`, shared with the Responses and
+        Anthropic decoders) is, token for token, the learnt chunk with another string in it, so
         ``json.loads`` and :meth:`decode_text` would give that string with the learnt chunk's
-        call: the string alone is decoded (``json.decoder.scanstring``, which ``json.loads`` uses,
-        strict as it is). Measured through the benchmarks' server at 100 KB (burst, interleaved
+        call: the string alone is decoded. Measured through the benchmarks' server at 100 KB (burst, interleaved
         with the floor), it saves about 4-6 us per event in either build, of ~26 compiled and ~41
         pure: ``json.loads`` of a 300-byte envelope and the checks of :meth:`decode_text`.
         """
         envelope = self._envelope
-        if envelope is None or event != envelope.event or not data.startswith(envelope.head):
+        if envelope is None:
             return None
-        try:
-            text, end = _scanstring(data, len(envelope.head))
-        except ValueError:  # not one valid string: the ordinary way says what is wrong
-            return None
-        middle = envelope.middle
-        if middle is not None:  # the padding's string, whatever it is, then the rest
-            if not data.startswith(middle, end):
-                return None
-            try:
-                _, end = _scanstring(data, end + len(middle))
-            except ValueError:
-                return None
-        if len(data) - end != len(envelope.tail) or not data.endswith(envelope.tail):
+        text = envelope.text_of(data, event)
+        if text is None:
             return None
         self._envelope_tries = 0
         index = envelope.index
@@ -199,36 +187,23 @@ class ChunkDecoder:
 
     def learn(self, data: str, event: str | None, chunk: object) -> None:
         """Keep the envelope of ``data`` (``chunk`` is its ``json.loads``) for :meth:`decode_data`
-        when it is a common chunk: the head up to its string's opening quote and the tail after its
-        closing one, once a probe string in their place is shown to land there (``json.loads`` of
-        the probe must give the probe as the chunk's text, so the quote opens that value and no
-        other). Given up for the stream after a few envelopes in a row that no chunk reused (a
-        server that varies each one): they cost a ``json.loads`` each.
+        when it is a common chunk: its holes the content or arguments string and the top level's
+        ``obfuscation`` padding, proved by a probe (:func:`~._envelope.learn_envelope`). Given up
+        for the stream after a few envelopes in a row that no chunk reused (a server that varies
+        each one): they cost a ``json.loads`` each.
         """
         self._envelope = None
-        if self._envelope_tries >= _ENVELOPE_TRIES:
+        if self._envelope_tries >= ENVELOPE_TRIES:
             return  # given up: not even the shape is checked again
         shape = _text_shape(chunk, event)
-        if shape is None:
+        if shape is None or type(chunk) is not dict:
             return
         self._envelope_tries += 1
-        index, text = shape
-        found = _string_at(data, text)
-        if found is None:
-            return
-        head, tail = data[: found[0]], data[found[1] :]
-        middle, tail = _padding(tail)
-        probe = head + _PROBE_REST + tail if middle is None else head + _PROBE_REST + middle
-        probe += "" if middle is None else _PROBE_REST + tail
-        try:
-            probe_chunk = json.loads(probe)
-        except (ValueError, RecursionError):
-            return
-        if _text_shape(probe_chunk, event) != (index, _PROBE_TEXT):
-            return
-        if middle is not None and probe_chunk.get("obfuscation") != _PROBE_TEXT:
-            return  # not the top level's padding: a string the chunk's meaning may depend on
-        self._envelope = _Envelope(head, middle, tail, event, index)
+        index = shape[0]
+        path = _CONTENT_PATH if index is None else _ARGUMENTS_PATH
+        self._envelope = learn_envelope(
+            data, event, chunk, path, index=index, paddings=("obfuscation",)
+        )
 
     def _tool_calls(self, value: object) -> tuple[ToolCallDelta, ...]:
         if value is None:
@@ -274,73 +249,9 @@ class ChunkDecoder:
         return key
 
 
-@final
-class _Envelope:
-    """What a common chunk has around its string: see :meth:`ChunkDecoder.decode_data`."""
-
-    __slots__ = ("event", "head", "index", "middle", "tail")
-
-    def __init__(
-        self, head: str, middle: str | None, tail: str, event: str | None, index: int | None
-    ) -> None:
-        self.head = head  # up to and with the string's opening quote
-        # With OpenAI's padding (a random string in every chunk, "obfuscation"): from the closing
-        # quote to the padding's opening one; its string is skipped, then comes the tail.
-        self.middle = middle
-        self.tail = tail  # from the (last) closing quote on
-        self.event = event
-        self.index = index  # the tool call's index, None for content
-
-
-# json.loads' own string decoder (C), strict as json.loads is: no control characters unescaped.
-_scanstring: Final[Callable[[str, int], tuple[str, int]]] = json.decoder.scanstring  # type: ignore[attr-defined]
-# Envelopes learnt in a row without one reuse before a stream's are no longer learnt.
-_ENVELOPE_TRIES: Final = 4
-# A string no server sends, put where a chunk's string was: it must come back as the chunk's
-# text. It begins with an escape, so a quote that closed an earlier string cannot pass for one
-# that opens this one (the escape would stand outside any string: not JSON).
-_PROBE_REST: Final = '\\u0000streamstruct-probe\\u0001"'  # after the opening quote
-_PROBE_TEXT: Final = "\x00streamstruct-probe\x01"
-_PADDING_KEY: Final = '"obfuscation":"'
-_BETWEEN: Final = " \t\r\n:"  # what may stand between a key and its value
-
-
-def _padding(tail: str) -> tuple[str | None, str]:
-    """The envelope's tail split around the string of OpenAI's ``"obfuscation"`` padding, which
-    changes in every chunk: ``(up to its opening quote, from its closing quote)``, or ``(None,
-    tail)`` without one (:meth:`ChunkDecoder.learn` checks it is the chunk's own padding)."""
-    at = tail.rfind(_PADDING_KEY)
-    if at < 0:
-        return None, tail
-    start = at + len(_PADDING_KEY)
-    try:
-        _, end = _scanstring(tail, start)
-    except ValueError:
-        return None, tail
-    return tail[:start], tail[end:]
-
-
-def _string_at(data: str, text: str) -> tuple[int, int] | None:
-    """Where the string value of ``content`` or ``arguments`` that decodes to ``text`` is in
-    ``data``: the index after its opening quote and the one after its closing quote, looked for
-    after the last such key; None if it is not there."""
-    size = len(data)
-    for key in ('"arguments"', '"content"'):
-        at = data.rfind(key)
-        if at < 0:
-            continue
-        at += len(key)
-        while at < size and data[at] in _BETWEEN:
-            at += 1
-        if at >= size or data[at] != '"':
-            continue
-        try:
-            value, end = _scanstring(data, at + 1)
-        except ValueError:
-            continue
-        if value == text:
-            return at + 1, end
-    return None
+# Where a common chunk's string is (learn_envelope's text path), for content and for arguments.
+_CONTENT_PATH: Final = ("choices", 0, "delta", "content")
+_ARGUMENTS_PATH: Final = ("choices", 0, "delta", "tool_calls", 0, "function", "arguments")
 
 
 def _text_shape(chunk: object, event: str | None) -> tuple[int | None, str] | None:

@@ -40,6 +40,7 @@ import json
 from typing import Any, Final, final
 
 from .._errors import MalformedChunkError
+from ._envelope import ENVELOPE_TRIES, Envelope, learn_envelope
 from ._updates import APIErrorInfo, ChunkUpdate, ToolCallDelta, Usage
 from ._updates import count as _count
 from ._updates import error_message as _error_message
@@ -94,12 +95,68 @@ class AnthropicDecoder:
     them or not).
     """
 
-    __slots__ = ("_blocks", "_input_counts", "_tools")
+    __slots__ = ("_blocks", "_envelope", "_envelope_tries", "_input_counts", "_tools")
 
     def __init__(self) -> None:
         self._blocks: dict[int, str] = {}  # index -> "text" | "thinking" | "tool_use" | "other"
         self._tools: dict[int, _ToolBlock] = {}
         self._input_counts = [0, 0, 0]  # the _INPUT_FIELDS, as last sent
+        # The envelope of the last text or input delta (see decode_data), and how many were
+        # learnt in a row without being used since.
+        self._envelope: Envelope | None = None
+        self._envelope_tries = 0
+
+    def decode_data(self, data: str, event: str | None) -> tuple[int | None, str] | None:
+        """What :meth:`decode` of ``json.loads(data)`` gives, as a bare ``(key, text)``, for a
+        ``content_block_delta`` (``text_delta`` or ``input_json_delta``) in the envelope of an
+        earlier one (:meth:`learn`); None for any other data, which the caller then decodes the
+        ordinary way. Skips ``json.loads`` (see :mod:`._envelope`); the block bookkeeping is
+        kept as :meth:`decode` keeps it: the block at the index must (still) be of the delta's
+        kind, and an input delta with text marks its tool block as sent.
+        """
+        envelope = self._envelope
+        if envelope is None:
+            return None
+        text = envelope.text_of(data, event)
+        if text is None:
+            return None
+        index = envelope.index
+        assert index is not None
+        block = self._blocks.get(index)
+        key = envelope.key
+        if key is None:
+            if block != "text":
+                return None
+        elif block != "tool_use":
+            return None
+        elif text:
+            self._tools[index].sent = True
+        self._envelope_tries = 0
+        return key, text
+
+    def learn(self, data: str, event: str | None, payload: object) -> None:
+        """Keep the envelope of ``data`` (``payload`` is its ``json.loads``, just decoded to
+        text or a tool's input) for :meth:`decode_data`, its hole the delta's string."""
+        self._envelope = None
+        if self._envelope_tries >= ENVELOPE_TRIES or type(payload) is not dict:
+            return
+        index = payload.get("index")
+        delta = payload.get("delta")
+        if payload.get("type") != "content_block_delta" or type(index) is not int:
+            return
+        if type(delta) is not dict:
+            return
+        delta_type = delta.get("type")
+        if delta_type == "text_delta":
+            key, field = None, "text"
+        elif delta_type == "input_json_delta":
+            key, field = index, "partial_json"
+        else:
+            return
+        self._envelope_tries += 1
+        self._envelope = learn_envelope(
+            data, event, payload, ("delta", field), key=key, index=index
+        )
 
     def decode(self, payload: object, *, event: str | None = None) -> ChunkUpdate:
         """Decode one event: the ``json.loads`` of its data, and its SSE event name.

@@ -44,6 +44,7 @@ from __future__ import annotations
 from typing import Any, Final, final
 
 from .._errors import MalformedChunkError
+from ._envelope import ENVELOPE_TRIES, Envelope, learn_envelope
 from ._updates import APIErrorInfo, ChunkUpdate, ToolCallDelta, ToolCallKey
 from ._updates import error_message as _error_message
 from ._updates import malformed as _malformed
@@ -98,13 +99,77 @@ class ResponsesDecoder:
     ``item_id``), which calls received argument text, and which are complete.
     """
 
-    __slots__ = ("_by_item", "_commentary", "_done", "_with_text")
+    __slots__ = (
+        "_by_item",
+        "_commentary",
+        "_done",
+        "_envelope",
+        "_envelope_tries",
+        "_with_text",
+    )
 
     def __init__(self) -> None:
         self._by_item: dict[str, ToolCallKey] = {}  # item_id -> key of its call
         self._commentary: set[int] = set()  # output_index of messages with phase "commentary"
         self._with_text: set[ToolCallKey] = set()  # calls some argument text was sent for
         self._done: set[ToolCallKey] = set()  # calls reported in calls_done
+        # The envelope of the last text or arguments delta (see decode_data), and how many were
+        # learnt in a row without being used since.
+        self._envelope: Envelope | None = None
+        self._envelope_tries = 0
+
+    def decode_data(self, data: str, event: str | None) -> tuple[ToolCallKey | None, str] | None:
+        """What :meth:`decode` of ``json.loads(data)`` gives, as a bare ``(key, text)``, for a
+        ``response.output_text.delta`` or ``response.function_call_arguments.delta`` in the
+        envelope of an earlier one (:meth:`learn`); None for any other data, which the caller
+        then decodes the ordinary way. Skips ``json.loads`` (see :mod:`._envelope`); the state
+        is kept as :meth:`decode` keeps it: a text delta of a commentary message goes the
+        ordinary way, an arguments delta marks its call as having text.
+        """
+        envelope = self._envelope
+        if envelope is None:
+            return None
+        text = envelope.text_of(data, event)
+        if text is None:
+            return None
+        key = envelope.key
+        if key is None:
+            if envelope.index is not None and envelope.index in self._commentary:
+                return None  # not the answer: reasoning, which decode says
+        elif text:
+            self._with_text.add(key)
+        self._envelope_tries = 0
+        return key, text
+
+    def learn(self, data: str, event: str | None, payload: object) -> None:
+        """Keep the envelope of ``data`` (``payload`` is its ``json.loads``, just decoded to
+        text or arguments) for :meth:`decode_data`: its holes the ``delta``, the
+        ``sequence_number`` and the ``obfuscation`` padding. A function call's is kept only when
+        it is keyed by its ``output_index`` (an ``item_id`` key depends on the items before)."""
+        self._envelope = None
+        if self._envelope_tries >= ENVELOPE_TRIES or type(payload) is not dict:
+            return
+        kind = payload.get("type")
+        index = payload.get("output_index")
+        if index is not None and type(index) is not int:
+            return
+        if kind == "response.output_text.delta":
+            key = None
+        elif kind == "response.function_call_arguments.delta" and index is not None:
+            key = index
+        else:
+            return
+        self._envelope_tries += 1
+        self._envelope = learn_envelope(
+            data,
+            event,
+            payload,
+            ("delta",),
+            key=key,
+            index=index,
+            counters=("sequence_number",),
+            paddings=("obfuscation",),
+        )
 
     def decode(self, payload: object, *, event: str | None = None) -> ChunkUpdate:
         """Decode one event: the ``json.loads`` of its data, and its SSE event name.

@@ -63,11 +63,20 @@ class Dialect:
 
 
 def _responses_decoder() -> EventDecoder:
-    return JSONEventDecoder(ResponsesDecoder(), incomplete_reasons=RESPONSES_INCOMPLETE)
+    return JSONEventDecoder(
+        ResponsesDecoder(),
+        incomplete_reasons=RESPONSES_INCOMPLETE,
+        missing_end="no response.completed, response.incomplete or response.failed event was "
+        "received",
+    )
 
 
 def _anthropic_decoder() -> EventDecoder:
-    return JSONEventDecoder(AnthropicDecoder(), incomplete_reasons=ANTHROPIC_INCOMPLETE)
+    return JSONEventDecoder(
+        AnthropicDecoder(),
+        incomplete_reasons=ANTHROPIC_INCOMPLETE,
+        missing_end="no message_delta with a stop_reason was received",
+    )
 
 
 _DIALECTS: Final[dict[str, Dialect]] = {

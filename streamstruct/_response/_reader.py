@@ -441,7 +441,7 @@ class ResponseReader(Generic[_Out]):
         if self.broken is not None:
             raise self.broken_error()
         if not self.done_marker and self.finish_reason is None:
-            raise self._attach(errors.no_end())
+            raise self._attach(errors.no_end(self._decoder.missing_end))
         refusal = self.refusal
         if self.finish_reason in self._refusal_reasons:
             # The stop reason says so, with or without a text (Anthropic's explanation may be

@@ -68,10 +68,10 @@ def truncated(error: JSONParseError, reason: str) -> TruncatedJSONError:
     return both
 
 
-def no_end() -> StreamInterruptedError:
+def no_end(missing_end: str) -> StreamInterruptedError:
+    """``missing_end``: what the wire format ends a stream with, said as missing."""
     return StreamInterruptedError(
-        "the stream ended before the answer was complete "
-        "(no finish_reason and no [DONE] were received)"
+        f"the stream ended before the answer was complete ({missing_end})"
     )
 
 

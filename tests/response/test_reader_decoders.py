@@ -23,6 +23,7 @@ from streamstruct._core._wire_anthropic import INCOMPLETE_REASONS as ANTHROPIC_I
 from streamstruct._core._wire_anthropic import AnthropicDecoder
 from streamstruct._core._wire_responses import INCOMPLETE_REASONS as RESPONSES_INCOMPLETE
 from streamstruct._core._wire_responses import ResponsesDecoder
+from streamstruct._request._dialects import Api, dialect
 from streamstruct._request._modes import plan_request
 from streamstruct._response._partial_reader import PartialReader
 from streamstruct._response._reader import IterableReader, ResponseReader
@@ -163,3 +164,33 @@ def test_the_chat_format_through_the_generic_adapter_reads_the_same() -> None:
             plan = plan_request(Capital, MESSAGES, mode="json_schema")
             _, final = read(PartialReader(plan, decoder=make_decoder()), pieces)
             assert final == Capital(city="Paris", country="France")
+
+
+@pytest.mark.parametrize(
+    ("api", "name", "end", "missing"),
+    [
+        (
+            "responses",
+            "json_schema_text.sse",
+            b"event: response.completed",
+            "no response.completed",
+        ),
+        ("anthropic", "json_tool.sse", b"event: message_delta", "no message_delta with a stop"),
+    ],
+)
+def test_a_dialect_stream_cut_before_its_end_says_which_event_it_lacked(
+    api: Api, name: str, end: bytes, missing: str
+) -> None:
+    body = recording(api, name)
+    cut = body[: body.index(end)]
+    mode = "tools" if api == "anthropic" else "json_schema"
+    model = Weather if api == "anthropic" else Capital
+    reader = PartialReader(plan_request(model, MESSAGES, mode=mode), decoder=new_decoder(api))
+    with pytest.raises(streamstruct.StreamInterruptedError) as caught:
+        read(reader, [cut])
+    assert missing in str(caught.value)
+    assert "[DONE]" not in str(caught.value)  # chat's end, which these streams never send
+
+
+def new_decoder(api: Api) -> EventDecoder:
+    return dialect(api).new_decoder()
