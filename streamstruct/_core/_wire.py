@@ -171,9 +171,10 @@ class ChunkDecoder:
         in the learnt envelope (:class:`~._envelope.Envelope`, shared with the Responses and
         Anthropic decoders) is, token for token, the learnt chunk with another string in it, so
         ``json.loads`` and :meth:`decode_text` would give that string with the learnt chunk's
-        call: the string alone is decoded. Measured through the benchmarks' server at 100 KB (burst, interleaved
-        with the floor), it saves about 4-6 us per event in either build, of ~26 compiled and ~41
-        pure: ``json.loads`` of a 300-byte envelope and the checks of :meth:`decode_text`.
+        call: the string alone is decoded. Measured through the benchmarks' server at 100 KB
+        (burst, interleaved with the floor), it saves about 4-6 us per event in either build, of ~26
+        compiled and ~41 pure: ``json.loads`` of a 300-byte envelope and the checks of
+        :meth:`decode_text`.
         """
         envelope = self._envelope
         if envelope is None:

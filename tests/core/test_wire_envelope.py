@@ -43,6 +43,10 @@ ENVELOPES = [
     '{"choices":[{"index":0,"delta":{"content":{}},"obfuscation":<pad>}]}',
     '{"choices":[{"index":0,"delta":{"content":{}}}],"object":<pad>,"obfuscation":"x"}',
     '{"choices":[{"index":0,"delta":{"content":{}}}],"x":{"obfuscation":<pad>}}',
+    # The padding before the text, and between the id and the text: read by the general loop.
+    '{"obfuscation":<pad>,"choices":[{"index":0,"delta":{"content":{}}}]}',
+    '{"id":"c1","obfuscation":<pad>,"choices":[{"index":0,"delta":{"tool_calls":'
+    '[{"index":0,"function":{"arguments":{}}}]}}]}',
 ]
 SPECIAL_CHARS = '"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é中😀\U0010ffff\ud800\udc00'
 texts = st.text(st.characters() | st.sampled_from(SPECIAL_CHARS), max_size=8)
