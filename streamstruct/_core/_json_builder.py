@@ -445,8 +445,7 @@ class ValueBuilder:
             "a shorter string",
             error_class=JSONStringTooLongError,
         )
-        self._error = error
-        self._plain = 0
+        self._die(error)  # (dirty too: a snapshot raises it, even if nothing it shows grew)
         return error
 
     # -- the end of input ---------------------------------------------------------------------
