@@ -370,7 +370,9 @@ class ValueBuilder:
         ):
             self._bulk_tried_in = text
             whole = decode_whole(text, i)
-            if whole is not None:
+            # The C decoder knows no max_string_chars: none of the container's strings can pass
+            # it when its text is no longer (else the careful path takes it, and refuses one).
+            if whole is not None and whole[1] - i <= self._max_string:
                 return whole
         parent = stack[-1] if stack else None
         slot: str | int = 0
@@ -443,8 +445,7 @@ class ValueBuilder:
             "a shorter string",
             error_class=JSONStringTooLongError,
         )
-        self._error = error
-        self._plain = 0
+        self._die(error)  # (dirty too: a snapshot raises it, even if nothing it shows grew)
         return error
 
     # -- the end of input ---------------------------------------------------------------------

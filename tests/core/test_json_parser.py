@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from shared_support import same
 
-from streamstruct import JSONDepthError, JSONParseError
+from streamstruct import JSONDepthError, JSONParseError, JSONStringTooLongError
 from streamstruct._core._json import JSONParser
 
 
@@ -255,6 +255,23 @@ def test_a_spent_parser_keeps_raising_the_same_error() -> None:
     assert again.value is first.value
     with pytest.raises(JSONParseError):
         parser.close()
+
+
+@pytest.mark.parametrize(
+    ("first", "cap"), [('{"ab', 5), ('{"a": "ab', 5), ('"' + "a" * 8500, 8503)]
+)
+def test_a_parser_spent_by_a_string_too_long_keeps_raising_it(first: str, cap: int) -> None:
+    # The snapshot just before still shows all there is to show (a key never shows, a long string
+    # only now and then): the snapshot after the error raises it all the same.
+    parser = JSONParser(max_string_chars=cap)
+    parser.feed(first)
+    parser.snapshot()
+    with pytest.raises(JSONStringTooLongError) as refused:
+        parser.feed("cdefg")
+    for call in (parser.snapshot, parser.pop_completed, parser.close, lambda: parser.feed("x")):
+        with pytest.raises(JSONStringTooLongError) as again:
+            call()
+        assert again.value is refused.value
 
 
 def test_parse_errors_are_value_errors() -> None:

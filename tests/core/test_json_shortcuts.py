@@ -49,9 +49,18 @@ def _splits(text: str) -> Iterator[list[str]]:
         yield [text[:cut], text[cut:]]
 
 
-def _run(pieces: list[str], shortcuts: Shortcuts, completion_depth: int | None) -> list[object]:
+def _run(
+    pieces: list[str],
+    shortcuts: Shortcuts,
+    completion_depth: int | None,
+    max_string_chars: int | None = None,
+) -> list[object]:
     """What the parser shows: snapshot and completed values after each piece, then the end."""
-    parser = JSONParser(shortcuts=shortcuts, completion_depth=completion_depth)
+    parser = JSONParser(
+        shortcuts=shortcuts,
+        completion_depth=completion_depth,
+        max_string_chars=max_string_chars,
+    )
     seen: list[object] = []
     try:
         for piece in pieces:
@@ -71,6 +80,23 @@ def test_a_shortcut_switched_off_changes_nothing(name: str, text: str) -> None:
         for pieces in _splits(text):
             expected = _run(pieces, Shortcuts(), completion_depth)
             assert _run(pieces, OFF[name], completion_depth) == expected, pieces
+
+
+# Strings (values and keys, plain and with escapes) of 4 characters, around max_string_chars.
+CAPPED = '[{"abcd": "efgh"}, {"\\u00e9bcd": ["x\\nyz"]}, {"k": [{"a": "wxyz"}]}]'
+
+
+@pytest.mark.parametrize("name", sorted(OFF))
+@pytest.mark.parametrize("max_string_chars", [3, 4])
+def test_max_string_chars_is_enforced_the_same_with_a_shortcut_switched_off(
+    name: str, max_string_chars: int
+) -> None:
+    # (A container the json module's decoder takes whole must not let a string past the cap.)
+    for completion_depth in (None, 0, 1):
+        for pieces in _splits(CAPPED):
+            expected = _run(pieces, Shortcuts(), completion_depth, max_string_chars)
+            got = _run(pieces, OFF[name], completion_depth, max_string_chars)
+            assert got == expected, pieces
 
 
 def test_the_careful_path_alone_parses_what_json_loads_parses() -> None:
