@@ -120,11 +120,10 @@ class JSONEventDecoder:
     reader may meet (a server ignoring ``stream``); without it such a body is a protocol error.
 
     ``envelopes=False`` is the plain path (every event ``json.loads``-ed and decoded), which the
-    tests hold the envelopes to: the same updates, event for event. Measured with ``python -m
-    benchmarks --quick --only e2e`` (burst, 2 and 10 KB; medians of 3 runs alternating with the
-    code before, in 3 such sets): the envelopes take the Responses and Anthropic streams' CPU
-    per event from 1.12-1.32x chat's to 0.92-1.07x compiled, and from 1.10-1.18x to 0.95-1.06x
-    pure (0.8-0.9x their own cost before).
+    tests hold the envelopes to: the same updates, event for event. The envelopes take the
+    Responses and Anthropic streams' CPU per event from 1.12-1.32x chat's to 0.89-1.14x compiled,
+    and from 1.10-1.18x to 0.89-1.08x pure (before: quick e2e runs, burst, 2 and 10 KB; after: two
+    full ``python -m benchmarks --only e2e`` runs on a quiet machine, every size and pace).
     """
 
     __slots__ = ("_decode_body", "_decoder", "_envelopes", "incomplete_reasons", "missing_end")
