@@ -455,16 +455,20 @@ def test_the_served_url_is_an_anthropic_base_url(
 ) -> None:
     assert not streamstruct_simulator_url.endswith("/v1")
     streamstruct_simulator.script(Reply(ANN))
-    client = anthropic.Anthropic(
-        api_key="sk-ant-sim", base_url=streamstruct_simulator_url, max_retries=0
-    )
-    with client.messages.stream(
-        model="claude-sim",
-        max_tokens=100,
-        messages=USER,
-        tools=[ANTHROPIC_TOOL],  # type: ignore[list-item]
-        tool_choice={"type": "tool", "name": "Person"},
-    ) as stream:
+    # Closed when done: an SDK client left open keeps its keep-alive socket to the server until
+    # the collector finds it, in whatever test runs then (a ResourceWarning, an error there).
+    with (
+        anthropic.Anthropic(
+            api_key="sk-ant-sim", base_url=streamstruct_simulator_url, max_retries=0
+        ) as client,
+        client.messages.stream(
+            model="claude-sim",
+            max_tokens=100,
+            messages=USER,
+            tools=[ANTHROPIC_TOOL],  # type: ignore[list-item]
+            tool_choice={"type": "tool", "name": "Person"},
+        ) as stream,
+    ):
         final = stream.get_final_message()
     assert final.content[0].input == ANN  # type: ignore[union-attr]
 
@@ -474,7 +478,11 @@ def test_the_served_url_serves_the_responses_api(
     streamstruct_simulator: Simulator, streamstruct_simulator_url: str
 ) -> None:
     streamstruct_simulator.script(Reply(ANN))
-    client = openai.OpenAI(api_key="sk-sim", base_url=streamstruct_simulator_url, max_retries=0)
-    with client.responses.stream(model="gpt-sim", input="hi", text_format=Person) as stream:
+    with (
+        openai.OpenAI(
+            api_key="sk-sim", base_url=streamstruct_simulator_url, max_retries=0
+        ) as client,
+        client.responses.stream(model="gpt-sim", input="hi", text_format=Person) as stream,
+    ):
         final = stream.get_final_response()
     assert final.output_parsed == Person(**ANN)
