@@ -54,6 +54,7 @@ from ._partial import (
 from ._shortcuts import ALL_SHORTCUTS, SnapshotShortcuts
 from ._text_progress import TextProgress
 from ._withheld import WithheldView
+from ._withholding import SELF, SHOWN, remake_withheld, withholding_rules
 
 __all__ = ["ALL_SHORTCUTS", "PartialAssembler", "SnapshotShortcuts"]
 
@@ -104,6 +105,7 @@ class PartialAssembler(Generic[_M]):
         "_model",
         "_root",
         "_root_done",
+        "_rules",
         "_shortcuts",
         "_snapshot",
         "_still_open",
@@ -168,6 +170,8 @@ class PartialAssembler(Generic[_M]):
         # snapshot (see _withheld). Read once per response; None (nothing to pay) without them.
         marks = stream_annotations(model)
         self._view: WithheldView | None = WithheldView(marks, event_path_offset) if marks else None
+        # What they withhold, on the nodes: left out as each level is built (_withholding).
+        self._rules = withholding_rules(self._root, marks) if marks else None
 
     @property
     def model(self) -> type[_M]:
@@ -192,7 +196,9 @@ class PartialAssembler(Generic[_M]):
     def snapshot(self) -> _M | None:
         """The last snapshot (a ``Partial[M]`` instance), or None before the object began."""
         view = self._view
-        return self._snapshot if view is None else cast("_M | None", view.shown)
+        if view is None or view.in_build:
+            return self._snapshot
+        return cast("_M | None", view.shown)
 
     def advance(
         self, parser: JSONParser
@@ -201,6 +207,10 @@ class PartialAssembler(Generic[_M]):
         view = self._view
         if view is None:
             return self._advance(parser)
+        if view.in_build:  # ViewShortcuts.in_build: the levels built without what is withheld
+            self._levels.rules = self._rules
+            return view.hold(self._advance(parser), self._levels.withheld_path)
+        self._levels.rules = None
         growing = self._growing
         events = self._advance(parser)
         # The same growing string after: only it grew (_grow), which changes nothing withheld.
@@ -393,7 +403,8 @@ class PartialAssembler(Generic[_M]):
             and current[1] == deepest.raw
             and all(path in self._levels.memo for path in spine)
         ):
-            self._growing = GrowingString(current[0], spine, deepest.names)
+            shown = self._levels.withheld_path is None  # else it grows inside what is withheld
+            self._growing = GrowingString(current[0], spine, deepest.names, shown)
 
     def _expect_still_open(self, levels: list[Level]) -> None:
         """The snapshot just built ends in an open container with nothing open in it, typed: the
@@ -467,13 +478,14 @@ class PartialAssembler(Generic[_M]):
             names = (*container.names, level.shown.name_of(level.open_key))
             below = raw[level.open_key]
         # The container built first, aside: nothing is changed yet if it is not shown (not
-        # expected: it was shown before), and the general path takes over.
+        # expected: it was shown before, or waited for a NotNull field, as it may still), and
+        # the general path takes over.
         built: dict[Path, Memo] = {}
         quiet: dict[Path, tuple[Any, Any]] = {}
         value, chain = self._levels.build(
             level, below, (), built, quiet, self._shortcuts, self._root_done
         )
-        if value is _HIDDEN:
+        if value is _HIDDEN and self._levels.withheld != SELF:
             return False, None
         # From here on, what the general path does for this spine.
         self._levels.keep_build(container.path, built, quiet)
@@ -483,10 +495,14 @@ class PartialAssembler(Generic[_M]):
         self._still_open = None
         if current is not None:
             self._text_progress.grew(parser, at, names, current[1], events, self._events)
-        unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
+        # e.g. a null that stands for "absent" completed (with markers, what is withheld may
+        # have moved all the same: remake_withheld keeps each level that shows what it showed)
+        unchanged = value is memo.value and self._levels.rules is None
         value = self._remake_above(container, aboves, raws, value, chain, unchanged)
         if current is not None:
-            self._growing = GrowingString(current[0], (container.path, *container.spine), names)
+            spine = (container.path, *container.spine)
+            shown = self._levels.withheld_path is None
+            self._growing = GrowingString(current[0], spine, names, shown)
         else:
             self._still_open = container
         return True, self._snapshot if unchanged else cast(_M, value)
@@ -503,12 +519,23 @@ class PartialAssembler(Generic[_M]):
         """The levels above ``container`` made again from their memos with ``value`` (its new
         snapshot value) below them, unless it is ``unchanged``: the root's value."""
         reuse = self._shortcuts.reused_lists
+        rules = self._levels.rules
+        withheld = self._levels.withheld  # the container's build's
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
-            if not unchanged:  # else each level above shows what it showed
+            if unchanged:  # each level above shows what it showed
+                continue
+            if rules is None:
                 chain = (cast("str | int", above.open_name), *chain)
                 value = remake_level(above, value, chain, reuse)
+            else:
+                rule = rules.get(above.shown)
+                value, chain, withheld = remake_withheld(
+                    above, rule, value, chain, withheld, not path, reuse
+                )
+        if rules is not None and not unchanged:
+            self._levels.withheld_path = None if withheld == SHOWN else chain
         return value
 
     def _grow(
@@ -529,6 +556,8 @@ class PartialAssembler(Generic[_M]):
         text = current[1]
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
         self._text_progress.append(parser, growing.names, events, self._events)
+        if not growing.shown:
+            return events  # it grows inside a value withheld (Atomic / NotNull): nothing to show
         shown = self._levels.memo[growing.spine[0]].open_member
         if type(shown) is str and len(text) == len(shown):
             # The snapshot shows no more of it yet (a long string is shown again only once it has

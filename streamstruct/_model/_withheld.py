@@ -1,11 +1,16 @@
 """What the streaming annotations withhold from a snapshot, and the field events that go with it.
 
-Model layer (pydantic; no I/O). :class:`~streamstruct.PartialAssembler` builds its snapshots as it
-always does; when the response model carries :data:`~streamstruct.Atomic` or
+Model layer (pydantic; no I/O). When the response model carries :data:`~streamstruct.Atomic` or
 :data:`~streamstruct.NotNull` somewhere (:func:`~streamstruct._model._annotations.stream_annotations`,
-read once per response), it hands each advance's events to a :class:`WithheldView`, which takes
-out of the snapshot the one value the annotations say is not to be shown yet. A model without
-markers never builds one: it pays nothing.
+read once per response), :class:`~streamstruct.PartialAssembler` hands each advance's events to
+a :class:`WithheldView`. A model without markers never builds one: it pays nothing.
+
+Two ways, one result (``ViewShortcuts.in_build``; the side-by-side tests compare them). The
+assembler's way: it leaves out what is withheld as it builds each level
+(:mod:`~streamstruct._model._withholding`) and tells the view the path of the value it left out;
+the view only holds back the field events (:meth:`WithheldView.hold`). The plain way, described
+below: the assembler builds its snapshots as for a plain model and the view takes out of each
+the one value the annotations say is not to be shown yet, after the fact.
 
 Why one value at most, and only on the spine: a snapshot holds complete (validated) values and
 one chain of open ones, from the root to the character being written (the snapshot info's
@@ -55,6 +60,7 @@ class WithheldView:
         "_levels",
         "_offset",
         "_shown",
+        "in_build",
     )
 
     def __init__(
@@ -66,6 +72,9 @@ class WithheldView:
         self._annotations = annotations
         # ViewShortcuts.class_table: each class's markers (_markers_of), read once per class.
         self._class_table = shortcuts.class_table
+        # ViewShortcuts.in_build: the assembler leaves out what is withheld; the view only holds
+        # back the field events (hold), told where.
+        self.in_build = shortcuts.in_build
         self._classes: dict[type, Any] = {}
         # The keys the field events' paths leave out (the assembler's event_path_offset): the
         # withheld path is compared with theirs from there on.
@@ -106,6 +115,18 @@ class WithheldView:
                 out.append(SnapshotEvent(self._shown))
             return out
         return self._sort(events)
+
+    def hold(self, events: list[Any], withheld: Path | None) -> list[Any]:
+        """``events`` (one advance's, in order, its snapshot already without what is withheld)
+        less the field events inside the value at ``withheld`` (None: nothing is), held back
+        until a snapshot shows it, with the held events it shows now."""
+        if withheld is None and not self._held:
+            self._hidden = None
+            return events
+        self._hidden = withheld
+        out = self._release() if self._held else []
+        out.extend(self._sort(events))
+        return out
 
     def final(self, snapshot: Any) -> None:
         """The complete snapshot (``final_snapshot``): nothing is withheld any more."""
