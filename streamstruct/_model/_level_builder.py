@@ -152,26 +152,30 @@ class LevelBuilder:
             open_name = shown.name_of(level.open_key)
             chain = (open_name, *below_chain)
         complete = not level.path and root_done
-        rule = None if self.rules is None else self.rules.get(shown)
         withheld = SHOWN
-        if rule is not None:
-            withheld = withhold(rule, stable, open_name, below, below_withheld, not level.path)
-            if withheld == OPEN:
-                assert open_name is not None
-                below, chain = _HIDDEN, (open_name,)
-        elif below_withheld != SHOWN:
-            withheld = BELOW  # a value withheld below: the chain ends there
+        rules = self.rules
+        if rules is not None:  # (a model without markers: nothing more to do, nor to pay)
+            rule = rules.get(shown)
+            if rule is not None:
+                withheld = withhold(rule, stable, open_name, below, below_withheld, not level.path)
+                if withheld == OPEN:
+                    assert open_name is not None
+                    below, chain = _HIDDEN, (open_name,)
+            elif below_withheld != SHOWN:
+                withheld = BELOW  # a value withheld below: the chain ends there
         memo = Memo(
             raw, level.node, shown, _HIDDEN, chain, complete, stable, now_consumed, last,
             open_name, below, last_final,
         )  # fmt: skip
-        memo.withheld = withheld
+        if withheld != SHOWN:
+            memo.withheld = withheld
         value = self._show(memo, previous, bool(added), shortcuts.reused_lists)
         memos[level.path] = memo
-        if withheld == SELF:  # NotNull: the object waits, hidden from the level above
-            self.withheld = SELF
-            return _HIDDEN, ()
+        if withheld == SHOWN:
+            return value, chain
         self.withheld = withheld
+        if withheld == SELF:  # NotNull: the object waits, hidden from the level above
+            return _HIDDEN, ()
         return value, chain
 
     def _consume(
