@@ -172,6 +172,7 @@ class PartialAssembler(Generic[_M]):
         self._view: WithheldView | None = WithheldView(marks, event_path_offset) if marks else None
         # What they withhold, on the nodes: left out as each level is built (_withholding).
         self._rules = withholding_rules(self._root, marks) if marks else None
+        self._levels.rules = self._rules  # (taken off by advance() for the plain view)
 
     @property
     def model(self) -> type[_M]:
@@ -208,8 +209,9 @@ class PartialAssembler(Generic[_M]):
         if view is None:
             return self._advance(parser)
         if view.in_build:  # ViewShortcuts.in_build: the levels built without what is withheld
-            self._levels.rules = self._rules
-            return view.hold(self._advance(parser), self._levels.withheld_path)
+            events = self._advance(parser)
+            withheld = self._levels.withheld_path
+            return events if withheld is None and view.idle else view.hold(events, withheld)
         self._levels.rules = None
         growing = self._growing
         events = self._advance(parser)
@@ -526,11 +528,11 @@ class PartialAssembler(Generic[_M]):
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
             if unchanged:  # each level above shows what it showed
                 continue
-            if rules is None:
+            rule = None if rules is None else rules.get(above.shown)
+            if rule is None and withheld == SHOWN:  # nothing withheld here nor below
                 chain = (cast("str | int", above.open_name), *chain)
                 value = remake_level(above, value, chain, reuse)
             else:
-                rule = rules.get(above.shown)
                 value, chain, withheld = remake_withheld(
                     above, rule, value, chain, withheld, not path, reuse
                 )

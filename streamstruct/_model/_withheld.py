@@ -86,6 +86,11 @@ class WithheldView:
         self._shown: Any = None
 
     @property
+    def idle(self) -> bool:
+        """Whether no field event is held back (then, with nothing withheld, hold passes all)."""
+        return not self._held
+
+    @property
     def shown(self) -> Any:
         """The last snapshot as shown (None before the first)."""
         return self._shown
