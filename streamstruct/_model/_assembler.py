@@ -211,7 +211,7 @@ class PartialAssembler(Generic[_M]):
         if view.in_build:  # ViewShortcuts.in_build: the levels built without what is withheld
             events = self._advance(parser)
             withheld = self._levels.withheld_path
-            return events if withheld is None and view.idle else view.hold(events, withheld)
+            return events if withheld is None and not view.held else view.hold(events, withheld)
         self._levels.rules = None
         growing = self._growing
         events = self._advance(parser)

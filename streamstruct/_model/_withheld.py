@@ -55,11 +55,11 @@ class WithheldView:
         "_annotations",
         "_class_table",
         "_classes",
-        "_held",
         "_hidden",
         "_levels",
         "_offset",
         "_shown",
+        "held",
         "in_build",
     )
 
@@ -79,16 +79,12 @@ class WithheldView:
         # The keys the field events' paths leave out (the assembler's event_path_offset): the
         # withheld path is compared with theirs from there on.
         self._offset = offset
-        # The field events inside the withheld value, in order.
-        self._held: list[FieldStarted | TextAppended | FieldCompleted] = []
+        # The field events inside the withheld value, in order (read by the assembler: none
+        # held and nothing withheld, it need not call hold).
+        self.held: list[FieldStarted | TextAppended | FieldCompleted] = []
         self._hidden: Path | None = None  # the path of the value withheld from the last snapshot
         self._levels: list[Any] = []  # the last shown snapshot's objects above it, from the root
         self._shown: Any = None
-
-    @property
-    def idle(self) -> bool:
-        """Whether no field event is held back (then, with nothing withheld, hold passes all)."""
-        return not self._held
 
     @property
     def shown(self) -> Any:
@@ -108,12 +104,12 @@ class WithheldView:
                 self._shown = last.partial
                 return events
             if grew[: len(hidden)] == hidden:
-                self._held.extend(events[:-1])
+                self.held.extend(events[:-1])
                 return out
         if type(last) is SnapshotEvent:
             before = self._shown
             self._show(last.partial)
-            if self._held:
+            if self.held:
                 out.extend(self._release())
             out.extend(self._sort(events[:-1]))
             if self._shown is not before:
@@ -125,11 +121,11 @@ class WithheldView:
         """``events`` (one advance's, in order, its snapshot already without what is withheld)
         less the field events inside the value at ``withheld`` (None: nothing is), held back
         until a snapshot shows it, with the held events it shows now."""
-        if withheld is None and not self._held:
+        if withheld is None and not self.held:
             self._hidden = None
             return events
         self._hidden = withheld
-        out = self._release() if self._held else []
+        out = self._release() if self.held else []
         out.extend(self._sort(events))
         return out
 
@@ -147,7 +143,7 @@ class WithheldView:
         passed: list[Any] = []
         for event in events:
             if type(event) is not SnapshotEvent and event.path[:size] == hidden:
-                self._held.append(event)
+                self.held.append(event)
             else:
                 passed.append(event)
         return passed
@@ -156,12 +152,12 @@ class WithheldView:
         """The held events no longer inside the withheld value (all of them, but those inside
         the value withheld now)."""
         if self._hidden is None:
-            released, self._held = self._held, []
+            released, self.held = self.held, []
             return released
         hidden = self._hidden[self._offset :]
         size = len(hidden)
-        released = [e for e in self._held if e.path[:size] != hidden]
-        self._held = [e for e in self._held if e.path[:size] == hidden]
+        released = [e for e in self.held if e.path[:size] != hidden]
+        self.held = [e for e in self.held if e.path[:size] == hidden]
         return released
 
     # -- snapshots --------------------------------------------------------------------------
