@@ -15,7 +15,12 @@ from pydantic import BaseModel, Field
 from shared_support import chunks, split_at
 
 from streamstruct import Atomic, JSONParser, NotNull, PartialAssembler, SnapshotEvent, progress
-from streamstruct._model._shortcuts import ALL_VIEW_SHORTCUTS, ViewShortcuts
+from streamstruct._model._shortcuts import (
+    ALL_SHORTCUTS,
+    ALL_VIEW_SHORTCUTS,
+    SnapshotShortcuts,
+    ViewShortcuts,
+)
 from streamstruct._model._withheld import WithheldView
 from streamstruct._model._withholding import SELF, SHOWN, Rule, withhold
 
@@ -96,10 +101,17 @@ DOCUMENTS: dict[str, tuple[type[BaseModel], Any]] = {
 }
 
 
-def trace(model: type[BaseModel], pieces: list[str], shortcuts: ViewShortcuts) -> list[Any]:
+def trace(
+    model: type[BaseModel],
+    pieces: list[str],
+    shortcuts: ViewShortcuts,
+    snapshot_shortcuts: SnapshotShortcuts = ALL_SHORTCUTS,
+) -> list[Any]:
     """Per piece: the events (a snapshot as its class, dump, fields set and progress), then the
-    final snapshot, from an assembler whose view takes ``shortcuts``."""
+    final snapshot, from an assembler whose view takes ``shortcuts`` (and the assembler
+    ``snapshot_shortcuts``)."""
     assembler = PartialAssembler(model)
+    assembler._shortcuts = snapshot_shortcuts
     view = assembler._view
     assert view is not None
     assembler._view = WithheldView(view._annotations, view._offset, shortcuts)
@@ -146,6 +158,54 @@ def test_built_without_on_any_split(name: str, points: list[int]) -> None:
     text = json.dumps(document)
     pieces = split_at(text, [point % (len(text) + 1) for point in points])
     assert trace(model, pieces, ALL_VIEW_SHORTCUTS) == trace(model, pieces, AFTER_THE_FACT)
+
+
+#: The assembler's snapshot shortcuts off one at a time, and all at once.
+SNAPSHOT_SHORTCUTS_OFF = {
+    **{name: SnapshotShortcuts(**{name: False}) for name in SnapshotShortcuts._fields},
+    "all": SnapshotShortcuts(**dict.fromkeys(SnapshotShortcuts._fields, False)),
+}
+
+
+#: Off, these make each snapshot of a level a new object, so a piece that changes nothing visible
+#: may still send a snapshot equal to the last one (as tests/model/test_partial.py says).
+NEW_OBJECTS_WHEN_OFF = {"continued_levels", "all"}
+
+
+def without_repeats(traced: list[Any]) -> list[Any]:
+    """A ``trace`` without the snapshot events equal to the snapshot before them."""
+    last: Any = None
+    out: list[Any] = []
+    for index, entry in enumerate(traced):
+        if index % 2 or index == len(traced) - 1:
+            out.append(entry)  # the snapshot after a piece's events, or the final one
+            continue
+        kept = []
+        for event in entry:
+            if isinstance(event, tuple):
+                if event == last:
+                    continue
+                last = event
+            kept.append(event)
+        out.append(kept)
+    return out
+
+
+@pytest.mark.parametrize("off", sorted(SNAPSHOT_SHORTCUTS_OFF))
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+@pytest.mark.parametrize("split", [1, 3, 8, "random-1"])
+def test_the_snapshot_shortcuts_withhold_what_the_general_path_withholds(
+    off: str, name: str, split: int | str
+) -> None:
+    # Each shortcut of the assembler (a string grown, an open container rebuilt, memos reused)
+    # leaves out what the general path leaves out.
+    model, document = DOCUMENTS[name]
+    pieces = chunks(json.dumps(document), split)
+    expected = trace(model, pieces, ALL_VIEW_SHORTCUTS, SNAPSHOT_SHORTCUTS_OFF[off])
+    got = trace(model, pieces, ALL_VIEW_SHORTCUTS)
+    if off in NEW_OBJECTS_WHEN_OFF:
+        expected, got = without_repeats(expected), without_repeats(got)
+    assert got == expected
 
 
 def test_the_rules_sit_on_the_nodes_the_markers_concern() -> None:
