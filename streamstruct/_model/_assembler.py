@@ -54,7 +54,7 @@ from ._partial import (
 from ._shortcuts import ALL_SHORTCUTS, SnapshotShortcuts
 from ._text_progress import TextProgress
 from ._withheld import WithheldView
-from ._withholding import SELF, SHOWN, remake_withheld, withholding_rules
+from ._withholding import SELF, SHOWN, remake_withheld, rules_of
 
 __all__ = ["ALL_SHORTCUTS", "PartialAssembler", "SnapshotShortcuts"]
 
@@ -171,7 +171,7 @@ class PartialAssembler(Generic[_M]):
         marks = stream_annotations(model)
         self._view: WithheldView | None = WithheldView(marks, event_path_offset) if marks else None
         # What they withhold, on the nodes: left out as each level is built (_withholding).
-        self._rules = withholding_rules(self._root, marks) if marks else None
+        self._rules = rules_of(self._root) if marks else None
         self._levels.rules = self._rules  # (taken off by advance() for the plain view)
 
     @property

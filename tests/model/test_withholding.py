@@ -236,6 +236,7 @@ def test_the_rules_sit_on_the_nodes_the_markers_concern() -> None:
         rows: list[Outer]
 
     assert PartialAssembler(Plain)._rules is None  # nothing to ask: nothing to pay
+    assert PartialAssembler(Mixed)._rules is rules  # built once per model's type tree
     assert PartialAssembler(Holder)._rules is not None  # Outer has markers
 
 
