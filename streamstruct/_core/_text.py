@@ -9,8 +9,9 @@ costs about its own size, and each character is copied once more, whatever the n
 Past ``PACK_CHARS``, the chunks are packed: joined and compressed (zlib, its fastest level). The
 text is then a second copy of what the answer's strings hold already, read again only when an
 error quotes it or the caller asks for it; packed, 10 MB of prose costs 2.4 MB instead of 10 MB
-(4.2x; a table of rows 5.2x), for 0.07 s of CPU in a 10 s stream (benchmarks.memory: the prose
-stream's peak 2.0x model_validate_json's before, see the changelog for after). An answer
+(4.2x; a table of rows 5.2x), for ~0.07 s of CPU in a 10 s stream. Peak above baseline streaming
+10 MB (benchmarks.memory, pure): prose 26.2 -> 18.7 MB (1.91x -> 1.37x model_validate_json's),
+rows 217.5 -> 211.1 MB; the pipeline's CPU on 300 KB 0.98-1.01x (paired medians). An answer
 shorter than ``PACK_CHARS`` is never packed.
 """
 
