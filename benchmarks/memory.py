@@ -36,6 +36,13 @@ Then the shapes of issue 14, each in a fresh child too:
   4-character deltas and in 4 KiB deltas: the CPU time and the peak until the client cuts it off
   with a typed error (targets: within 30 s of CPU and 1.5 GB).
 
+And the many small events of a tool call (issue 14, item 4):
+
+- **tool-call deltas**: ``create_partial(mode=Mode.TOOLS)`` reading one tool call whose arguments
+  (a ``Report``) come in 100,000 deltas of 4 characters, in the smallest chat chunks a server
+  sends (``{"choices": [{"index": 0, "delta": {"tool_calls": [...]}}]}``, ~103 bytes of SSE
+  each: a 9.8 MiB body): peak above baseline over the body's size (target: at most 3x).
+
 Linux only (it reads ``/proc``); elsewhere the section says it was skipped.
 """
 
@@ -98,10 +105,12 @@ STREAMSTRUCT: Final = "streamstruct"
 REFERENCE: Final = "reference"
 KINDS: Final = (STREAMSTRUCT, REFERENCE)
 ENDLESS: Final = "endless"  # a child kind: an endless string, not in KINDS
+TOOL_DELTAS: Final = "tool_deltas"  # a child kind: one tool call in many deltas, not in KINDS
 LABELS: Final = {
     STREAMSTRUCT: "streamstruct create_partial",
     REFERENCE: "final model alone (model_validate_json)",
     ENDLESS: "streamstruct, defaults, until cut off",
+    TOOL_DELTAS: "streamstruct create_partial, Mode.TOOLS",
 }
 
 NESTED: Final = "nested"
@@ -115,6 +124,8 @@ LEAN_CEILING: Final = 1.3  # peak over model_validate_json's, the final object's
 ENDLESS_PIECES: Final = (4, 4096)  # characters per delta
 ENDLESS_CPU_CEILING: Final = 30.0  # seconds
 ENDLESS_PEAK_CEILING: Final = 1.5 * 1000**3  # bytes
+TOOL_DELTA_COUNT: Final = 100_000
+TOOL_DELTA_CEILING: Final = 3.0  # peak above baseline over the SSE body's size
 DOCUMENT_LABELS_SHAPES: Final = {
     NESTED: f"arrays nested {SHAPE_DEPTH:,} deep (Holder)",
     FLAT: "the same arrays side by side (Holder)",
@@ -265,16 +276,42 @@ def _frames(content: str, piece_chars: int) -> Iterator[bytes]:
     yield b"data: [DONE]\n\n"
 
 
+def _tool_frames(arguments: str, piece_chars: int) -> Iterator[bytes]:
+    """The SSE events of a tool call whose arguments come in ``piece_chars`` pieces, in the
+    smallest chunks a server sends (no id, model or usage in each): the most events per byte."""
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        choice: dict[str, Any] = {"index": 0, "delta": delta}
+        if finish_reason is not None:
+            choice["finish_reason"] = finish_reason
+        return e2e._sse(e2e._dump({"choices": [choice]}))
+
+    call = {"index": 0, "id": "call_0", "type": "function", "function": {"name": "Report"}}
+    yield chunk({"role": "assistant", "tool_calls": [{**call, "function": {"name": "Report"}}]})
+    delta = {"tool_calls": [{"index": 0, "function": {"arguments": "\x00"}}]}
+    head, tail = chunk(delta).split(b'"\\u0000"')
+    dumps = json.dumps
+    for start in range(0, len(arguments), piece_chars):
+        yield (
+            head + dumps(arguments[start : start + piece_chars], ensure_ascii=False).encode() + tail
+        )
+    yield chunk({}, "stop")
+    yield b"data: [DONE]\n\n"
+
+
 class _RenderedStream(httpx.AsyncByteStream):
-    def __init__(self, content: str, piece_chars: int, read_bytes: int) -> None:
+    def __init__(
+        self, content: str, piece_chars: int, read_bytes: int, tools: bool = False
+    ) -> None:
         self._content = content
         self._piece_chars = piece_chars
         self._read_bytes = read_bytes
+        self._frames = _tool_frames if tools else _frames
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         batch: list[bytes] = []
         size = 0
-        for frame in _frames(self._content, self._piece_chars):
+        for frame in self._frames(self._content, self._piece_chars):
             batch.append(frame)
             size += len(frame)
             if size >= self._read_bytes:
@@ -285,8 +322,10 @@ class _RenderedStream(httpx.AsyncByteStream):
 
 
 class _RenderingTransport(httpx.AsyncBaseTransport):
-    def __init__(self, content: str, piece_chars: int, read_bytes: int) -> None:
-        self._args = (content, piece_chars, read_bytes)
+    def __init__(
+        self, content: str, piece_chars: int, read_bytes: int, tools: bool = False
+    ) -> None:
+        self._args = (content, piece_chars, read_bytes, tools)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
@@ -299,7 +338,7 @@ class _RenderingTransport(httpx.AsyncBaseTransport):
 
 
 def _create_partial(
-    http: httpx.AsyncClient, model: type[BaseModel], **options: Any
+    http: httpx.AsyncClient, model: type[BaseModel], mode: str = "json_schema", **options: Any
 ) -> AsyncPartialStream[Any]:
     """``create_partial(response_model=model)`` over ``http``: e2e's model and messages, no retry.
 
@@ -314,7 +353,7 @@ def _create_partial(
         model=e2e.MODEL,
         response_model=model,
         messages=e2e.MESSAGES,
-        mode=streamstruct.Mode.JSON_SCHEMA,
+        mode=streamstruct.Mode(mode),
     )
 
 
@@ -325,6 +364,7 @@ async def _stream(
     read_bytes: int,
     out: list[Any],
     max_depth: int = 1000,
+    tools: bool = False,
 ) -> None:
     """Stream ``content``; put the final object and the number of snapshots in ``out``.
 
@@ -333,11 +373,12 @@ async def _stream(
     fails and formats it), and the full repr of a 10 MB model is tens of MB of peak memory that
     is not the stream's.
     """
-    transport = _RenderingTransport(content, piece_chars, read_bytes)
+    transport = _RenderingTransport(content, piece_chars, read_bytes, tools)
+    mode = "tools" if tools else "json_schema"
     async with httpx.AsyncClient(transport=transport) as http:
         # No cap on the body: 10 MB of JSON in 4-character deltas is ~550 MB of SSE, past the
         # default max_response_bytes (256 MiB; no model writes 2.5 million tokens).
-        stream = _create_partial(http, model, max_response_bytes=None, max_depth=max_depth)
+        stream = _create_partial(http, model, mode, max_response_bytes=None, max_depth=max_depth)
         snapshots = 0
         async for _partial in stream:
             snapshots += 1
@@ -486,6 +527,39 @@ def _endless_child(piece_chars: int) -> dict[str, Any]:
     }
 
 
+def _tool_deltas_child(piece_chars: int, read_bytes: int) -> dict[str, Any]:
+    """Measure one tool call in TOOL_DELTA_COUNT deltas in this (fresh) process."""
+    from benchmarks.e2e_alternatives import rows_for
+
+    # A Report whose arguments are about TOOL_DELTA_COUNT pieces long, cut to that many.
+    arguments = e2e._dump(e2e.build_report(rows_for(TOOL_DELTA_COUNT * piece_chars)))
+    asyncio.run(_stream(_tiny_json(ROWS), e2e.Report, piece_chars, read_bytes, [], tools=True))
+    gc.collect()
+    baseline = _status_kib("VmRSS")
+    _reset_peak()
+    start = time.perf_counter()
+    out: list[Any] = []
+    asyncio.run(_stream(arguments, e2e.Report, piece_chars, read_bytes, out, tools=True))
+    seconds = time.perf_counter() - start
+    peak = _status_kib("VmHWM")
+    final, snapshots = out
+    if final != e2e.Report.model_validate_json(arguments):  # after the peak was read
+        raise AssertionError("tool deltas: the final object is not the Report streamed")
+    frames = list(_tool_frames(arguments, piece_chars))
+    return {
+        "kind": TOOL_DELTAS,
+        "document": ROWS,
+        "json_bytes": len(arguments.encode()),
+        "baseline_kib": baseline,
+        "peak_kib": peak,
+        "after_kib": _status_kib("VmRSS"),
+        "seconds": seconds,
+        "snapshots": snapshots,
+        "events": len(frames),
+        "body_bytes": sum(map(len, frames)),
+    }
+
+
 # -- in the suite --------------------------------------------------------------------------------
 
 
@@ -501,6 +575,7 @@ class Peak:
     snapshots: int
     events: int
     error: str = ""  # ENDLESS: the error that cut the stream off
+    body_bytes: int = 0  # TOOL_DELTAS: the SSE body's size
 
     @property
     def above_baseline(self) -> int:
@@ -549,7 +624,7 @@ def measure(
 
 
 def planned_steps() -> int:
-    return len(KINDS) * len(DOCUMENTS) + len(SHAPES) + len(ENDLESS_PIECES)
+    return len(KINDS) * len(DOCUMENTS) + len(SHAPES) + len(ENDLESS_PIECES) + 1
 
 
 def run(
@@ -586,6 +661,9 @@ def run(
         if progress is not None:
             progress.step(f"memory: an endless string in {pieces}-character deltas")
         results.peaks.append(measure(ENDLESS, "prose", None, pieces, read_bytes))
+    if progress is not None:
+        progress.step(f"memory: one tool call in {TOOL_DELTA_COUNT:,} deltas")
+    results.peaks.append(measure(TOOL_DELTAS, ROWS, None, piece_chars, read_bytes))
     return results
 
 
@@ -644,6 +722,14 @@ def targets(results: MemoryResults) -> list[Target]:
                 None if endless is None else endless.above_baseline <= ENDLESS_PEAK_CEILING,
             )
         )
+    tool = results.get(TOOL_DELTAS, ROWS)
+    out.append(
+        Target.ratio(
+            f"memory: one tool call in {TOOL_DELTA_COUNT:,} deltas: peak above baseline / SSE body",
+            None if tool is None or not tool.body_bytes else tool.above_baseline / tool.body_bytes,
+            at_most=TOOL_DELTA_CEILING,
+        )
+    )
     return out
 
 
@@ -673,7 +759,7 @@ def format_results(results: MemoryResults) -> str:
     ]
     body = []
     for p in results.peaks:
-        if p.kind == ENDLESS or p.document in SHAPES:
+        if p.kind in (ENDLESS, TOOL_DELTAS) or p.document in SHAPES:
             continue  # (their own table)
         reference = results.get(REFERENCE, p.document)
         alone = reference.above_baseline if reference is not None else 0
@@ -733,12 +819,27 @@ def _format_shapes(results: MemoryResults) -> list[str]:
         ]
         lines += ["", "An endless string, the client's defaults (time: CPU until cut off)"]
         lines += grid(["server sends", "cut off by", "text then", "CPU", "peak"], body, left=2)
+    tool = results.get(TOOL_DELTAS, ROWS)
+    if tool is not None:
+        body = [
+            [
+                f"{tool.events:,} events",
+                _mb(tool.body_bytes),
+                _mb(tool.json_bytes),
+                _mb(tool.above_baseline),
+                f"{tool.above_baseline / tool.body_bytes:.2f}x",
+                f"{tool.seconds:.1f} s",
+            ]
+        ]
+        lines += ["", "One tool call (a Report) in 4-character deltas, Mode.TOOLS, smallest chunks"]
+        header = ["SSE", "body", "arguments", "peak above baseline", "x body", "time"]
+        lines += grid(header, body, left=2)
     return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory")
-    parser.add_argument("--child", choices=(*KINDS, ENDLESS), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=(*KINDS, ENDLESS, TOOL_DELTAS), help=argparse.SUPPRESS)
     parser.add_argument(
         "--document", choices=(*DOCUMENTS, *SHAPES), default=ROWS, help=argparse.SUPPRESS
     )
@@ -749,6 +850,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child == ENDLESS:
         print(json.dumps(_endless_child(args.piece_chars)))
+        return 0
+    if args.child == TOOL_DELTAS:
+        print(json.dumps(_tool_deltas_child(args.piece_chars, args.read_bytes)))
         return 0
     if args.child and args.json_file is None:
         parser.error("--child needs --json-file")

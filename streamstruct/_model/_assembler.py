@@ -49,6 +49,7 @@ from ._partial import (
     SnapshotEvent,
     TextAppended,
     _partial_class,
+    _shows_same,
     _SnapshotInfo,
 )
 from ._shortcuts import ALL_SHORTCUTS, SnapshotShortcuts
@@ -300,7 +301,11 @@ class PartialAssembler(Generic[_M]):
         assert private is not None
         private["_streamstruct_snapshot"] = _SnapshotInfo((), True)
         previous = self.snapshot
-        if previous is not None and previous.model_dump() == snapshot.model_dump():
+        if previous is not None and (
+            _shows_same(previous, snapshot)
+            if self._shortcuts.final_compare
+            else previous.model_dump() == snapshot.model_dump()
+        ):
             return None
         self._snapshot = cast(_M, snapshot)
         if self._view is not None:

@@ -519,3 +519,45 @@ def _fraction(counts: list[tuple[int, int]], linked: list[bool]) -> float:
 def _snapshot_info(obj: BaseModel) -> _SnapshotInfo | None:
     private = obj.__pydantic_private__ if isinstance(obj, _PartialModel) else None
     return private.get("_streamstruct_snapshot") if private else None
+
+
+def _shows_same(first: Any, second: Any) -> bool:
+    """Whether two snapshot values show the same: ``model_dump()`` of each equal, without making
+    either dump (their members compared in pairs, the same object standing for itself).
+
+    The final snapshot is compared with the last one so (PartialAssembler.final_snapshot): both
+    hold the members validated as they closed (a table's rows), the same objects. Dumping both
+    made two copies of everything but the strings: 10 MB of rows peaked there, at 259 MB above
+    the baseline against 168 MB for model_validate_json (benchmarks.memory). An explicit stack,
+    never recursion: the values can be as deep as the JSON.
+    """
+    pairs: list[tuple[Any, Any]] = [(first, second)]
+    while pairs:
+        one, other = pairs.pop()
+        if one is other:
+            continue
+        kind = type(one)
+        if isinstance(one, BaseModel) or isinstance(other, BaseModel):
+            if kind is not type(other):  # a Partial[Row] and a Row, or a model and a dict
+                pairs.append((_dumped(one), _dumped(other)))
+                continue
+            shown = [name for name, info in kind.model_fields.items() if not info.exclude]
+            pairs.append(
+                ([one.__dict__.get(n) for n in shown], [other.__dict__.get(n) for n in shown])
+            )
+            pairs.append((one.__pydantic_extra__, other.__pydantic_extra__))
+        elif kind in (list, tuple) and type(other) is kind:
+            if len(one) != len(other):
+                return False
+            pairs.extend(zip(one, other, strict=True))
+        elif kind is dict and type(other) is dict:
+            if one.keys() != other.keys():
+                return False
+            pairs.extend((value, other[key]) for key, value in one.items())
+        elif one != other:
+            return False
+    return True
+
+
+def _dumped(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, BaseModel) else value

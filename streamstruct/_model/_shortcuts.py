@@ -35,6 +35,9 @@ class SnapshotShortcuts(NamedTuple):
     continued_levels: bool = True
     #: A snapshot's list remade from the one shown two snapshots ago (_snapshot_list).
     reused_lists: bool = True
+    #: The final snapshot compared with the last one member by member, the same object standing
+    #: for itself (_partial._shows_same), not by dumping both (two copies of a table at its peak).
+    final_compare: bool = True
 
 
 #: Every shortcut on: what every assembler uses outside the side-by-side tests.

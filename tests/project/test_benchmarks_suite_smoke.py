@@ -79,6 +79,19 @@ def test_the_memory_frames_are_the_answer() -> None:
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
 
 
+def test_the_tool_delta_frames_are_the_arguments_in_the_smallest_chunks() -> None:
+    arguments = e2e._dump(e2e.build_report(4))
+    frames = list(memory._tool_frames(arguments, 4))
+    assert frames[-1] == b"data: [DONE]\n\n"
+    chunks = [json.loads(frame[len(b"data: ") :]) for frame in frames[:-1]]
+    calls = [call for c in chunks for call in c["choices"][0]["delta"].get("tool_calls", [])]
+    assert calls[0]["function"]["name"] == "Report"
+    assert "".join(call["function"].get("arguments", "") for call in calls) == arguments
+    assert len(frames) == -(-len(arguments) // 4) + 3
+    assert max(len(frame) for frame in frames[1:-2]) < 110  # ~103 bytes each, as the issue's
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
 def test_the_prose_document_is_an_article_of_the_size_asked() -> None:
     text, model = memory.document_json(memory.PROSE, 50_000)
     article = model.model_validate_json(text)
@@ -154,6 +167,11 @@ def test_the_whole_suite_runs_at_a_tiny_size(
             assert peak.json_bytes >= 20_000
             assert peak.peak_kib >= peak.baseline_kib
             assert results.memory.get(memory.REFERENCE, document) is not None
+        tool = results.memory.get(memory.TOOL_DELTAS, memory.ROWS)
+        assert tool is not None
+        assert tool.events > memory.TOOL_DELTA_COUNT
+        assert tool.body_bytes > tool.json_bytes
+        assert "One tool call" in text
     verdicts = {target.verdict for target in results.targets()}
     assert verdicts <= {"PASS", "FAIL", "n/a"}
     assert json.loads(json.dumps(suite.to_json(results)))["settings"]["memory_size"] == 20_000
