@@ -537,6 +537,7 @@ class PartialAssembler(Generic[_M]):
             if rule is None and withheld == SHOWN:  # nothing withheld here nor below
                 chain = (cast("str | int", above.open_name), *chain)
                 value = remake_level(above, value, chain, reuse)
+                above.withheld = SHOWN  # a level reused later says what it shows now
             else:
                 value, chain, withheld = remake_withheld(
                     above, rule, value, chain, withheld, not path, reuse
@@ -575,6 +576,7 @@ class PartialAssembler(Generic[_M]):
         for path in growing.spine:
             memo = self._levels.memo[path]
             below = remake_level(memo, below, memo.chain, reuse)
+            memo.withheld = SHOWN  # the string is shown: nothing withheld on its way up
         self._levels.finals = {}
         self._snapshot = cast(_M, below)
         events.append(SnapshotEvent(cast(_M, below)))
