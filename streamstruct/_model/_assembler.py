@@ -226,6 +226,9 @@ class PartialAssembler(Generic[_M]):
             else:
                 self._root_done = True
                 fields.close_root(events)
+        # Not kept past the validations: it holds the last snapshot, and with it the lists that
+        # _memo._snapshot_list would remake two snapshots on, which it then copies whole.
+        fields.partial = None
         for path in fields.stale:  # their snapshots showed a value before it was validated
             self._levels.memo.pop(path, None)
         fields.stale.clear()
