@@ -199,7 +199,8 @@ class PartialAssembler(Generic[_M]):
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
         # One method, the withheld view's filter (_seen) called only when there is a view: a call
-        # less per event than a wrapper around the plain advance (see the CHANGELOG, issue 13).
+        # less per event than a wrapper around the plain advance (with the reader's, _json's and
+        # _memo's, 1.09x -> 1.07x 823c300's pure CPU per event: see ResponseReader.feed).
         view = self._view
         growing = self._growing
         completed = parser.pop_completed()

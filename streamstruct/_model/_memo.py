@@ -229,7 +229,8 @@ def _detach_spare(memo: Memo) -> tuple[list[Any] | None, int]:
     spare = memo.spare
     memo.spare = None
     # _recycle.references written out, as the parser's _detach_spare does: a call less per list
-    # snapshot (see the CHANGELOG's figure for issue 13's last rows).
+    # snapshot (issue 13's last rows: one of five folds that took the pure pipeline from 1.09x
+    # to 1.07x 823c300's CPU per event, tools 10 KB).
     return spare, (getrefcount(spare) if RECYCLE and spare is not None else 0)
 
 
