@@ -1,8 +1,8 @@
 """The JSON parser's open containers and what has completed: paths, completed values, ``is_complete``.
 
 Core layer (standard library only). The parser keeps a stack of ``Frame`` (an explicit stack, never
-recursion); this module says where each one sits (``path_of``), builds the ``CompletedValue``
-records handed out by ``pop_completed``, and answers whether a path is complete from the stack.
+recursion); this module says where each one sits (``path_of``), defines the ``CompletedValue``
+records ``pop_completed`` hands out, and answers whether a path is complete from the stack.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ __all__ = [
     "Frame",
     "Path",
     "Record",
-    "completed_values",
     "exists",
     "is_complete_in",
     "path_of",
@@ -89,14 +88,6 @@ class Frame:
 # index there, value, start, end). A CompletedValue is built only when asked for (pop_completed),
 # not for every value of a document: a named tuple per value cost measurably in the hot loop.
 Record = tuple[Frame | None, Any, Any, int, int]
-
-
-def completed_values(records: list[Record]) -> list[CompletedValue]:
-    """The records as ``CompletedValue``, with their paths."""
-    return [
-        CompletedValue(() if parent is None else (*path_of(parent), key), value, start, end)
-        for parent, key, value, start, end in records
-    ]
 
 
 def path_of(frame: Frame) -> Path:

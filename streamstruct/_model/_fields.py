@@ -83,7 +83,8 @@ class FieldValidator:
     ``frames``: per open container, the values of its complete members (the snapshots show them).
     ``open``: the values begun and not complete (FieldStarted sent), a chain of (JSON path, user
     path). ``stale``: the paths whose snapshot showed a value before it was validated (a deferred
-    field): the assembler drops their memos. ``partial``: the snapshot an error carries.
+    field): the assembler drops their memos. ``partial``: the snapshot an error carries (set by
+    the assembler for its validations only: kept, it would hold a list made again later).
     """
 
     __slots__ = (

@@ -17,13 +17,13 @@ from typing import Any, final
 from .._core._json import Path
 from ._fields import FieldValidator
 from ._memo import Level, Memo, final_of_last, make_level, resume, same_shown
-from ._nodes import _AnyNode, _DictNode, _Leaf, _ModelNode
+from ._nodes import _AnyNode, _DictNode, _grows, _Leaf, _ModelNode, _UnionNode
 from ._nulls import drop_injected_nulls as _drop_injected_nulls
 from ._partial import _HIDDEN, _MISSING, _SnapshotInfo
 from ._shortcuts import SnapshotShortcuts
 from ._withholding import BELOW, OPEN, SELF, SHOWN, Rule, withhold
 
-__all__ = ["LevelBuilder"]
+__all__ = ["LevelBuilder", "is_growing_string"]
 
 
 @final
@@ -279,3 +279,16 @@ class LevelBuilder:
                 value = _HIDDEN
         quiet[path] = (item, value)
         return value
+
+
+def is_growing_string(level: Level, text: str) -> bool:
+    """Whether the open member of ``level`` is the string ``text`` the parser is writing, typed and
+    shown as it grows (not inside a union, whose option is a guess until it closes)."""
+    assert level.open_key is not None
+    child = level.shown.child(level.open_key)
+    return (
+        child is not None
+        and not isinstance(child, _UnionNode)
+        and level.raw[level.open_key] == text
+        and _grows(child, text)
+    )
