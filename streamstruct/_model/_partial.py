@@ -49,6 +49,7 @@ import itertools
 import math
 import threading
 import types
+import weakref
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
@@ -538,7 +539,9 @@ def _shows_same(first: Any, second: Any) -> bool:
             continue
         kind = type(one)
         if isinstance(one, BaseModel) or isinstance(other, BaseModel):
-            if kind is not type(other):  # a Partial[Row] and a Row, or a model and a dict
+            if kind is not type(other) or not _dumps_its_fields(kind):
+                # A Partial[Row] and a Row, a model and a dict, or a model whose dump is not its
+                # fields (a serializer, a computed field): their dumps, as the plain path does.
                 pairs.append((_dumped(one), _dumped(other)))
                 continue
             shown = [name for name, info in kind.model_fields.items() if not info.exclude]
@@ -561,3 +564,34 @@ def _shows_same(first: Any, second: Any) -> bool:
 
 def _dumped(value: Any) -> Any:
     return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+_DUMPS_ITS_FIELDS: weakref.WeakKeyDictionary[type[BaseModel], bool] = weakref.WeakKeyDictionary()
+_NOT_ITS_FIELDS = ("serialization", "computed_fields", "serialization_exclude_if")
+
+
+def _dumps_its_fields(kind: type[BaseModel]) -> bool:
+    """Whether ``kind``'s dump is its fields' values (and extras) as they are: no serializer,
+    computed field or ``exclude_if`` anywhere in its schema (nested models' included), which a
+    walk of the members would not see (a serializer may show two different values the same)."""
+    known = _DUMPS_ITS_FIELDS.get(kind)
+    if known is None:
+        known = _DUMPS_ITS_FIELDS[kind] = not _schema_has(kind.__pydantic_core_schema__)
+    return known
+
+
+def _schema_has(schema: Any) -> bool:
+    nodes: list[Any] = [schema]
+    seen: set[int] = set()  # a schema may share a part between places
+    while nodes:
+        node = nodes.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            if any(node.get(key) for key in _NOT_ITS_FIELDS):
+                return True
+            nodes.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            nodes.extend(node)
+    return False
