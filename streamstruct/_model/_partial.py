@@ -533,6 +533,7 @@ def _shows_same(first: Any, second: Any) -> bool:
     never recursion: the values can be as deep as the JSON.
     """
     pairs: list[tuple[Any, Any]] = [(first, second)]
+    walked: set[tuple[int, int]] = set()  # pairs of models: a validator may make a cycle of them
     while pairs:
         one, other = pairs.pop()
         if one is other:
@@ -540,10 +541,12 @@ def _shows_same(first: Any, second: Any) -> bool:
         kind = type(one)
         if isinstance(one, BaseModel) or isinstance(other, BaseModel):
             if kind is not type(other) or not _dumps_its_fields(kind):
-                # A Partial[Row] and a Row, a model and a dict, or a model whose dump is not its
-                # fields (a serializer, a computed field): their dumps, as the plain path does.
+                # A Partial[Row] and a Row, a model and a dict, or a serializer: as the dumps do.
                 pairs.append((_dumped(one), _dumped(other)))
                 continue
+            if (id(one), id(other)) in walked:
+                continue  # met again inside itself: what differs, if anything, is found elsewhere
+            walked.add((id(one), id(other)))
             shown = [name for name, info in kind.model_fields.items() if not info.exclude]
             pairs.append(
                 ([one.__dict__.get(n) for n in shown], [other.__dict__.get(n) for n in shown])
@@ -571,9 +574,8 @@ _NOT_ITS_FIELDS = ("serialization", "computed_fields", "serialization_exclude_if
 
 
 def _dumps_its_fields(kind: type[BaseModel]) -> bool:
-    """Whether ``kind``'s dump is its fields' values (and extras) as they are: no serializer,
-    computed field or ``exclude_if`` anywhere in its schema (nested models' included), which a
-    walk of the members would not see (a serializer may show two different values the same)."""
+    """Whether ``kind``'s dump is its fields' values as they are: no serializer, computed field
+    or ``exclude_if`` in its schema (a serializer may show two different values the same)."""
     known = _DUMPS_ITS_FIELDS.get(kind)
     if known is None:
         known = _DUMPS_ITS_FIELDS[kind] = not _schema_has(kind.__pydantic_core_schema__)

@@ -182,3 +182,22 @@ def test_shows_same_dumps_a_model_whose_dump_is_not_its_fields() -> None:
     scaled = Scaled(id=1)
     scaled._scale = 10
     assert not _shows_same(Scaled(id=1), scaled)  # same fields, scaled 1 and 10
+
+
+class Looped(BaseModel):
+    """A model a validator made a cycle of: it holds itself."""
+
+    id: int
+    me: Any = None
+
+    @model_validator(mode="after")
+    def _looped(self) -> Looped:
+        self.me = [self]
+        return self
+
+
+def test_shows_same_ends_on_two_cycles_of_models() -> None:
+    # The dumps end in a RecursionError here; the walk must end, and tell the ids apart.
+    assert _shows_same(Looped(id=1), Looped(id=1))
+    assert not _shows_same(Looped(id=1), Looped(id=2))
+    assert _shows_same([Looped(id=1), Looped(id=2)], [Looped(id=1), Looped(id=2)])
