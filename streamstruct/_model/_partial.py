@@ -574,15 +574,14 @@ _NOT_ITS_FIELDS = ("serialization", "computed_fields", "serialization_exclude_if
 
 
 def _dumps_its_fields(kind: type[BaseModel]) -> bool:
-    """Whether ``kind``'s dump is its fields' values as they are: no serializer, computed field
-    or ``exclude_if`` in its schema (a serializer may show two different values the same)."""
+    """Whether ``kind`` dumps its fields as they are: no serializer, computed field, exclude_if."""
     known = _DUMPS_ITS_FIELDS.get(kind)
     if known is None:
-        known = _DUMPS_ITS_FIELDS[kind] = not _schema_has(kind.__pydantic_core_schema__)
+        known = _DUMPS_ITS_FIELDS[kind] = not _schema_has(kind.__pydantic_core_schema__, kind)
     return known
 
 
-def _schema_has(schema: Any) -> bool:
+def _schema_has(schema: Any, kind: type[BaseModel]) -> bool:
     nodes: list[Any] = [schema]
     seen: set[int] = set()  # a schema may share a part between places
     while nodes:
@@ -593,6 +592,8 @@ def _schema_has(schema: Any) -> bool:
         if isinstance(node, dict):
             if any(node.get(key) for key in _NOT_ITS_FIELDS):
                 return True
+            if node.get("type") == "model" and node.get("cls") is not kind:
+                continue  # another model: its members, when walked, are checked with its class
             nodes.extend(node.values())
         elif isinstance(node, (list, tuple)):
             nodes.extend(node)

@@ -24,7 +24,7 @@ from pydantic import (
 from shared_support import chunks
 
 from streamstruct import JSONParser, PartialAssembler
-from streamstruct._model._partial import _shows_same
+from streamstruct._model._partial import _dumps_its_fields, _shows_same
 from streamstruct._model._shortcuts import SnapshotShortcuts
 
 SPLITS: list[int | str] = [1, 2, 3, 7, "random-1", "random-2", 10_000]
@@ -201,3 +201,11 @@ def test_shows_same_ends_on_two_cycles_of_models() -> None:
     assert _shows_same(Looped(id=1), Looped(id=1))
     assert not _shows_same(Looped(id=1), Looped(id=2))
     assert _shows_same([Looped(id=1), Looped(id=2)], [Looped(id=1), Looped(id=2)])
+
+
+def test_a_model_dumps_its_fields_unless_its_own_schema_says_otherwise() -> None:
+    assert _dumps_its_fields(Table)
+    assert not _dumps_its_fields(Shown)  # a field serializer
+    assert not _dumps_its_fields(Scaled)  # a computed field
+    assert _dumps_its_fields(Renamed)  # its rows are checked as they are walked, with Shown
+    assert _dumps_its_fields(Rescaled)
