@@ -49,6 +49,7 @@ import itertools
 import math
 import threading
 import types
+import weakref
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
@@ -532,15 +533,20 @@ def _shows_same(first: Any, second: Any) -> bool:
     never recursion: the values can be as deep as the JSON.
     """
     pairs: list[tuple[Any, Any]] = [(first, second)]
+    walked: set[tuple[int, int]] = set()  # pairs of models: a validator may make a cycle of them
     while pairs:
         one, other = pairs.pop()
         if one is other:
             continue
         kind = type(one)
         if isinstance(one, BaseModel) or isinstance(other, BaseModel):
-            if kind is not type(other):  # a Partial[Row] and a Row, or a model and a dict
+            if kind is not type(other) or not _dumps_its_fields(kind):
+                # A Partial[Row] and a Row, a model and a dict, or a serializer: as the dumps do.
                 pairs.append((_dumped(one), _dumped(other)))
                 continue
+            if (id(one), id(other)) in walked:
+                continue  # met again inside itself: what differs, if anything, is found elsewhere
+            walked.add((id(one), id(other)))
             shown = [name for name, info in kind.model_fields.items() if not info.exclude]
             pairs.append(
                 ([one.__dict__.get(n) for n in shown], [other.__dict__.get(n) for n in shown])
@@ -561,3 +567,34 @@ def _shows_same(first: Any, second: Any) -> bool:
 
 def _dumped(value: Any) -> Any:
     return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+_DUMPS_ITS_FIELDS: weakref.WeakKeyDictionary[type[BaseModel], bool] = weakref.WeakKeyDictionary()
+_NOT_ITS_FIELDS = ("serialization", "computed_fields", "serialization_exclude_if")
+
+
+def _dumps_its_fields(kind: type[BaseModel]) -> bool:
+    """Whether ``kind`` dumps its fields as they are: no serializer, computed field, exclude_if."""
+    known = _DUMPS_ITS_FIELDS.get(kind)
+    if known is None:
+        known = _DUMPS_ITS_FIELDS[kind] = not _schema_has(kind.__pydantic_core_schema__, kind)
+    return known
+
+
+def _schema_has(schema: Any, kind: type[BaseModel]) -> bool:
+    nodes: list[Any] = [schema]
+    seen: set[int] = set()  # a schema may share a part between places
+    while nodes:
+        node = nodes.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            if any(node.get(key) for key in _NOT_ITS_FIELDS):
+                return True
+            if node.get("type") == "model" and node.get("cls") is not kind:
+                continue  # another model: its members, when walked, are checked with its class
+            nodes.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            nodes.extend(node)
+    return False

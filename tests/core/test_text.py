@@ -95,3 +95,31 @@ def test_a_long_text_is_kept_packed_and_comes_back_whole() -> None:
     assert log.text() == received
     assert log.since(len(received) - PACK_CHARS - 10) == received[-PACK_CHARS - 10 :]
     assert not log._chunks or sum(map(len, log._chunks)) < PACK_CHARS  # text() kept nothing whole
+
+
+def test_lone_surrogates_and_a_text_of_exactly_pack_chars_come_back() -> None:
+    """Deterministic (the strategy above draws a surrogate in ~1 example of 400): JSON's
+    "\\ud800" decodes to a lone surrogate, which UTF-8 cannot encode but a pack must keep; a
+    pair's halves may fall in two packs; a text of exactly PACK_CHARS is packed whole."""
+    whole = "\ud800" + "a" * (PACK_CHARS - 2) + "\udfff"
+    log = TextLog()
+    log.append(whole)
+    assert log._packed_chars == [PACK_CHARS]
+    assert not log._chunks
+    assert not log._waiting
+    log.append("")
+    log.append("\udc00x")
+    received = whole + "\udc00x"
+    assert log.text() == received
+    for start in (0, 1, PACK_CHARS - 1, PACK_CHARS, PACK_CHARS + 1, PACK_CHARS + 2, PACK_CHARS + 3):
+        assert log.since(start) == received[start:]
+    halves = TextLog(chunk_chars=2, pack_chars=2)
+    pieces = ["a\ud83d", "\ude00b", "", "\ud83d\ude00"]
+    for piece in pieces:
+        halves.append(piece)
+    joined = "".join(pieces)
+    assert len(halves._packed) == 3
+    assert halves.text() == joined
+    assert [halves.since(start) for start in range(len(joined) + 1)] == [
+        joined[start:] for start in range(len(joined) + 1)
+    ]
