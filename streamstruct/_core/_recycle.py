@@ -9,10 +9,11 @@ every other holder - a snapshot kept, the list itself kept, an iterator over it 
 it looks as it was made (:func:`unchanged`), it is brought up to date in place: a snapshot's list
 costs what was added, not its length.
 
-Each user keeps the list it may reuse in a ``spare`` slot of its own and counts it with
-:func:`references` from a small ``_detach_spare`` of its own; it calibrates what "nobody else"
-counts with :func:`calibrate`, by that very function, since interpreted and compiled code hold
-their locals and arguments differently.
+Each user keeps the list it may reuse in a ``spare`` slot of its own and counts it in a small
+``_detach_spare`` of its own, :func:`references` written out there (the parser and the
+assembler's memo both do: a call less per list snapshot); it calibrates what "nobody else" counts
+with :func:`calibrate`, by that very function, since interpreted and compiled code hold their
+locals and arguments differently.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ RECYCLE: Final = recycling_trusted()
 
 
 def references(spare: list[Any] | None) -> int:
-    """The reference count of ``spare`` (0 for None, or where counts are not trusted)."""
+    """The reference count of ``spare`` (0 for None, or where counts are not trusted): what each
+    user's ``_detach_spare`` writes out inline."""
     return sys.getrefcount(spare) if RECYCLE and spare is not None else 0
 
 

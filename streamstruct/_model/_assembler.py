@@ -208,7 +208,8 @@ class PartialAssembler(Generic[_M]):
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
         # One method, the withheld view's filter (_seen) called only when there is a view: a call
         # less per event than a wrapper around the plain advance (with the reader's, _json's and
-        # _memo's, 1.09x -> 1.07x 823c300's pure CPU per event: see ResponseReader.feed).
+        # _memo's, 1.09x -> 1.07x 823c300's pure CPU per event, about the measure's noise: see
+        # ResponseReader.feed).
         view = self._view
         if view is not None and not view.in_build:
             self._levels.rules = None  # ViewShortcuts.in_build off: the view takes them out after

@@ -234,7 +234,7 @@ def _detach_spare(memo: Memo) -> tuple[list[Any] | None, int]:
     memo.spare = None
     # _recycle.references written out, as the parser's _detach_spare does: a call less per list
     # snapshot (issue 13's last rows: one of five folds that took the pure pipeline from 1.09x
-    # to 1.07x 823c300's CPU per event, tools 10 KB).
+    # to 1.07x 823c300's CPU per event, tools 10 KB: about the measure's noise).
     return spare, (getrefcount(spare) if RECYCLE and spare is not None else 0)
 
 

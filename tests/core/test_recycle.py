@@ -21,7 +21,8 @@ class _Holder:
 
 
 def _detach(holder: _Holder) -> tuple[list[Any] | None, int]:
-    """A user's _detach_spare, as the parser and the assembler write it."""
+    """A user's _detach_spare, as the parser and the assembler write it (with references()
+    written out inline there)."""
     spare = holder.spare
     holder.spare = None
     return spare, references(spare)
