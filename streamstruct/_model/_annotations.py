@@ -233,12 +233,12 @@ def _marks_in(
     """The markers inside a field's type with their positions; models met go to ``nested``."""
     marks: list[tuple[StreamMarker, Position]] = []
     pending: list[tuple[Any, Position]] = [(annotation, ())]
-    seen_aliases: set[int] = set()
+    seen_aliases: set[tuple[int, ...]] = set()
     while pending:
         current, position = pending.pop()
         if isinstance(current, TypeAliasType):
-            if id(current) not in seen_aliases:  # a recursive alias is read once
-                seen_aliases.add(id(current))
+            if (id(current),) not in seen_aliases:  # a recursive alias is read once
+                seen_aliases.add((id(current),))
                 pending.append((current.__value__, position))
             continue
         if isinstance(current, type) and issubclass(current, BaseModel):
@@ -246,6 +246,12 @@ def _marks_in(
             continue
         origin = get_origin(current)
         args = get_args(current)
+        if isinstance(origin, TypeAliasType):  # a generic alias given its arguments: TL[X]
+            key = (id(origin), *map(id, args))
+            if key not in seen_aliases:
+                seen_aliases.add(key)
+                pending.append((_alias_value(origin, args), position))
+            continue
         if origin is Annotated:
             marks.extend(
                 (mark, position) for mark in current.__metadata__ if isinstance(mark, StreamMarker)
@@ -258,6 +264,19 @@ def _marks_in(
         elif origin in _MAPPINGS and len(args) == 2:
             pending.append((args[1], (*position, "value")))
     return marks
+
+
+def _alias_value(alias: TypeAliasType, args: tuple[Any, ...]) -> Any:
+    """The value of a generic ``alias`` with ``args`` put for its type parameters, as pydantic
+    reads ``alias[args]``: ``TypeAliasType("TL", list[T], type_params=(T,))[X]`` is ``list[X]``."""
+    given = dict(zip(alias.__type_params__, args, strict=False))
+    value = alias.__value__
+    if value in given:  # the alias stands for its parameter itself
+        return given[value]
+    parameters = getattr(value, "__parameters__", ())
+    if not parameters:
+        return value
+    return value[tuple(given.get(parameter, parameter) for parameter in parameters)]
 
 
 def _shown(position: Position) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pickle
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, TypeVar
 
 import pytest
 from pydantic import BaseModel, Field
+from shared_support import chunks
 from typing_extensions import TypeAliasType
 
-from streamstruct import InvalidArgumentValueError
+from streamstruct import InvalidArgumentValueError, JSONParser, PartialAssembler
 from streamstruct._model._annotations import (
     NO_ANNOTATIONS,
     Atomic,
@@ -126,6 +127,44 @@ def test_markers_inside_type_aliases_and_wrapped_response_types_are_found() -> N
         (wrapper, "response", ("item",), Atomic),
         (Address, "url", (), Atomic),
     }
+
+
+T = TypeVar("T")
+K = TypeVar("K")
+Listed = TypeAliasType("Listed", list[T], type_params=(T,))
+Keyed = TypeAliasType("Keyed", dict[K, list[T]], type_params=(K, T))
+Itself = TypeAliasType("Itself", T, type_params=(T,))
+
+
+def test_markers_given_to_a_generic_alias_are_found() -> None:
+    class Page(BaseModel):
+        urls: Listed[Annotated[str, Atomic]]
+        plain: Listed[str]
+        index: Keyed[str, Annotated[Address, Atomic]]
+        head: Itself[Annotated[str, Atomic]]
+
+    assert set(stream_annotations(Page).entries()) == {
+        (Page, "urls", ("item",), Atomic),
+        (Page, "index", ("value", "item"), Atomic),
+        (Page, "head", (), Atomic),
+        (Address, "url", (), Atomic),
+    }
+
+
+def test_a_generic_alias_streams_its_atomic_members_whole() -> None:
+    class Page(BaseModel):
+        urls: Listed[Annotated[str, Atomic]]
+
+    assembler = PartialAssembler(Page)
+    parser = JSONParser(completion_depth=assembler.completion_depth)
+    shown = []
+    for piece in chunks('{"urls": ["https://a.example", "https://b.example"]}', 3):
+        parser.feed(piece)
+        assembler.advance(parser)
+        if assembler.snapshot is not None and assembler.snapshot.urls is not None:
+            shown.append(list(assembler.snapshot.urls))
+    assert all(url.startswith("https://") and url.endswith(".example") for s in shown for url in s)
+    assert shown[-1] == ["https://a.example", "https://b.example"]
 
 
 def test_not_null_inside_a_type_is_refused_naming_the_field() -> None:
