@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from shared_support import chunks, split_at
+from withheld_support import view_trace
 
 from streamstruct import (
     Atomic,
@@ -32,7 +33,6 @@ from streamstruct import (
     progress,
 )
 from streamstruct._model._shortcuts import ALL_VIEW_SHORTCUTS, ViewShortcuts
-from streamstruct._model._withheld import WithheldView
 
 SPLITS: list[int | str] = [1, 2, 3, 5, 8, "random-1", "random-2", "random-3", 10_000]
 
@@ -295,31 +295,6 @@ DOCUMENTS: dict[str, tuple[type[BaseModel], Any]] = {
     "thread": (Thread, THREAD),
     "pets": (Pets, {"pets": [{"name": "Rex", "kind": "dog"}, {"kind": "cat", "name": "Tom"}]}),
 }
-
-
-def view_trace(model: type[BaseModel], pieces: list[str], shortcuts: ViewShortcuts) -> list[Any]:
-    """Per piece: the events (a snapshot as its class, dump, fields set and progress), then the
-    final snapshot, from an assembler whose view takes ``shortcuts``."""
-    assembler = PartialAssembler(model)
-    view = assembler._view
-    assert view is not None
-    assembler._view = WithheldView(view._annotations, view._offset, shortcuts)
-    parser = JSONParser(completion_depth=assembler.completion_depth)
-
-    def described(event: Any) -> Any:
-        if not isinstance(event, SnapshotEvent):
-            return event
-        shown = event.partial
-        fields = sorted(shown.model_fields_set)
-        return type(shown).__name__, shown.model_dump(), fields, progress(shown)
-
-    out: list[Any] = []
-    for piece in pieces:
-        parser.feed(piece)
-        out.append([described(event) for event in assembler.advance(parser)])
-    final = assembler.finish(parser.close())
-    out.append(described(assembler.final_snapshot(final)))
-    return out
 
 
 def test_every_view_flag_switches_a_shortcut_off() -> None:

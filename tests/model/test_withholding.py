@@ -14,15 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from shared_support import chunks, split_at
+from withheld_support import view_trace
 
-from streamstruct import Atomic, JSONParser, NotNull, PartialAssembler, SnapshotEvent, progress
+from streamstruct import Atomic, JSONParser, NotNull, PartialAssembler, SnapshotEvent
 from streamstruct._model._shortcuts import (
     ALL_SHORTCUTS,
     ALL_VIEW_SHORTCUTS,
     SnapshotShortcuts,
     ViewShortcuts,
 )
-from streamstruct._model._withheld import WithheldView
 from streamstruct._model._withholding import SELF, SHOWN, Rule, withhold
 
 SPLITS: list[int | str] = [1, 2, 3, 5, 8, 13, "random-1", "random-2", "random-3", 10_000]
@@ -108,35 +108,8 @@ def trace(
     shortcuts: ViewShortcuts,
     snapshot_shortcuts: SnapshotShortcuts = ALL_SHORTCUTS,
 ) -> list[Any]:
-    """Per piece: the events (a snapshot as its class, dump, fields set and progress), then the
-    final snapshot, from an assembler whose view takes ``shortcuts`` (and the assembler
-    ``snapshot_shortcuts``)."""
-    assembler = PartialAssembler(model)
-    assembler._shortcuts = snapshot_shortcuts
-    view = assembler._view
-    assert view is not None
-    assembler._view = WithheldView(view._annotations, view._offset, shortcuts)
-    parser = JSONParser(completion_depth=assembler.completion_depth)
-
-    def described(event: Any) -> Any:
-        if not isinstance(event, SnapshotEvent):
-            return event
-        shown = event.partial
-        return (
-            type(shown).__name__,
-            shown.model_dump(),
-            sorted(shown.model_fields_set),
-            progress(shown),
-        )
-
-    out: list[Any] = []
-    for piece in pieces:
-        parser.feed(piece)
-        out.append([described(event) for event in assembler.advance(parser)])
-        out.append(described(SnapshotEvent(assembler.snapshot)) if assembler.snapshot else None)
-    final = assembler.finish(parser.close())
-    out.append(described(assembler.final_snapshot(final)))
-    return out
+    """Per piece: the events, then the assembler's snapshot; then the final snapshot."""
+    return view_trace(model, pieces, shortcuts, snapshot_shortcuts, each_snapshot=True)
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
