@@ -236,16 +236,23 @@ def test_a_consumer_that_keeps_every_snapshot_sees_each_as_it_was() -> None:
         assert snapshot.model_dump() == at_the_time
 
 
-@only_cpython
-def test_partial_remakes_the_list_nobody_holds(traced: None) -> None:
-    # A consumer that keeps only the latest snapshot of a 3,000-row table: neither the parser's
-    # copy nor the list the snapshot shows is a copy of the 3,000 rows (24 KB each).
+def table_at_row_3000() -> tuple[str, int, PartialAssembler[Table], JSONParser]:
+    """A 3,100-row table's text, where its row 3,000 begins, and an assembler and its parser fed
+    up to there."""
     text = table_text(3_100)
     cut = text.index('{"id": 3000,')
     assembler = PartialAssembler(Table)
     parser = JSONParser(completion_depth=assembler.completion_depth)
     parser.feed(text[:cut])
     assembler.advance(parser)
+    return text, cut, assembler, parser
+
+
+@only_cpython
+def test_partial_remakes_the_list_nobody_holds(traced: None) -> None:
+    # A consumer that keeps only the latest snapshot of a 3,000-row table: neither the parser's
+    # copy nor the list the snapshot shows is a copy of the 3,000 rows (24 KB each).
+    text, cut, assembler, parser = table_at_row_3000()
     costs = []
     for k in range(cut, cut + 400, 4):
         parser.feed(text[k : k + 4])
@@ -265,12 +272,7 @@ def test_partial_remakes_the_list_nobody_holds_as_rows_complete(traced: None) ->
     # snapshot: nothing may keep that snapshot past the validation, or the list it shows is held
     # when it comes to be made again two snapshots on, and the 3,000 rows are copied (24 KB). Kept
     # (issue 13's FieldValidator.partial), one advance in twelve copied them: 40 of 500 here.
-    text = table_text(3_100)
-    cut = text.index('{"id": 3000,')
-    assembler = PartialAssembler(Table)
-    parser = JSONParser(completion_depth=assembler.completion_depth)
-    parser.feed(text[:cut])
-    assembler.advance(parser)
+    text, cut, assembler, parser = table_at_row_3000()
     costs = []
     for k in range(cut, cut + 2_000, 4):  # some 40 rows completing
         parser.feed(text[k : k + 4])
