@@ -234,6 +234,7 @@ def _marks_in(
     marks: list[tuple[StreamMarker, Position]] = []
     pending: list[tuple[Any, Position]] = [(annotation, ())]
     seen_aliases: set[tuple[int, ...]] = set()
+    kept: list[Any] = []
     while pending:
         current, position = pending.pop()
         if isinstance(current, TypeAliasType):
@@ -250,6 +251,9 @@ def _marks_in(
             key = (id(origin), *map(id, args))
             if key not in seen_aliases:
                 seen_aliases.add(key)
+                # Its arguments kept alive: made by an outer alias's substitution, they would
+                # be freed once read, and a later argument could reuse their ids.
+                kept.append(current)
                 pending.append((_alias_value(origin, args), position))
             continue
         if origin is Annotated:

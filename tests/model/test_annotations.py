@@ -151,6 +151,20 @@ def test_markers_given_to_a_generic_alias_are_found() -> None:
     }
 
 
+Nested = TypeAliasType("Nested", Listed[list[T]], type_params=(T,))
+
+
+def test_markers_given_to_an_alias_inside_an_alias_are_found_beside_another() -> None:
+    # Nested[X] is read as Listed[list[X]], a substitution's own object: once read it was freed,
+    # and the second Nested's list[X] could take its id and be taken for an alias read already.
+    class Page(BaseModel):
+        urls: Nested[Annotated[str, Atomic]] | Nested[int] | None
+
+    assert set(stream_annotations(Page).entries()) == {
+        (Page, "urls", ("item", "item"), Atomic),
+    }
+
+
 def test_a_generic_alias_streams_its_atomic_members_whole() -> None:
     class Page(BaseModel):
         urls: Listed[Annotated[str, Atomic]]
