@@ -275,8 +275,10 @@ def _alias_value(alias: TypeAliasType, args: tuple[Any, ...]) -> Any:
     reads ``alias[args]``: ``TypeAliasType("TL", list[T], type_params=(T,))[X]`` is ``list[X]``."""
     given = dict(zip(alias.__type_params__, args, strict=False))
     value = alias.__value__
-    if value in given:  # the alias stands for its parameter itself
-        return given[value]
+    for parameter, arg in given.items():
+        # (by identity: a value with unhashable metadata, Annotated[list[T], {...}], has no hash)
+        if value is parameter:  # the alias stands for its parameter itself
+            return arg
     parameters = getattr(value, "__parameters__", ())
     if not parameters:
         return value

@@ -165,6 +165,20 @@ def test_markers_given_to_an_alias_inside_an_alias_are_found_beside_another() ->
     }
 
 
+Described = TypeAliasType(
+    "Described", Annotated[list[T], {"doc": "any metadata"}], type_params=(T,)
+)
+
+
+def test_a_generic_alias_whose_value_has_unhashable_metadata() -> None:
+    # pydantic ignores metadata it does not know, so the model is fine; looking its value up
+    # among the parameters hashed it.
+    class Page(BaseModel):
+        urls: Described[Annotated[str, Atomic]]
+
+    assert set(stream_annotations(Page).entries()) == {(Page, "urls", ("item",), Atomic)}
+
+
 def test_a_generic_alias_streams_its_atomic_members_whole() -> None:
     class Page(BaseModel):
         urls: Listed[Annotated[str, Atomic]]
