@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pickle
-from typing import Annotated, Literal, Optional, TypeVar
+import typing
+from typing import Annotated, Any, Literal, Optional, TypeVar
 
 import pytest
 from pydantic import BaseModel, Field
@@ -177,6 +178,29 @@ def test_a_generic_alias_whose_value_has_unhashable_metadata() -> None:
         urls: Described[Annotated[str, Atomic]]
 
     assert set(stream_annotations(Page).entries()) == {(Page, "urls", ("item",), Atomic)}
+
+
+#: The alias classes of this Python: typing_extensions' and, from 3.12, typing's (PEP 695's
+#: ``type X = ...`` makes these), distinct classes before 3.15.
+ALIAS_CLASSES = [
+    TypeAliasType,
+    *([typing.TypeAliasType] if hasattr(typing, "TypeAliasType") else []),
+]
+
+
+@pytest.mark.parametrize("alias_class", ALIAS_CLASSES, ids=lambda c: c.__module__)
+def test_markers_inside_either_alias_class_are_found(alias_class: Any) -> None:
+    plain = alias_class("Plain", list[Annotated[str, Atomic]])
+    listed = alias_class("Listed", list[T], type_params=(T,))
+
+    class Page(BaseModel):
+        urls: plain
+        names: listed[Annotated[str, Atomic]]
+
+    assert set(stream_annotations(Page).entries()) == {
+        (Page, "urls", ("item",), Atomic),
+        (Page, "names", ("item",), Atomic),
+    }
 
 
 def test_a_generic_alias_streams_its_atomic_members_whole() -> None:
