@@ -41,10 +41,10 @@ from typing import (
 )
 
 from pydantic import BaseModel
-from typing_extensions import TypeAliasType
 
 from .._errors import InvalidArgumentValueError
 from ._once import OncePerKey
+from ._types import is_type_alias
 
 __all__ = [
     "NO_ANNOTATIONS",
@@ -234,9 +234,12 @@ def _marks_in(
     marks: list[tuple[StreamMarker, Position]] = []
     pending: list[tuple[Any, Position]] = [(annotation, ())]
     seen_aliases: set[tuple[int, ...]] = set()
+    kept: list[Any] = []
     while pending:
         current, position = pending.pop()
-        if isinstance(current, TypeAliasType):
+        # (typing_extensions' TypeAliasType and, from Python 3.12, typing's, PEP 695's
+        # ``type X = ...``: distinct classes, so told by name as the rest of the package does)
+        if is_type_alias(current):
             if (id(current),) not in seen_aliases:  # a recursive alias is read once
                 seen_aliases.add((id(current),))
                 pending.append((current.__value__, position))
@@ -246,10 +249,13 @@ def _marks_in(
             continue
         origin = get_origin(current)
         args = get_args(current)
-        if isinstance(origin, TypeAliasType):  # a generic alias given its arguments: TL[X]
+        if is_type_alias(origin):  # a generic alias given its arguments: TL[X]
             key = (id(origin), *map(id, args))
             if key not in seen_aliases:
                 seen_aliases.add(key)
+                # Its arguments kept alive: made by an outer alias's substitution, they would
+                # be freed once read, and a later argument could reuse their ids.
+                kept.append(current)
                 pending.append((_alias_value(origin, args), position))
             continue
         if origin is Annotated:
@@ -266,13 +272,15 @@ def _marks_in(
     return marks
 
 
-def _alias_value(alias: TypeAliasType, args: tuple[Any, ...]) -> Any:
+def _alias_value(alias: Any, args: tuple[Any, ...]) -> Any:
     """The value of a generic ``alias`` with ``args`` put for its type parameters, as pydantic
     reads ``alias[args]``: ``TypeAliasType("TL", list[T], type_params=(T,))[X]`` is ``list[X]``."""
     given = dict(zip(alias.__type_params__, args, strict=False))
     value = alias.__value__
-    if value in given:  # the alias stands for its parameter itself
-        return given[value]
+    for parameter, arg in given.items():
+        # (by identity: a value with unhashable metadata, Annotated[list[T], {...}], has no hash)
+        if value is parameter:  # the alias stands for its parameter itself
+            return arg
     parameters = getattr(value, "__parameters__", ())
     if not parameters:
         return value

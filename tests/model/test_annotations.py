@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pickle
-from typing import Annotated, Literal, Optional, TypeVar
+import typing
+from typing import Annotated, Any, Literal, Optional, TypeVar
 
 import pytest
 from pydantic import BaseModel, Field
@@ -148,6 +149,57 @@ def test_markers_given_to_a_generic_alias_are_found() -> None:
         (Page, "index", ("value", "item"), Atomic),
         (Page, "head", (), Atomic),
         (Address, "url", (), Atomic),
+    }
+
+
+Nested = TypeAliasType("Nested", Listed[list[T]], type_params=(T,))
+
+
+def test_markers_given_to_an_alias_inside_an_alias_are_found_beside_another() -> None:
+    # Nested[X] is read as Listed[list[X]], a substitution's own object: once read it was freed,
+    # and the second Nested's list[X] could take its id and be taken for an alias read already.
+    class Page(BaseModel):
+        urls: Nested[Annotated[str, Atomic]] | Nested[int] | None
+
+    assert set(stream_annotations(Page).entries()) == {
+        (Page, "urls", ("item", "item"), Atomic),
+    }
+
+
+Described = TypeAliasType(
+    "Described", Annotated[list[T], {"doc": "any metadata"}], type_params=(T,)
+)
+
+
+def test_a_generic_alias_whose_value_has_unhashable_metadata() -> None:
+    # pydantic ignores metadata it does not know, so the model is fine; looking its value up
+    # among the parameters hashed it.
+    class Page(BaseModel):
+        urls: Described[Annotated[str, Atomic]]
+
+    assert set(stream_annotations(Page).entries()) == {(Page, "urls", ("item",), Atomic)}
+
+
+#: The alias classes of this Python: typing_extensions' and, from 3.12, typing's (PEP 695's
+#: ``type X = ...`` makes these), distinct classes before 3.15.
+ALIAS_CLASSES = [
+    TypeAliasType,
+    *([typing.TypeAliasType] if hasattr(typing, "TypeAliasType") else []),
+]
+
+
+@pytest.mark.parametrize("alias_class", ALIAS_CLASSES, ids=lambda c: c.__module__)
+def test_markers_inside_either_alias_class_are_found(alias_class: Any) -> None:
+    plain = alias_class("Plain", list[Annotated[str, Atomic]])
+    listed = alias_class("Listed", list[T], type_params=(T,))
+
+    class Page(BaseModel):
+        urls: plain
+        names: listed[Annotated[str, Atomic]]
+
+    assert set(stream_annotations(Page).entries()) == {
+        (Page, "urls", ("item",), Atomic),
+        (Page, "names", ("item",), Atomic),
     }
 
 
