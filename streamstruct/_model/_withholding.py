@@ -23,7 +23,6 @@ from .._core._json import Path
 from ._annotations import Position, StreamAnnotations, stream_annotations
 from ._memo import Memo, remake_level, same_shown
 from ._nodes import _DictNode, _ModelNode, _Node, _SequenceNode, _UnionNode
-from ._once import OncePerKey
 from ._partial import _HIDDEN
 
 __all__ = [
@@ -86,17 +85,12 @@ def withhold(
     return SHOWN if below_state == SHOWN else BELOW
 
 
-_rules: Final[OncePerKey[_ModelNode, dict[_Node, Rule]]] = OncePerKey()
-
-
 def rules_of(root: _ModelNode) -> dict[_Node, Rule]:
     """The rules of the type tree at ``root`` (a model's root node; empty without markers), built
-    once per tree, as the tree is once per model (they were most of an annotated assembler's
-    making: 17 of 21 us for the table of benchmarks.annotations, pure)."""
-    return _rules.get(root, _rules_of_tree)
-
-
-def _rules_of_tree(root: _ModelNode) -> dict[_Node, Rule]:
+    for each assembler (about 17 us for the table of benchmarks.annotations, pure: once per
+    response). Not kept per tree for the life of the process: a module-level cache of the tree's
+    nodes made the compiled build crash in the interpreter's last garbage collection at exit
+    (a segmentation fault after the whole test suite had passed; none without the cache)."""
     return withholding_rules(root, stream_annotations(root.cls))
 
 
