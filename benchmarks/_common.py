@@ -122,6 +122,7 @@ _PURE_PARSER_PACKAGE: Final = "streamstruct._pure_core"
 # The parser's modules, each after those it imports.
 _PARSER_MODULES: Final = (
     "_recycle",
+    "_json_refusals",
     "_json_lexer",
     "_json_string",
     "_json_containers",

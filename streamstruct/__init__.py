@@ -51,7 +51,6 @@ from ._io._client import AsyncClient
 from ._io._stream import AsyncIterableStream, AsyncPartialStream, StreamEnded, StreamEvent
 from ._io._sync import Client, IterableStream, PartialStream
 from ._model._annotations import Atomic, NotNull
-from ._model._assembler import PartialAssembler
 from ._model._iterable import ItemsAssembler
 from ._model._partial import (
     FieldCompleted,
@@ -63,6 +62,7 @@ from ._model._partial import (
     TextAppended,
     progress,
 )
+from ._model._partial_assembler import PartialAssembler
 from ._request._modes import Mode
 from ._request._reask import Reasked
 from ._response._events import ReasoningAppended

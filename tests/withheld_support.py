@@ -16,9 +16,9 @@ def view_trace(model: type[BaseModel], pieces: list[str], shortcuts: ViewShortcu
     """Per piece: the events (a snapshot as its class, dump, fields set and progress); then the
     final snapshot. The view takes ``shortcuts``."""
     assembler = PartialAssembler(model)
-    view = assembler._view
+    view = assembler._core._view
     assert view is not None
-    assembler._view = WithheldView(view._annotations, view._offset, shortcuts)
+    assembler._core._view = WithheldView(view._annotations, view._offset, shortcuts)
     parser = JSONParser(completion_depth=assembler.completion_depth)
 
     def described(event: Any) -> Any:

@@ -22,7 +22,7 @@ import re
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
-from .._errors import JSONParseError
+from ._json_refusals import LexError, Refused
 
 __all__ = [
     "CUT",
@@ -78,23 +78,6 @@ CUT: Final = -1
 # The range of high (leading) surrogates, built with chr(): the compiled build (mypyc) does not take
 # surrogates in string literals.
 HIGH_SURROGATES: Final = (chr(0xD800), chr(0xDBFF))
-
-
-class LexError(Exception):
-    """What JSON refuses at ``offset`` in the piece being lexed, and what was expected there."""
-
-    def __init__(
-        self,
-        reason: str,
-        offset: int,
-        expected: str,
-        error_class: type[JSONParseError] = JSONParseError,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.offset = offset
-        self.expected = expected
-        self.error_class = error_class
 
 
 def describe(char: str) -> str:
@@ -220,23 +203,19 @@ def lex_literal(text: str, i: int) -> tuple[bool | None, int]:
 # -- whole containers --------------------------------------------------------------------------
 
 
-class _Refused(Exception):
-    """Raised inside the C decoder's hooks for what strict JSON or this parser refuses."""
-
-
 def _refuse_constant(name: str) -> Any:
-    raise _Refused(name)  # NaN, Infinity, -Infinity
+    raise Refused(name)  # NaN, Infinity, -Infinity
 
 
 def _bounded_float(token: str) -> float:
     if len(token) > MAX_NUMBER_LENGTH:
-        raise _Refused(token[:20])
+        raise Refused(token[:20])
     return float(token)
 
 
 def _bounded_int(token: str) -> int:
     if len(token) > MAX_NUMBER_LENGTH:
-        raise _Refused(token[:20])
+        raise Refused(token[:20])
     return int(token)
 
 
@@ -264,5 +243,5 @@ def decode_whole(text: str, i: int) -> tuple[Any, int] | None:
     """
     try:
         return _SCAN_WHOLE(text, i)  # type: ignore[no-any-return]
-    except (ValueError, StopIteration, RecursionError, _Refused):
+    except (ValueError, StopIteration, RecursionError, Refused):
         return None

@@ -294,7 +294,7 @@ class AsyncCompletions:
                 reasks.content, timeout=resolved_timeout, max_retries=retries, headers=headers
             )
 
-        def make_reader(response: httpx.Response | None) -> ResponseReader[Any]:
+        def make_reader(response: httpx.Response | None) -> ResponseReader:
             reader = PartialReader if kind == "partial" else IterableReader
             return reader(
                 plan,

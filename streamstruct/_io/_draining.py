@@ -8,7 +8,7 @@ JSON that went wrong), so a server that keeps talking or stalls is not waited fo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import anyio
 import httpx
@@ -25,7 +25,7 @@ _DRAIN_SECONDS = 0.1
 _LOOK_AHEAD_SECONDS = 1.0
 
 
-async def look_ahead(raw: AsyncIterator[bytes], reader: ResponseReader[Any]) -> NoReturn:
+async def look_ahead(raw: AsyncIterator[bytes], reader: ResponseReader) -> NoReturn:
     """After JSON that went wrong, read on a little for the finish reason, which says whether
     the model was also cut off (``"length"``), then raise: the parse error, or one error that
     says both. Bounded like the drain after ``[DONE]``: the answer is lost either way, so a

@@ -38,7 +38,7 @@ class Reasks:
         self.left = max_reasks
 
     def reask(
-        self, reader: ResponseReader[Any], error: ResponseValidationError, kept_items: int
+        self, reader: ResponseReader, error: ResponseValidationError, kept_items: int
     ) -> None:
         """The next request: the conversation plus the answer ``reader`` read, rejected by
         ``error``; ``kept_items`` items of it (an ``Iterable``'s, already yielded) are kept."""

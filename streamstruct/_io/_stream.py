@@ -87,7 +87,7 @@ _Out = TypeVar("_Out")
 
 
 Opener = Callable[[], Awaitable[httpx.Response]]
-ReaderFactory = Callable[[httpx.Response | None], ResponseReader[Any]]
+ReaderFactory = Callable[[httpx.Response | None], ResponseReader]
 InBandRetry = Callable[[APIStatusError, int], "float | None"]
 """Given an error the server sent inside the stream before any output, and how many times such an
 error was retried already: the delay before retrying it, or None to raise it."""
@@ -129,7 +129,7 @@ class _BaseStream(Generic[_Out, _M]):
         self._deadline = deadline
         self._deadline_at: float | None = None
         self._response: httpx.Response | None = None
-        self._reader: ResponseReader[_Out] | None = None
+        self._reader: ResponseReader | None = None
         self._raw: AsyncIterator[bytes] | None = None
         self._final: Any = None
         self._finished = False
@@ -257,7 +257,7 @@ class _BaseStream(Generic[_Out, _M]):
             raise
 
     async def _read_if_not_events(
-        self, response: httpx.Response, body: AsyncIterator[bytes], reader: ResponseReader[_Out]
+        self, response: httpx.Response, body: AsyncIterator[bytes], reader: ResponseReader
     ) -> None:
         """A body that is not an event stream is read here, at most as far as needed, and closed."""
         content_type = response.headers.get("content-type", "")
@@ -292,7 +292,7 @@ class _BaseStream(Generic[_Out, _M]):
                 self._deferred = error
 
     async def _read_at_most(
-        self, body: AsyncIterator[bytes], limit: int, reader: ResponseReader[_Out]
+        self, body: AsyncIterator[bytes], limit: int, reader: ResponseReader
     ) -> tuple[bytes, bool]:
         """:func:`read_at_most`, a failed read translated at this boundary as in a stream: a lost
         connection, a stall, a compressed body that does not decode."""
@@ -415,11 +415,11 @@ class _BaseStream(Generic[_Out, _M]):
         self._pending = []
         return [*owed, Reasked(self._attempts, error, reader.text)]
 
-    def _owed(self, reader: ResponseReader[_Out]) -> list[Any]:
+    def _owed(self, reader: ResponseReader) -> list[Any]:
         """Outputs of a rejected attempt still to hand out (items validated before the error)."""
         return []
 
-    def _keep(self, reader: ResponseReader[_Out]) -> int:
+    def _keep(self, reader: ResponseReader) -> int:
         """Keep what a rejected attempt validated (an ``Iterable``'s items); return how many
         items are kept over all attempts, which the re-ask tells the model."""
         return 0
@@ -588,11 +588,11 @@ class AsyncIterableStream(_BaseStream[Any, list[_T]]):
         current: list[_T] = self._reader.partial if self._reader is not None else []
         return [*self._kept, *current] if self._kept else current
 
-    def _owed(self, reader: ResponseReader[Any]) -> list[Any]:
+    def _owed(self, reader: ResponseReader) -> list[Any]:
         # Items validated in a read whose batch the error cut short: they are yielded still.
         return list(reader.partial[self._returned :])
 
-    def _keep(self, reader: ResponseReader[Any]) -> int:
+    def _keep(self, reader: ResponseReader) -> int:
         self._kept = [*(self._kept or ()), *reader.partial]
         return len(self._kept)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 
@@ -20,12 +19,12 @@ from ._body import DecodedBody
 __all__ = ["interrupted", "json_body", "undecodable"]
 
 
-def interrupted(message: str, reader: ResponseReader[Any]) -> StreamInterruptedError:
+def interrupted(message: str, reader: ResponseReader) -> StreamInterruptedError:
     return StreamInterruptedError(message, partial=reader.partial, text=reader.text)
 
 
 def undecodable(
-    error: httpx.DecodingError, body: AsyncIterator[bytes], reader: ResponseReader[Any]
+    error: httpx.DecodingError, body: AsyncIterator[bytes], reader: ResponseReader
 ) -> APIError:
     coding = body.coding if isinstance(body, DecodedBody) else "its Content-Encoding"
     return APIError(
@@ -35,7 +34,7 @@ def undecodable(
     )
 
 
-def json_body(body: bytes, reader: ResponseReader[Any]) -> object:
+def json_body(body: bytes, reader: ResponseReader) -> object:
     try:
         return json.loads(body)
     except (ValueError, RecursionError):  # json.loads recurses: a hostile nesting

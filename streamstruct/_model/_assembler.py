@@ -1,4 +1,4 @@
-"""PartialAssembler: a JSON parser's progress turned into ``Partial[M]`` snapshots and field events.
+"""The assembler's core: a JSON parser's progress made into snapshots and field events.
 
 Sans-I/O, like the parser it reads. What a snapshot shows, and why it costs what changed rather
 than the document, is told in :mod:`streamstruct._model._partial`, which builds the partial classes; the
@@ -12,7 +12,7 @@ hatch_build.py); every other install runs this source.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, cast, final
+from typing import Any, cast, final
 
 from pydantic import BaseModel, ValidationError
 
@@ -42,7 +42,6 @@ from ._nulls import drop_injected_nulls as _drop_injected_nulls
 from ._nulls import injects_nulls
 from ._partial import (
     _HIDDEN,
-    _M,
     FieldCompleted,
     FieldStarted,
     PartialEvent,
@@ -56,41 +55,23 @@ from ._shortcuts import ALL_SHORTCUTS, SnapshotShortcuts
 from ._text_progress import TextProgress
 from ._withheld import WithheldView
 
-__all__ = ["ALL_SHORTCUTS", "PartialAssembler", "SnapshotShortcuts"]
+__all__ = ["ALL_SHORTCUTS", "AssemblerCore", "SnapshotShortcuts"]
 
 
 # -- the assembler ------------------------------------------------------------------------------
 
 
 @final
-class PartialAssembler(Generic[_M]):
-    """Turn a JSON parser's progress into snapshots of ``model`` and field events.
+class AssemblerCore:
+    """What :class:`~streamstruct.PartialAssembler` does, per event: its state and its work.
 
-    Feed the parser a text delta, then call :meth:`advance` with it: it returns, in document order,
-    :class:`FieldStarted`, :class:`TextAppended` and :class:`FieldCompleted` events for what began,
-    grew and closed, and a :class:`SnapshotEvent` when the snapshot visibly changed. Each value is
-    validated when it closes; an invalid one raises :class:`~streamstruct.ResponseValidationError`
-    from :meth:`advance`. Once the parser's value is complete, :meth:`finish` validates the whole
-    model.
-
-    The assembler takes the parser's completed values (``pop_completed``): nobody else may. The
-    parser must record them deep enough: create it with
-    ``JSONParser(completion_depth=assembler.completion_depth)`` (or ``None``, every level).
-
-    ``text``, a callable returning the text fed to the parser so far, gives errors their ``raw`` and
-    ``text``; it is called only when raising. ``context`` is passed to pydantic validation.
-    ``drop_injected_nulls=True`` (when a strict schema was sent) treats a ``null`` the schema
-    injected for an optional field as absent, as :func:`~streamstruct._request._modes.drop_injected_nulls`.
-
-    ``field_events=False`` leaves out the field events (:attr:`field_events` may change it
-    between calls): only snapshots are returned, for a consumer that reads nothing else, which
-    then pays nothing for them. What was started and sent is still tracked, so events turned on
-    later continue where the stream is (a text delta is the text since the last one sent or not).
-
-    ``event_path_offset``: how many keys the field events' paths leave out at their start: 1 for
-    a wrapper model (``{"response": ...}``, see :mod:`._response_types`), whose events are
-    those of the answer inside it, with paths as the caller asked for them (``FieldStarted(())``
-    for the answer itself). Written so in the first place: nothing rewrites each event after.
+    PartialAssembler's documentation says what it does. This class does it and is compiled; the
+    public class wraps it to be generic (``PartialAssembler[User]``), and the reader calls it
+    directly. Why two classes: mypyc gives a class with a Python base (``typing.Generic`` is
+    one) a ``__dict__`` and a weak-reference slot that its deallocator never clears
+    (mypyc/mypyc#1102, mypy 2.4.1): a weak reference to an instance then outlives it, and reading
+    or dropping it crashes the interpreter (``tests/project/test_compiled_classes.py``). A native
+    class with no Python base takes no weak references at all.
     """
 
     __slots__ = (
@@ -115,7 +96,7 @@ class PartialAssembler(Generic[_M]):
 
     def __init__(
         self,
-        model: type[_M],
+        model: type[BaseModel],
         *,
         text: Callable[[], str] | None = None,
         context: Any = None,
@@ -161,7 +142,7 @@ class PartialAssembler(Generic[_M]):
         # Open container → keys of its members reported complete: which member of an open
         # container is still being written (only its last one can be).
         self._closed: dict[Path, set[str | int]] = {}
-        self._snapshot: _M | None = None
+        self._snapshot: Any = None
         self._root_done = False
         # Which snapshot shortcuts to take: all of them, but in the side-by-side tests.
         self._shortcuts = ALL_SHORTCUTS
@@ -171,7 +152,7 @@ class PartialAssembler(Generic[_M]):
         self._view: WithheldView | None = WithheldView(marks, event_path_offset) if marks else None
 
     @property
-    def model(self) -> type[_M]:
+    def model(self) -> type[BaseModel]:
         return self._model
 
     @property
@@ -190,14 +171,14 @@ class PartialAssembler(Generic[_M]):
         self._fields.events = wanted
 
     @property
-    def snapshot(self) -> _M | None:
+    def snapshot(self) -> Any:
         """The last snapshot (a ``Partial[M]`` instance), or None before the object began."""
         view = self._view
-        return self._snapshot if view is None else cast("_M | None", view.shown)
+        return self._snapshot if view is None else view.shown
 
     def advance(
         self, parser: JSONParser
-    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
+    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[Any]]:
         """Report what changed in ``parser`` since the last call (see the class docstring)."""
         # One method, the withheld view's filter (_seen) called only when there is a view: a call
         # less per event than a wrapper around the plain advance (with the reader's, _json's and
@@ -211,12 +192,12 @@ class PartialAssembler(Generic[_M]):
             grown = self._grow(parser, growing)
             if grown is not None:
                 return grown if view is None else self._seen(view, grown, growing)
-        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
+        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[Any]] = []
         changed: set[Path] = set()  # the paths below which something completed
         finals: dict[Path, Any] = {}
         self._levels.finals = finals
         fields = self._fields
-        fields.partial = self._snapshot if view is None else cast("_M | None", view.shown)
+        fields.partial = self._snapshot if view is None else view.shown
         for done in completed:
             path = done.path
             finals[path] = done.value
@@ -235,7 +216,7 @@ class PartialAssembler(Generic[_M]):
         for path in fields.stale:  # their snapshots showed a value before it was validated
             self._levels.memo.pop(path, None)
         fields.stale.clear()
-        snapshot: _M | None = None
+        snapshot: Any = None
         taken = False
         container = self._open_container() if shortcuts.open_container else None
         if container is not None and all(done.path[:-1] == container.path for done in completed):
@@ -254,16 +235,16 @@ class PartialAssembler(Generic[_M]):
     def _seen(
         self,
         view: WithheldView,
-        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]],
+        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[Any]],
         growing: GrowingString | None,
-    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]]:
+    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[Any]]:
         """``events`` as the annotations let them be seen; ``growing``: the string growing before
         this advance."""
         # The same growing string after: only it grew (_grow), which changes nothing withheld.
         grew = growing is not None and self._growing is growing
         return view.filter(events, growing.names if grew and growing is not None else None)
 
-    def finish(self, value: Any) -> _M:
+    def finish(self, value: Any) -> Any:
         """Validate the complete value (``parser.close()``) as the model, model validators included."""
         if self._drop:
             value = _drop_injected_nulls(value, self._model)
@@ -284,7 +265,7 @@ class PartialAssembler(Generic[_M]):
             )
             raise caused_by(failure, error) from error
 
-    def final_snapshot(self, final: _M) -> SnapshotEvent[_M] | None:
+    def final_snapshot(self, final: Any) -> SnapshotEvent[Any] | None:
         """The snapshot of the validated model, when it shows more than the last one did.
 
         Validation may fill in what the JSON left out (defaults, a null a strict schema injected
@@ -304,16 +285,14 @@ class PartialAssembler(Generic[_M]):
             else previous.model_dump() == snapshot.model_dump()
         ):
             return None
-        self._snapshot = cast(_M, snapshot)
+        self._snapshot = snapshot
         if self._view is not None:
             self._view.final(snapshot)
-        return SnapshotEvent(cast(_M, snapshot))
+        return SnapshotEvent(snapshot)
 
     # -- completions ----------------------------------------------------------------------------
 
-    def _rebuild(
-        self, parser: JSONParser, changed: set[Path], events: list[PartialEvent]
-    ) -> _M | None:
+    def _rebuild(self, parser: JSONParser, changed: set[Path], events: list[PartialEvent]) -> Any:
         raw = parser.snapshot()
         if not isinstance(raw, dict):
             return self._snapshot  # nothing yet (or not an object: finish will say so)
@@ -324,7 +303,7 @@ class PartialAssembler(Generic[_M]):
             # string not shown again yet): the walk below would reuse the root's memo whole (a
             # quarter of the events of a table).
             self._text_progress.unseen(parser, events, self._events)
-            return None if root.value is _HIDDEN else cast(_M, root.value)
+            return None if root.value is _HIDDEN else root.value
         levels = self._walk_down(parser, raw, changed)
         deepest = levels[-1]
         typed_levels = [lv for lv in levels if lv.typed and lv.path]
@@ -349,7 +328,7 @@ class PartialAssembler(Generic[_M]):
             self._expect_growing(parser, levels)
         else:
             self._expect_still_open(levels)
-        return cast(_M, value)
+        return value
 
     def _walk_down(self, parser: JSONParser, raw: Any, changed: set[Path]) -> list[Level]:
         """The levels of the spine, from the root to the value being written (or to the first
@@ -441,7 +420,7 @@ class PartialAssembler(Generic[_M]):
         container: OpenContainer,
         current: tuple[int, str] | None,
         events: list[PartialEvent],
-    ) -> tuple[bool, _M | None]:
+    ) -> tuple[bool, Any]:
         """The general path's snapshot (see _rebuild) when all that changed since the last one is
         in ``container``, the open container it ended in: members of it completed, and a string
         may have begun in it. The container is built again and each level above it made again
@@ -503,7 +482,7 @@ class PartialAssembler(Generic[_M]):
             self._growing = GrowingString(current[0], (container.path, *container.spine), names)
         else:
             self._still_open = container
-        return True, self._snapshot if unchanged else cast(_M, value)
+        return True, self._snapshot if unchanged else value
 
     def _remake_above(
         self,
@@ -527,7 +506,7 @@ class PartialAssembler(Generic[_M]):
 
     def _grow(
         self, parser: JSONParser, growing: GrowingString
-    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] | None:
+    ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[Any]] | None:
         """The events for a string that grew and nothing else, or None to take the general path.
 
         The last snapshot ended in a string value; if the parser is still inside that very string
@@ -541,7 +520,7 @@ class PartialAssembler(Generic[_M]):
         if current is None or current[0] != growing.start:
             return None
         text = current[1]
-        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[_M]] = []
+        events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[Any]] = []
         self._text_progress.append(parser, growing.names, events, self._events)
         shown = self._levels.memo[growing.spine[0]].open_member
         if type(shown) is str and len(text) == len(shown):
@@ -554,8 +533,8 @@ class PartialAssembler(Generic[_M]):
             memo = self._levels.memo[path]
             below = remake_level(memo, below, memo.chain, reuse)
         self._levels.finals = {}
-        self._snapshot = cast(_M, below)
-        events.append(SnapshotEvent(cast(_M, below)))
+        self._snapshot = below
+        events.append(SnapshotEvent(below))
         return events
 
 

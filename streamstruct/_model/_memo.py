@@ -65,7 +65,7 @@ class Level:
 
 class OpenContainer(NamedTuple):
     """The open container the last snapshot ended in, with nothing open in it (see
-    PartialAssembler._rebuild_from)."""
+    AssemblerCore._rebuild_from)."""
 
     path: Path  # its JSON path
     names: Path  # its user path
@@ -73,7 +73,7 @@ class OpenContainer(NamedTuple):
 
 
 class GrowingString(NamedTuple):
-    """The last snapshot ended in a string being written (see PartialAssembler._grow)."""
+    """The last snapshot ended in a string being written (see AssemblerCore._grow)."""
 
     start: int  # the parser's offset of the string's opening quote: which string it is
     spine: tuple[Path, ...]  # the levels above the string, from its container up to the root

@@ -526,7 +526,7 @@ def _shows_same(first: Any, second: Any) -> bool:
     """Whether two snapshot values show the same: ``model_dump()`` of each equal, without making
     either dump (their members compared in pairs, the same object standing for itself).
 
-    The final snapshot is compared with the last one so (PartialAssembler.final_snapshot): both
+    The final snapshot is compared with the last one so (AssemblerCore.final_snapshot): both
     hold the members validated as they closed (a table's rows), the same objects. Dumping both
     made two copies of everything but the strings: 10 MB of rows peaked there, at 259 MB above
     the baseline against 168 MB for model_validate_json (benchmarks.memory). An explicit stack,

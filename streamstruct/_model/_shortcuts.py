@@ -22,11 +22,11 @@ class SnapshotShortcuts(NamedTuple):
     A new shortcut gets a flag here, so that it cannot go untested.
     """
 
-    #: A string that only grew: the snapshot remade from the memos, no walk (PartialAssembler._grow).
+    #: A string that only grew: the snapshot remade from the memos, no walk (AssemblerCore._grow).
     grow: bool = True
-    #: Only the open container changed: built from it up (PartialAssembler._rebuild_from).
+    #: Only the open container changed: built from it up (AssemblerCore._rebuild_from).
     open_container: bool = True
-    #: The parser shows nothing new: the last snapshot again, no walk (PartialAssembler._rebuild).
+    #: The parser shows nothing new: the last snapshot again, no walk (AssemblerCore._rebuild).
     unchanged_parser: bool = True
     #: The walk down stops at a level whose object and completions did not change (its memo).
     unchanged_levels: bool = True

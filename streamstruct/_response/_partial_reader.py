@@ -15,7 +15,7 @@ from typing import Any, final
 from .._core._text import TextLog
 from .._core._wire import ToolCallKey
 from .._errors import ResponseValidationError, StreamStructError
-from .._model._assembler import PartialAssembler
+from .._model._assembler import AssemblerCore
 from .._model._partial import SnapshotEvent
 from .._model._response_types import WRAPPER_FIELD
 from .._request._modes import RequestPlan
@@ -26,7 +26,7 @@ __all__ = ["PartialReader"]
 
 
 @final
-class PartialReader(ResponseReader[Any]):
+class PartialReader(ResponseReader):
     """One object: outputs are :class:`~streamstruct.PartialEvent` s, the end gives the validated
     model. In a tool mode only the first tool call is the object; a second one is not read."""
 
@@ -36,7 +36,7 @@ class PartialReader(ResponseReader[Any]):
         # A response type that is not a model (list[User], int, ...) is assembled as its wrapper
         # model {"response": ...}; what leaves the reader is unwrapped (see _response_types).
         self._wrapped = plan.spec.wrapped
-        self._assembler: PartialAssembler[Any] = PartialAssembler(
+        self._assembler = AssemblerCore(
             plan.spec.models[0],
             text=self.text_so_far,
             context=context,
@@ -89,7 +89,7 @@ class PartialReader(ResponseReader[Any]):
             return self._detached(error)
         text = self._text_parts.text()
         parser = self._new_parser(content=self._content_parser is not None)
-        assembler = PartialAssembler(
+        assembler = AssemblerCore(
             self._assembler.model,
             text=lambda: text,
             context=self._validation_context,

@@ -21,7 +21,7 @@ so far) and ``text`` (the JSON text so far).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Final, Generic, TypeVar, final
+from typing import Any, Final, final
 
 from .._core._decoding import END_OF_STREAM, ChatEventDecoder, EventDecoder
 from .._core._json import DEFAULT_MAX_STRING_CHARS, JSONParser
@@ -44,8 +44,6 @@ __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "IterableReader", "ResponseReader"]
 DEFAULT_MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024
 """The default cap on a response body: far above any real answer, far below a runaway server."""
 
-_Out = TypeVar("_Out")
-
 
 @final
 class _ToolCall:
@@ -64,12 +62,16 @@ class _ToolCall:
         self.reported = False  # its item was handed out (iterable mode)
 
 
-class ResponseReader(Generic[_Out]):
+class ResponseReader:
     """Decode one response, streamed (:meth:`feed`) or whole (:meth:`feed_completion`): what both
     readers share. :meth:`feed` returns the outputs a piece of the body produced; :meth:`finish`
     checks the end of the response and returns the final value. A subclass makes its model side
     (:meth:`_start_models`), says how text reaches it (:meth:`_arguments_log`,
-    :meth:`_advance_models`) and what the end gives (:meth:`_finish_models`)."""
+    :meth:`_advance_models`) and what the end gives (:meth:`_finish_models`).
+
+    Not generic (its outputs are ``Any``; the stream types them): compiled, a class with a Python
+    base such as ``typing.Generic`` gets a weak-reference slot mypyc never clears (see
+    ``_model._assembler.AssemblerCore``)."""
 
     __slots__ = (
         "_bytes",
@@ -128,7 +130,7 @@ class ResponseReader(Generic[_Out]):
         # text then optional: RefusalError whatever came before.
         self._refusal_reasons = refusal_reasons
         self._reasoning: list[str] = []  # never the JSON: see reasoning
-        self._side_events: list[_Out] = []  # outputs that are not the model's (reasoning)
+        self._side_events: list[Any] = []  # outputs that are not the model's (reasoning)
         self._fence = FencedJSONExtractor() if plan.source == "fenced_content" else None
         self._calls: dict[ToolCallKey, _ToolCall] = {}
         self._first_key: ToolCallKey | None = None
@@ -136,7 +138,7 @@ class ResponseReader(Generic[_Out]):
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.done_marker = False  # the stream said it ended (chat's [DONE]): nothing more to read
-        self.final_outputs: list[_Out] = []  # what only the end produced (the final snapshot)
+        self.final_outputs: list[Any] = []  # what only the end produced (the final snapshot)
         # The parse error of JSON that went wrong: raised once the finish reason says whether the
         # output was also cut (see _broken_error), or the body ends.
         self.broken: JSONParseError | None = None
@@ -236,7 +238,7 @@ class ResponseReader(Generic[_Out]):
 
     # -- feeding ----------------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> list[_Out]:
+    def feed(self, data: bytes) -> list[Any]:
         """Decode a piece of a streamed body; return what it produced."""
         self._bytes += len(data)
         if self._max_bytes is not None and self._bytes > self._max_bytes:
@@ -286,7 +288,7 @@ class ResponseReader(Generic[_Out]):
             raise self._as_if_one_read_per_piece(error) from None
         return self._take_side_events() + out if self._side_events else out
 
-    def _take_side_events(self) -> list[_Out]:
+    def _take_side_events(self) -> list[Any]:
         events, self._side_events = self._side_events, []
         return events
 
@@ -305,7 +307,7 @@ class ResponseReader(Generic[_Out]):
         assert self._max_bytes is not None
         return self._attach(errors.too_large(self._max_bytes, self._bytes))
 
-    def feed_completion(self, body: object) -> list[_Out]:
+    def feed_completion(self, body: object) -> list[Any]:
         """Take a whole, non-streamed response body; return what it produced."""
         try:
             update = self._decoder.decode_body(body)
@@ -411,7 +413,7 @@ class ResponseReader(Generic[_Out]):
             return self._detached(error)
         return self._attach(errors.truncated(error, reason))
 
-    def _collect(self) -> list[_Out]:
+    def _collect(self) -> list[Any]:
         """The outputs of the text fed since the last call."""
         self._uncollected = False
         out = self._advance_models()
@@ -420,7 +422,7 @@ class ResponseReader(Generic[_Out]):
         self._collected_at = len(self._text_parts)
         return out
 
-    def _advance_models(self) -> list[_Out]:
+    def _advance_models(self) -> list[Any]:
         raise NotImplementedError
 
     def _as_if_one_read_per_piece(self, error: ResponseValidationError) -> StreamStructError:
@@ -506,7 +508,7 @@ class ResponseReader(Generic[_Out]):
 
 
 @final
-class IterableReader(ResponseReader[Any]):
+class IterableReader(ResponseReader):
     """Complete items: outputs are validated items, the end gives the list of them. In a content
     mode the answer is ``{"items": [...]}``; in a tool mode each tool call is one item."""
 

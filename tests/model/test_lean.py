@@ -129,7 +129,7 @@ IDS = [
 
 def _final_snapshot(model: type[BaseModel], document: Any, split: int | str, flag: bool) -> Any:
     assembler = PartialAssembler(model)
-    assembler._shortcuts = SnapshotShortcuts(final_compare=flag)
+    assembler._core._shortcuts = SnapshotShortcuts(final_compare=flag)
     parser = JSONParser(completion_depth=assembler.completion_depth)
     for piece in chunks(json.dumps(document), split):
         parser.feed(piece)

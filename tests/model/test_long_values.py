@@ -40,14 +40,19 @@ from shared_support import pieces
 from test_partial import EACH_SHORTCUT_OFF, _side_by_side, _trace
 
 import streamstruct
-from streamstruct import JSONParser, JSONStringTooLongError, SnapshotEvent, TextAppended
+from streamstruct import (
+    JSONParser,
+    JSONStringTooLongError,
+    PartialAssembler,
+    SnapshotEvent,
+    TextAppended,
+)
 from streamstruct._core._json import (
     DEEP_SNAPSHOT_LEVELS,
     DEFAULT_MAX_STRING_CHARS,
     LONG_STRING_CHARS,
     LONG_STRING_GROWTH,
 )
-from streamstruct._model._assembler import PartialAssembler
 from streamstruct.testing import Reply, Simulator, simulated_client, simulated_sync_client
 
 LONG = 5 * LONG_STRING_CHARS  # long enough for the cadence to show several times

@@ -30,9 +30,9 @@ from shared_support import UserWithBio as User
 from shared_support import chunks
 from source_support import python_source
 
-from streamstruct import ResponseValidationError
+from streamstruct import PartialAssembler, ResponseValidationError
 from streamstruct._core._json import JSONParser, Path
-from streamstruct._model._assembler import PartialAssembler, SnapshotShortcuts
+from streamstruct._model._assembler import SnapshotShortcuts
 from streamstruct._model._partial import (
     FieldCompleted,
     FieldStarted,
@@ -986,8 +986,8 @@ class Shelf(BaseModel):
 
 
 def _source_assembler() -> type[Any]:
-    """PartialAssembler from the source, which a test may patch (a compiled class cannot be)."""
-    return python_source("_model._assembler").PartialAssembler  # type: ignore[no-any-return]
+    """The assembler's core from the source, which a test may patch (a compiled class cannot be)."""
+    return python_source("_model._assembler").AssemblerCore  # type: ignore[no-any-return]
 
 
 def _with_shortcuts(shortcuts: SnapshotShortcuts) -> Callable[..., PartialAssembler[Any]]:
@@ -996,7 +996,7 @@ def _with_shortcuts(shortcuts: SnapshotShortcuts) -> Callable[..., PartialAssemb
 
     def make(model: type[Any], **options: Any) -> PartialAssembler[Any]:
         assembler = PartialAssembler(model, **options)
-        assembler._shortcuts = shortcuts
+        assembler._core._shortcuts = shortcuts
         return assembler
 
     return make
@@ -1053,7 +1053,7 @@ def test_every_flag_switches_a_shortcut_off() -> None:
     assert all(ALL := SnapshotShortcuts())
     assert not any(NO_SHORTCUTS)
     assert set(EACH_SHORTCUT_OFF) == {*SnapshotShortcuts._fields, "all"}
-    assert PartialAssembler(Shelf)._shortcuts == ALL
+    assert PartialAssembler(Shelf)._core._shortcuts == ALL
 
 
 def _trace(

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from streamstruct import PartialAssembler
 from streamstruct._core._json import JSONParser
-from streamstruct._model._assembler import ALL_SHORTCUTS, PartialAssembler, SnapshotShortcuts
+from streamstruct._model._assembler import ALL_SHORTCUTS, SnapshotShortcuts
 from streamstruct._model._partial import SnapshotEvent
 
 
@@ -38,7 +39,7 @@ def _stream(
 ) -> tuple[int, list[Any], Report]:
     """Feed ``text`` in pieces of ``size``; the members looked at, the snapshots, the result."""
     assembler = PartialAssembler(Report)
-    assembler._shortcuts = shortcuts
+    assembler._core._shortcuts = shortcuts
     parser = JSONParser(completion_depth=assembler.completion_depth)
     snapshots: list[Any] = []
     for start in range(0, len(text), size):
@@ -46,7 +47,7 @@ def _stream(
         for event in assembler.advance(parser):
             if isinstance(event, SnapshotEvent):
                 snapshots.append(event.partial)
-    return assembler._levels.looked_at, snapshots, assembler.finish(parser.close())
+    return assembler._core._levels.looked_at, snapshots, assembler.finish(parser.close())
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7])

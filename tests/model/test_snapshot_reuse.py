@@ -26,8 +26,8 @@ from pydantic import BaseModel
 from source_support import python_source
 
 import streamstruct._core._json
+from streamstruct import PartialAssembler
 from streamstruct._core._json import JSONParser
-from streamstruct._model._assembler import PartialAssembler
 from streamstruct._model._partial import Partial, SnapshotEvent
 
 CPYTHON = sys.implementation.name == "cpython"

@@ -258,8 +258,8 @@ def test_a_model_without_markers_pays_nothing() -> None:
     class Plain(BaseModel):
         name: str
 
-    assert PartialAssembler(Plain)._view is None
-    assert PartialAssembler(Chat)._view is not None
+    assert PartialAssembler(Plain)._core._view is None
+    assert PartialAssembler(Chat)._core._view is not None
 
 
 def test_the_errors_partial_is_the_snapshot_shown() -> None:
@@ -300,7 +300,7 @@ DOCUMENTS: dict[str, tuple[type[BaseModel], Any]] = {
 def test_every_view_flag_switches_a_shortcut_off() -> None:
     assert all(ALL_VIEW_SHORTCUTS)
     assert not any(NO_VIEW_SHORTCUTS)
-    view = PartialAssembler(Chat)._view
+    view = PartialAssembler(Chat)._core._view
     assert view is not None
     assert view._class_table
 

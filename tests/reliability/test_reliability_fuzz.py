@@ -241,7 +241,7 @@ def test_the_reader_gives_a_value_or_its_own_error(
         else plan_request(Iterable[Item], [{"role": "user", "content": "x"}], mode=mode)
     )
     reader_class = PartialReader if kind == "partial" else IterableReader
-    reader: ResponseReader[Any] = reader_class(plan, max_response_bytes=4096, max_depth=16)
+    reader: ResponseReader = reader_class(plan, max_response_bytes=4096, max_depth=16)
     caught: StreamStructError | None = None
     try:
         for piece in cut(body, points):

@@ -69,7 +69,7 @@ def splits(body: bytes) -> Iterator[list[bytes]]:
         yield [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
 
 
-def read(reader: ResponseReader[Any], pieces: Iterable[bytes]) -> tuple[list[Any], Any]:
+def read(reader: ResponseReader, pieces: Iterable[bytes]) -> tuple[list[Any], Any]:
     outputs: list[Any] = []
     for piece in pieces:
         outputs += reader.feed(piece)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 from typing_extensions import assert_type
 
-from streamstruct._model._assembler import PartialAssembler
+from streamstruct import PartialAssembler
 from streamstruct._model._partial import Partial, SnapshotEvent, progress
 
 
