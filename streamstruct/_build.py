@@ -31,6 +31,7 @@ CORE_MODULES = (
     "streamstruct._model._level_builder",
     "streamstruct._model._text_progress",
     "streamstruct._model._withheld",
+    "streamstruct._model._withholding",
     "streamstruct._core._recycle",
     "streamstruct._core._sse",
     "streamstruct._core._wire",

@@ -20,7 +20,7 @@ from .._core._json import JSONParser, Path
 from .._errors import ResponseValidationError
 from ._annotations import stream_annotations
 from ._fields import FieldValidator, caused_by, summary
-from ._level_builder import LevelBuilder
+from ._level_builder import LevelBuilder, is_growing_string
 from ._memo import (
     GrowingString,
     Level,
@@ -54,6 +54,7 @@ from ._partial import (
 from ._shortcuts import ALL_SHORTCUTS, SnapshotShortcuts
 from ._text_progress import TextProgress
 from ._withheld import WithheldView
+from ._withholding import SELF, SHOWN, remake_withheld, rules_of
 
 __all__ = ["ALL_SHORTCUTS", "AssemblerCore", "SnapshotShortcuts"]
 
@@ -86,6 +87,7 @@ class AssemblerCore:
         "_model",
         "_root",
         "_root_done",
+        "_rules",
         "_shortcuts",
         "_snapshot",
         "_still_open",
@@ -150,6 +152,9 @@ class AssemblerCore:
         # snapshot (see _withheld). Read once per response; None (nothing to pay) without them.
         marks = stream_annotations(model)
         self._view: WithheldView | None = WithheldView(marks, event_path_offset) if marks else None
+        # What they withhold, on the nodes: left out as each level is built (_withholding).
+        self._rules = rules_of(self._root) if marks else None
+        self._levels.rules = self._rules  # (taken off by advance() for the plain view)
 
     @property
     def model(self) -> type[BaseModel]:
@@ -174,7 +179,9 @@ class AssemblerCore:
     def snapshot(self) -> Any:
         """The last snapshot (a ``Partial[M]`` instance), or None before the object began."""
         view = self._view
-        return self._snapshot if view is None else view.shown
+        if view is None or view.in_build:
+            return self._snapshot
+        return view.shown
 
     def advance(
         self, parser: JSONParser
@@ -185,6 +192,8 @@ class AssemblerCore:
         # _memo's, 1.09x -> 1.07x 823c300's pure CPU per event, about the measure's noise: see
         # ResponseReader.feed).
         view = self._view
+        if view is not None and not view.in_build:
+            self._levels.rules = None  # ViewShortcuts.in_build off: the view takes them out after
         growing = self._growing
         completed = parser.pop_completed()
         shortcuts = self._shortcuts
@@ -197,7 +206,7 @@ class AssemblerCore:
         finals: dict[Path, Any] = {}
         self._levels.finals = finals
         fields = self._fields
-        fields.partial = self._snapshot if view is None else view.shown
+        fields.partial = self._snapshot if view is None or view.in_build else view.shown
         for done in completed:
             path = done.path
             finals[path] = done.value
@@ -240,6 +249,9 @@ class AssemblerCore:
     ) -> list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[Any]]:
         """``events`` as the annotations let them be seen; ``growing``: the string growing before
         this advance."""
+        if view.in_build:  # ViewShortcuts.in_build: the levels built without what is withheld
+            withheld = self._levels.withheld_path
+            return events if withheld is None and not view.held else view.hold(events, withheld)
         # The same growing string after: only it grew (_grow), which changes nothing withheld.
         grew = growing is not None and self._growing is growing
         return view.filter(events, growing.names if grew and growing is not None else None)
@@ -386,7 +398,8 @@ class AssemblerCore:
             and current[1] == deepest.raw
             and all(path in self._levels.memo for path in spine)
         ):
-            self._growing = GrowingString(current[0], spine, deepest.names)
+            shown = self._levels.withheld_path is None  # else it grows inside what is withheld
+            self._growing = GrowingString(current[0], spine, deepest.names, shown)
 
     def _expect_still_open(self, levels: list[Level]) -> None:
         """The snapshot just built ends in an open container with nothing open in it, typed: the
@@ -454,19 +467,20 @@ class AssemblerCore:
             current = None  # a string in a member not shown (a key the model does not know)
         else:
             # Only a string that began in it may be open (the parser is in no deeper container).
-            if current is None or not _is_growing_string(level, current[1]):
+            if current is None or not is_growing_string(level, current[1]):
                 return False, None
             at = (*container.path, level.open_key)
             names = (*container.names, level.shown.name_of(level.open_key))
             below = raw[level.open_key]
         # The container built first, aside: nothing is changed yet if it is not shown (not
-        # expected: it was shown before), and the general path takes over.
+        # expected: it was shown before, or waited for a NotNull field, as it may still), and
+        # the general path takes over.
         built: dict[Path, Memo] = {}
         quiet: dict[Path, tuple[Any, Any]] = {}
         value, chain = self._levels.build(
             level, below, (), built, quiet, self._shortcuts, self._root_done
         )
-        if value is _HIDDEN:
+        if value is _HIDDEN and self._levels.withheld != SELF:
             return False, None
         # From here on, what the general path does for this spine.
         self._levels.keep_build(container.path, built, quiet)
@@ -476,10 +490,14 @@ class AssemblerCore:
         self._still_open = None
         if current is not None:
             self._text_progress.grew(parser, at, names, current[1], events, self._events)
-        unchanged = value is memo.value  # e.g. a null that stands for "absent" completed
+        # e.g. a null that stands for "absent" completed (with markers, what is withheld may
+        # have moved all the same: remake_withheld keeps each level that shows what it showed)
+        unchanged = value is memo.value and self._levels.rules is None
         value = self._remake_above(container, aboves, raws, value, chain, unchanged)
         if current is not None:
-            self._growing = GrowingString(current[0], (container.path, *container.spine), names)
+            spine = (container.path, *container.spine)
+            shown = self._levels.withheld_path is None
+            self._growing = GrowingString(current[0], spine, names, shown)
         else:
             self._still_open = container
         return True, self._snapshot if unchanged else value
@@ -496,12 +514,24 @@ class AssemblerCore:
         """The levels above ``container`` made again from their memos with ``value`` (its new
         snapshot value) below them, unless it is ``unchanged``: the root's value."""
         reuse = self._shortcuts.reused_lists
+        rules = self._levels.rules
+        withheld = self._levels.withheld  # the container's build's
         for path, above in zip(container.spine, aboves, strict=True):
             assert above is not None
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
-            if not unchanged:  # else each level above shows what it showed
+            if unchanged:  # each level above shows what it showed
+                continue
+            rule = None if rules is None else rules.get(above.shown)
+            if rule is None and withheld == SHOWN:  # nothing withheld here nor below
                 chain = (cast("str | int", above.open_name), *chain)
                 value = remake_level(above, value, chain, reuse)
+                above.withheld = SHOWN  # a level reused later says what it shows now
+            else:
+                value, chain, withheld = remake_withheld(
+                    above, rule, value, chain, withheld, not path, reuse
+                )
+        if rules is not None and not unchanged:
+            self._levels.withheld_path = None if withheld == SHOWN else chain
         return value
 
     def _grow(
@@ -522,6 +552,8 @@ class AssemblerCore:
         text = current[1]
         events: list[FieldStarted | TextAppended | FieldCompleted | SnapshotEvent[Any]] = []
         self._text_progress.append(parser, growing.names, events, self._events)
+        if not growing.shown:
+            return events  # it grows inside a value withheld (Atomic / NotNull): nothing to show
         shown = self._levels.memo[growing.spine[0]].open_member
         if type(shown) is str and len(text) == len(shown):
             # The snapshot shows no more of it yet (a long string is shown again only once it has
@@ -532,20 +564,8 @@ class AssemblerCore:
         for path in growing.spine:
             memo = self._levels.memo[path]
             below = remake_level(memo, below, memo.chain, reuse)
+            memo.withheld = SHOWN  # the string is shown: nothing withheld on its way up
         self._levels.finals = {}
         self._snapshot = below
         events.append(SnapshotEvent(below))
         return events
-
-
-def _is_growing_string(level: Level, text: str) -> bool:
-    """Whether the open member of ``level`` is the string ``text`` the parser is writing, typed and
-    shown as it grows (not inside a union, whose option is a guess until it closes)."""
-    assert level.open_key is not None
-    child = level.shown.child(level.open_key)
-    return (
-        child is not None
-        and not isinstance(child, _UnionNode)
-        and level.raw[level.open_key] == text
-        and _grows(child, text)
-    )

@@ -17,12 +17,13 @@ from typing import Any, final
 from .._core._json import Path
 from ._fields import FieldValidator
 from ._memo import Level, Memo, final_of_last, make_level, resume, same_shown
-from ._nodes import _AnyNode, _DictNode, _Leaf, _ModelNode
+from ._nodes import _AnyNode, _DictNode, _grows, _Leaf, _ModelNode, _UnionNode
 from ._nulls import drop_injected_nulls as _drop_injected_nulls
 from ._partial import _HIDDEN, _MISSING, _SnapshotInfo
 from ._shortcuts import SnapshotShortcuts
+from ._withholding import BELOW, OPEN, SELF, SHOWN, Rule, withhold
 
-__all__ = ["LevelBuilder"]
+__all__ = ["LevelBuilder", "is_growing_string"]
 
 
 @final
@@ -37,7 +38,18 @@ class LevelBuilder:
     assembler's validation context and its ``drop_injected_nulls``.
     """
 
-    __slots__ = ("_context", "_drop", "_fields", "_quiet", "finals", "looked_at", "memo")
+    __slots__ = (
+        "_context",
+        "_drop",
+        "_fields",
+        "_quiet",
+        "finals",
+        "looked_at",
+        "memo",
+        "rules",
+        "withheld",
+        "withheld_path",
+    )
 
     def __init__(self, fields: FieldValidator, *, context: Any, drop: bool) -> None:
         self._fields = fields
@@ -49,6 +61,12 @@ class LevelBuilder:
         # object and the value shown, so that the next build does not validate it again.
         self._quiet: dict[Path, tuple[Any, Any]] = {}
         self.looked_at = 0
+        # What Atomic / NotNull withhold, by node (_withholding.withholding_rules); None for a
+        # model without markers (or the plain view, ViewShortcuts.in_build off): nothing asked.
+        self.rules: dict[Any, Rule] | None = None
+        self.withheld = SHOWN  # what the last build() withheld at its level
+        # The path (field names) of the value the last snapshot withholds, None: nothing.
+        self.withheld_path: Path | None = None
 
     def build_up(self, levels: list[Level], shortcuts: SnapshotShortcuts, root_done: bool) -> Any:
         """Build back up, each level from its complete members and the level below; the memos
@@ -57,17 +75,25 @@ class LevelBuilder:
         quiet: dict[Path, tuple[Any, Any]] = {}
         value: Any = _HIDDEN
         chain: Path = ()
+        withheld = SHOWN
         for level in reversed(levels):
             if level.reuse is not None:
                 value, chain = level.reuse.value, level.reuse.chain
+                withheld = level.reuse.withheld
+                if withheld == SELF:
+                    value, chain = _HIDDEN, ()
                 # Keep what was built below it, for when it changes again.
                 size = len(level.path)
                 memos.update((p, m) for p, m in self.memo.items() if p[:size] == level.path)
                 quiet.update((p, q) for p, q in self._quiet.items() if p[:size] == level.path)
                 continue
-            value, chain = self.build(level, value, chain, memos, quiet, shortcuts, root_done)
+            value, chain = self.build(
+                level, value, chain, memos, quiet, shortcuts, root_done, withheld
+            )
+            withheld = self.withheld
         self.memo = memos
         self._quiet = quiet
+        self.withheld_path = None if withheld == SHOWN else chain
         return value
 
     def keep_build(
@@ -90,11 +116,13 @@ class LevelBuilder:
         quiet: dict[Path, tuple[Any, Any]],
         shortcuts: SnapshotShortcuts,
         root_done: bool,
+        below_withheld: int = SHOWN,
     ) -> tuple[Any, Path]:
         """The snapshot value of one level, from its complete members and ``below`` (the value of
-        its open member, ``below_chain`` the chain below it), and the chain to the value being
-        written; the level's memo goes into ``memos``. ``root_done``: the whole value is
-        complete."""
+        its open member, ``below_chain`` the chain below it, ``below_withheld`` what was withheld
+        there), and the chain to the value being written; the level's memo goes into ``memos``,
+        what it withholds into ``withheld``. ``root_done``: the whole value is complete."""
+        self.withheld = SHOWN
         shown = level.shown
         raw = level.raw
         if isinstance(shown, _AnyNode):
@@ -124,12 +152,30 @@ class LevelBuilder:
             open_name = shown.name_of(level.open_key)
             chain = (open_name, *below_chain)
         complete = not level.path and root_done
+        withheld = SHOWN
+        rules = self.rules
+        if rules is not None:  # (a model without markers: nothing more to do, nor to pay)
+            rule = rules.get(shown)
+            if rule is not None:
+                withheld = withhold(rule, stable, open_name, below, below_withheld, not level.path)
+                if withheld == OPEN:
+                    assert open_name is not None
+                    below, chain = _HIDDEN, (open_name,)
+            elif below_withheld != SHOWN:
+                withheld = BELOW  # a value withheld below: the chain ends there
         memo = Memo(
             raw, level.node, shown, _HIDDEN, chain, complete, stable, now_consumed, last,
             open_name, below, last_final,
         )  # fmt: skip
+        if withheld != SHOWN:
+            memo.withheld = withheld
         value = self._show(memo, previous, bool(added), shortcuts.reused_lists)
         memos[level.path] = memo
+        if withheld == SHOWN:
+            return value, chain
+        self.withheld = withheld
+        if withheld == SELF:  # NotNull: the object waits, hidden from the level above
+            return _HIDDEN, ()
         return value, chain
 
     def _consume(
@@ -233,3 +279,16 @@ class LevelBuilder:
                 value = _HIDDEN
         quiet[path] = (item, value)
         return value
+
+
+def is_growing_string(level: Level, text: str) -> bool:
+    """Whether the open member of ``level`` is the string ``text`` the parser is writing, typed and
+    shown as it grows (not inside a union, whose option is a guess until it closes)."""
+    assert level.open_key is not None
+    child = level.shown.child(level.open_key)
+    return (
+        child is not None
+        and not isinstance(child, _UnionNode)
+        and level.raw[level.open_key] == text
+        and _grows(child, text)
+    )

@@ -78,6 +78,7 @@ class GrowingString(NamedTuple):
     start: int  # the parser's offset of the string's opening quote: which string it is
     spine: tuple[Path, ...]  # the levels above the string, from its container up to the root
     names: Path  # the string's user path, for TextAppended
+    shown: bool = True  # False: it grows inside a value Atomic / NotNull withhold
 
 
 @final
@@ -107,6 +108,7 @@ class Memo:
         "stable",
         "stable_size",
         "value",
+        "withheld",
     )
 
     def __init__(
@@ -147,6 +149,8 @@ class Memo:
         # An object level: the info its snapshot objects carry, the same while chain and complete
         # are (immutable, so shared: one object less to make per snapshot and level).
         self.info: _SnapshotInfo | None = None
+        # What Atomic / NotNull withheld at this level (_withholding's SHOWN, BELOW, OPEN, SELF).
+        self.withheld = 0
 
     def pass_spare(self, previous: Memo) -> None:
         """Take over the lists ``previous`` (the last build of this level) showed: its value

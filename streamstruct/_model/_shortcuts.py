@@ -57,6 +57,9 @@ class ViewShortcuts(NamedTuple):
     #: (``getattr`` with a default, which for a list, a str or None raises and catches an
     #: AttributeError: most of the walk's cost in the compiled build).
     class_table: bool = True
+    #: What is withheld is left out as the assembler builds each level (``_withholding``), not
+    #: taken out of the finished snapshot by the view, which then only holds back field events.
+    in_build: bool = True
 
 
 #: Every view shortcut on: what every assembler uses outside the side-by-side tests.

@@ -1,11 +1,16 @@
 """What the streaming annotations withhold from a snapshot, and the field events that go with it.
 
-Model layer (pydantic; no I/O). :class:`~streamstruct.PartialAssembler` builds its snapshots as it
-always does; when the response model carries :data:`~streamstruct.Atomic` or
+Model layer (pydantic; no I/O). When the response model carries :data:`~streamstruct.Atomic` or
 :data:`~streamstruct.NotNull` somewhere (:func:`~streamstruct._model._annotations.stream_annotations`,
-read once per response), it hands each advance's events to a :class:`WithheldView`, which takes
-out of the snapshot the one value the annotations say is not to be shown yet. A model without
-markers never builds one: it pays nothing.
+read once per response), :class:`~streamstruct.PartialAssembler` hands each advance's events to
+a :class:`WithheldView`. A model without markers never builds one: it pays nothing.
+
+Two ways, one result (``ViewShortcuts.in_build``; the side-by-side tests compare them). The
+assembler's way: it leaves out what is withheld as it builds each level
+(:mod:`~streamstruct._model._withholding`) and tells the view the path of the value it left out;
+the view only holds back the field events (:meth:`WithheldView.hold`). The plain way, described
+below: the assembler builds its snapshots as for a plain model and the view takes out of each
+the one value the annotations say is not to be shown yet, after the fact.
 
 Why one value at most, and only on the spine: a snapshot holds complete (validated) values and
 one chain of open ones, from the root to the character being written (the snapshot info's
@@ -50,11 +55,12 @@ class WithheldView:
         "_annotations",
         "_class_table",
         "_classes",
-        "_held",
         "_hidden",
         "_levels",
         "_offset",
         "_shown",
+        "held",
+        "in_build",
     )
 
     def __init__(
@@ -66,12 +72,16 @@ class WithheldView:
         self._annotations = annotations
         # ViewShortcuts.class_table: each class's markers (_markers_of), read once per class.
         self._class_table = shortcuts.class_table
+        # ViewShortcuts.in_build: the assembler leaves out what is withheld; the view only holds
+        # back the field events (hold), told where.
+        self.in_build = shortcuts.in_build
         self._classes: dict[type, Any] = {}
         # The keys the field events' paths leave out (the assembler's event_path_offset): the
         # withheld path is compared with theirs from there on.
         self._offset = offset
-        # The field events inside the withheld value, in order.
-        self._held: list[FieldStarted | TextAppended | FieldCompleted] = []
+        # The field events inside the withheld value, in order (read by the assembler: none
+        # held and nothing withheld, it need not call hold).
+        self.held: list[FieldStarted | TextAppended | FieldCompleted] = []
         self._hidden: Path | None = None  # the path of the value withheld from the last snapshot
         self._levels: list[Any] = []  # the last shown snapshot's objects above it, from the root
         self._shown: Any = None
@@ -94,18 +104,30 @@ class WithheldView:
                 self._shown = last.partial
                 return events
             if grew[: len(hidden)] == hidden:
-                self._held.extend(events[:-1])
+                self.held.extend(events[:-1])
                 return out
         if type(last) is SnapshotEvent:
             before = self._shown
             self._show(last.partial)
-            if self._held:
+            if self.held:
                 out.extend(self._release())
             out.extend(self._sort(events[:-1]))
             if self._shown is not before:
                 out.append(SnapshotEvent(self._shown))
             return out
         return self._sort(events)
+
+    def hold(self, events: list[Any], withheld: Path | None) -> list[Any]:
+        """``events`` (one advance's, in order, its snapshot already without what is withheld)
+        less the field events inside the value at ``withheld`` (None: nothing is), held back
+        until a snapshot shows it, with the held events it shows now."""
+        if withheld is None and not self.held:
+            self._hidden = None
+            return events
+        self._hidden = withheld
+        out = self._release() if self.held else []
+        out.extend(self._sort(events))
+        return out
 
     def final(self, snapshot: Any) -> None:
         """The complete snapshot (``final_snapshot``): nothing is withheld any more."""
@@ -121,7 +143,7 @@ class WithheldView:
         passed: list[Any] = []
         for event in events:
             if type(event) is not SnapshotEvent and event.path[:size] == hidden:
-                self._held.append(event)
+                self.held.append(event)
             else:
                 passed.append(event)
         return passed
@@ -130,12 +152,12 @@ class WithheldView:
         """The held events no longer inside the withheld value (all of them, but those inside
         the value withheld now)."""
         if self._hidden is None:
-            released, self._held = self._held, []
+            released, self.held = self.held, []
             return released
         hidden = self._hidden[self._offset :]
         size = len(hidden)
-        released = [e for e in self._held if e.path[:size] != hidden]
-        self._held = [e for e in self._held if e.path[:size] == hidden]
+        released = [e for e in self.held if e.path[:size] != hidden]
+        self.held = [e for e in self.held if e.path[:size] == hidden]
         return released
 
     # -- snapshots --------------------------------------------------------------------------
