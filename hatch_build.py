@@ -60,7 +60,8 @@ COMPILED_MODULES = (
     # What Atomic / NotNull withhold, looked at for every event of an annotated model's stream
     # (issue 16: at most 5% per event over a plain model).
     "streamstruct/_model/_withheld.py",
-    # What they withhold, decided as each level is built (the view then only holds back events).
+    # What they withhold, decided as each level is built (the view then only holds back events):
+    # called per level built, with _level_builder (interpreted from compiled code, a call costs more).
     "streamstruct/_model/_withholding.py",
     # The reference-count list reuse both of them call per snapshot (compiled with them, as it was
     # when it was two copies inside them: an interpreted call from compiled code costs more).

@@ -4,7 +4,7 @@ Model layer, sans-I/O: nothing here reads the network or awaits. This module def
 caller sees: the ``Partial[M]`` classes (built once per model, here), the events
 (:class:`FieldStarted`, :class:`TextAppended`, :class:`FieldCompleted`, :class:`SnapshotEvent`)
 and :func:`progress`. The snapshots themselves are made by
-:class:`~streamstruct.PartialAssembler` (in ``_assembler``, the code that runs for every event),
+:class:`~streamstruct.PartialAssembler` (its core, ``_assembler``, is the code run for every event),
 which is handed the JSON parser after each text delta and answers with these events; the response
 reader (:class:`~streamstruct._response._partial_reader.PartialReader`) owns the parser and the text and
 feeds it, and the stream objects of ``_io`` only relay what comes out.
