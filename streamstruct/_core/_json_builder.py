@@ -413,15 +413,16 @@ class ValueBuilder:
                 # Its path was asked for (a member of it completed): its parent's is that,
                 # shorter (see path_of). At C speed, rather than a walk up.
                 stack[-1].path = frame.path[:-1]
-            items = frame.items
-            if len(items) == 1 and frame.kind == ARRAY and self._sized_lists:
-                # CPython gives a list room for 4 members on its first append (32 bytes beside
-                # the list), [member] room for one (8, 16 with the allocator's rounding). Each
-                # array of a deep nesting holds one: peak memory per byte of 16,000-deep arrays
-                # over the same arrays side by side went from 2.08x (json.loads's own ratio) to
-                # 1.77x, pure (issue 14's depth target: 2x). Nothing else holds the list yet:
-                # snapshots hold copies of an open array.
-                frame.items = [items[0]]
+            if frame.kind == ARRAY and self._sized_lists:
+                items: list[Any] = frame.items
+                if len(items) == 1:
+                    # CPython gives a list room for 4 members on its first append (32 bytes beside
+                    # the list), [member] room for one (8, 16 with the allocator's rounding). Each
+                    # array of a deep nesting holds one: peak memory per byte of 16,000-deep arrays
+                    # over the same arrays side by side went from 2.08x (json.loads's own ratio) to
+                    # 1.77x, pure (issue 14's depth target: 2x). Nothing else holds the list yet:
+                    # snapshots hold copies of an open array.
+                    frame.items = [items[0]]
             return frame
         if (char == "]" and state == S_ARRAY_FIRST) or (char == "}" and state == S_OBJECT_FIRST):
             return stack.pop()
