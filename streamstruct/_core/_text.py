@@ -214,6 +214,7 @@ class TextLog:
         begins in), not the whole text."""
         if start >= self._length:
             return ""
+        start = max(start, 0)  # (before any character: all of it)
         shared, shared_at = self._shared, self._shared_at
         # The shared strings that end after start: shared[first:]; ``before``, the characters of
         # those before them.

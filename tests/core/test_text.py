@@ -162,7 +162,7 @@ def _feed_watched(pieces: list[str], chunk_chars: int, pack_chars: int) -> tuple
             parser.feed(piece)
         assert log.text() == fed
         assert len(log) == len(fed)
-        for start in (0, len(fed) // 2, len(fed) - 3, len(fed) + 1):
+        for start in (-1, 0, len(fed) // 2, len(fed) - 3, len(fed) + 1):
             assert log.since(start) == fed[max(start, 0) :]
     for start in range(len(fed) + 2):
         assert log.since(start) == fed[start:]
