@@ -37,6 +37,7 @@ from ._json_builder import (
     S_DONE,
     S_IN_KEY,
     S_IN_STRING,
+    SHARED_STRING_CHARS,
     ValueBuilder,
 )
 from ._json_containers import ARRAY as _ARRAY
@@ -60,6 +61,7 @@ __all__ = [
     "DEFAULT_MAX_STRING_CHARS",
     "LONG_STRING_CHARS",
     "LONG_STRING_GROWTH",
+    "SHARED_STRING_CHARS",
     "CompletedValue",
     "JSONParser",
     "Path",
@@ -343,6 +345,27 @@ class JSONParser(ValueBuilder):
         if self._state != S_IN_STRING or self._error is not None:
             return None
         return self._string.tail(since)
+
+    def share_strings(self) -> None:
+        """Record from now on each string value that closes with no escape in it and at least
+        ``SHARED_STRING_CHARS`` characters, for :meth:`take_shared_strings`: its text is then the
+        string itself, which a text log of the same input keeps instead (``_text.TextLog.watch``).
+        """
+        if self._shared is None:
+            self._shared = []
+
+    def take_shared_strings(self) -> tuple[list[tuple[int, str]], int]:
+        """The strings recorded since the last call (see :meth:`share_strings`), in order, each
+        with the offset of its first character; and the offset from which the text may still turn
+        out to be one: the open string value's first character, or what is not consumed yet."""
+        shared = self._shared
+        if shared is None:
+            return [], 0
+        self._shared = []
+        hold = self._base
+        if self._state == S_IN_STRING:
+            hold = min(hold, self._string.start + 1)
+        return shared, hold
 
     def open_container_path(self) -> Path | None:
         """The path of the innermost open array or object, or None when none is open."""

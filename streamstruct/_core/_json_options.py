@@ -37,3 +37,6 @@ class Shortcuts(NamedTuple):
     #: A snapshot's list that nothing else holds any more (its reference count says so) is
     #: brought up to date for the next snapshot instead of copied (see ``_array_copy``).
     recycled_lists: bool = True
+    #: An array of one member is remade at its size when it closes (see ``ValueBuilder._close``):
+    #: memory, not speed.
+    sized_lists: bool = True

@@ -155,6 +155,9 @@ class ResponseReader:
         self._content_parser = (
             None if plan.source == "tool_calls" else self._new_parser(content=True)
         )
+        if self._content_parser is not None:
+            # The answer's long strings are kept once, by the parser's values (see _text).
+            self._text_parts.watch(self._content_parser)
 
     def _start_models(self, plan: RequestPlan, context: Any) -> int | None:
         """Make the model side; return the ``completion_depth`` its parsers report values at."""
@@ -362,6 +365,8 @@ class ResponseReader:
             if self._first_key is None:
                 self._first_key = key
             call.log = self._arguments_log(key, call)  # asked once: a call less per event
+            if call.log is not None:
+                call.log.watch(call.parser)
         if call.name is None and name:
             call.name = name
         if call.id is None and call_id:

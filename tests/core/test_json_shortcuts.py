@@ -8,6 +8,7 @@ piece, the same completed values, the same final value, the same error at the sa
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +28,7 @@ DOCUMENTS = [
     '{"records": [{"name": "n1", "tags": ["a", "b"], "ok": true, "x": null}, {"name": "n2"}]}',
     '[[1, 2, [3, [4, []]]], {"a": {"b": {}}}, false, 0, -0.5, 1E+2, ""]',
     '  {"long": "' + "words and more words " * 30 + '"}  ',
+    '{"deep": [[[["x"]]], [1], [[]], [{"a": [true]}]], "tags": ["one"], "two": [1, 2]}',
 ]
 
 INVALID = [
@@ -178,3 +180,23 @@ def test_a_string_too_long_after_a_cut_escape_is_refused_in_that_piece(name: str
     with pytest.raises(JSONStringTooLongError) as refused:
         parser.feed("nefgh")
     assert refused.value.offset == 11
+
+
+def test_an_array_of_one_member_is_made_at_its_size_and_shared_by_later_snapshots() -> None:
+    """sized_lists: a closed one-member array is a list with room for its member alone (what
+    ``[member]`` makes), not the 4 slots CPython's first append gives, and it is the object every
+    later snapshot and the completed record hold (the assembler's memo reuses by identity)."""
+    parser = JSONParser()
+    for piece in ["[[[", "1]]", ", 2"]:
+        parser.feed(piece)
+    first = parser.snapshot()
+    (inner,) = [c.value for c in parser.pop_completed() if c.path == (0,)]
+    assert first[0] is inner
+    assert sys.getsizeof(inner) == sys.getsizeof([1])
+    assert sys.getsizeof(inner[0]) == sys.getsizeof([1])
+    parser.feed("]")
+    assert parser.snapshot()[0] is inner
+    assert parser.close()[0] is inner
+    careful = JSONParser(shortcuts=Shortcuts(sized_lists=False))
+    careful.feed("[[[1]], 2]")
+    assert sys.getsizeof(careful.close()[0]) > sys.getsizeof([1])

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shared_support import pieces, split_at
 
+from streamstruct._core._json import SHARED_STRING_CHARS, JSONParser
 from streamstruct._core._text import CHUNK_CHARS, PACK_CHARS, TextLog
+from streamstruct._errors import JSONParseError
 
 # Pieces of any size, small ones (a token) most often, and points where the text is asked for.
 pieces_and_asks = st.lists(
@@ -123,3 +130,140 @@ def test_lone_surrogates_and_a_text_of_exactly_pack_chars_come_back() -> None:
     assert [halves.since(start) for start in range(len(joined) + 1)] == [
         joined[start:] for start in range(len(joined) + 1)
     ]
+
+
+# -- a log that watches the parser fed the same text: long strings kept by reference -----------
+
+LONG = "Prose, long enough to be shared: " + "word " * 12  # 93 characters, no escape
+_DOCUMENTS = {
+    "plain": json.dumps({"title": LONG, "sections": [LONG + "1", "short", LONG + "2"]}),
+    "escapes": json.dumps({"a": LONG + '"quoted" \\ \n', "b": "\u00e9\u4e2d" * 40, "c": LONG}),
+    "unicode as is": json.dumps({"a": "\u00e9\U0001f600" * 40, "b": [LONG]}, ensure_ascii=False),
+    "surrogate pairs": '["\\ud83d\\ude00' + "x" * 70 + '", "' + LONG + '"]',
+    "a lone surrogate as is": '["\ud800' + "y" * 70 + '", "' + LONG + '"]',
+    "a long key": json.dumps({LONG: LONG, "k": 1.5}),
+    "an open string": '{"a": "' + LONG + '", "b": "' + LONG,
+    "an error after one": '["' + LONG + '", "' + LONG + '" tru',
+    "an error inside one": '["' + LONG + '", "' + LONG[:40] + "\x01" + LONG,
+}
+
+
+def _feed_watched(pieces: list[str], chunk_chars: int, pack_chars: int) -> tuple[TextLog, Any]:
+    """Feed the pieces to a parser and to a log watching it, as the response reader does,
+    checking the log's text and tails after every piece."""
+    log = TextLog(chunk_chars=chunk_chars, pack_chars=pack_chars)
+    parser = JSONParser()
+    log.watch(parser)
+    fed = ""
+    for piece in pieces:
+        log.append(piece)
+        fed += piece
+        with contextlib.suppress(JSONParseError):
+            parser.feed(piece)
+        assert log.text() == fed
+        assert len(log) == len(fed)
+        for start in (-1, 0, len(fed) // 2, len(fed) - 3, len(fed) + 1):
+            assert log.since(start) == fed[max(start, 0) :]
+    for start in range(len(fed) + 2):
+        assert log.since(start) == fed[start:]
+    return log, parser
+
+
+@pytest.mark.parametrize("sizes", [(1, 1), (3, 7), (16, 40), (CHUNK_CHARS, PACK_CHARS)])
+@pytest.mark.parametrize("name", list(_DOCUMENTS))
+def test_a_watched_log_gives_the_text_fed_on_every_split(name: str, sizes: tuple[int, int]) -> None:
+    """Cut in two at every point, and one character at a time: the text and every tail of it
+    are the text fed, with the strings kept by reference, packed or not, an open string, escapes,
+    surrogates and errors."""
+    document = _DOCUMENTS[name]
+    for cut in range(len(document) + 1):
+        _feed_watched(split_at(document, [cut]), *sizes)
+    _feed_watched(list(document), *sizes)
+
+
+def test_a_watched_log_keeps_the_parsers_strings_not_their_text() -> None:
+    """The long strings with no escape are the parser's own objects, once their text is
+    settled (here: packed after every chunk); the skeleton keeps the rest."""
+    # Whitespace after it, so that the last string is settled too (a string held back puts the
+    # next settle off by as much again as was held: its length here).
+    document = _DOCUMENTS["plain"] + " " * 2 * len(LONG)
+    log, parser = _feed_watched(pieces(document, 4), 8, 8)
+    value = parser.close()
+    assert log._shared == [LONG, LONG + "1", LONG + "2"]
+    assert log._shared[0] is value["title"]
+    assert log._shared[1] is value["sections"][0]
+    assert log._shared[2] is value["sections"][2]
+    kept = sum(map(len, log._chunks)) + sum(log._packed_chars) + sum(map(len, log._waiting))
+    assert kept == len(document) - 3 * len(LONG) - 2
+    assert sum(log._packed_chars) > kept - 2 * len(LONG)
+    assert log.text() == document
+
+
+def test_an_open_string_is_held_back_not_packed_until_it_closes() -> None:
+    """The text from the open string's first character is kept as it came (a pack cannot be
+    cut), joined again at most once per as much again as there is of it, then shared."""
+    log = TextLog(chunk_chars=4, pack_chars=16)
+    parser = JSONParser()
+    log.watch(parser)
+    head = '{"a": "'
+    for piece in [head, *pieces("z" * 1000, 4)]:
+        log.append(piece)
+        parser.feed(piece)
+    assert log._packed_total <= len(head)  # the open string is not packed
+    assert log._settle_at > 1000  # put off as it grew
+    for piece in ('", "b": 1', "}"):
+        log.append(piece)
+        parser.feed(piece)
+    assert not log._shared
+    log.append(" " * 1024)  # as much again: a settle, which takes the string out
+    assert log._shared == ["z" * 1000]
+    assert log.text() == head + "z" * 1000 + '", "b": 1}' + " " * 1024
+
+
+def test_a_log_watches_its_parser_from_the_first_character() -> None:
+    log = TextLog()
+    log.append("[")
+    with pytest.raises(ValueError, match="first character"):
+        log.watch(JSONParser())
+
+
+class _WrongSource:
+    """A source whose strings are not in the text: they stay text (never, from a parser)."""
+
+    def share_strings(self) -> None:
+        pass
+
+    def take_shared_strings(self) -> tuple[list[tuple[int, str]], int]:
+        return [(2, "not the text"), (0, "x" * 99)], 1_000
+
+
+def test_strings_not_found_in_the_text_stay_text() -> None:
+    log = TextLog(chunk_chars=1, pack_chars=1)
+    log.watch(_WrongSource())
+    for piece in pieces(LONG, 4):
+        log.append(piece)
+    assert not log._shared
+    assert log.text() == LONG
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(st.characters(codec=None), max_size=5)
+    | st.text(st.characters(codec=None), min_size=SHARED_STRING_CHARS, max_size=90),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+@given(json_values, st.booleans(), st.integers(1, 9), st.integers(1, 30), st.data())
+def test_a_watched_log_gives_any_json_fed_in_any_pieces(
+    value: Any, ascii_only: bool, chunk_chars: int, pack_chars: int, data: st.DataObject
+) -> None:
+    document = json.dumps(value, ensure_ascii=ascii_only)
+    cuts = data.draw(st.lists(st.integers(0, len(document)), max_size=12))
+    _, parser = _feed_watched(split_at(document, cuts), chunk_chars, pack_chars)
+    assert parser.close() == value
