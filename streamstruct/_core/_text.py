@@ -46,7 +46,9 @@ class TextLog:
 
     >>> log = TextLog()
     >>> log.append('{"a": ')
+    6
     >>> log.append("1}")
+    8
     >>> len(log), log.text()
     (8, '{"a": 1}')
 
@@ -76,7 +78,9 @@ class TextLog:
         self._waiting_chars = 0
         self._length = 0
 
-    def append(self, piece: str) -> None:
+    def append(self, piece: str) -> int:
+        """Add ``piece``; return the length of the text now (the reader's mark per piece: a
+        ``len()`` less per event, which calls ``__len__``)."""
         size = len(piece)
         self._waiting.append(piece)
         self._length += size
@@ -91,6 +95,7 @@ class TextLog:
                 self._packed_chars.append(self._chunks_chars)
                 self._chunks.clear()
                 self._chunks_chars = 0
+        return self._length
 
     def text(self) -> str:
         """All the text appended, as one string."""

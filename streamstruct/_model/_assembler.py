@@ -220,7 +220,8 @@ class PartialAssembler(Generic[_M]):
         for done in completed:
             path = done.path
             finals[path] = done.value
-            changed.update(path[:k] for k in range(len(path) + 1))
+            for k in range(len(path) + 1):  # a loop, not a generator: ~0.3 us less per value
+                changed.add(path[:k])
             if path:
                 self._closed.pop(path, None)  # its members are no longer asked about
                 self._closed.setdefault(path[:-1], set()).add(path[-1])
@@ -238,7 +239,12 @@ class PartialAssembler(Generic[_M]):
         snapshot: _M | None = None
         taken = False
         container = self._open_container() if shortcuts.open_container else None
-        if container is not None and all(done.path[:-1] == container.path for done in completed):
+        if container is not None:
+            for done in completed:  # a loop, not all() over a generator (most complete none)
+                if done.path[:-1] != container.path:
+                    container = None  # something completed outside it
+                    break
+        if container is not None:
             # Something visible changed (a member completed, or a string began: any string
             # open now is a new one, _grow having declined): else the general path's quick check.
             current = parser.growing_string()
@@ -324,7 +330,8 @@ class PartialAssembler(Generic[_M]):
             # string not shown again yet): the walk below would reuse the root's memo whole (a
             # quarter of the events of a table).
             self._text_progress.unseen(parser, events, self._events)
-            return None if root.value is _HIDDEN else cast(_M, root.value)
+            value = root.value  # Any: no cast (a call per event in the pure build)
+            return None if value is _HIDDEN else value
         levels = self._walk_down(parser, raw, changed)
         deepest = levels[-1]
         typed_levels = [lv for lv in levels if lv.typed and lv.path]
@@ -454,10 +461,16 @@ class PartialAssembler(Generic[_M]):
         """
         if parser.open_container_path() != container.path or self._root_done:
             return False, None
-        memo = self._levels.memo.get(container.path)
-        aboves = [self._levels.memo.get(path) for path in container.spine]
-        if memo is None or any(above is None or above.open_name is None for above in aboves):
+        memos = self._levels.memo
+        memo = memos.get(container.path)
+        if memo is None:
             return False, None
+        aboves: list[Memo] = []
+        for path in container.spine:  # a loop, not a comprehension and any(): no calls
+            above = memos.get(path)
+            if above is None or above.open_name is None:
+                return False, None
+            aboves.append(above)
         raw: Any = parser.snapshot()
         raws = [raw]
         for key in container.path:
@@ -503,12 +516,12 @@ class PartialAssembler(Generic[_M]):
             self._growing = GrowingString(current[0], (container.path, *container.spine), names)
         else:
             self._still_open = container
-        return True, self._snapshot if unchanged else cast(_M, value)
+        return True, self._snapshot if unchanged else value  # Any: no cast (a call, pure)
 
     def _remake_above(
         self,
         container: OpenContainer,
-        aboves: list[Memo | None],
+        aboves: list[Memo],
         raws: list[Any],
         value: Any,
         chain: Path,
@@ -518,10 +531,11 @@ class PartialAssembler(Generic[_M]):
         snapshot value) below them, unless it is ``unchanged``: the root's value."""
         reuse = self._shortcuts.reused_lists
         for path, above in zip(container.spine, aboves, strict=True):
-            assert above is not None
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
             if not unchanged:  # else each level above shows what it showed
-                chain = (cast("str | int", above.open_name), *chain)
+                open_name = above.open_name
+                assert open_name is not None  # (checked by _rebuild_from; no cast: no call)
+                chain = (open_name, *chain)
                 value = remake_level(above, value, chain, reuse)
         return value
 
@@ -554,8 +568,8 @@ class PartialAssembler(Generic[_M]):
             memo = self._levels.memo[path]
             below = remake_level(memo, below, memo.chain, reuse)
         self._levels.finals = {}
-        self._snapshot = cast(_M, below)
-        events.append(SnapshotEvent(cast(_M, below)))
+        self._snapshot = below  # Any: no cast (a call per event in the pure build)
+        events.append(SnapshotEvent(below))
         return events
 
 
