@@ -65,7 +65,9 @@ class TextLog:
 
     >>> log = TextLog()
     >>> log.append('{"a": ')
+    6
     >>> log.append("1}")
+    8
     >>> len(log), log.text()
     (8, '{"a": 1}')
 
@@ -118,7 +120,9 @@ class TextLog:
         source.share_strings()
         self._source = source
 
-    def append(self, piece: str) -> None:
+    def append(self, piece: str) -> int:
+        """Add ``piece``; return the length of the text now (the reader's mark per piece: a
+        ``len()`` less per event, which calls ``__len__``)."""
         size = len(piece)
         self._waiting.append(piece)
         self._length += size
@@ -130,6 +134,7 @@ class TextLog:
             self._waiting_chars = 0
             if self._chunks_chars >= self._settle_at:
                 self._settle()
+        return self._length
 
     def _settle(self) -> None:
         """Take the source's strings out of the chunks, and pack them up to where the text may

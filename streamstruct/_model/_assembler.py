@@ -12,7 +12,7 @@ hatch_build.py); every other install runs this source.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast, final
+from typing import Any, final
 
 from pydantic import BaseModel, ValidationError
 
@@ -210,7 +210,8 @@ class AssemblerCore:
         for done in completed:
             path = done.path
             finals[path] = done.value
-            changed.update(path[:k] for k in range(len(path) + 1))
+            for k in range(len(path) + 1):  # a loop, not a generator: ~0.3 us less per value
+                changed.add(path[:k])
             if path:
                 self._closed.pop(path, None)  # its members are no longer asked about
                 self._closed.setdefault(path[:-1], set()).add(path[-1])
@@ -228,7 +229,12 @@ class AssemblerCore:
         snapshot: Any = None
         taken = False
         container = self._open_container() if shortcuts.open_container else None
-        if container is not None and all(done.path[:-1] == container.path for done in completed):
+        if container is not None:
+            for done in completed:  # a loop, not all() over a generator (most complete none)
+                if done.path[:-1] != container.path:
+                    container = None  # something completed outside it
+                    break
+        if container is not None:
             # Something visible changed (a member completed, or a string began: any string
             # open now is a new one, _grow having declined): else the general path's quick check.
             current = parser.growing_string()
@@ -446,10 +452,16 @@ class AssemblerCore:
         """
         if parser.open_container_path() != container.path or self._root_done:
             return False, None
-        memo = self._levels.memo.get(container.path)
-        aboves = [self._levels.memo.get(path) for path in container.spine]
-        if memo is None or any(above is None or above.open_name is None for above in aboves):
+        memos = self._levels.memo
+        memo = memos.get(container.path)
+        if memo is None:
             return False, None
+        aboves: list[Memo] = []
+        for path in container.spine:  # a loop, not a comprehension and any(): no calls
+            above = memos.get(path)
+            if above is None or above.open_name is None:
+                return False, None
+            aboves.append(above)
         raw: Any = parser.snapshot()
         raws = [raw]
         for key in container.path:
@@ -505,7 +517,7 @@ class AssemblerCore:
     def _remake_above(
         self,
         container: OpenContainer,
-        aboves: list[Memo | None],
+        aboves: list[Memo],
         raws: list[Any],
         value: Any,
         chain: Path,
@@ -517,13 +529,14 @@ class AssemblerCore:
         rules = self._levels.rules
         withheld = self._levels.withheld  # the container's build's
         for path, above in zip(container.spine, aboves, strict=True):
-            assert above is not None
             above.raw = raws[len(path)]  # the parser's new copy, as a general build keeps
             if unchanged:  # each level above shows what it showed
                 continue
             rule = None if rules is None else rules.get(above.shown)
             if rule is None and withheld == SHOWN:  # nothing withheld here nor below
-                chain = (cast("str | int", above.open_name), *chain)
+                open_name = above.open_name
+                assert open_name is not None  # (checked by _rebuild_from; no cast: no call)
+                chain = (open_name, *chain)
                 value = remake_level(above, value, chain, reuse)
                 above.withheld = SHOWN  # a level reused later says what it shows now
             else:

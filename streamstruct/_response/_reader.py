@@ -394,8 +394,8 @@ class ResponseReader:
         return calls
 
     def _feed_parser(self, parser: JSONParser, text: str, parts: TextLog) -> None:
-        parts.append(text)  # what follows the answer's value too (``trailing``)
-        self._marks.append(len(parts))
+        # What follows the answer's value too (``trailing``); the mark: the length after it.
+        self._marks.append(parts.append(text))
         self._uncollected = True
         try:
             parser.feed(text)

@@ -639,3 +639,56 @@ def test_an_event_pickles_and_copies_as_itself() -> None:
     assert pickle.loads(pickle.dumps(event)) == event
     assert copy.copy(event) == event
     assert copy.deepcopy(event) == event
+
+
+# -- the whole-event shortcut ----------------------------------------------------------------------
+
+_chunk = st.one_of(
+    # The shape the shortcut takes: one data line and its blank line, as servers send each event.
+    _text.map(lambda text: b"data: " + text.encode() + b"\n\n"),
+    # Shapes next to it that it must leave to the general path.
+    _text.map(lambda text: b"data: " + text.encode() + b"\r\n\r\n"),
+    _text.map(lambda text: b"data: " + text.encode() + b"\n"),
+    _text.map(lambda text: b"data:" + text.encode() + b"\n\n"),
+    _text.map(lambda text: b"data: " + text.encode() + b"\ndata: x\n\n"),
+    _text.map(lambda text: b"event: " + text.encode() + b"\n"),
+    _text.map(lambda text: b"id: " + text.encode() + b"\n"),
+    st.integers(0, 99).map(lambda number: b"retry: %d\n" % number),
+    st.sampled_from([b"\n", b"\r", b"\r\n", b"\xef\xbb\xbf", b": keep-alive\n\n", b"data: \r"]),
+    _noise,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_chunk, max_size=12), st.integers(1, 24), st.integers(1, 24), st.booleans())
+def test_property_whole_events_shortcut_gives_what_the_general_path_gives(
+    chunks: list[bytes], max_line_bytes: int, max_event_bytes: int, capped: bool
+) -> None:
+    caps = {"max_line_bytes": max_line_bytes, "max_event_bytes": max_event_bytes} if capped else {}
+    fast = decode_outcome(chunks, **caps)
+    assert fast == decode_outcome(chunks, whole_events=False, **caps)
+    if fast[1] is None:
+        assert fast[0] == _reference_decode(b"".join(chunks))
+
+
+def test_whole_events_shortcut_keeps_the_stream_state() -> None:
+    # A type, an id and a retry set by earlier reads; the BOM of the first read; a cap reached
+    # exactly and passed by one byte, by an event in the shortcut's shape.
+    chunks = [
+        b"\xef\xbb\xbfdata: first\n\n",
+        b"event: update\nid: 7\nretry: 50\n",
+        b"data: typed\n\n",
+        b"data: plain\n\n",
+        b"data: 12345678\n\n",
+        b"data: 123456789\n\n",
+    ]
+    for whole_events in (True, False):
+        assert decode_outcome(chunks, max_event_bytes=8, whole_events=whole_events) == (
+            [
+                E(data="first"),
+                E("update", "typed", "7", 50),
+                E("message", "plain", "7", 50),
+                E("message", "12345678", "7", 50),
+            ],
+            (SSELimitError, 8),
+        )
