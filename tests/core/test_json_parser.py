@@ -741,15 +741,3 @@ def test_a_parser_whose_feed_failed_gives_no_snapshot_of_its_half_updated_state(
         with pytest.raises(JSONParseError) as again:
             call()
         assert again.value is failed.value
-
-
-def test_the_compiled_frames_are_left_out_of_the_cyclic_collector() -> None:
-    # _json_containers.Frame is marked acyclic for mypyc (never in a cycle): compiled, the
-    # collector does not track it; as source, it is an ordinary class, tracked.
-    import gc
-
-    from streamstruct._core import _json_containers
-
-    frame = _json_containers.Frame(_json_containers.ARRAY, [], None, 0, 0)
-    compiled = not (_json_containers.__file__ or "").endswith(".py")
-    assert gc.is_tracked(frame) is not compiled

@@ -49,7 +49,7 @@ RANKS = {
 ALLOWED_THIRD_PARTY = {
     "_errors": set(),
     "_path": set(),
-    "_core": {"mypy_extensions"},  # _mypyc_hints only, under TYPE_CHECKING: read by mypyc at build
+    "_core": set(),
     "_model": {"pydantic", "pydantic_core", "typing_extensions"},
     "_request": {"pydantic", "pydantic_core", "typing_extensions", "httpx"},
     "_response": {"pydantic", "pydantic_core", "typing_extensions"},
