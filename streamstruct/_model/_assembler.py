@@ -214,7 +214,10 @@ class AssemblerCore:
                 changed.add(path[:k])
             if path:
                 self._closed.pop(path, None)  # its members are no longer asked about
-                self._closed.setdefault(path[:-1], set()).add(path[-1])
+                closed = self._closed.setdefault(path[:-1], set())
+                if path[-1] in closed:  # a key given twice: the last wins, replaced in place,
+                    self._forget_built()  # where the memos' checks cannot see it
+                closed.add(path[-1])
                 sent = self._text_progress.completed(path)  # what TextAppended sent of it
                 fields.complete(path, done.value, done.start, done.end, sent, events)
             else:
@@ -246,6 +249,14 @@ class AssemblerCore:
             self._snapshot = snapshot
             events.append(SnapshotEvent(snapshot))
         return events if view is None else self._seen(view, events, growing)
+
+    def _forget_built(self) -> None:
+        """Build the next snapshot from nothing: a member of an object was replaced, which the
+        memos (checking sizes and the last member consumed) and the shortcuts taken from them
+        would not notice. Rare (an answer that gives a key twice), so nothing finer is kept."""
+        self._levels.forget()
+        self._growing = None
+        self._still_open = None
 
     def _seen(
         self,

@@ -68,6 +68,11 @@ class LevelBuilder:
         # The path (field names) of the value the last snapshot withholds, None: nothing.
         self.withheld_path: Path | None = None
 
+    def forget(self) -> None:
+        """Drop what the last builds kept: the next one builds every level again."""
+        self.memo = {}
+        self._quiet = {}
+
     def build_up(self, levels: list[Level], shortcuts: SnapshotShortcuts, root_done: bool) -> Any:
         """Build back up, each level from its complete members and the level below; the memos
         of this build replace the last one's. The root's value (_HIDDEN: nothing shown)."""
