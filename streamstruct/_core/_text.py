@@ -136,6 +136,18 @@ class TextLog:
                 self._settle()
         return self._length
 
+    def settle(self) -> None:
+        """Share and pack what can be now, without waiting for more text: at the end of a
+        stream, where the text held back for a string that was open (perhaps the whole answer,
+        one long field) would otherwise stay as it came, beside the string itself."""
+        if self._waiting:
+            self._chunks.append("".join(self._waiting))
+            self._chunks_chars += self._waiting_chars
+            self._waiting.clear()
+            self._waiting_chars = 0
+        if self._chunks:
+            self._settle()
+
     def _settle(self) -> None:
         """Take the source's strings out of the chunks, and pack them up to where the text may
         still turn out to be one of them.

@@ -214,10 +214,7 @@ class AssemblerCore:
                 changed.add(path[:k])
             if path:
                 self._closed.pop(path, None)  # its members are no longer asked about
-                closed = self._closed.setdefault(path[:-1], set())
-                if path[-1] in closed:  # a key given twice: the last wins, replaced in place,
-                    self._forget_built()  # where the memos' checks cannot see it
-                closed.add(path[-1])
+                self._member_closed(path)
                 sent = self._text_progress.completed(path)  # what TextAppended sent of it
                 fields.complete(path, done.value, done.start, done.end, sent, events)
             else:
@@ -249,6 +246,14 @@ class AssemblerCore:
             self._snapshot = snapshot
             events.append(SnapshotEvent(snapshot))
         return events if view is None else self._seen(view, events, growing)
+
+    def _member_closed(self, path: Path) -> None:
+        """Note that the member at ``path`` completed (a call per completed value, not per
+        event: ``advance`` is at the complexity limit)."""
+        closed = self._closed.setdefault(path[:-1], set())
+        if path[-1] in closed:  # a key given twice: the last wins, replaced in place, where
+            self._forget_built()  # the memos' checks cannot see it
+        closed.add(path[-1])
 
     def _forget_built(self) -> None:
         """Build the next snapshot from nothing: a member of an object was replaced, which the

@@ -451,6 +451,11 @@ class ResponseReader:
         (all carrying the partial result and the text) when the answer is not complete.
         """
         self._sse.close()
+        # The text held back for a string still open at the last settle is shared now.
+        self._text_parts.settle()
+        for call in self._calls.values():
+            if call.log is not None:
+                call.log.settle()
         if self.broken is not None:
             raise self.broken_error()
         if not self.done_marker and self.finish_reason is None:

@@ -220,6 +220,25 @@ def test_an_open_string_is_held_back_not_packed_until_it_closes() -> None:
     assert log.text() == head + "z" * 1000 + '", "b": 1}' + " " * 1024
 
 
+def test_settle_shares_a_string_that_closed_last_without_more_text() -> None:
+    # What the reader does at the end of a stream: nothing more will come to put it off to.
+    log = TextLog(chunk_chars=4, pack_chars=16)
+    parser = JSONParser()
+    log.watch(parser)
+    text = '{"a": "' + "z" * 1000 + '"}'
+    for piece in pieces(text, 4):
+        log.append(piece)
+        parser.feed(piece)
+    assert not log._shared
+    log.settle()
+    assert log._shared == ["z" * 1000]
+    assert log._shared[0] is parser.close()["a"]
+    assert sum(map(len, log._chunks)) + len(log._waiting) == 0
+    assert log.text() == text
+    log.settle()  # again: nothing to do
+    assert (log.text(), len(log)) == (text, len(text))
+
+
 def test_a_log_watches_its_parser_from_the_first_character() -> None:
     log = TextLog()
     log.append("[")

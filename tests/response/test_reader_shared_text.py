@@ -124,3 +124,26 @@ def test_each_tool_call_of_an_iterable_keeps_its_text() -> None:
         items = list(stream)
         assert [item.model_dump() for item in items] == [ARTICLE]
         assert stream.text == TEXT
+
+
+class Answer(BaseModel):
+    body: str
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_one_long_field_at_the_end_is_shared_once_the_stream_ends(mode: str) -> None:
+    # The answer's last string is still held back at the last settle (nothing came after it
+    # to put one off to): the end of the stream settles it, so the text is not kept twice.
+    text = json.dumps({"body": "word " * 40_000})
+    with _client(_body(text, MODES[mode], end=True)) as client:
+        stream = client.chat.completions.create_partial(
+            model="m", response_model=Answer, messages=MESSAGES, mode=mode
+        )
+        for _ in stream:
+            pass
+        final = stream.get_final()
+        reader = stream._stream._reader  # type: ignore[attr-defined]
+        log = reader._text_parts if mode == "json_schema" else reader._calls[0].log
+        assert [id(s) for s in log._shared] == [id(final.body)]
+        assert sum(map(len, log._chunks)) + sum(map(len, log._waiting)) < 20
+        assert stream.text == text
