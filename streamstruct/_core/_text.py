@@ -128,23 +128,24 @@ class TextLog:
         self._length += size
         self._waiting_chars += size
         if self._waiting_chars >= self._chunk_chars:
-            self._chunks.append("".join(self._waiting))
-            self._chunks_chars += self._waiting_chars
-            self._waiting.clear()
-            self._waiting_chars = 0
+            self._join_waiting()
             if self._chunks_chars >= self._settle_at:
                 self._settle()
         return self._length
+
+    def _join_waiting(self) -> None:
+        """The pieces since the last chunk, joined into one (once per ``chunk_chars``)."""
+        self._chunks.append("".join(self._waiting))
+        self._chunks_chars += self._waiting_chars
+        self._waiting.clear()
+        self._waiting_chars = 0
 
     def settle(self) -> None:
         """Share and pack what can be now, without waiting for more text: at the end of a
         stream, where the text held back for a string that was open (perhaps the whole answer,
         one long field) would otherwise stay as it came, beside the string itself."""
         if self._waiting:
-            self._chunks.append("".join(self._waiting))
-            self._chunks_chars += self._waiting_chars
-            self._waiting.clear()
-            self._waiting_chars = 0
+            self._join_waiting()
         if self._chunks:
             self._settle()
 

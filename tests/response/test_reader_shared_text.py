@@ -13,20 +13,11 @@ from pydantic import BaseModel
 from shared_support import pieces
 
 import streamstruct
+from benchmarks.memory import Article
 from streamstruct._core._text import PACK_CHARS
 
 MESSAGES = [{"role": "user", "content": "x"}]
 SSE = {"content-type": "text/event-stream"}
-
-
-class Section(BaseModel):
-    heading: str
-    paragraphs: list[str]
-
-
-class Article(BaseModel):
-    title: str
-    sections: list[Section]
 
 
 def _paragraph(i: int) -> str:
@@ -72,23 +63,29 @@ def _client(body: bytes) -> streamstruct.Client:
 MODES = {"json_schema": _content, "tools": _arguments}
 
 
-@pytest.mark.parametrize("mode", list(MODES))
-def test_the_text_of_a_whole_answer_is_the_text_received(mode: str) -> None:
-    with _client(_body(TEXT, MODES[mode], end=True)) as client:
+def _read_all(text: str, model: type[BaseModel], mode: str) -> tuple[Any, Any]:
+    """The sync stream of ``text`` as ``model`` (7 characters a delta), read to the end, and
+    its final value."""
+    with _client(_body(text, MODES[mode], end=True)) as client:
         stream = client.chat.completions.create_partial(
-            model="m", response_model=Article, messages=MESSAGES, mode=mode
+            model="m", response_model=model, messages=MESSAGES, mode=mode
         )
         for _ in stream:
             pass
-        final = stream.get_final()
-        assert stream.text == TEXT
-        log = stream._stream._reader._text_parts  # type: ignore[attr-defined]
-        # The paragraphs with no escape, those closed by the first PACK_CHARS characters at
-        # least (the text since may wait to be settled), are the final object's own strings.
-        plain = [p for s in final.sections for p in s.paragraphs if p.isascii()]
-        settled = [p for p in plain if TEXT.index(p) + len(p) < PACK_CHARS]
-        assert len(settled) > 10
-        assert [id(p) for p in log._shared[: len(settled)]] == [id(p) for p in settled]
+        return stream, stream.get_final()
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_the_text_of_a_whole_answer_is_the_text_received(mode: str) -> None:
+    stream, final = _read_all(TEXT, Article, mode)
+    assert stream.text == TEXT
+    log = stream._stream._reader._text_parts  # type: ignore[attr-defined]
+    # The paragraphs with no escape, those closed by the first PACK_CHARS characters at
+    # least (the text since may wait to be settled), are the final object's own strings.
+    plain = [p for s in final.sections for p in s.paragraphs if p.isascii()]
+    settled = [p for p in plain if TEXT.index(p) + len(p) < PACK_CHARS]
+    assert len(settled) > 10
+    assert [id(p) for p in log._shared[: len(settled)]] == [id(p) for p in settled]
 
 
 @pytest.mark.parametrize("cut", [len(TEXT) // 2, len(TEXT) - 300, PACK_CHARS + 5])
@@ -135,15 +132,9 @@ def test_one_long_field_at_the_end_is_shared_once_the_stream_ends(mode: str) -> 
     # The answer's last string is still held back at the last settle (nothing came after it
     # to put one off to): the end of the stream settles it, so the text is not kept twice.
     text = json.dumps({"body": "word " * 40_000})
-    with _client(_body(text, MODES[mode], end=True)) as client:
-        stream = client.chat.completions.create_partial(
-            model="m", response_model=Answer, messages=MESSAGES, mode=mode
-        )
-        for _ in stream:
-            pass
-        final = stream.get_final()
-        reader = stream._stream._reader  # type: ignore[attr-defined]
-        log = reader._text_parts if mode == "json_schema" else reader._calls[0].log
-        assert [id(s) for s in log._shared] == [id(final.body)]
-        assert sum(map(len, log._chunks)) + sum(map(len, log._waiting)) < 20
-        assert stream.text == text
+    stream, final = _read_all(text, Answer, mode)
+    reader = stream._stream._reader  # type: ignore[attr-defined]
+    log = reader._text_parts if mode == "json_schema" else reader._calls[0].log
+    assert [id(s) for s in log._shared] == [id(final.body)]
+    assert sum(map(len, log._chunks)) + sum(map(len, log._waiting)) < 20
+    assert stream.text == text
