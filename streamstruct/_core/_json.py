@@ -382,10 +382,16 @@ class JSONParser(ValueBuilder):
         # The records as CompletedValues, built here: through a function of _json_containers, a
         # call more per event (issue 13's last rows: one of five folds that took the pure pipeline
         # from 1.09x to 1.07x 823c300's CPU per event, tools 10 KB: about the measure's noise).
-        return [
-            CompletedValue(() if parent is None else (*path_of(parent), key), value, start, end)
-            for parent, key, value, start, end in completed
-        ]
+        out = []
+        for record in completed:
+            if isinstance(record, _Frame):  # a container (see Record)
+                parent, key, value = record.parent, record.slot, record.items
+                start, end = record.start, record.end
+            else:
+                parent, key, value, start, end = record
+            path = () if parent is None else (*path_of(parent), key)
+            out.append(CompletedValue(path, value, start, end))
+        return out
 
     def is_complete(self, path: Path) -> bool:
         """Whether the value at ``path`` exists and is complete."""

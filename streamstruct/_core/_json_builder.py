@@ -159,7 +159,7 @@ class ValueBuilder:
         self._max_string = sys.maxsize if max_string_chars is None else max_string_chars
         self._root: Any = None
         self._end: int | None = None
-        self._completed: list[Record] = []
+        self._completed: list[Record | Frame] = []
         self._dirty = False  # something a snapshot shows changed since the last one
         self._error: JSONParseError | None = None
         self._plain_pieces = shortcuts.plain_pieces
@@ -246,6 +246,7 @@ class ValueBuilder:
         completion_depth = self._completion_depth
         n, i = len(text), 0
         value: Any
+        closed: Frame | None = None  # the container that closed, if the value completed is one
         while i < n:
             if state >= S_IN_STRING:  # (never S_DONE here: see _parse)
                 i = self._string.take(text, i, state == S_IN_STRING)
@@ -290,8 +291,8 @@ class ValueBuilder:
                         self._share(base + i + 1, value)
                     start, i = base + i, j
                 elif state > S_ARRAY_FIRST or char == "]":  # a closing bracket, or out of place
-                    frame = self._close(char, i, state)
-                    value, start, i = frame.items, frame.start, i + 1
+                    closed = self._close(char, i, state)
+                    value, start, i = closed.items, closed.start, i + 1
                 elif char in _SCALAR_START:  # a number or a literal, lexed here (see _value_at)
                     value, j = (
                         lex_number(text, i, n) if char not in LITERALS else lex_literal(text, i)
@@ -320,11 +321,20 @@ class ValueBuilder:
                     items[slot] = value
                     frame.key = None
                 if len(stack) <= completion_depth:
-                    self._completed.append((frame, slot, value, start, base + i))
+                    if closed is None:
+                        self._completed.append((frame, slot, value, start, base + i))
+                    else:  # a container: its frame is its record (see Record)
+                        closed.end = base + i
+                        self._completed.append(closed)
+                closed = None
                 state = S_AFTER_VALUE
             else:
                 self._root, self._end = value, base + i
-                self._completed.append((None, MISSING, value, start, base + i))
+                if closed is None:
+                    self._completed.append((None, MISSING, value, start, base + i))
+                else:
+                    closed.end = base + i
+                    self._completed.append(closed)
                 state = self._after_root(text, i, S_DONE)
                 break
         self._state = state
@@ -423,15 +433,23 @@ class ValueBuilder:
                     # 1.77x, pure (issue 14's depth target: 2x). Nothing else holds the list yet:
                     # snapshots hold copies of an open array.
                     frame.items = [items[0]]
-            return frame
-        if (char == "]" and state == S_ARRAY_FIRST) or (char == "}" and state == S_OBJECT_FIRST):
-            return stack.pop()
+        elif (char == "]" and state == S_ARRAY_FIRST) or (char == "}" and state == S_OBJECT_FIRST):
+            frame = stack.pop()
+        else:
+            raise self._misplaced_closer(char, i, state)
+        if frame.given is not None:  # its snapshot copies: the frame lives on as its record
+            frame.given = frame.spare = None
+        return frame
+
+    @staticmethod
+    def _misplaced_closer(char: str, i: int, state: int) -> LexError:
+        """The error for a closing bracket where ``state`` wants something else."""
         if state == S_COLON:
-            raise LexError(f"unexpected {describe(char)} after an object key", i, "':'")
+            return LexError(f"unexpected {describe(char)} after an object key", i, "':'")
         if state == S_VALUE:  # a ']' where a value belongs
-            raise LexError(f"unexpected {describe(char)}", i, "a value")
+            return LexError(f"unexpected {describe(char)}", i, "a value")
         expected = "'\"' or '}'" if state == S_OBJECT_FIRST else "'\"' (a key)"
-        raise LexError(f"unexpected {describe(char)} where a key belongs", i, expected)
+        return LexError(f"unexpected {describe(char)} where a key belongs", i, expected)
 
     def _close_string(self, text: str, i: int, state: int) -> str | None:
         """The open string closed with the quote at ``text[i - 1]``: its text for a value; for a
