@@ -331,6 +331,10 @@ def flat_json(depth: int, size: int) -> str:
 
 
 def _cpu(fn: Callable[[], object], repeat: int) -> float:
+    # One run first, not timed: the first of a shape's runs paid for its warm-up (the 100 KB long
+    # string, compiled: 13.4x its later runs' ratio to 1 MB in one trial, 7.7-8.1x after it), which
+    # with three runs could decide the median and the verdict.
+    fn()
     samples = []
     for _ in range(repeat):
         start = time.process_time()
