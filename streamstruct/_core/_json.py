@@ -383,6 +383,7 @@ class JSONParser(ValueBuilder):
         # call more per event (issue 13's last rows: one of five folds that took the pure pipeline
         # from 1.09x to 1.07x 823c300's CPU per event, tools 10 KB: about the measure's noise).
         out = []
+        key: Any  # an index or a key; MISSING for the root (compiled: no narrower type holds it)
         for record in completed:
             if isinstance(record, _Frame):  # a container (see Record)
                 parent, key, value = record.parent, record.slot, record.items

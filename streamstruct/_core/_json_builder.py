@@ -246,7 +246,9 @@ class ValueBuilder:
         completion_depth = self._completion_depth
         n, i = len(text), 0
         value: Any
-        closed: Frame | None = None  # the container that closed, if the value completed is one
+        # How deep the value completing here is recorded: completion_depth, but -1 for a container
+        # (its frame recorded itself as it closed: see Record and _close).
+        record_depth = completion_depth
         while i < n:
             if state >= S_IN_STRING:  # (never S_DONE here: see _parse)
                 i = self._string.take(text, i, state == S_IN_STRING)
@@ -291,8 +293,9 @@ class ValueBuilder:
                         self._share(base + i + 1, value)
                     start, i = base + i, j
                 elif state > S_ARRAY_FIRST or char == "]":  # a closing bracket, or out of place
-                    closed = self._close(char, i, state)
-                    value, start, i = closed.items, closed.start, i + 1
+                    frame = self._close(char, i, state)
+                    value, start, i = frame.items, frame.start, i + 1
+                    record_depth = -1
                 elif char in _SCALAR_START:  # a number or a literal, lexed here (see _value_at)
                     value, j = (
                         lex_number(text, i, n) if char not in LITERALS else lex_literal(text, i)
@@ -320,25 +323,23 @@ class ValueBuilder:
                     slot = frame.key
                     items[slot] = value
                     frame.key = None
-                if len(stack) <= completion_depth:
-                    if closed is None:
-                        self._completed.append((frame, slot, value, start, base + i))
-                    else:  # a container: its frame is its record (see Record)
-                        closed.end = base + i
-                        self._completed.append(closed)
-                closed = None
+                if len(stack) <= record_depth:
+                    self._completed.append((frame, slot, value, start, base + i))
+                record_depth = completion_depth
                 state = S_AFTER_VALUE
             else:
-                self._root, self._end = value, base + i
-                if closed is None:
-                    self._completed.append((None, MISSING, value, start, base + i))
-                else:
-                    closed.end = base + i
-                    self._completed.append(closed)
-                state = self._after_root(text, i, S_DONE)
+                state = self._root_completed(value, start, text, i, record_depth >= 0)
                 break
         self._state = state
         return n - len(self._carry)
+
+    def _root_completed(self, value: Any, start: int, text: str, i: int, record: bool) -> int:
+        """The root value completed at ``text[i]``: kept, recorded unless it is a container (see
+        Record), and the state after it (see _after_root)."""
+        self._root, self._end = value, self._base + i
+        if record:
+            self._completed.append((None, MISSING, value, start, self._base + i))
+        return self._after_root(text, i, S_DONE)
 
     def _after_root_piece(self, text: str) -> int:
         """A piece after the complete root value: all of it consumed (see _after_root)."""
@@ -439,6 +440,9 @@ class ValueBuilder:
             raise self._misplaced_closer(char, i, state)
         if frame.given is not None:  # its snapshot copies: the frame lives on as its record
             frame.given = frame.spare = None
+        if len(stack) <= self._completion_depth:  # recorded: its frame is its record (see Record)
+            frame.end = self._base + i + 1
+            self._completed.append(frame)
         return frame
 
     @staticmethod
