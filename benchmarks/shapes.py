@@ -74,6 +74,7 @@ SHAPE_PARTIAL: Final = "create_partial, 1 event/read"
 SHAPE_METHODS: Final = (SHAPE_PARSER, SHAPE_PARTIAL)
 DEPTHS: Final = ((990, 1000), (16_000, 20_000))  # (depth, max_depth)
 DEPTH_BYTES: Final = 200 * KB
+MIN_SECONDS: Final = 0.3  # CPU time of a figure's timed runs, at least (see _cpu)
 LONG_STRING_GROWTH_LIMIT: Final = 12.0
 DEPTH_LIMIT: Final = 2.0
 
@@ -111,9 +112,11 @@ def _cpu(fn: Callable[[], object], repeat: int) -> float:
     # One run first, not timed: the first of a shape's runs paid for its warm-up (the 100 KB long
     # string, compiled: 13.4x its later runs' ratio to 1 MB in one trial, 7.7-8.1x after it), which
     # with three runs could decide the median and the verdict.
+    # Then at least ``repeat`` runs and MIN_SECONDS of them: the 100 KB long string takes ~3 ms
+    # compiled, and three runs of it on a loaded machine gave the 1 MB / 100 KB verdict to the noise.
     fn()
-    samples = []
-    for _ in range(repeat):
+    samples: list[float] = []
+    while len(samples) < repeat or sum(samples) < MIN_SECONDS:
         start = time.process_time()
         fn()
         samples.append(time.process_time() - start)
