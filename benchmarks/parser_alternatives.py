@@ -235,6 +235,7 @@ def run(
     repeat: int,
     budget: float,
     builds: Sequence[str] = BUILDS,
+    shape_seconds: float = shape_figures.MIN_SECONDS,
     progress: Progress | None = None,
 ) -> ParserResults:
     """The documents in this process; the shapes in each of ``builds`` (in this one if none)."""
@@ -245,7 +246,7 @@ def run(
                 progress.step(f"parser: {doc} {size_label(size)}: one-shot and resumable")
             rows.append(measure(doc, size, repeat=repeat, budget=budget, progress=progress))
     shapes, skipped = shape_figures.measure_in_builds(
-        sizes, repeat=repeat, builds=builds, progress=progress
+        sizes, repeat=repeat, min_seconds=shape_seconds, builds=builds, progress=progress
     )
     meta = {
         "docs": {doc: base.DOC_DESCRIPTIONS[doc] for doc in docs},

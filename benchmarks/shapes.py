@@ -16,6 +16,7 @@ a child process per build; :func:`measure` in this process for one build alone):
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import statistics
@@ -75,6 +76,7 @@ SHAPE_METHODS: Final = (SHAPE_PARSER, SHAPE_PARTIAL)
 DEPTHS: Final = ((990, 1000), (16_000, 20_000))  # (depth, max_depth)
 DEPTH_BYTES: Final = 200 * KB
 MIN_SECONDS: Final = 0.3  # CPU time of a figure's timed runs, at least (see _cpu)
+MAX_RUNS: Final = 50  # ... unless it took this many
 LONG_STRING_GROWTH_LIMIT: Final = 12.0
 DEPTH_LIMIT: Final = 2.0
 
@@ -108,15 +110,18 @@ def flat_json(depth: int, size: int) -> str:
     return '{"data": [' + ",".join([one] * max(1, size // (2 * depth + 1))) + "]}"
 
 
-def _cpu(fn: Callable[[], object], repeat: int) -> float:
+def _cpu(fn: Callable[[], object], repeat: int, min_seconds: float) -> float:
     # One run first, not timed: the first of a shape's runs paid for its warm-up (the 100 KB long
     # string, compiled: 13.4x its later runs' ratio to 1 MB in one trial, 7.7-8.1x after it), which
     # with three runs could decide the median and the verdict.
-    # Then at least ``repeat`` runs and MIN_SECONDS of them: the 100 KB long string takes ~3 ms
+    # Then at least ``repeat`` runs and ``min_seconds`` of them (MIN_SECONDS, or MAX_RUNS runs): the 100 KB long string takes ~3 ms
     # compiled, and three runs of it on a loaded machine gave the 1 MB / 100 KB verdict to the noise.
+    # The garbage collector stays on (it is what deep nesting costs) and collects before each run,
+    # as the worker does before each stream: one run's garbage is not the next one's bill.
     fn()
     samples: list[float] = []
-    while len(samples) < repeat or sum(samples) < MIN_SECONDS:
+    while len(samples) < repeat or (sum(samples) < min_seconds and len(samples) < MAX_RUNS):
+        gc.collect()
         start = time.process_time()
         fn()
         samples.append(time.process_time() - start)
@@ -157,10 +162,15 @@ def _partial_stream(text: str, model: type[BaseModel], max_depth: int) -> Callab
 
 
 def measure(
-    sizes: Sequence[int], *, repeat: int, progress: Progress | None = None
+    sizes: Sequence[int],
+    *,
+    repeat: int,
+    min_seconds: float = MIN_SECONDS,
+    progress: Progress | None = None,
 ) -> list[ShapeFigure]:
     """The long string at the two largest ``sizes``; nested and flat arrays at each depth, in
-    this process (the build it imports)."""
+    this process (the build it imports); each figure the median of ``repeat`` runs at least, and
+    of ``min_seconds`` of them (see _cpu)."""
     build = streamstruct.build_info().build
     out: list[ShapeFigure] = []
     for size in sorted(sizes)[-2:]:
@@ -173,7 +183,12 @@ def measure(
         ):
             out.append(
                 ShapeFigure(
-                    LONG_STRING, size_label(size), method, len(text), _cpu(fn, repeat), build
+                    LONG_STRING,
+                    size_label(size),
+                    method,
+                    len(text),
+                    _cpu(fn, repeat, min_seconds),
+                    build,
                 )
             )
     for depth, max_depth in DEPTHS:
@@ -188,7 +203,7 @@ def measure(
                 (SHAPE_PARSER, _parser_stream(text, max_depth)),
                 (SHAPE_PARTIAL, _partial_stream(text, Holder, max_depth)),
             ):
-                seconds = _cpu(fn, repeat)
+                seconds = _cpu(fn, repeat, min_seconds)
                 figure = ShapeFigure(shape, f"{depth:,}", method, len(text), seconds, build)
                 out.append(figure)
     return out
@@ -206,19 +221,22 @@ def measure_in_builds(
     sizes: Sequence[int],
     *,
     repeat: int,
+    min_seconds: float = MIN_SECONDS,
     builds: Sequence[str] = BUILDS,
     progress: Progress | None = None,
 ) -> tuple[list[ShapeFigure], dict[str, str]]:
     """:func:`measure` in a child process per build (the builds that cannot be made here are
     left out: the second item says why); in this process when ``builds`` is empty."""
     if not builds:
-        return measure(sizes, repeat=repeat, progress=progress), {}
+        return measure(sizes, repeat=repeat, min_seconds=min_seconds, progress=progress), {}
     out: list[ShapeFigure] = []
     with Workers(tuple(builds)) as workers:
         for build in builds:
             worker = workers.workers.get(build)
             if worker is not None:
-                answer = worker.ask(op="shapes", sizes=list(sizes), repeat=repeat)
+                answer = worker.ask(
+                    op="shapes", sizes=list(sizes), repeat=repeat, min_seconds=min_seconds
+                )
                 out += [ShapeFigure(**figure) for figure in answer["figures"]]
             if progress is not None:
                 for _ in range(STEPS):
@@ -308,8 +326,9 @@ def format_shapes(
     header = ["build", "shape", "size/depth", "method", "JSON", "CPU", "ns/byte"]
     lines = [
         "",
-        "Shapes (CPU, median, each build in a child process): one long string field in 4-char"
-        " pieces; arrays nested 990 and 16,000 deep beside the same arrays flat",
+        "Shapes (CPU, median, the collector on; each build in a child process unless run alone):"
+        " one long string field in 4-char pieces; arrays nested 990 and 16,000 deep beside the same"
+        " arrays flat",
         *grid(header, body, left=3),
     ]
     lines += [f"Shapes: the {build} build skipped: {why}" for build, why in (skipped or {}).items()]

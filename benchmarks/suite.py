@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks import concurrency, loopback, memory, parser_alternatives, plot
+from benchmarks import concurrency, loopback, memory, parser_alternatives, plot, shapes
 from benchmarks._common import KB, MB, Progress, Target, grid, parser_build, version
 from benchmarks.builds import BUILDS
 
@@ -57,6 +57,7 @@ class Settings:
     parser_sizes: tuple[int, ...] = (1 * KB, 10 * KB, 100 * KB, 1 * MB)
     parser_repeat: int = 3
     parser_budget: float = 2.0
+    parser_shape_seconds: float = shapes.MIN_SECONDS  # each shape figure's runs, at least
     e2e: loopback.Plan = field(default_factory=loopback.Plan)
     builds: tuple[str, ...] = BUILDS
     concurrency_ns: tuple[int, ...] = concurrency.DEFAULT_N
@@ -71,6 +72,7 @@ QUICK: Final = Settings(
     parser_sizes=(1 * KB, 10 * KB),
     parser_repeat=1,
     parser_budget=0.2,
+    parser_shape_seconds=0.0,
     e2e=loopback.Plan(
         sizes=(2 * KB, 10 * KB),
         live_sizes=(2 * KB,),
@@ -172,6 +174,7 @@ def run(
             repeat=settings.parser_repeat,
             budget=settings.parser_budget,
             builds=settings.builds,
+            shape_seconds=settings.parser_shape_seconds,
             progress=progress,
         )
 

@@ -410,8 +410,10 @@ class ValueBuilder:
 
     def _close(self, char: str, i: int, state: int) -> Frame:
         """``char`` at ``text[i]`` where no value, key or separator begins: the frame of the
-        container it closes (after a value, or empty), popped, or the error saying what belongs
-        there. Closing adds nothing visible: the last snapshot shows every member."""
+        container it closes (after a value, or empty), popped, without its snapshot copies, and
+        recorded (the frame is its own record: see Record) when within completion_depth; or the
+        error saying what belongs there. Closing adds nothing visible: the last snapshot shows every
+        member."""
         stack = self._stack
         if state == S_AFTER_VALUE:
             closer = CLOSERS[stack[-1].kind]

@@ -431,7 +431,7 @@ def test_a_deep_snapshot_is_made_again_once_the_text_grew_by_the_spacing_times_t
     deep = [fed for fed, _ in shown if fed > DEEP_SNAPSHOT_LEVELS]
     # then again each time the text grew by the spacing times the depth shown last: at 32 deep,
     # 8 x 32 characters more (288 fed), then 8 x 288 more (2,592 fed)
-    assert deep == [DEEP_SNAPSHOT_LEVELS * growth, DEEP_SNAPSHOT_LEVELS * growth**2]
+    assert deep == [288, 2592] == [DEEP_SNAPSHOT_LEVELS * growth, DEEP_SNAPSHOT_LEVELS * growth**2]
     assert all(levels == fed for fed, levels in shown)  # never stale in what it shows
     parser.feed("1" + "]" * depth)
     final = parser.close()

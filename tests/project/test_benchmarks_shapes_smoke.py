@@ -39,7 +39,7 @@ def test_nested_and_flat_hold_as_many_arrays() -> None:
 
 
 def test_every_shape_is_measured_and_checked() -> None:
-    figures = shapes.measure((1_000, 2_000), repeat=1)
+    figures = shapes.measure((1_000, 2_000), repeat=1, min_seconds=0.0)
     results = parser_alternatives.ParserResults([], {}, figures)
     kinds = {(f.shape, f.method) for f in figures}
     assert kinds == {(s, m) for s in (LONG_STRING, NESTED, FLAT) for m in SHAPE_METHODS}
@@ -54,7 +54,9 @@ def test_every_shape_is_measured_and_checked() -> None:
 
 
 def test_the_shapes_run_in_each_build_asked_for_and_are_checked_per_build() -> None:
-    figures, skipped = shapes.measure_in_builds((1_000, 2_000), repeat=1, builds=(builds.PURE,))
+    figures, skipped = shapes.measure_in_builds(
+        (1_000, 2_000), repeat=1, min_seconds=0.0, builds=(builds.PURE,)
+    )
     assert skipped == {}
     assert {f.build for f in figures} == {builds.PURE}
     assert len(figures) == 2 * 2 + 2 * 2 * len(shapes.DEPTHS)  # each shape, each method
@@ -74,7 +76,9 @@ def test_a_build_that_cannot_be_made_is_left_out_of_the_shapes_and_said(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(builds, "compiled_unavailable", lambda: "no compiler here")
-    figures, skipped = shapes.measure_in_builds((1_000,), repeat=1, builds=(builds.COMPILED,))
+    figures, skipped = shapes.measure_in_builds(
+        (1_000,), repeat=1, min_seconds=0.0, builds=(builds.COMPILED,)
+    )
     assert figures == []
     assert skipped == {builds.COMPILED: "no compiler here"}
     results = parser_alternatives.ParserResults([], {}, figures, skipped)
