@@ -10,8 +10,9 @@ ratio within 10% of main before the change, in both builds"):
 - **parser**: each method's time on a document over ``json.loads`` on the same document (both
   wall-clock, measured one after the other). The shapes (a long string, deep nesting) are CPU time
   with no floor measured on the same clock, so they are compared as CPU nanoseconds per byte: on a
-  loaded machine, the noisiest rows. The parser section runs in one build
-  (``meta.parser_build``, or ``meta.build`` when the file says so).
+  loaded machine, the noisiest rows. The parser section's documents run in one build
+  (``meta.parser_build``, or ``meta.build`` when the file says so); its shapes in each build, each
+  figure labelled with its own.
 
 Give a side several files (rounds run alternately with the other side's, A B A B A B) and each
 ratio is the median over them::
@@ -108,7 +109,8 @@ def _parser_ratios(parser: dict[str, Any], build: str) -> dict[Key, float]:
             out[Key("parser", build, f"{where}: {method} / json.loads")] = seconds / floor
     for shape in parser.get("shapes", []):
         what = f"{shape['shape']} {shape['detail']}: {shape['method']}, CPU per byte"
-        out[Key("parser", build, what, " ns")] = shape["seconds"] / shape["nbytes"] * 1e9
+        where = shape.get("build", build)  # each build's own since the shapes ran in both
+        out[Key("parser", where, what, " ns")] = shape["seconds"] / shape["nbytes"] * 1e9
     return out
 
 

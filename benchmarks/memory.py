@@ -220,7 +220,7 @@ class Holder(BaseModel):
 
 def document_json(document: str, size: int) -> tuple[str, type[BaseModel]]:
     """The JSON text of ``document`` at about ``size`` bytes, and its model."""
-    from benchmarks.parser_alternatives import flat_json, nested_json
+    from benchmarks.shapes import flat_json, nested_json
 
     if document == NESTED:
         return nested_json(SHAPE_DEPTH, size), Holder

@@ -18,35 +18,21 @@ time for every piece is the fit T(k) = a*k + b*k^2 through the prefix it ran (se
 ``benchmarks.parser._capped``), marked ``*``. The documents are ``benchmarks.parser``'s (B by
 default: ``{"records": [...]}`` of small records, the shape of most structured outputs).
 
-Then two shapes that used to cost more than their length (issue 14), CPU time (medians):
-
-- **one long string**: ``{"title": ..., "body": "<prose>"}`` at the two largest sizes, in
-  4-character pieces, read by a consumer of every snapshot: ``JSONParser`` feed+snapshot, and
-  ``create_partial`` over an in-process transport handing over one SSE event per read (every
-  snapshot made and read). Target: the larger size costs at most 12x the smaller (10x the text);
-- **deep nesting**: arrays nested 990 deep (``max_depth=1000``, the default) and 16,000 deep
-  (``max_depth=20000``), repeated to about 200 KB, beside the same arrays side by side (two levels
-  deep: as many brackets, and a comma each, so 1.5x the bytes). Same two methods
-  (``Partial[Holder]``, ``data: Any``). Target: time per byte nested at most 2x flat.
+Then issue 14's shapes (a long string, deep nesting), in each build: ``benchmarks.shapes``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
 import math
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pydantic import BaseModel
-
 from benchmarks import parser as base
+from benchmarks import shapes as shape_figures
 from benchmarks._common import (
-    KB,
     MB,
     Figure,
     Progress,
@@ -57,6 +43,8 @@ from benchmarks._common import (
     size_label,
     version,
 )
+from benchmarks.builds import BUILDS
+from benchmarks.shapes import ShapeFigure
 from streamstruct._core._json import JSONParser
 
 __all__ = [
@@ -64,12 +52,7 @@ __all__ = [
     "METHODS",
     "ParserResults",
     "ParserRow",
-    "ShapeFigure",
-    "flat_json",
     "format_results",
-    "long_string_json",
-    "measure_shapes",
-    "nested_json",
     "planned_steps",
     "run",
     "shape_targets",
@@ -138,25 +121,11 @@ class ParserRow:
 
 
 @dataclass
-class ShapeFigure:
-    """One shape (a long string, nested or flat arrays) measured one way: CPU seconds (median)."""
-
-    shape: str  # LONG_STRING, NESTED or FLAT
-    detail: str  # the size, or the depth
-    method: str  # SHAPE_PARSER or SHAPE_PARTIAL
-    nbytes: int
-    seconds: float
-
-    @property
-    def ns_per_byte(self) -> float:
-        return self.seconds / self.nbytes * 1e9
-
-
-@dataclass
 class ParserResults:
     rows: list[ParserRow]
     meta: dict[str, Any]
     shapes: list[ShapeFigure] = field(default_factory=list)
+    shapes_skipped: dict[str, str] = field(default_factory=dict)  # build: why
 
 
 def _reparser(parse: Callable[[str], object]) -> base.Runner:
@@ -252,10 +221,11 @@ def measure(
     return row
 
 
-def planned_steps(docs: Sequence[str], sizes: Sequence[int]) -> int:
+def planned_steps(docs: Sequence[str], sizes: Sequence[int], builds: Sequence[str] = BUILDS) -> int:
     """Progress steps :func:`run` takes: one per document and size, one per re-parser there, and
-    one per shape (two long strings, two depths)."""
-    return len(docs) * len(sizes) * (1 + len(_reparse_functions())) + 4
+    the shapes' (``benchmarks.shapes``) in each build."""
+    shapes = shape_figures.planned_steps(builds)
+    return len(docs) * len(sizes) * (1 + len(_reparse_functions())) + shapes
 
 
 def run(
@@ -264,15 +234,20 @@ def run(
     sizes: Sequence[int],
     repeat: int,
     budget: float,
+    builds: Sequence[str] = BUILDS,
+    shape_seconds: float = shape_figures.MIN_SECONDS,
     progress: Progress | None = None,
 ) -> ParserResults:
+    """The documents in this process; the shapes in each of ``builds`` (in this one if none)."""
     rows: list[ParserRow] = []
     for doc in docs:
         for size in sizes:
             if progress is not None:
                 progress.step(f"parser: {doc} {size_label(size)}: one-shot and resumable")
             rows.append(measure(doc, size, repeat=repeat, budget=budget, progress=progress))
-    shapes = measure_shapes(sizes, repeat=repeat, progress=progress)
+    shapes, skipped = shape_figures.measure_in_builds(
+        sizes, repeat=repeat, min_seconds=shape_seconds, builds=builds, progress=progress
+    )
     meta = {
         "docs": {doc: base.DOC_DESCRIPTIONS[doc] for doc in docs},
         "piece_chars": PIECE_CHARS,
@@ -284,190 +259,12 @@ def run(
         },
         "ijson_backend": getattr(ijson, "backend", None),
     }
-    return ParserResults(rows, meta, shapes)
-
-
-# -- shapes: one long string, deep nesting -------------------------------------------------------
-
-LONG_STRING: Final = "long string"
-NESTED: Final = "nested"
-FLAT: Final = "flat"
-SHAPE_PARSER: Final = "JSONParser feed+snapshot"
-SHAPE_PARTIAL: Final = "create_partial, 1 event/read"
-SHAPE_METHODS: Final = (SHAPE_PARSER, SHAPE_PARTIAL)
-DEPTHS: Final = ((990, 1000), (16_000, 20_000))  # (depth, max_depth)
-DEPTH_BYTES: Final = 200 * KB
-LONG_STRING_GROWTH_LIMIT: Final = 12.0
-DEPTH_LIMIT: Final = 2.0
-
-
-class Answer(BaseModel):
-    title: str
-    body: str
-
-
-class Holder(BaseModel):
-    data: Any
-
-
-def long_string_json(size: int) -> str:
-    """``{"title": ..., "body": ...}``: one string field of prose, about ``size`` bytes in all."""
-    words = itertools.cycle(("streaming ", "one ", "long ", "answer ", "field, ", "token ", "by "))
-    body = "".join(itertools.islice(words, size // 5))[: max(size - 40, 1)]
-    return json.dumps({"title": "A long answer", "body": body})
-
-
-def nested_json(depth: int, size: int) -> str:
-    """``{"data": [...]}`` holding arrays nested ``depth`` deep, as many as fit in ``size``."""
-    one = "[" * depth + "]" * depth
-    return '{"data": [' + ",".join([one] * max(1, size // (2 * depth + 1))) + "]}"
-
-
-def flat_json(depth: int, size: int) -> str:
-    """What :func:`nested_json` holds, the arrays side by side: as many brackets, and a comma
-    between each (1.5x the bytes: per byte the nested text has 1.5x the work)."""
-    one = "[" + ",".join(["[]"] * (depth - 1)) + "]"
-    return '{"data": [' + ",".join([one] * max(1, size // (2 * depth + 1))) + "]}"
-
-
-def _cpu(fn: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        samples.append(time.process_time() - start)
-    return statistics.median(samples)
-
-
-def _parser_stream(text: str, max_depth: int) -> Callable[[], object]:
-    pieces = [text[i : i + PIECE_CHARS] for i in range(0, len(text), PIECE_CHARS)]
-
-    def run() -> object:
-        parser = JSONParser(max_depth=max_depth)
-        feed, snapshot = parser.feed, parser.snapshot
-        for piece in pieces:
-            feed(piece)
-            snapshot()
-        return parser.close()
-
-    return run
-
-
-def _partial_stream(text: str, model: type[BaseModel], max_depth: int) -> Callable[[], object]:
-    """create_partial over an in-process transport, one SSE event per read, every snapshot read."""
-    import httpx
-
-    from benchmarks import memory
-
-    async def stream() -> None:
-        transport = memory._RenderingTransport(text, PIECE_CHARS, 1)  # one event per read
-        async with httpx.AsyncClient(transport=transport) as http:
-            partial_stream = memory._create_partial(
-                http, model, max_response_bytes=None, max_depth=max_depth
-            )
-            async for _partial in partial_stream:
-                pass
-            await partial_stream.get_final()
-
-    return lambda: asyncio.run(stream())
-
-
-def measure_shapes(
-    sizes: Sequence[int], *, repeat: int, progress: Progress | None = None
-) -> list[ShapeFigure]:
-    """The long string at the two largest ``sizes``; nested and flat arrays at each depth."""
-    out: list[ShapeFigure] = []
-    for size in sorted(sizes)[-2:]:
-        if progress is not None:
-            progress.step(f"parser: one long string, {size_label(size)}")
-        text = long_string_json(size)
-        for method, fn in (
-            (SHAPE_PARSER, _parser_stream(text, 1000)),
-            (SHAPE_PARTIAL, _partial_stream(text, Answer, 1000)),
-        ):
-            out.append(
-                ShapeFigure(LONG_STRING, size_label(size), method, len(text), _cpu(fn, repeat))
-            )
-    for depth, max_depth in DEPTHS:
-        if progress is not None:
-            progress.step(f"parser: {depth:,} deep and flat")
-        size = min(DEPTH_BYTES, max(sizes))
-        for shape, text in (
-            (NESTED, nested_json(depth, size)),
-            (FLAT, flat_json(depth, size)),
-        ):
-            for method, fn in (
-                (SHAPE_PARSER, _parser_stream(text, max_depth)),
-                (SHAPE_PARTIAL, _partial_stream(text, Holder, max_depth)),
-            ):
-                figure = ShapeFigure(shape, f"{depth:,}", method, len(text), _cpu(fn, repeat))
-                out.append(figure)
-    return out
-
-
-def _shape(results: ParserResults, shape: str, detail: str, method: str) -> ShapeFigure | None:
-    return next(
-        (
-            f
-            for f in results.shapes
-            if f.shape == shape and f.detail == detail and f.method == method
-        ),
-        None,
-    )
+    return ParserResults(rows, meta, shapes, skipped)
 
 
 def shape_targets(results: ParserResults) -> list[Target]:
-    """Issue 14's targets 1 and 3 (time): a long string linear, deep nesting like flat."""
-    out: list[Target] = []
-    details = list(dict.fromkeys(f.detail for f in results.shapes if f.shape == LONG_STRING))
-    for method in SHAPE_METHODS:
-        small = _shape(results, LONG_STRING, details[0], method) if details else None
-        big = _shape(results, LONG_STRING, details[-1], method) if details else None
-        ratio = None if small is None or big is None else big.seconds / small.seconds
-        what = (
-            f"one long string, {details[-1]} / {details[0]}: {method} CPU"
-            if details
-            else f"one long string: {method} CPU"
-        )
-        out.append(Target.ratio(what, ratio, at_most=LONG_STRING_GROWTH_LIMIT, shown="{:.1f}x"))
-    for depth, max_depth in DEPTHS:
-        for method in SHAPE_METHODS:
-            nested = _shape(results, NESTED, f"{depth:,}", method)
-            flat = _shape(results, FLAT, f"{depth:,}", method)
-            ratio = (
-                None if nested is None or flat is None else nested.ns_per_byte / flat.ns_per_byte
-            )
-            out.append(
-                Target.ratio(
-                    f"{depth:,} nested arrays (max_depth={max_depth:,}) / flat: {method}"
-                    " time per byte",
-                    ratio,
-                    at_most=DEPTH_LIMIT,
-                )
-            )
-    return out
-
-
-def format_shapes(results: ParserResults) -> list[str]:
-    if not results.shapes:
-        return []
-    body = [
-        [
-            f.shape,
-            f.detail,
-            f.method,
-            size_label(f.nbytes),
-            seconds_label(f.seconds),
-            f"{f.ns_per_byte:,.0f}",
-        ]
-        for f in results.shapes
-    ]
-    return [
-        "",
-        "Shapes (CPU, median): one long string field in 4-char pieces; arrays nested 990 and 16,000"
-        " deep beside the same arrays flat",
-        *grid(["shape", "size/depth", "method", "JSON", "CPU", "ns/byte"], body, left=2),
-    ]
+    """Issue 14's targets 1 and 3 (time), per build (``benchmarks.shapes``)."""
+    return shape_figures.targets(results.shapes)
 
 
 def _cell(row: ParserRow, method: str) -> str:
@@ -577,7 +374,7 @@ def format_results(results: ParserResults) -> str:
     skipped = sorted({f.note for r in results.rows for f in r.figures.values() if f.note})
     if skipped:
         lines.append("Skipped: " + ", ".join(skipped) + " (pip install 'streamstruct[bench]').")
-    lines += format_shapes(results)
+    lines += shape_figures.format_shapes(results.shapes, results.shapes_skipped)
     return "\n".join(lines)
 
 

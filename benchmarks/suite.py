@@ -7,6 +7,7 @@ with PASS/FAIL, and a plot (time against output size, log-log, every method) wri
 
 1. ``parser_alternatives``: JSONParser next to json.loads, jiter, and, streamed in 4-char pieces with
    a snapshot each time, jiter / pydantic-core / partial-json-parser re-parsing and ijson push;
+   then issue 14's shapes (``benchmarks.shapes``: a long string, deep nesting) in both builds;
 2. ``loopback``: end to end through a real HTTP/1.1 server in its own process (one chunk per SSE
    event), tools and content modes, 10 KB to 1 MB, burst and live pace: streamstruct's two builds
    (pure and compiled, each in a child process), the openai SDK's ``.stream()`` helper and
@@ -37,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks import concurrency, loopback, memory, parser_alternatives, plot
+from benchmarks import concurrency, loopback, memory, parser_alternatives, plot, shapes
 from benchmarks._common import KB, MB, Progress, Target, grid, parser_build, version
 from benchmarks.builds import BUILDS
 
@@ -56,6 +57,7 @@ class Settings:
     parser_sizes: tuple[int, ...] = (1 * KB, 10 * KB, 100 * KB, 1 * MB)
     parser_repeat: int = 3
     parser_budget: float = 2.0
+    parser_shape_seconds: float = shapes.MIN_SECONDS  # each shape figure's runs, at least
     e2e: loopback.Plan = field(default_factory=loopback.Plan)
     builds: tuple[str, ...] = BUILDS
     concurrency_ns: tuple[int, ...] = concurrency.DEFAULT_N
@@ -70,6 +72,7 @@ QUICK: Final = Settings(
     parser_sizes=(1 * KB, 10 * KB),
     parser_repeat=1,
     parser_budget=0.2,
+    parser_shape_seconds=0.0,
     e2e=loopback.Plan(
         sizes=(2 * KB, 10 * KB),
         live_sizes=(2 * KB,),
@@ -114,7 +117,9 @@ class SuiteResults:
 def _steps(settings: Settings, sections: Sequence[str]) -> int:
     steps = 0
     if "parser" in sections:
-        steps += parser_alternatives.planned_steps(settings.parser_docs, settings.parser_sizes)
+        steps += parser_alternatives.planned_steps(
+            settings.parser_docs, settings.parser_sizes, settings.builds
+        )
     if "e2e" in sections:
         steps += loopback.planned_steps(settings.e2e)
     if "concurrency" in sections:
@@ -168,6 +173,8 @@ def run(
             sizes=settings.parser_sizes,
             repeat=settings.parser_repeat,
             budget=settings.parser_budget,
+            builds=settings.builds,
+            shape_seconds=settings.parser_shape_seconds,
             progress=progress,
         )
 
@@ -214,8 +221,9 @@ def format_suite(results: SuiteResults) -> str:
     meta = results.meta
     load = meta["load_average_at_start"]
     lines = [
-        f"streamstruct {meta['streamstruct']} benchmarks (sections 2 and 3: both builds, in child"
-        f" processes; sections 1 and 4: {meta['parser_build']}):"
+        f"streamstruct {meta['streamstruct']} benchmarks (sections 2 and 3, and section 1's"
+        " shapes: each build in child processes; the rest of sections 1 and 4:"
+        f" {meta['parser_build']}):"
         f" Python {meta['python']}"
         f" ({meta['implementation']}, {meta['machine']}, {meta['system']}), {meta['cpus']} CPUs"
         + ("" if load is None else f", load average at start {load[0]:.2f}")

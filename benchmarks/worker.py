@@ -36,6 +36,8 @@ Commands:
 
   Every method but the pipeline shares this worker's one ``httpx.AsyncClient`` (the same
   connection settings, a kept-alive connection).
+- ``{"op": "shapes", "sizes": [...], "repeat": R, "min_seconds": S}``: issue 14's shapes in this build
+  (``benchmarks.shapes.measure``), every figure as a dict;
 - ``{"op": "open", "client": C, "n": N, "url": BASE}``: a concurrency client (``streamstruct`` or
   ``openai_raw``) with a pool of N connections, opened by an untimed round of N streams;
   ``{"op": "round", "client": C, "n": N, "streams": S}``: S streams by N workers, timed;
@@ -340,6 +342,17 @@ class _Worker:
         wall, cpu = time.perf_counter(), time.process_time()
         await _round(one, n, streams)
         return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}
+
+    async def shapes(self, sizes: list[int], repeat: int, min_seconds: float) -> dict[str, Any]:
+        """Issue 14's shapes (``benchmarks.shapes``) in this build. In a thread of its own: its
+        streams run their own event loops (``asyncio.run``); this loop waits meanwhile."""
+        from benchmarks import shapes
+
+        loop = asyncio.get_running_loop()
+        figures = await loop.run_in_executor(
+            None, lambda: shapes.measure(sizes, repeat=repeat, min_seconds=min_seconds)
+        )
+        return {"figures": shapes.as_json(figures)}
 
     async def close(self, client: str) -> dict[str, Any]:
         _one, close, _n = self.concurrent.pop(client)

@@ -58,6 +58,7 @@ from ._recycle import unchanged as _unchanged
 
 __all__ = [
     "DEEP_SNAPSHOT_LEVELS",
+    "DEEP_SNAPSHOT_SPACING",
     "DEFAULT_MAX_STRING_CHARS",
     "LONG_STRING_CHARS",
     "LONG_STRING_GROWTH",
@@ -70,10 +71,16 @@ __all__ = [
 
 # A snapshot copies every open container, so with many open a snapshot after every piece costs the
 # depth each time: 990 nested arrays cost ~50 times what flat text does per byte. With more than
-# DEEP_SNAPSHOT_LEVELS open, a snapshot is made again only once the text has grown by twice as
-# many characters as were open at the last one (or a value recorded by pop_completed completed),
-# which keeps its copies to about one per character.
+# DEEP_SNAPSHOT_LEVELS open, a snapshot is made again only once the text has grown by
+# DEEP_SNAPSHOT_SPACING times as many characters as were open at the last one (or a value recorded
+# by pop_completed completed), which keeps its copies to a fraction of one per character.
 DEEP_SNAPSHOT_LEVELS: Final = 32
+# Twice the depth at first: the copies were then 2.3 lists per level of a deep nesting, and what the
+# garbage collector was given to go through decided its time (a full collection more than flat text
+# of the same arrays: 990-deep arrays, 4-character pieces, a snapshot after each, compiled, 2.3-3.0x
+# flat text's time per byte). At 8 times: 1.4 per level (one of them the snapshot a completed value
+# asks for), 3 full collections where 4 were, and 1.3-1.4x flat's time per byte compiled.
+DEEP_SNAPSHOT_SPACING: Final = 8
 
 
 @final
@@ -276,8 +283,9 @@ class JSONParser(ValueBuilder):
         is never changed by later feeds, and when nothing visible changed the previous one is
         returned. A complete string is always shown whole. With more than
         ``DEEP_SNAPSHOT_LEVELS`` containers open, the snapshot is made again only once the text has
-        grown by twice as many characters as were open at the last one (or a value recorded by
-        ``pop_completed`` completed), as each snapshot copies every open container.
+        grown by ``DEEP_SNAPSHOT_SPACING`` (8) times as many characters as were open at the last
+        one (or a value recorded by ``pop_completed`` completed), as each snapshot copies every
+        open container.
 
         Snapshots are read-only: they share their complete values with each other, and the lists
         of an old snapshot nobody holds any more are reused for new ones. Copy what you want to
@@ -296,7 +304,7 @@ class JSONParser(ValueBuilder):
             and recorded == self._recorded_shown
         ):
             return self._last_snapshot  # not yet: see DEEP_SNAPSHOT_LEVELS
-        self._show_deep_at = self._base + 2 * depth
+        self._show_deep_at = self._base + DEEP_SNAPSHOT_SPACING * depth
         self._recorded_shown = recorded
         leaf: Any = self._string.current() if self._state == S_IN_STRING else MISSING
         value = self._spine_copy(leaf) if stack else self._root if leaf is MISSING else leaf
@@ -382,10 +390,17 @@ class JSONParser(ValueBuilder):
         # The records as CompletedValues, built here: through a function of _json_containers, a
         # call more per event (issue 13's last rows: one of five folds that took the pure pipeline
         # from 1.09x to 1.07x 823c300's CPU per event, tools 10 KB: about the measure's noise).
-        return [
-            CompletedValue(() if parent is None else (*path_of(parent), key), value, start, end)
-            for parent, key, value, start, end in completed
-        ]
+        out = []
+        key: Any  # an index or a key; MISSING for the root (compiled: no narrower type holds it)
+        for record in completed:
+            if isinstance(record, _Frame):  # a container (see Record)
+                parent, key, value = record.parent, record.slot, record.items
+                start, end = record.start, record.end
+            else:
+                parent, key, value, start, end = record
+            path = () if parent is None else (*path_of(parent), key)
+            out.append(CompletedValue(path, value, start, end))
+        return out
 
     def is_complete(self, path: Path) -> bool:
         """Whether the value at ``path`` exists and is complete."""

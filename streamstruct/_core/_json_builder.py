@@ -159,7 +159,7 @@ class ValueBuilder:
         self._max_string = sys.maxsize if max_string_chars is None else max_string_chars
         self._root: Any = None
         self._end: int | None = None
-        self._completed: list[Record] = []
+        self._completed: list[Record | Frame] = []
         self._dirty = False  # something a snapshot shows changed since the last one
         self._error: JSONParseError | None = None
         self._plain_pieces = shortcuts.plain_pieces
@@ -246,6 +246,9 @@ class ValueBuilder:
         completion_depth = self._completion_depth
         n, i = len(text), 0
         value: Any
+        # How deep the value completing here is recorded: completion_depth, but -1 for a container
+        # (its frame recorded itself as it closed: see Record and _close).
+        record_depth = completion_depth
         while i < n:
             if state >= S_IN_STRING:  # (never S_DONE here: see _parse)
                 i = self._string.take(text, i, state == S_IN_STRING)
@@ -292,6 +295,7 @@ class ValueBuilder:
                 elif state > S_ARRAY_FIRST or char == "]":  # a closing bracket, or out of place
                     frame = self._close(char, i, state)
                     value, start, i = frame.items, frame.start, i + 1
+                    record_depth = -1
                 elif char in _SCALAR_START:  # a number or a literal, lexed here (see _value_at)
                     value, j = (
                         lex_number(text, i, n) if char not in LITERALS else lex_literal(text, i)
@@ -319,16 +323,23 @@ class ValueBuilder:
                     slot = frame.key
                     items[slot] = value
                     frame.key = None
-                if len(stack) <= completion_depth:
+                if len(stack) <= record_depth:
                     self._completed.append((frame, slot, value, start, base + i))
+                record_depth = completion_depth
                 state = S_AFTER_VALUE
             else:
-                self._root, self._end = value, base + i
-                self._completed.append((None, MISSING, value, start, base + i))
-                state = self._after_root(text, i, S_DONE)
+                state = self._root_completed(value, start, text, i, record_depth >= 0)
                 break
         self._state = state
         return n - len(self._carry)
+
+    def _root_completed(self, value: Any, start: int, text: str, i: int, record: bool) -> int:
+        """The root value completed at ``text[i]``: kept, recorded unless it is a container (see
+        Record), and the state after it (see _after_root)."""
+        self._root, self._end = value, self._base + i
+        if record:
+            self._completed.append((None, MISSING, value, start, self._base + i))
+        return self._after_root(text, i, S_DONE)
 
     def _after_root_piece(self, text: str) -> int:
         """A piece after the complete root value: all of it consumed (see _after_root)."""
@@ -399,8 +410,10 @@ class ValueBuilder:
 
     def _close(self, char: str, i: int, state: int) -> Frame:
         """``char`` at ``text[i]`` where no value, key or separator begins: the frame of the
-        container it closes (after a value, or empty), popped, or the error saying what belongs
-        there. Closing adds nothing visible: the last snapshot shows every member."""
+        container it closes (after a value, or empty), popped, without its snapshot copies, and
+        recorded (the frame is its own record: see Record) when within completion_depth; or the
+        error saying what belongs there. Closing adds nothing visible: the last snapshot shows every
+        member."""
         stack = self._stack
         if state == S_AFTER_VALUE:
             closer = CLOSERS[stack[-1].kind]
@@ -423,15 +436,26 @@ class ValueBuilder:
                     # 1.77x, pure (issue 14's depth target: 2x). Nothing else holds the list yet:
                     # snapshots hold copies of an open array.
                     frame.items = [items[0]]
-            return frame
-        if (char == "]" and state == S_ARRAY_FIRST) or (char == "}" and state == S_OBJECT_FIRST):
-            return stack.pop()
+        elif (char == "]" and state == S_ARRAY_FIRST) or (char == "}" and state == S_OBJECT_FIRST):
+            frame = stack.pop()
+        else:
+            raise self._misplaced_closer(char, i, state)
+        if frame.given is not None:  # its snapshot copies: the frame lives on as its record
+            frame.given = frame.spare = None
+        if len(stack) <= self._completion_depth:  # recorded: its frame is its record (see Record)
+            frame.end = self._base + i + 1
+            self._completed.append(frame)
+        return frame
+
+    @staticmethod
+    def _misplaced_closer(char: str, i: int, state: int) -> LexError:
+        """The error for a closing bracket where ``state`` wants something else."""
         if state == S_COLON:
-            raise LexError(f"unexpected {describe(char)} after an object key", i, "':'")
+            return LexError(f"unexpected {describe(char)} after an object key", i, "':'")
         if state == S_VALUE:  # a ']' where a value belongs
-            raise LexError(f"unexpected {describe(char)}", i, "a value")
+            return LexError(f"unexpected {describe(char)}", i, "a value")
         expected = "'\"' or '}'" if state == S_OBJECT_FIRST else "'\"' (a key)"
-        raise LexError(f"unexpected {describe(char)} where a key belongs", i, expected)
+        return LexError(f"unexpected {describe(char)} where a key belongs", i, expected)
 
     def _close_string(self, text: str, i: int, state: int) -> str | None:
         """The open string closed with the quote at ``text[i - 1]``: its text for a value; for a

@@ -49,6 +49,7 @@ from streamstruct import (
 )
 from streamstruct._core._json import (
     DEEP_SNAPSHOT_LEVELS,
+    DEEP_SNAPSHOT_SPACING,
     DEFAULT_MAX_STRING_CHARS,
     LONG_STRING_CHARS,
     LONG_STRING_GROWTH,
@@ -408,9 +409,10 @@ def test_a_deep_open_path_is_the_chain_of_slots() -> None:
     assert not parser.is_complete(("a", 1))
 
 
-def test_a_deep_snapshot_is_made_again_once_the_text_grew_by_twice_the_depth_last_shown() -> None:
-    depth = 10 * DEEP_SNAPSHOT_LEVELS
-    parser = JSONParser(completion_depth=0)
+def test_a_deep_snapshot_is_made_again_once_the_text_grew_by_the_spacing_times_the_depth() -> None:
+    growth = 1 + DEEP_SNAPSHOT_SPACING  # depth shown last, then that many characters more
+    depth = DEEP_SNAPSHOT_LEVELS * growth**2
+    parser = JSONParser(completion_depth=0, max_depth=depth + 1)
     shown: list[tuple[int, int]] = []  # (characters fed, open depth shown)
     last = None
     for fed in range(1, depth + 1):
@@ -427,12 +429,16 @@ def test_a_deep_snapshot_is_made_again_once_the_text_grew_by_twice_the_depth_las
         range(1, DEEP_SNAPSHOT_LEVELS + 1)
     )  # every piece while shallow
     deep = [fed for fed, _ in shown if fed > DEEP_SNAPSHOT_LEVELS]
-    # then again each time the text grew by twice the depth shown last: 96, 288 characters fed
-    assert deep == [3 * DEEP_SNAPSHOT_LEVELS, 9 * DEEP_SNAPSHOT_LEVELS]
+    # then again each time the text grew by the spacing times the depth shown last: at 32 deep,
+    # 8 x 32 characters more (288 fed), then 8 x 288 more (2,592 fed)
+    assert deep == [288, 2592] == [DEEP_SNAPSHOT_LEVELS * growth, DEEP_SNAPSHOT_LEVELS * growth**2]
     assert all(levels == fed for fed, levels in shown)  # never stale in what it shows
     parser.feed("1" + "]" * depth)
-    assert parser.close() == at_depth(depth)
-    assert parser.snapshot() == at_depth(depth)  # complete: shown at once
+    final = parser.close()
+    assert parser.snapshot() is final  # complete: shown at once
+    for _ in range(depth - 1):  # (== on the whole would recurse too deep)
+        (final,) = final
+    assert final == [1]
 
 
 def at_depth(depth: int) -> Any:

@@ -3,10 +3,14 @@ documents are what they say, and the figures and targets come out. No figure is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
-from benchmarks import memory, parser_alternatives
-from benchmarks.parser_alternatives import (
+import pytest
+
+import streamstruct
+from benchmarks import builds, compare, memory, parser_alternatives, shapes
+from benchmarks.shapes import (
     FLAT,
     LONG_STRING,
     NESTED,
@@ -35,12 +39,47 @@ def test_nested_and_flat_hold_as_many_arrays() -> None:
 
 
 def test_every_shape_is_measured_and_checked() -> None:
-    shapes = parser_alternatives.measure_shapes((1_000, 2_000), repeat=1)
-    results = parser_alternatives.ParserResults([], {}, shapes)
-    kinds = {(f.shape, f.method) for f in shapes}
+    figures = shapes.measure((1_000, 2_000), repeat=1, min_seconds=0.0)
+    results = parser_alternatives.ParserResults([], {}, figures)
+    kinds = {(f.shape, f.method) for f in figures}
     assert kinds == {(s, m) for s in (LONG_STRING, NESTED, FLAT) for m in SHAPE_METHODS}
-    assert all(f.seconds >= 0 for f in shapes)
+    assert all(f.seconds >= 0 for f in figures)
+    build = streamstruct.build_info().build  # whichever the tests run: the sources, or compiled
+    assert {f.build for f in figures} == {build}
     targets = parser_alternatives.shape_targets(results)
-    assert len(targets) == 2 + 2 * len(parser_alternatives.DEPTHS)
+    assert len(targets) == 2 + 2 * len(shapes.DEPTHS)
     assert all(t.verdict in ("PASS", "FAIL") for t in targets)
-    assert "ns/byte" in "\n".join(parser_alternatives.format_shapes(results))
+    assert all(t.what.endswith(f"({build})") for t in targets)
+    assert "ns/byte" in "\n".join(shapes.format_shapes(figures))
+
+
+def test_the_shapes_run_in_each_build_asked_for_and_are_checked_per_build() -> None:
+    figures, skipped = shapes.measure_in_builds(
+        (1_000, 2_000), repeat=1, min_seconds=0.0, builds=(builds.PURE,)
+    )
+    assert skipped == {}
+    assert {f.build for f in figures} == {builds.PURE}
+    assert len(figures) == 2 * 2 + 2 * 2 * len(shapes.DEPTHS)  # each shape, each method
+    # Two builds' figures: a target per build, each named, each from its own build's figures.
+    compiled = [
+        dataclasses.replace(f, build=builds.COMPILED, seconds=f.seconds / 2) for f in figures
+    ]
+    targets = shapes.targets([*figures, *compiled])
+    assert len(targets) == 2 * (2 + 2 * len(shapes.DEPTHS))
+    assert [t.what.rsplit(" ", 1)[-1] for t in targets].count("(compiled)") == len(targets) // 2
+    data = {"parser": {"shapes": shapes.as_json([*figures, *compiled])}, "meta": {}}
+    keys = compare.ratios(data)
+    assert {key.build for key in keys} == {builds.PURE, builds.COMPILED}
+
+
+def test_a_build_that_cannot_be_made_is_left_out_of_the_shapes_and_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(builds, "compiled_unavailable", lambda: "no compiler here")
+    figures, skipped = shapes.measure_in_builds(
+        (1_000,), repeat=1, min_seconds=0.0, builds=(builds.COMPILED,)
+    )
+    assert figures == []
+    assert skipped == {builds.COMPILED: "no compiler here"}
+    results = parser_alternatives.ParserResults([], {}, figures, skipped)
+    assert shapes.targets(results.shapes) == []

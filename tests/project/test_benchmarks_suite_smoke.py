@@ -36,6 +36,7 @@ TINY = suite.Settings(
     parser_sizes=(300, 1_000),
     parser_repeat=1,
     parser_budget=0.02,
+    parser_shape_seconds=0.0,
     # the pure build only (the compiled one would be compiled first: a minute), and the methods
     # that need no optional package: instructor and openai only make it slower
     e2e=loopback.Plan(
