@@ -331,10 +331,10 @@ class _BaseStream(Generic[_Out, _M]):
             ):
                 out = await self._advance()
             else:
-                # The common step, inline (_advance's reads for a fast consumer, no deadline, a
-                # coroutine less per snapshot): the I/O shell's own CPU per snapshot (an
-                # ``async for`` over the stream against a bare loop feeding its reader, in-process,
-                # 100 KB tools) 1.3-1.9 -> 0.7-0.9 us per event compiled.
+                # The common step, inline: _advance's reads for a fast consumer without a
+                # deadline, a coroutine less per snapshot. The shell alone (the reader replaced by
+                # one that costs nothing, 25,613 pieces in process): 1.33 -> 1.13 us per snapshot
+                # (0.85x, paired medians of 8 alternate runs, either build: the shell is Python).
                 while (raw := self._raw) is not None and not reader.done_marker:
                     try:
                         data = await raw.__anext__()
