@@ -12,7 +12,8 @@ Border: only the comparison of the two paths; what each stream yields is checked
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -79,6 +80,9 @@ async def observed(
 ) -> dict[str, Any]:
     """Everything a caller sees of one stream, the shortcut on or off."""
     monkeypatch.setattr(_BaseStream, "inline_reads", inline)
+    # Never taken for slow (a pause of the machine's over 20 ms would make one run catch up and
+    # yield fewer snapshots than the other, whichever path it took).
+    monkeypatch.setattr("streamstruct._io._stream_iterator.SLOW_CONSUMER", float("inf"))
     got: list[Any] = []
     seen: dict[str, Any] = {}
     async with connected(simulator(), **options) as client:
@@ -218,6 +222,104 @@ async def test_the_shortcut_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
             assert calls >= len(seen["got"])
         else:
             assert calls == most
+
+
+ANN = {"name": "Ann", "age": 1}
+BO = {"name": "Bo", "age": 2}
+CY = {"name": "Cy", "age": 3}
+
+
+async def test_items_before_a_reask_are_yielded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second item is read inline; the re-ask then owes nothing already yielded."""
+    seen = await both_paths(
+        monkeypatch,
+        lambda: Simulator(
+            responses=[
+                Reply({"items": [ANN, BO, {"name": "Dee", "age": -4}]}),
+                Reply({"items": [CY]}),
+            ],
+            chunk_size=5,
+        ),
+        lambda client: client.chat.completions.create_iterable(
+            model="m", response_model=Aged, messages=MESSAGES, max_reasks=1
+        ),
+    )
+    assert [item for item in seen["got"] if isinstance(item, dict)] == [ANN, BO, CY]
+
+
+def _chunk(content: str | None = None, finish: str | None = None) -> bytes:
+    delta = {} if content is None else {"content": content}
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+    return b"data: " + json.dumps({**chunk, "choices": [choice]}).encode() + b"\n\n"
+
+
+class _Body(httpx.AsyncByteStream):
+    """An event stream from a list of frames; an exception in it is raised where it stands. One
+    pass over them, however often it is iterated (``sent``: what it handed over)."""
+
+    def __init__(self, frames: list[bytes | Exception]) -> None:
+        self.sent = 0
+        self._frames = self._run(frames)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._frames
+
+    async def aclose(self) -> None:
+        await self._frames.aclose()
+
+    async def _run(self, frames: list[bytes | Exception]) -> AsyncGenerator[bytes, None]:
+        for frame in frames:
+            if isinstance(frame, Exception):
+                raise frame
+            self.sent += len(frame)
+            yield frame
+
+
+async def _stream_of(body: _Body) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = streamstruct.AsyncClient(
+        base_url="http://x/v1", api_key="sk-x", http_client=http, max_retries=0
+    )
+    return client.chat.completions.create_partial(
+        model="m", response_model=Aged, mode=Mode.JSON, messages=MESSAGES
+    )
+
+
+@pytest.mark.parametrize("inline", [True, False])
+async def test_after_broken_json_the_read_on_is_bounded(
+    monkeypatch: pytest.MonkeyPatch, inline: bool
+) -> None:
+    """Broken JSON, then 200 KB more: the stream looks at most 64 KiB further for the finish
+    reason (look_ahead), on either path."""
+    monkeypatch.setattr(_BaseStream, "inline_reads", inline)
+    broken = [_chunk(piece) for piece in ('{"name": "Al', 'ice", "age": 2', "8 x")]
+    body = _Body(
+        [*broken, *[_chunk("y" * 100)] * 2000, _chunk(finish="length"), b"data: [DONE]\n\n"]
+    )
+    stream = await _stream_of(body)
+    with pytest.raises(streamstruct.JSONParseError) as caught:
+        async for _ in stream:
+            pass
+    assert type(caught.value) is streamstruct.JSONParseError  # not TruncatedJSONError
+    assert body.sent < 100_000
+
+
+@pytest.mark.parametrize("inline", [True, False])
+async def test_a_connection_lost_after_done_leaves_the_answer_whole(
+    monkeypatch: pytest.MonkeyPatch, inline: bool
+) -> None:
+    monkeypatch.setattr(_BaseStream, "inline_reads", inline)
+    answer = [_chunk(piece) for piece in ('{"name": "Al', 'ice", "age": ', "28}")]
+    lost = httpx.ReadError("connection reset after [DONE]")
+    body = _Body([*answer, _chunk(finish="stop"), b"data: [DONE]\n\n", lost])
+    stream = await _stream_of(body)
+    async for _ in stream:
+        pass
+    assert (await stream.get_final()).name == "Alice"
 
 
 class _EventsOnly:
