@@ -12,15 +12,46 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from .._errors import APIError, BodyNotJSONError, StreamInterruptedError
+from .._errors import (
+    APIError,
+    APITimeoutError,
+    BodyNotJSONError,
+    StreamInterruptedError,
+    StreamStructError,
+)
 from .._response._reader import ResponseReader
 from ._body import DecodedBody
 
-__all__ = ["interrupted", "json_body", "undecodable"]
+__all__ = ["interrupted", "json_body", "read_error", "undecodable", "unread"]
 
 
 def interrupted(message: str, reader: ResponseReader) -> StreamInterruptedError:
     return StreamInterruptedError(message, partial=reader.partial, text=reader.text)
+
+
+def read_error(error: httpx.TransportError, reader: ResponseReader) -> StreamStructError:
+    """A failed network read, translated at the stream's boundary."""
+    if isinstance(error, httpx.TimeoutException):
+        return APITimeoutError(
+            f"the stream stalled: nothing arrived within the read timeout ({error!r})",
+            partial=reader.partial,
+            text=reader.text,
+        )
+    return interrupted(
+        f"the connection was lost mid-stream ({type(error).__name__}: {error})", reader
+    )
+
+
+def unread(
+    error: httpx.TransportError | httpx.DecodingError,
+    body: AsyncIterator[bytes],
+    reader: ResponseReader,
+) -> StreamStructError:
+    """A read of ``body`` that failed: the connection (:func:`read_error`) or a compressed body
+    that does not decode (:func:`undecodable`)."""
+    if isinstance(error, httpx.DecodingError):
+        return undecodable(error, body, reader)
+    return read_error(error, reader)
 
 
 def undecodable(
