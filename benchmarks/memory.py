@@ -52,6 +52,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
 import subprocess
 import sys
@@ -71,6 +72,13 @@ from pydantic import BaseModel
 
 from benchmarks import e2e
 from benchmarks._common import MB, Progress, Target, grid, size_label
+from benchmarks.builds import (
+    BUILDS,
+    COMPILED,
+    MislabelledBuildError,
+    compiled_unavailable,
+    prepare,
+)
 
 if TYPE_CHECKING:
     from streamstruct import AsyncPartialStream
@@ -583,6 +591,7 @@ class Peak:
     events: int
     error: str = ""  # ENDLESS: the error that cut the stream off
     body_bytes: int = 0  # TOOL_DELTAS: the SSE body's size
+    build: str = ""  # the build of streamstruct the child imported (benchmarks.builds)
 
     @property
     def above_baseline(self) -> int:
@@ -600,16 +609,35 @@ class MemoryResults:
     peaks: list[Peak] = field(default_factory=list)
     skipped: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    skipped_builds: dict[str, str] = field(default_factory=dict)  # build: why
 
-    def get(self, kind: str, document: str) -> Peak | None:
-        return next((p for p in self.peaks if p.kind == kind and p.document == document), None)
+    def builds(self) -> list[str]:
+        return list(dict.fromkeys(p.build for p in self.peaks))
+
+    def get(self, kind: str, document: str, build: str | None = None) -> Peak | None:
+        """The figure of ``kind`` on ``document`` in ``build`` (None: the first of any build)."""
+        return next(
+            (
+                p
+                for p in self.peaks
+                if p.kind == kind and p.document == document and build in (None, p.build)
+            ),
+            None,
+        )
 
 
 def measure(
-    kind: str, document: str, json_file: Path | None, piece_chars: int, read_bytes: int
+    kind: str,
+    document: str,
+    json_file: Path | None,
+    piece_chars: int,
+    read_bytes: int,
+    build: str | None = None,
 ) -> Peak:
     """One kind, measured in a fresh child process, streaming the JSON in ``json_file`` (or, for
-    ENDLESS, from a server that never ends)."""
+    ENDLESS, from a server that never ends); on ``build``'s copy of streamstruct
+    (``benchmarks.builds``), as the workers of sections 2 and 3 are, or on this checkout's own
+    build when None. A child that imported another build than the one asked for is refused."""
     command = [
         sys.executable,
         "-m",
@@ -624,14 +652,28 @@ def measure(
         "--read-bytes",
         str(read_bytes),
     ]
-    done = subprocess.run(command, cwd=_ROOT, capture_output=True, text=True, check=False)
+    cwd, env = _ROOT, None
+    if build is not None:
+        cwd = prepare(build)  # ``-m`` puts it first on sys.path; the checkout next
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(cwd), str(_ROOT)]),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the memory child failed ({kind}):\n{done.stderr[-2000:]}")
-    return Peak(**json.loads(done.stdout.strip().splitlines()[-1]))
+    peak = Peak(**json.loads(done.stdout.strip().splitlines()[-1]))
+    if build is not None and peak.build != build:
+        raise MislabelledBuildError(
+            f"the {build} memory child imported a {peak.build} build: not reported"
+        )
+    return peak
 
 
-def planned_steps() -> int:
-    return len(KINDS) * (len(DOCUMENTS) + len(SHAPES)) + len(ENDLESS_PIECES) + 1
+def planned_steps(builds: Sequence[str] = BUILDS) -> int:
+    one = len(KINDS) * (len(DOCUMENTS) + len(SHAPES)) + len(ENDLESS_PIECES) + 1
+    return one * max(1, len(builds))
 
 
 def run(
@@ -639,45 +681,95 @@ def run(
     size: int = DEFAULT_SIZE,
     piece_chars: int = PIECE_CHARS,
     read_bytes: int = READ_BYTES,
+    builds: Sequence[str] = BUILDS,
     progress: Progress | None = None,
 ) -> MemoryResults:
+    """Every figure in each of ``builds`` that can be made here (each figure a fresh child on
+    that build's copy), or on this checkout's own build when ``builds`` is empty."""
     results = MemoryResults(size)
     results.meta = {"piece_chars": piece_chars, "read_bytes": read_bytes}
     if not (_STATUS.exists() and _CLEAR_REFS.exists()):
         results.skipped = "needs Linux's /proc/self/status and /proc/self/clear_refs"
-        for _ in range(planned_steps()):
+        for _ in range(planned_steps(builds)):
             if progress is not None:
                 progress.step("memory: skipped")
         return results
+    for build in builds or [None]:
+        why = None if build is None else _unavailable(build)
+        if why is not None:
+            results.skipped_builds[str(build)] = why
+            for _ in range(planned_steps(())):
+                if progress is not None:
+                    progress.step(f"memory: the {build} build skipped")
+            continue
+        _run_build(results, build, size, piece_chars, read_bytes, progress)
+    return results
+
+
+def _unavailable(build: str) -> str | None:
+    """Why ``build`` cannot be measured here, or None (its copy then made, or already there)."""
+    why = compiled_unavailable() if build == COMPILED else None
+    if why is None:
+        try:
+            prepare(build)
+        except subprocess.CalledProcessError as error:
+            why = f"compiling failed: {error}"
+    return why
+
+
+def _run_build(
+    results: MemoryResults,
+    build: str | None,
+    size: int,
+    piece_chars: int,
+    read_bytes: int,
+    progress: Progress | None,
+) -> None:
+    """Every figure of the section in one build (None: this checkout's own)."""
+
+    def measure_one(kind: str, document: str, json_file: Path | None, pieces: int) -> None:
+        results.peaks.append(measure(kind, document, json_file, pieces, read_bytes, build))
+
     with tempfile.TemporaryDirectory() as folder:
         for document in DOCUMENTS:
             json_file = Path(folder) / f"{document}.json"
             json_file.write_text(document_json(document, size)[0], encoding="utf-8")
             for kind in KINDS:
                 if progress is not None:
-                    progress.step(f"memory: {size_label(size)} {document}: {LABELS[kind]}")
-                results.peaks.append(measure(kind, document, json_file, piece_chars, read_bytes))
+                    progress.step(
+                        f"memory ({build}): {size_label(size)} {document}: {LABELS[kind]}"
+                    )
+                measure_one(kind, document, json_file, piece_chars)
         for document in SHAPES:
             json_file = Path(folder) / f"{document}.json"
             json_file.write_text(document_json(document, min(size, SHAPE_SIZE))[0], "utf-8")
             for kind in KINDS:
                 if progress is not None:
-                    progress.step(f"memory: {DOCUMENT_LABELS_SHAPES[document]}: {kind}")
-                results.peaks.append(measure(kind, document, json_file, piece_chars, read_bytes))
+                    progress.step(f"memory ({build}): {DOCUMENT_LABELS_SHAPES[document]}: {kind}")
+                measure_one(kind, document, json_file, piece_chars)
     for pieces in ENDLESS_PIECES:
         if progress is not None:
-            progress.step(f"memory: an endless string in {pieces}-character deltas")
-        results.peaks.append(measure(ENDLESS, "prose", None, pieces, read_bytes))
+            progress.step(f"memory ({build}): an endless string in {pieces}-character deltas")
+        measure_one(ENDLESS, "prose", None, pieces)
     if progress is not None:
-        progress.step(f"memory: one tool call in {TOOL_DELTA_COUNT:,} deltas")
-    results.peaks.append(measure(TOOL_DELTAS, ROWS, None, piece_chars, read_bytes))
-    return results
+        progress.step(f"memory ({build}): one tool call in {TOOL_DELTA_COUNT:,} deltas")
+    measure_one(TOOL_DELTAS, ROWS, None, piece_chars)
 
 
 def targets(results: MemoryResults) -> list[Target]:
+    """Each target in each build measured, named with it (`` (pure)``, `` (compiled)``)."""
+    out: list[Target] = []
+    for build in results.builds():
+        for target in _build_targets(results, build):
+            target.what += f" ({build})" if build else ""
+            out.append(target)
+    return out
+
+
+def _build_targets(results: MemoryResults, build: str) -> list[Target]:
     out = []
     for document in DOCUMENTS:
-        peak = results.get(STREAMSTRUCT, document)
+        peak = results.get(STREAMSTRUCT, document, build)
         out.append(
             Target.ratio(
                 f"memory {size_label(results.size)} {document}: streamstruct peak above baseline"
@@ -687,7 +779,10 @@ def targets(results: MemoryResults) -> list[Target]:
             )
         )
     for document in DOCUMENTS:  # issue 14, item 4: lean
-        peak, alone = results.get(STREAMSTRUCT, document), results.get(REFERENCE, document)
+        peak, alone = (
+            results.get(STREAMSTRUCT, document, build),
+            results.get(REFERENCE, document, build),
+        )
         ratio = None
         if peak is not None and alone is not None and alone.above_baseline > 0:
             ratio = peak.above_baseline / alone.above_baseline
@@ -699,10 +794,15 @@ def targets(results: MemoryResults) -> list[Target]:
                 at_most=LEAN_CEILING,
             )
         )
-    out.append(_depth_target(results))
+    out.append(_depth_target(results, build))
     for pieces in ENDLESS_PIECES:
         endless = next(
-            (p for p in results.peaks if p.kind == ENDLESS and p.document == f"{pieces}"), None
+            (
+                p
+                for p in results.peaks
+                if p.kind == ENDLESS and p.document == f"{pieces}" and p.build == build
+            ),
+            None,
         )
         what = f"an endless string in {pieces}-char deltas, defaults"
         out.append(
@@ -721,7 +821,7 @@ def targets(results: MemoryResults) -> list[Target]:
                 None if endless is None else endless.above_baseline <= ENDLESS_PEAK_CEILING,
             )
         )
-    tool = results.get(TOOL_DELTAS, ROWS)
+    tool = results.get(TOOL_DELTAS, ROWS, build)
     out.append(
         Target.ratio(
             f"memory: one tool call in {TOOL_DELTA_COUNT:,} deltas: peak above baseline / SSE body",
@@ -746,6 +846,7 @@ def format_results(results: MemoryResults) -> str:
     if results.skipped:
         return "\n".join([*lines, f"Skipped: {results.skipped}."])
     header = [
+        "build",
         "document",
         "what",
         "JSON",
@@ -760,10 +861,11 @@ def format_results(results: MemoryResults) -> str:
     for p in results.peaks:
         if p.kind in (ENDLESS, TOOL_DELTAS) or p.document in SHAPES:
             continue  # (their own table)
-        reference = results.get(REFERENCE, p.document)
+        reference = results.get(REFERENCE, p.document, p.build)
         alone = reference.above_baseline if reference is not None else 0
         body.append(
             [
+                p.build,
                 DOCUMENT_LABELS[p.document],
                 LABELS[p.kind],
                 _mb(p.json_bytes),
@@ -775,9 +877,12 @@ def format_results(results: MemoryResults) -> str:
                 f"{p.snapshots:,}" if p.kind == STREAMSTRUCT else "-",
             ]
         )
-    lines += grid(header, body, left=2)
+    lines += grid(header, body, left=3)
     lines += [
         "",
+        *(f"The {build} build skipped: {why}." for build, why in results.skipped_builds.items()),
+        "Each build's figures from fresh children on that build's copy of streamstruct"
+        " (benchmarks.builds).",
         f"baseline: VmRSS after imports, the JSON read from the suite's file and a warm-up; peak:"
         f" VmHWM after the run. Streamed in {meta['piece_chars']}-char",
         f"content deltas, read {meta['read_bytes'] // 1024} KiB at a time, rendered on the fly (the"
@@ -788,11 +893,11 @@ def format_results(results: MemoryResults) -> str:
     return "\n".join(lines + _format_shapes(results))
 
 
-def _depth_target(results: MemoryResults) -> Target:
+def _depth_target(results: MemoryResults, build: str) -> Target:
     """Nested over flat, peak per byte, beside the same ratio of ``json.loads`` alone on the same
     two texts: a list of one member costs more than an empty one (its array of members), so the
     parsed values alone differ by about 2x per byte whatever the parser."""
-    nested, flat = results.get(STREAMSTRUCT, NESTED), results.get(STREAMSTRUCT, FLAT)
+    nested, flat = results.get(STREAMSTRUCT, NESTED, build), results.get(STREAMSTRUCT, FLAT, build)
     ratio = None if nested is None or flat is None else nested.ratio / flat.ratio
     target = Target.ratio(
         f"memory: {SHAPE_DEPTH:,} nested arrays (max_depth={SHAPE_MAX_DEPTH:,}) / flat,"
@@ -800,7 +905,7 @@ def _depth_target(results: MemoryResults) -> Target:
         ratio,
         at_most=DEPTH_CEILING,
     )
-    nested, flat = results.get(REFERENCE, NESTED), results.get(REFERENCE, FLAT)
+    nested, flat = results.get(REFERENCE, NESTED, build), results.get(REFERENCE, FLAT, build)
     if ratio is not None and nested is not None and flat is not None:
         target.measured += f" (json.loads alone: {nested.ratio / flat.ratio:.2f}x)"
     return target
@@ -813,6 +918,7 @@ def _format_shapes(results: MemoryResults) -> list[str]:
     if shapes:
         body = [
             [
+                p.build,
                 DOCUMENT_LABELS_SHAPES[p.document]
                 + ("" if p.kind == STREAMSTRUCT else ": json.loads alone"),
                 _mb(p.json_bytes),
@@ -823,10 +929,12 @@ def _format_shapes(results: MemoryResults) -> list[str]:
             for p in shapes
         ]
         lines += ["", f"Depth: Partial[Holder] (data: Any), max_depth={SHAPE_MAX_DEPTH:,}"]
-        lines += grid(["document", "JSON", "peak above baseline", "x output", "time"], body, left=2)
+        header = ["build", "document", "JSON", "peak above baseline", "x output", "time"]
+        lines += grid(header, body, left=2)
     if endless:
         body = [
             [
+                p.build,
                 f"{p.document}-char deltas",
                 p.error,
                 f"{p.json_bytes:,} chars",
@@ -836,11 +944,13 @@ def _format_shapes(results: MemoryResults) -> list[str]:
             for p in endless
         ]
         lines += ["", "An endless string, the client's defaults (time: CPU until cut off)"]
-        lines += grid(["server sends", "cut off by", "text then", "CPU", "peak"], body, left=2)
-    tool = results.get(TOOL_DELTAS, ROWS)
-    if tool is not None:
+        header = ["build", "server sends", "cut off by", "text then", "CPU", "peak"]
+        lines += grid(header, body, left=3)
+    tools = [p for p in results.peaks if p.kind == TOOL_DELTAS and p.document == ROWS]
+    if tools:
         body = [
             [
+                tool.build,
                 f"{tool.events:,} events",
                 _mb(tool.body_bytes),
                 _mb(tool.json_bytes),
@@ -848,11 +958,20 @@ def _format_shapes(results: MemoryResults) -> list[str]:
                 f"{tool.above_baseline / tool.body_bytes:.2f}x",
                 f"{tool.seconds:.1f} s",
             ]
+            for tool in tools
         ]
         lines += ["", "One tool call (a Report) in 4-character deltas, Mode.TOOLS, smallest chunks"]
-        header = ["SSE", "body", "arguments", "peak above baseline", "x body", "time"]
+        header = ["build", "SSE", "body", "arguments", "peak above baseline", "x body", "time"]
         lines += grid(header, body, left=2)
     return lines
+
+
+def _child_figures(args: argparse.Namespace) -> dict[str, Any]:
+    if args.child == ENDLESS:
+        return _endless_child(args.piece_chars)
+    if args.child == TOOL_DELTAS:
+        return _tool_deltas_child(args.piece_chars, args.read_bytes)
+    return _child(args.child, args.document, args.json_file, args.piece_chars, args.read_bytes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -866,17 +985,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--piece-chars", type=int, default=PIECE_CHARS)
     parser.add_argument("--read-bytes", type=int, default=READ_BYTES)
     args = parser.parse_args(argv)
-    if args.child == ENDLESS:
-        print(json.dumps(_endless_child(args.piece_chars)))
-        return 0
-    if args.child == TOOL_DELTAS:
-        print(json.dumps(_tool_deltas_child(args.piece_chars, args.read_bytes)))
-        return 0
-    if args.child and args.json_file is None:
+    if args.child and args.child not in (ENDLESS, TOOL_DELTAS) and args.json_file is None:
         parser.error("--child needs --json-file")
     if args.child:
-        child = _child(args.child, args.document, args.json_file, args.piece_chars, args.read_bytes)
-        print(json.dumps(child))
+        import streamstruct  # (imported by the figures already: which build, said)
+
+        print(json.dumps({**_child_figures(args), "build": streamstruct.build_info().build}))
         return 0
     progress = Progress(planned_steps())
     results = run(

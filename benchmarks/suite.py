@@ -127,7 +127,7 @@ def _steps(settings: Settings, sections: Sequence[str]) -> int:
             settings.concurrency_ns, settings.concurrency_rounds, settings.concurrency_clients
         )
     if "memory" in sections:
-        steps += memory.planned_steps()
+        steps += memory.planned_steps(settings.builds)
     return steps
 
 
@@ -193,7 +193,9 @@ def run(
         )
 
     def peak() -> None:
-        results.memory = memory.run(size=settings.memory_size, progress=progress)
+        results.memory = memory.run(
+            size=settings.memory_size, builds=settings.builds, progress=progress
+        )
 
     for section, measure in (
         ("parser", parser),
@@ -221,8 +223,8 @@ def format_suite(results: SuiteResults) -> str:
     meta = results.meta
     load = meta["load_average_at_start"]
     lines = [
-        f"streamstruct {meta['streamstruct']} benchmarks (sections 2 and 3, and section 1's"
-        " shapes: each build in child processes; the rest of sections 1 and 4:"
+        f"streamstruct {meta['streamstruct']} benchmarks (sections 2, 3 and 4, and section 1's"
+        " shapes: each build in child processes; the rest of section 1:"
         f" {meta['parser_build']}):"
         f" Python {meta['python']}"
         f" ({meta['implementation']}, {meta['machine']}, {meta['system']}), {meta['cpus']} CPUs"
