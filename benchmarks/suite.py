@@ -15,7 +15,8 @@ with PASS/FAIL, and a plot (time against output size, log-log, every method) wri
    CPU per SSE event, the methods interleaved round by round, GC on;
 3. ``concurrency``: N = 1 to 1,000 concurrent streams through the same server, both builds and
    the openai SDK's raw streaming;
-4. ``memory``: peak resident memory streaming a 10 MB structured output.
+4. ``memory``: peak resident memory streaming a 10 MB structured output, both builds (each
+   figure a fresh child on the build's copy).
 
 ``--quick`` runs small sizes (under a minute); ``--only parser,e2e`` picks sections; ``--markdown
 FILE`` writes the end-to-end, concurrency and target tables as Markdown (what the README and

@@ -43,8 +43,22 @@ def test_a_child_that_imported_another_build_is_refused(
     here = streamstruct.build_info().build
     other = builds.COMPILED if here == builds.PURE else builds.PURE
     monkeypatch.setattr(memory, "prepare", lambda build: ROOT)
-    with pytest.raises(builds.MislabelledBuildError, match=f"the {other} memory child imported"):
+    with pytest.raises(builds.MislabelledBuildError, match=f"the {other} worker imported a {here}"):
         memory.measure(memory.REFERENCE, memory.ROWS, _tiny_rows(tmp_path), 4, 16_384, other)
+
+
+@needs_proc
+def test_a_child_that_imported_from_outside_its_copy_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty folder handed out as the copy: the child finds streamstruct in the checkout, of
+    # the right build, but not where it was sent.
+    here = streamstruct.build_info().build
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    monkeypatch.setattr(memory, "prepare", lambda build: copy)
+    with pytest.raises(builds.MislabelledBuildError, match=r"streamstruct\._core\._json from"):
+        memory.measure(memory.REFERENCE, memory.ROWS, _tiny_rows(tmp_path), 4, 16_384, here)
 
 
 @needs_proc
