@@ -79,7 +79,7 @@ DEEP_SNAPSHOT_LEVELS: Final = 32
 # garbage collector was given to go through decided its time (a full collection more than flat text
 # of the same arrays: 990-deep arrays, 4-character pieces, a snapshot after each, compiled, 2.3-3.0x
 # flat text's time per byte). At 8 times: 1.4 per level (one of them the snapshot a completed value
-# asks for), 3 full collections where 4 were, and 1.3-1.4x flat's time per byte compiled.
+# asks for), 3 full collections where 4 were, and 1.4-1.6x flat's time per byte compiled.
 DEEP_SNAPSHOT_SPACING: Final = 8
 
 
